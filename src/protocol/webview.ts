@@ -1,0 +1,118 @@
+// Messages between the extension (src/extension) and its webview panels (webview/<app>).
+// Two discriminated unions, one per direction, plus a small request/response helper that
+// both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
+// Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
+import type { ModelInfoResult } from "./lsp";
+
+/** Requests a webview may send to the extension, by method: params and result types. */
+export interface WebviewRequests {
+  /** Webview -> extension: fetch the model host's runtime and model description. */
+  "introspect/modelInfo": { params: Record<string, never>; result: ModelInfoResult };
+}
+
+export type RequestMethod = keyof WebviewRequests;
+
+/** A tensor as it crosses into a webview: raw float32 bytes plus shape. */
+export interface WebviewTensor {
+  dims: number[];
+  /** Little-endian float32 bytes; view with `new Float32Array(buffer)`. */
+  buffer: ArrayBuffer;
+}
+
+/** Extension -> webview. */
+export type ToWebview =
+  /** Extension -> info panel: what the model host said about itself and the model. */
+  | { type: "introspect/showModelInfo"; info: ModelInfoResult; selection?: SelectionEcho }
+  /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
+  | { type: "introspect/state"; state: ModelInfoResult["state"] }
+  /** Extension -> webview: the answer to a FromWebview request. */
+  | ResponseMessage;
+
+/** Webview -> extension. */
+export type FromWebview =
+  /** Webview -> extension: the page has loaded its script and can receive messages. */
+  | { type: "introspect/ready" }
+  /** Webview -> extension: a typed request; answered with a ResponseMessage. */
+  | RequestMessage;
+
+/** Text the user selected when they ran "Probe Selection", echoed by the info panel until probing lands. */
+export interface SelectionEcho {
+  text: string;
+  uri: string;
+  start: number;
+  end: number;
+}
+
+export interface RequestMessage<M extends RequestMethod = RequestMethod> {
+  type: "request";
+  id: number;
+  method: M;
+  params: WebviewRequests[M]["params"];
+}
+
+export type ResponseMessage =
+  | { type: "response"; id: number; ok: true; result: unknown }
+  | { type: "response"; id: number; ok: false; error: string };
+
+/**
+ * Sender side of the request helper: `request()` posts a RequestMessage and resolves when the
+ * matching ResponseMessage is passed to `handleResponse()`. Used by webviews (and any worker).
+ */
+export class RequestClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly post: (msg: RequestMessage) => void) {}
+
+  request<M extends RequestMethod>(method: M, params: WebviewRequests[M]["params"]): Promise<WebviewRequests[M]["result"]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ type: "request", id, method, params } as RequestMessage);
+    });
+  }
+
+  /** Returns true when `msg` was a response this client was waiting for. */
+  handleResponse(msg: unknown): boolean {
+    if (!isResponse(msg)) return false;
+    const waiter = this.pending.get(msg.id);
+    if (!waiter) return false;
+    this.pending.delete(msg.id);
+    if (msg.ok) waiter.resolve(msg.result);
+    else waiter.reject(new Error(msg.error));
+    return true;
+  }
+}
+
+export type RequestHandlers = {
+  [M in RequestMethod]?: (params: WebviewRequests[M]["params"]) => Promise<WebviewRequests[M]["result"]>;
+};
+
+/**
+ * Receiver side: answers a RequestMessage with the matching handler and posts the response.
+ * Errors become `{ ok: false, error }` with the error's message (a sentence for the user).
+ */
+export async function answerRequest(
+  msg: RequestMessage,
+  handlers: RequestHandlers,
+  post: (msg: ResponseMessage) => void,
+): Promise<void> {
+  const handler = handlers[msg.method] as ((p: unknown) => Promise<unknown>) | undefined;
+  if (!handler) {
+    post({ type: "response", id: msg.id, ok: false, error: `No handler for ${msg.method}.` });
+    return;
+  }
+  try {
+    post({ type: "response", id: msg.id, ok: true, result: await handler(msg.params) });
+  } catch (e) {
+    post({ type: "response", id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+export function isResponse(msg: unknown): msg is ResponseMessage {
+  return typeof msg === "object" && msg !== null && (msg as { type?: unknown }).type === "response";
+}
+
+export function isRequest(msg: unknown): msg is RequestMessage {
+  return typeof msg === "object" && msg !== null && (msg as { type?: unknown }).type === "request";
+}

@@ -1,0 +1,6 @@
+// The list of host handler modules. Add a file next to this one exporting
+// `register(ctx: HostContext)` and list it here; the bundler needs static imports.
+import type { HostContext } from "../context";
+import * as model from "./model";
+
+export const handlerModules: { register(ctx: HostContext): void }[] = [model];

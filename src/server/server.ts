@@ -1,0 +1,44 @@
+// The model host: a language server process started by the extension over IPC. It owns
+// onnxruntime and the model so a slow or crashing forward pass never touches the editor.
+// Extension points: src/server/handlers/*.ts (listed in handlers/index.ts) and
+// src/server/language/index.ts (`registerLanguageFeatures(ctx)`, features for prompt files).
+import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import { StatusNotification } from "../protocol/lsp";
+import type { ModelState } from "../engine/types";
+import type { HostContext, LoadedModel, OrtModule } from "./context";
+import { handlerModules } from "./handlers";
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+let state: ModelState = { kind: "none" };
+let model: LoadedModel | undefined;
+let ortPromise: Promise<OrtModule> | undefined;
+
+const ctx: HostContext = {
+  connection,
+  documents,
+  ort: () => (ortPromise ??= import("onnxruntime-node")),
+  getState: () => state,
+  setState(next) {
+    state = next;
+    void connection.sendNotification(StatusNotification.type, next);
+  },
+  getModel: () => model,
+  setModel(next) {
+    model = next;
+  },
+  log: (message) => connection.console.log(message),
+};
+
+connection.onInitialize(() => ({
+  capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
+  serverInfo: { name: "Introspect model host" },
+}));
+connection.onInitialized(() => ctx.setState(state));
+
+for (const m of handlerModules) m.register(ctx);
+
+documents.listen(connection);
+connection.listen();
