@@ -1,0 +1,33 @@
+// Massive activations: hidden dims whose magnitude is hundreds of times the layer's typical one
+// ("Hidden Dynamics of Massive Activations"). They often sit on the first token or delimiters
+// and explain odd residual norms, so the panel lists them beside the heatmap.
+import type { ActivationTensor } from "../types";
+import { asMatrix, medianAbs } from "./tensorMath";
+
+export interface MassiveDim {
+  dim: number;
+  maxAbs: number;
+  layerMedianAbs: number;
+  /** Token rows where |value| exceeds the threshold. */
+  tokens: number[];
+}
+
+/** Dims with max |value| > factor x median |value| of the whole [T, D] tensor, largest first. */
+export function massiveActivations(resid: ActivationTensor, factor = 100): MassiveDim[] {
+  const m = asMatrix(resid);
+  const med = medianAbs(m.data);
+  if (!(med > 0)) return [];
+  const threshold = factor * med;
+  const out: MassiveDim[] = [];
+  for (let j = 0; j < m.cols; j++) {
+    let max = 0;
+    const tokens: number[] = [];
+    for (let t = 0; t < m.rows; t++) {
+      const a = Math.abs(m.data[t * m.cols + j]);
+      if (a > threshold) tokens.push(t);
+      if (a > max) max = a;
+    }
+    if (tokens.length) out.push({ dim: j, maxAbs: max, layerMedianAbs: med, tokens });
+  }
+  return out.sort((a, b) => b.maxAbs - a.maxAbs);
+}
