@@ -164,6 +164,8 @@ export interface ExportRequest {
 export function reviveFloat(t: { dims: number[]; data: unknown }): ProbeTensor {
   const d = t.data;
   if (d instanceof Float32Array) return { dims: t.dims, data: d };
+  if (d instanceof ArrayBuffer) return { dims: t.dims, data: new Float32Array(d) };
+  if (ArrayBuffer.isView(d)) return { dims: t.dims, data: new Float32Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)) };
   if (Array.isArray(d)) return { dims: t.dims, data: Float32Array.from(d as number[]) };
   if (d && typeof d === "object") return { dims: t.dims, data: Float32Array.from(Object.values(d) as number[]) };
   throw new Error("tensor data missing");
@@ -172,6 +174,8 @@ export function reviveFloat(t: { dims: number[]; data: unknown }): ProbeTensor {
 export function reviveInt(t: { dims: number[]; data: unknown }): ProbeIntTensor {
   const d = t.data;
   if (d instanceof Int32Array) return { dims: t.dims, data: d };
+  if (d instanceof ArrayBuffer) return { dims: t.dims, data: new Int32Array(d) };
+  if (ArrayBuffer.isView(d)) return { dims: t.dims, data: new Int32Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength)) };
   if (Array.isArray(d)) return { dims: t.dims, data: Int32Array.from(d as number[]) };
   if (d && typeof d === "object") return { dims: t.dims, data: Int32Array.from(Object.values(d) as number[]) };
   throw new Error("tensor data missing");

@@ -3,11 +3,18 @@
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
 import type { ModelInfoResult } from "./lsp";
+import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
 
 /** Requests a webview may send to the extension, by method: params and result types. */
 export interface WebviewRequests {
   /** Webview -> extension: fetch the model host's runtime and model description. */
   "introspect/modelInfo": { params: Record<string, never>; result: ModelInfoResult };
+  /** Probe panel -> extension: rank the MLP neurons of another layer of the current probe. */
+  "introspect/probeNeurons": { params: NeuronRequest; result: NeuronData };
+  /** Probe panel -> extension: the attention pattern of another layer/head of the current probe. */
+  "introspect/probeAttention": { params: AttentionRequest; result: AttentionData };
+  /** Any panel -> extension: save exported PNG/CSV/JSON through a save dialog; resolves with the path, or "" if cancelled. */
+  "introspect/export": { params: ExportRequest; result: { path: string } };
 }
 
 export type RequestMethod = keyof WebviewRequests;
@@ -25,6 +32,10 @@ export type ToWebview =
   | { type: "introspect/showModelInfo"; info: ModelInfoResult; selection?: SelectionEcho }
   /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
   | { type: "introspect/state"; state: ModelInfoResult["state"] }
+  /** Extension -> probe panel: a probe finished; the panel draws it (also re-sent after a reload). */
+  | { type: "introspect/probeResult"; result: ProbeResult }
+  /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
+  | { type: "introspect/probeStatus"; status: { kind: "running"; message: string } | { kind: "failed"; message: string } }
   /** Extension -> webview: the answer to a FromWebview request. */
   | ResponseMessage;
 
@@ -32,6 +43,8 @@ export type ToWebview =
 export type FromWebview =
   /** Webview -> extension: the page has loaded its script and can receive messages. */
   | { type: "introspect/ready" }
+  /** Probe panel -> extension: tint the probed tokens in the editor with one value per token (null clears). */
+  | { type: "introspect/tint"; tint: TintRequest | null }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
 
