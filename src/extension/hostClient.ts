@@ -1,0 +1,146 @@
+// Starts the model host (dist/server.js) as a child process over IPC and keeps it alive:
+// a crash restarts it and tells the user; repeated crashes stop the retries with a reason.
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  State,
+  TransportKind,
+  type CloseHandlerResult,
+  type ErrorHandler,
+  type ErrorHandlerResult,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
+import { modelSettings } from "./settings";
+
+/** Host life as the status bar shows it, on top of the model state the host reports. */
+export type HostPhase = { kind: "starting" } | { kind: "running" } | { kind: "restarting"; crashes: number } | { kind: "stopped"; reason: string };
+
+const MAX_CRASHES = 4;
+const CRASH_WINDOW_MS = 3 * 60 * 1000;
+
+export class HostClient implements vscode.Disposable {
+  readonly client: LanguageClient;
+  private readonly crashTimes: number[] = [];
+  /** Crashes since the last manual restart, shown in the status bar. */
+  restarts = 0;
+  private stoppingOnPurpose = false;
+  private readonly phaseEmitter = new vscode.EventEmitter<HostPhase>();
+  private readonly stateEmitter = new vscode.EventEmitter<ModelState>();
+  readonly onDidChangePhase = this.phaseEmitter.event;
+  readonly onDidChangeModelState = this.stateEmitter.event;
+  private modelState: ModelState = { kind: "none" };
+  private readonly disposables: vscode.Disposable[] = [this.phaseEmitter, this.stateEmitter];
+
+  constructor(private readonly context: vscode.ExtensionContext, output: vscode.LogOutputChannel) {
+    const module = context.asAbsolutePath("dist/server.js");
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6009"] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      // Prompt-file languages are whatever this extension contributes; the host serves those documents.
+      documentSelector: contributedLanguages(context).map((language) => ({ language })),
+      outputChannel: output,
+      errorHandler: this.errorHandler(),
+      // The restart is announced by the error handler; the client's own popup would repeat it.
+      revealOutputChannelOn: 4 /* RevealOutputChannelOn.Never */,
+    };
+    this.client = new LanguageClient("introspect", "Introspect Model Host", serverOptions, clientOptions);
+    this.client.onNotification(StatusNotification.type, (s) => {
+      this.modelState = s;
+      this.stateEmitter.fire(s);
+    });
+    this.disposables.push(
+      this.client.onDidChangeState((e) => {
+        if (e.newState === State.Running) {
+          this.setRunningContext(true);
+          this.phaseEmitter.fire({ kind: "running" });
+          void this.configure();
+        } else if (e.newState === State.Stopped) {
+          this.setRunningContext(false);
+        }
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration("introspect.model") || e.affectsConfiguration("introspect.variant")) void this.configure();
+      }),
+    );
+  }
+
+  get state(): ModelState {
+    return this.modelState;
+  }
+
+  get isRunning(): boolean {
+    return this.client.state === State.Running;
+  }
+
+  async start(): Promise<void> {
+    this.phaseEmitter.fire({ kind: "starting" });
+    await this.client.start();
+  }
+
+  /** Manual restart: resets the crash budget. */
+  async restart(): Promise<void> {
+    this.crashTimes.length = 0;
+    this.restarts = 0;
+    this.stoppingOnPurpose = true;
+    try {
+      if (this.client.state !== State.Stopped) await this.client.stop();
+    } finally {
+      this.stoppingOnPurpose = false;
+    }
+    await this.start();
+  }
+
+  /** Sends the current settings; the host answers once the model is loaded (or failed). */
+  async configure(): Promise<ModelState | undefined> {
+    if (!this.isRunning) return undefined;
+    return this.client.sendRequest(ConfigureRequest.type, modelSettings(this.context));
+  }
+
+  private errorHandler(): ErrorHandler {
+    return {
+      // A broken message is not a reason to kill the host; the close handler deals with real exits.
+      error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue, handled: true }),
+      closed: (): CloseHandlerResult => {
+        this.setRunningContext(false);
+        if (this.stoppingOnPurpose) return { action: CloseAction.DoNotRestart, handled: true };
+        const now = Date.now();
+        this.crashTimes.push(now);
+        while (this.crashTimes.length && now - this.crashTimes[0] > CRASH_WINDOW_MS) this.crashTimes.shift();
+        if (this.crashTimes.length > MAX_CRASHES) {
+          const reason = `The model host stopped ${this.crashTimes.length} times in ${CRASH_WINDOW_MS / 60000} minutes, so Introspect stopped restarting it. See the "Introspect Model Host" output, then run "Introspect: Restart Model Host".`;
+          this.phaseEmitter.fire({ kind: "stopped", reason });
+          void vscode.window.showErrorMessage(reason, "Restart Model Host", "Show Output").then((pick) => {
+            if (pick === "Restart Model Host") void vscode.commands.executeCommand("introspect.restartHost");
+            if (pick === "Show Output") this.client.outputChannel.show();
+          });
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        this.restarts++;
+        this.phaseEmitter.fire({ kind: "restarting", crashes: this.restarts });
+        void vscode.window.showWarningMessage("Introspect's model host stopped unexpectedly and was restarted.");
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+  }
+
+  private setRunningContext(running: boolean): void {
+    void vscode.commands.executeCommand("setContext", "introspect.hostRunning", running);
+  }
+
+  dispose(): void {
+    this.stoppingOnPurpose = true;
+    void this.client.stop().catch(() => undefined);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function contributedLanguages(context: vscode.ExtensionContext): string[] {
+  const pkg = context.extension.packageJSON as { contributes?: { languages?: { id: string }[] } };
+  return (pkg.contributes?.languages ?? []).map((l) => l.id);
+}
