@@ -1,0 +1,372 @@
+// The prompt-file parser. Line based: a block starts with a keyword at column 0 and owns the
+// indented lines below it. It never throws and keeps going after an error, so one pass reports
+// every problem with an exact range. Checks that need a model (token counts, layer ranges)
+// are done by the language features, not here.
+import type {
+  Block,
+  BlockKind,
+  ContrastBlock,
+  Entry,
+  FileOptions,
+  Located,
+  ParseDiagnostic,
+  PromptBlock,
+  PromptFile,
+  PromptText,
+} from "./model";
+import { checkBlock } from "./checks";
+import { joinPieces, readLineValue, rng, type LinePiece } from "./text";
+import { err, parseBool, parseInt_, parseLayers, parseOneWord, parseSites, words } from "./values";
+import { BLOCK_KINDS, closest, CONTRAST_KEYS, KEYS_BY_BLOCK, lookupKey, OPTION_KEYS, PATCH_KEYS, type KeySpec } from "./vocabulary";
+
+interface Line {
+  text: string;
+  indent: number;
+  blank: boolean;
+  comment: boolean;
+}
+
+/** A text value still accepting continuation lines. */
+interface OpenText {
+  pieces: LinePiece[];
+  blanks: LinePiece[];
+  /** Indentation of the first continuation line; deeper indentation is kept as text. */
+  contIndent?: number;
+  entry: Entry;
+  assign(t: PromptText | undefined): void;
+  /** Message when the value ends up empty. */
+  emptyMessage: string;
+}
+
+interface Current {
+  block: Block;
+  lastLine: number;
+  entryIndent?: number;
+  open?: OpenText;
+  /** After a bad entry, deeper-indented lines are ignored silently. */
+  skipDeeper: boolean;
+  seen: Map<string, number>;
+}
+
+export function parsePromptFile(source: string): PromptFile {
+  return new Parser(source).run();
+}
+
+class Parser {
+  private readonly lines: Line[];
+  private readonly diags: ParseDiagnostic[] = [];
+  private readonly blocks: Block[] = [];
+  private readonly options: FileOptions = { entries: [] };
+  private readonly names = new Map<string, number>();
+  private cur: Current | undefined;
+  /** Set after an unreadable column-0 line: its indented lines are ignored. */
+  private skipping = false;
+  private reportedOrphan = false;
+
+  constructor(source: string) {
+    this.lines = source.split(/\r\n|\r|\n/).map((text, i) => {
+      const indentText = /^[ \t]*/.exec(i === 0 ? text.replace(/^\uFEFF/, " ") : text)![0];
+      const rest = text.slice(indentText.length);
+      return { text, indent: indentText.length, blank: rest.trim() === "", comment: rest.startsWith("#") };
+    });
+    // A byte-order mark counts as column 0.
+    if (this.lines[0].text.startsWith("\uFEFF") && this.lines[0].indent === 1) this.lines[0].indent = 0;
+  }
+
+  run(): PromptFile {
+    this.lines.forEach((line, i) => {
+      try {
+        this.line(line, i);
+      } catch (e) {
+        // The parser must never throw; a bug here becomes one diagnostic instead of a crash.
+        this.diags.push(err(rng(i, 0, line.text.length), `Internal parser error on this line: ${String(e)}`, "internal"));
+      }
+    });
+    this.closeBlock();
+    return { blocks: this.blocks, options: this.options, diagnostics: this.diags, lineCount: this.lines.length };
+  }
+
+  private line(line: Line, i: number): void {
+    if (line.blank) {
+      if (this.cur?.open) this.cur.open.blanks.push(emptyPiece(i));
+      else if (this.cur?.block.kind === "prompt") this.promptBlank(i);
+      return;
+    }
+    if (line.comment) return;
+    if (line.indent === 0) {
+      this.closeBlock();
+      this.skipping = false;
+      this.reportedOrphan = false;
+      this.topLevel(line, i);
+      return;
+    }
+    if (this.cur) {
+      this.cur.lastLine = i;
+      if (this.cur.block.kind === "prompt") this.promptLine(line, i);
+      else this.entryLine(line, i);
+      return;
+    }
+    if (!this.skipping && !this.reportedOrphan) {
+      this.reportedOrphan = true;
+      this.diags.push(
+        err(rng(i, line.indent, line.text.trimEnd().length), "Indented text outside any block: start a block above it, e.g. `prompt my-prompt`.", "orphan-line"),
+      );
+    }
+  }
+
+  // ---- column 0 -----------------------------------------------------------------------------
+
+  private topLevel(line: Line, i: number): void {
+    const ws = words(line.text, line.indent);
+    const first = /^\S+/.exec(line.text.slice(line.indent))![0];
+    const firstRange = rng(i, line.indent, line.indent + first.length);
+    if ((BLOCK_KINDS as string[]).includes(first)) {
+      this.openBlock(first as BlockKind, firstRange, ws.slice(1), line, i);
+      return;
+    }
+    if (lookupKey(OPTION_KEYS, first)) {
+      this.entry(line, i, OPTION_KEYS, "options");
+      return;
+    }
+    this.skipping = true;
+    const belongs = first === "+" || first === "-" || first.startsWith("+") ? "contrast" : lookupKey(PATCH_KEYS, first) ? "patch" : lookupKey(CONTRAST_KEYS, first) ? "contrast" : undefined;
+    if (belongs) {
+      this.diags.push(err(firstRange, `'${first}' belongs inside a ${belongs} block: indent it under a \`${belongs} name\` line.`, "not-in-block"));
+      return;
+    }
+    const guess = closest(first, [...BLOCK_KINDS, ...Object.keys(OPTION_KEYS)]);
+    this.diags.push(
+      err(
+        firstRange,
+        `Unknown block '${first}'${guess ? ` (did you mean '${guess}'?)` : ""}: a line at column 0 starts a block (prompt, contrast, patch, options) or sets an option (${Object.keys(OPTION_KEYS).join(", ")}). Indent text to put it inside a block.`,
+        "unknown-block",
+      ),
+    );
+  }
+
+  private openBlock(kind: BlockKind, keywordRange: ReturnType<typeof rng>, rest: ReturnType<typeof words>, line: Line, i: number): void {
+    const headerRange = rng(i, 0, line.text.trimEnd().length);
+    let name: Located<string> | undefined;
+    if (rest.length > 0) {
+      const w = rest[0];
+      name = { value: w.text, range: rng(i, w.start, w.end) };
+      if (!/^[\p{L}\p{N}_][\p{L}\p{N}_.-]*$/u.test(w.text)) {
+        this.diags.push(err(name.range, `'${w.text}' is not a block name: use letters, digits, '_', '-' and '.'.`, "bad-name"));
+      }
+      if (rest.length > 1) {
+        const extra = rng(i, rest[1].start, rest[rest.length - 1].end);
+        this.diags.push(
+          err(extra, `A block name is one word; put the ${kind === "prompt" ? "prompt text" : "settings"} on indented lines below.`, "extra-after-name"),
+        );
+      }
+      const prev = this.names.get(w.text);
+      if (prev !== undefined) {
+        this.diags.push(err(name.range, `A block named '${w.text}' already exists on line ${prev + 1}; names must be unique.`, "duplicate-name"));
+      } else this.names.set(w.text, i);
+    } else if (kind !== "options") {
+      this.diags.push(err(keywordRange, `This ${kind} block needs a name: \`${kind} my-name\`.`, "missing-name"));
+    }
+    const base = { name, keyword: { value: kind, range: keywordRange }, range: headerRange, headerRange, entries: [] };
+    let block: Block;
+    if (kind === "prompt") block = { ...base, kind };
+    else if (kind === "contrast") block = { ...base, kind, layers: [], positive: [], negative: [] };
+    else if (kind === "patch") block = { ...base, kind, sites: [], layers: [] };
+    else block = { ...base, kind };
+    this.cur = { block, lastLine: i, skipDeeper: false, seen: new Map() };
+  }
+
+  private closeBlock(): void {
+    const cur = this.cur;
+    if (!cur) return;
+    this.cur = undefined;
+    if (cur.open) this.finishText(cur.open);
+    if (cur.block.kind === "prompt") this.finishPrompt(cur);
+    const lastText = this.lines[cur.lastLine].text;
+    cur.block.range = { start: cur.block.headerRange.start, end: { line: cur.lastLine, character: lastText.trimEnd().length } };
+    this.diags.push(...checkBlock(cur.block));
+    this.blocks.push(cur.block);
+  }
+
+  // ---- prompt blocks: every indented line is text ----------------------------------------------
+
+  private promptPieces: LinePiece[] = [];
+  private promptBlanks: LinePiece[] = [];
+  private promptIndent = 0;
+
+  private promptLine(line: Line, i: number): void {
+    if (this.promptPieces.length === 0) this.promptIndent = line.indent;
+    this.promptPieces.push(...this.promptBlanks);
+    this.promptBlanks = [];
+    const start = Math.min(line.indent, this.promptIndent);
+    // Deeper indentation is part of the text (code prompts); a quoted line is read as a string.
+    const piece = line.indent > this.promptIndent ? readLineValue(line.text, i, start, "text", []) : readLineValue(line.text, i, start, "text", this.diags);
+    this.promptPieces.push(piece);
+  }
+
+  private promptBlank(i: number): void {
+    if (this.promptPieces.length > 0) this.promptBlanks.push(emptyPiece(i));
+  }
+
+  private finishPrompt(cur: Current): void {
+    (cur.block as PromptBlock).text = joinPieces(this.promptPieces);
+    this.promptPieces = [];
+    this.promptBlanks = [];
+  }
+
+  // ---- keyed blocks ----------------------------------------------------------------------------
+
+  private entryLine(line: Line, i: number): void {
+    const cur = this.cur!;
+    if (cur.entryIndent === undefined) cur.entryIndent = line.indent;
+    if (line.indent > cur.entryIndent) {
+      if (cur.open) return this.continuation(cur.open, line, i);
+      if (!cur.skipDeeper) {
+        cur.skipDeeper = true;
+        this.diags.push(
+          err(rng(i, line.indent, line.text.trimEnd().length), "Unexpected indentation: only prompt text (clean, corrupt, + and - lines) continues on deeper-indented lines.", "unexpected-indent"),
+        );
+      }
+      return;
+    }
+    if (cur.open) this.finishText(cur.open);
+    cur.open = undefined;
+    cur.skipDeeper = false;
+    this.entry(line, i, KEYS_BY_BLOCK[cur.block.kind], cur.block.kind);
+  }
+
+  private continuation(open: OpenText, line: Line, i: number): void {
+    open.contIndent ??= line.indent;
+    open.pieces.push(...open.blanks);
+    open.blanks = [];
+    const piece = readLineValue(line.text, i, Math.min(line.indent, open.contIndent), "text", line.indent > open.contIndent ? [] : this.diags);
+    open.pieces.push(piece);
+    open.entry.range = { start: open.entry.range.start, end: piece.range.end };
+  }
+
+  private finishText(open: OpenText): void {
+    const t = joinPieces(open.pieces);
+    if (!t || t.text.trim() === "") {
+      this.diags.push(err(open.entry.key.range, open.emptyMessage, "empty-text"));
+    }
+    open.assign(t);
+  }
+
+  /** One `key value` or `+ text` line, in a block or (for options) at the top level. */
+  private entry(line: Line, i: number, keys: Record<string, KeySpec>, kind: BlockKind): void {
+    const cur = this.cur;
+    const start = line.indent;
+    const t = line.text;
+    const marker = kind === "contrast" && (t[start] === "+" || t[start] === "-") ? t[start] : undefined;
+    const word = marker ?? /^\S+/.exec(t.slice(start))![0];
+    const keyRange = rng(i, start, start + word.length);
+    const valueStart = start + word.length + /^\s*/.exec(t.slice(start + word.length))![0].length;
+    const entry: Entry = { key: { value: word, range: keyRange }, range: rng(i, start, t.trimEnd().length) };
+    const rawText = t.slice(valueStart).trimEnd();
+    if (rawText) entry.raw = { value: rawText, range: rng(i, valueStart, valueStart + rawText.length) };
+    (cur ? cur.block.entries : this.options.entries).push(entry);
+
+    if (marker) {
+      const block = cur!.block as ContrastBlock;
+      const list = marker === "+" ? block.positive : block.negative;
+      this.openText(entry, line, i, valueStart, (v) => v && list.push(v), `Empty ${marker === "+" ? "positive" : "negative"} prompt: write its text after '${marker}'.`);
+      return;
+    }
+    const found = lookupKey(keys, word);
+    if (!found) {
+      if (cur) cur.skipDeeper = true;
+      const known = Object.keys(keys);
+      const guess = closest(word, known);
+      const what =
+        kind === "prompt" ? "" : kind === "contrast" ? `${known.join(", ")} or + / - lines` : known.join(", ");
+      this.diags.push(err(keyRange, `Unknown key '${word}' in a ${kind} block${guess ? ` (did you mean '${guess}'?)` : ""}: use ${what}.`, "unknown-key"));
+      return;
+    }
+    // Options report duplicates in setOption, across top-level lines and options blocks.
+    const prev = cur?.seen.get(found.name);
+    if (prev !== undefined && kind !== "options") {
+      this.diags.push(err(keyRange, `'${found.name}' is already set on line ${prev + 1}.`, "duplicate-key"));
+    }
+    cur?.seen.set(found.name, i);
+    this.value(found.name, found.spec, entry, line, i, valueStart, kind);
+  }
+
+  private openText(entry: Entry, line: Line, i: number, valueStart: number, assign: OpenText["assign"], emptyMessage: string): void {
+    const pieces = valueStart < line.text.trimEnd().length ? [readLineValue(line.text, i, valueStart, "text", this.diags)] : [];
+    const open: OpenText = { pieces, blanks: [], entry, assign, emptyMessage };
+    if (this.cur) this.cur.open = open;
+    else this.finishText(open);
+  }
+
+  private value(name: string, spec: KeySpec, entry: Entry, line: Line, i: number, valueStart: number, kind: BlockKind): void {
+    const d = this.diags;
+    const keyRange = entry.key.range;
+    const ws = words(line.text, valueStart);
+    const block = this.cur?.block;
+    const set = (field: string, v: unknown) => {
+      if (v !== undefined && block) (block as unknown as Record<string, unknown>)[field] = v;
+    };
+    switch (spec.kind) {
+      case "text":
+        this.openText(entry, line, i, valueStart, (v) => set(name, v), `'${name}' needs a prompt: write it after the key or on indented lines below.`);
+        return;
+      case "token": {
+        if (valueStart >= line.text.trimEnd().length) {
+          d.push(err(keyRange, `'${name}' needs a token, e.g. ${name} " Mary" (the quotes keep the leading space).`, "missing-value"));
+          return;
+        }
+        set(name, joinPieces([readLineValue(line.text, i, valueStart, "token", d)]));
+        return;
+      }
+      case "layers":
+        if (ws.length === 0) d.push(err(keyRange, `'${name}' needs layer numbers, e.g. 2 or 1-3.`, "missing-value"));
+        set("layers", parseLayers(ws, i, d));
+        return;
+      case "sites": {
+        if (ws.length === 0) d.push(err(keyRange, `'${name}' needs site names, e.g. resid_pre attn_out mlp_out.`, "missing-value"));
+        const sites = parseSites(ws, i, d);
+        if (kind === "contrast") {
+          if (sites.length > 1) d.push(err(sites[1].range, "A contrast set reads one site.", "extra-value"));
+          set("site", sites[0]);
+        } else set("sites", sites);
+        return;
+      }
+      case "enum":
+        set(name, parseOneWord(ws, i, name, keyRange, spec.values, d));
+        return;
+      case "bool":
+        set(name, parseBool(ws, i, name, keyRange, d));
+        return;
+      case "int":
+      case "word": {
+        const v =
+          spec.kind === "int"
+            ? parseInt_(ws, i, name, keyRange, d)
+            : line.text[valueStart] === '"'
+              ? located(joinPieces([readLineValue(line.text, i, valueStart, "token", d)]))
+              : parseOneWord(ws, i, name, keyRange, undefined, d);
+        this.setOption(name, v, keyRange);
+        return;
+      }
+    }
+  }
+
+  private setOption(name: string, v: Located<string> | Located<number> | undefined, keyRange: ReturnType<typeof rng>): void {
+    if (!v) return;
+    const field = ({ model: "model", "max-tokens": "maxTokens", "max-new-tokens": "maxNewTokens", seed: "seed" } as const)[name as "model"];
+    if (!field) return;
+    const prev = this.options[field];
+    if (prev) {
+      this.diags.push(err(keyRange, `'${name}' is already set on line ${prev.range.start.line + 1}.`, "duplicate-key"));
+      return;
+    }
+    (this.options as unknown as Record<string, unknown>)[field] = v;
+  }
+}
+
+function located(t: PromptText | undefined): Located<string> | undefined {
+  return t && { value: t.text, range: t.range };
+}
+
+function emptyPiece(i: number): LinePiece {
+  return { text: "", segment: { line: i, startCharacter: 0 }, range: rng(i, 0, 0), quoted: false };
+}
