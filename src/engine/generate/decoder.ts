@@ -1,0 +1,19 @@
+// The one thing generation needs from a model: feed tokens, get the next-token logits. The
+// adapter from the engine's LoadedModel (KV cache or full recompute) lives in model-decoder.ts;
+// tests use small fakes.
+
+import { SteerAdditions } from "../steer/vector";
+
+export interface Decoder {
+  /**
+   * Appends tokens to the sequence (the prompt on the first call, then one token per step) and
+   * returns the logits of the last position, one row of vocabulary size. Steering given when
+   * the decoder was made is active at every position of every pass.
+   */
+  feed(ids: number[]): Promise<Float32Array>;
+  /** Releases cached state (KV tensors). */
+  dispose(): void;
+}
+
+/** Makes a fresh decoder with the given additions (an empty map: unsteered). */
+export type DecoderFactory = (steer: SteerAdditions) => Decoder;
