@@ -21,7 +21,10 @@ import { BLOCK_KINDS, closest, CONTRAST_KEYS, KEYS_BY_BLOCK, lookupKey, OPTION_K
 
 interface Line {
   text: string;
+  /** Leading whitespace, in UTF-16 code units. */
   indent: number;
+  /** At column 0: starts a block or sets an option. */
+  top: boolean;
   blank: boolean;
   comment: boolean;
 }
@@ -65,12 +68,12 @@ class Parser {
 
   constructor(source: string) {
     this.lines = source.split(/\r\n|\r|\n/).map((text, i) => {
-      const indentText = /^[ \t]*/.exec(i === 0 ? text.replace(/^\uFEFF/, " ") : text)![0];
+      const indentText = /^\s*/.exec(text)![0];
       const rest = text.slice(indentText.length);
-      return { text, indent: indentText.length, blank: rest.trim() === "", comment: rest.startsWith("#") };
+      // A byte-order mark before the first line does not make it indented.
+      const top = indentText.length === 0 || (i === 0 && indentText === "\uFEFF");
+      return { text, indent: indentText.length, top, blank: rest === "", comment: rest.startsWith("#") };
     });
-    // A byte-order mark counts as column 0.
-    if (this.lines[0].text.startsWith("\uFEFF") && this.lines[0].indent === 1) this.lines[0].indent = 0;
   }
 
   run(): PromptFile {
@@ -93,7 +96,7 @@ class Parser {
       return;
     }
     if (line.comment) return;
-    if (line.indent === 0) {
+    if (line.top) {
       this.closeBlock();
       this.skipping = false;
       this.reportedOrphan = false;

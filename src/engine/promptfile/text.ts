@@ -178,10 +178,13 @@ export function positionToTextOffset(value: PromptText, pos: Position): number |
     if (s.line !== pos.line) continue;
     const len = s.textEnd - s.textStart;
     if (s.columns) {
-      for (let k = 0; k < len; k++) {
-        if (pos.character >= s.columns[k] && pos.character < s.columns[k + 1]) return s.textStart + k;
-      }
       if (pos.character === s.columns[len]) return s.textEnd;
+      // The last text character starting at or before the position; an escape that yields two
+      // code units (an astral \u{...}) maps to the first of them.
+      let k = len - 1;
+      while (k >= 0 && s.columns[k] > pos.character) k--;
+      while (k > 0 && s.columns[k - 1] === s.columns[k]) k--;
+      if (k >= 0 && pos.character >= s.startCharacter && pos.character < s.columns[len]) return s.textStart + k;
     } else if (pos.character >= s.startCharacter && pos.character <= s.startCharacter + len) {
       return s.textStart + pos.character - s.startCharacter;
     }
