@@ -1,0 +1,285 @@
+// Lines the tokens' surface text up with the input to give every token its character span.
+//
+// The tokens' bytes, concatenated, are the UTF-8 of the *normalised* input: identical to the input
+// for byte-level BPE, with spaces added ("▁" prefix) for SentencePiece, lowercased / accent-stripped
+// / without whitespace for BERT's WordPiece. So the walk compares code points exactly first, then
+// through a fold (NFKD, lowercase, marks removed) that undoes what normalisers do, and skips what
+// one side has and the other lost. A code point whose bytes are split across tokens gives its span
+// to each of them. One pass over both sides: linear in the text's length.
+
+import type { CharSpan } from "../types";
+import { decodeAt, utf8Length } from "./surface";
+
+/** A token's contribution: its surface bytes, or null for an unknown-token piece. */
+export interface Segment {
+  bytes: Uint8Array | null;
+  /** An added token matched literally in the text: the next token starts a new section. */
+  literal: boolean;
+}
+
+export interface AlignOptions {
+  /** The normaliser adds a space at the start of every section (Llama-2's Prepend("▁")). */
+  alwaysPrependsSpace: boolean;
+  /** WordPiece: an unknown token stands for one whole word (up to whitespace or punctuation). */
+  unkIsWord: boolean;
+  /** The unknown piece, which a user may also have typed literally. */
+  unkPiece?: string;
+}
+
+const UNK = -1;
+
+interface Stream {
+  cp: Int32Array;
+  first: Int32Array;
+  last: Int32Array;
+  sectionStart: Uint8Array;
+  length: number;
+}
+
+function buildStream(segments: Segment[]): Stream {
+  let total = 0;
+  for (const s of segments) total += s.bytes ? s.bytes.length : 1;
+  const cp = new Int32Array(total);
+  const first = new Int32Array(total);
+  const last = new Int32Array(total);
+  const sectionStart = new Uint8Array(total);
+  const bytes = new Uint8Array(total);
+  const owner = new Int32Array(total);
+  let n = 0;
+  let nb = 0;
+  let nextIsSectionStart = true;
+  let pendingSectionStart = -1;
+  const flush = (): void => {
+    let i = 0;
+    while (i < nb) {
+      let len = utf8Length(bytes, i, nb);
+      const ok = len > 0;
+      if (!ok) len = 1;
+      cp[n] = ok ? decodeAt(bytes, i, len) : 0xfffd;
+      first[n] = owner[i];
+      last[n] = owner[i + len - 1];
+      if (pendingSectionStart === i) sectionStart[n] = 1;
+      n++;
+      i += len;
+    }
+    nb = 0;
+    pendingSectionStart = -1;
+  };
+  segments.forEach((s, t) => {
+    if (s.bytes === null) {
+      flush();
+      cp[n] = UNK;
+      first[n] = last[n] = t;
+      n++;
+      nextIsSectionStart = false;
+      return;
+    }
+    if (s.literal) flush();
+    if (nextIsSectionStart && s.bytes.length > 0 && !s.literal) pendingSectionStart = nb;
+    for (const b of s.bytes) {
+      bytes[nb] = b;
+      owner[nb++] = t;
+    }
+    if (s.bytes.length > 0) nextIsSectionStart = false;
+    if (s.literal) {
+      flush();
+      nextIsSectionStart = true;
+    }
+  });
+  flush();
+  return { cp, first, last, sectionStart, length: n };
+}
+
+const foldCache = new Map<number, string>();
+const WS = /^\s$/u;
+const STRIP = /[\p{M}\p{Cc}\p{Cf}\p{Co}\p{Cn}]/gu;
+
+/** What a normaliser may have turned a code point into, compared loosely. Whitespace folds to " ". */
+export function fold(cp: number): string {
+  let f = foldCache.get(cp);
+  if (f !== undefined) return f;
+  const ch = String.fromCodePoint(cp);
+  if (WS.test(ch)) f = " ";
+  else if (cp === 0xfffd) f = "";
+  else f = ch.normalize("NFKD").toLowerCase().normalize("NFKD").replace(STRIP, "");
+  if (foldCache.size < 100_000) foldCache.set(cp, f);
+  return f;
+}
+
+// BERT's punctuation: Unicode P* plus every ASCII symbol (symbols such as emoji are word characters).
+const PUNCT = /\p{P}/u;
+function isWordBreak(cp: number): boolean {
+  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+  if (isCjk(cp)) return true;
+  return PUNCT.test(String.fromCodePoint(cp)) || fold(cp) === " ";
+}
+
+// The ranges BERT's normaliser puts spaces around: each such character is its own word.
+function isCjk(cp: number): boolean {
+  return (
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b81f) ||
+    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0x2f800 && cp <= 0x2fa1f)
+  );
+}
+
+const RESYNC_WINDOW = 16;
+
+/** Character spans (UTF-16 code units of `text`) for each segment, in order. */
+export function alignSegments(text: string, segments: Segment[], opts: AlignOptions): CharSpan[] {
+  const nTok = segments.length;
+  const starts = new Int32Array(nTok).fill(-1);
+  const ends = new Int32Array(nTok).fill(-1);
+  const anchors = new Int32Array(nTok).fill(-1);
+  const s = buildStream(segments);
+  const L = text.length;
+  let p = 0;
+  let i = 0;
+  let lastP = -1;
+  let lastA = -1;
+  let lastB = -1;
+
+  const give = (q: number, a: number, b: number): void => {
+    for (let t = s.first[q]; t <= s.last[q]; t++) {
+      if (starts[t] < 0 || a < starts[t]) starts[t] = a;
+      if (b > ends[t]) ends[t] = b;
+    }
+    lastP = q;
+    lastA = a;
+    lastB = b;
+  };
+  const cpAt = (k: number): number => text.codePointAt(k)!;
+  const width = (c: number): number => (c > 0xffff ? 2 : 1);
+  const matches = (q: number, k: number): boolean => {
+    if (q >= s.length || k >= L) return false;
+    const c = cpAt(k);
+    return s.cp[q] === c || (s.cp[q] !== UNK && fold(s.cp[q]) !== "" && fold(s.cp[q]) === fold(c));
+  };
+
+  while (p < s.length && i < L) {
+    for (let t = s.first[p]; t <= s.last[p]; t++) if (anchors[t] < 0) anchors[t] = i;
+    const cs = s.cp[p];
+    const ci = cpAt(i);
+    const wi = width(ci);
+    if (cs === UNK) {
+      while (i < L && fold(cpAt(i)) === " ") i += width(cpAt(i));
+      const a = i;
+      if (opts.unkPiece && text.startsWith(opts.unkPiece, i)) i += opts.unkPiece.length;
+      else if (i < L) {
+        const c0 = cpAt(i);
+        i += width(c0);
+        const oneChar = opts.unkIsWord && isWordBreak(c0);
+        while (!oneChar && i < L) {
+          const c = cpAt(i);
+          if (fold(c) === " ") break;
+          if (opts.unkIsWord ? isWordBreak(c) : matches(p + 1, i)) break;
+          i += width(c);
+        }
+      }
+      if (i > a) give(p, a, i);
+      p++;
+      continue;
+    }
+    if (s.sectionStart[p] && opts.alwaysPrependsSpace && fold(cs) === " ") {
+      p++; // the space the normaliser put in front of this section
+      continue;
+    }
+    if (cs === ci) {
+      give(p, i, i + wi);
+      p++;
+      i += wi;
+      continue;
+    }
+    const fs = fold(cs);
+    const fi = fold(ci);
+    if (fs === "") {
+      // A mark or format character only the tokens have (NFD output): it belongs to the last character.
+      if (lastA >= 0) give(p, lastA, lastB);
+      p++;
+      continue;
+    }
+    if (fi === "") {
+      // Removed by the normaliser (combining accent, zero-width joiner): part of the previous token.
+      if (lastP >= 0) give(lastP, i, i + wi);
+      i += wi;
+      continue;
+    }
+    if (fs === fi) {
+      give(p, i, i + wi);
+      p++;
+      i += wi;
+      continue;
+    }
+    if (fi === " ") {
+      i += wi; // whitespace the pre-tokenizer dropped
+      continue;
+    }
+    if (fs === " ") {
+      p++; // whitespace the tokenizer added
+      continue;
+    }
+    if (fi.length > fs.length && fi.startsWith(fs)) {
+      // One input character became several (NFKC "ﬁ" -> "fi"): consume stream code points.
+      let rest = fi;
+      let q = p;
+      while (q < s.length && rest.length > 0 && s.cp[q] !== UNK && fold(s.cp[q]) !== "" && rest.startsWith(fold(s.cp[q]))) {
+        rest = rest.slice(fold(s.cp[q]).length);
+        give(q, i, i + wi);
+        q++;
+      }
+      p = q;
+      i += wi;
+      continue;
+    }
+    if (fs.length > fi.length && fs.startsWith(fi)) {
+      // One token code point stands for several input characters.
+      let rest = fs;
+      let k = i;
+      while (k < L && rest.length > 0 && fold(cpAt(k)) !== "" && rest.startsWith(fold(cpAt(k)))) {
+        rest = rest.slice(fold(cpAt(k)).length);
+        give(p, k, k + width(cpAt(k)));
+        k += width(cpAt(k));
+      }
+      i = k;
+      p++;
+      continue;
+    }
+    // Mismatch: look a little ahead in the input; what lies between goes to the previous token.
+    let k = i;
+    let found = -1;
+    for (let n = 0; n < RESYNC_WINDOW && k < L; n++) {
+      if (matches(p, k)) {
+        found = k;
+        break;
+      }
+      k += width(cpAt(k));
+    }
+    if (found >= 0) {
+      let stop = found;
+      while (stop > i && fold(text.charCodeAt(stop - 1)) === " ") stop--;
+      if (lastP >= 0 && stop > i) give(lastP, i, stop);
+      i = found;
+    } else {
+      p++;
+    }
+  }
+  for (; p < s.length; p++) {
+    for (let t = s.first[p]; t <= s.last[p]; t++) if (anchors[t] < 0) anchors[t] = L;
+  }
+  const spans: CharSpan[] = new Array(nTok);
+  let prevEnd = 0;
+  for (let t = 0; t < nTok; t++) {
+    if (starts[t] >= 0) {
+      spans[t] = { start: starts[t], end: ends[t] };
+      prevEnd = ends[t];
+    } else {
+      const at = anchors[t] >= 0 ? anchors[t] : prevEnd;
+      spans[t] = { start: at, end: at };
+    }
+  }
+  return spans;
+}
