@@ -1,0 +1,95 @@
+// The logit lens as a table: layers down, a window of selected tokens across, top-5 per cell.
+// Windowed because 1024 tokens x 32 layers x 5 entries would be 160k DOM nodes.
+import { button, el, fmt } from "../shared/dom";
+import { toCsv } from "../shared/export";
+import { quoted, tokenLabel } from "../shared/tokens";
+import { lensAt, type PanelContext } from "./model";
+import { exportFile } from "./exporting";
+
+const WINDOW = 8;
+
+export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: number): void } {
+  const r = ctx.result;
+  const n = ctx.sel.length;
+  const tableWrap = el("div", { class: "lens-wrap" });
+  const pos = el("span", { class: "muted" });
+  const prev = button("◀ Previous tokens", () => go(ctx.state.lensStart - WINDOW));
+  const next = button("Next tokens ▶", () => go(ctx.state.lensStart + WINDOW));
+
+  function go(start: number): void {
+    ctx.state.lensStart = Math.max(0, Math.min(Math.max(0, n - WINDOW), start));
+    ctx.saveState();
+    render();
+  }
+
+  function render(): void {
+    const s = Math.min(ctx.state.lensStart, Math.max(0, n - WINDOW));
+    const e = Math.min(n, s + WINDOW);
+    prev.disabled = s === 0;
+    next.disabled = e >= n;
+    pos.textContent = `tokens ${s + 1}-${e} of ${n}`;
+    const head = el("tr", {}, el("th", { text: "Layer", attrs: { scope: "col" } }));
+    for (let c = s; c < e; c++) {
+      const nextId = r.nextTokenIds[c];
+      head.append(
+        el(
+          "th",
+          { attrs: { scope: "col" } },
+          el("span", { class: "token", text: tokenLabel(ctx.sel[c]) }),
+          el("div", { class: "muted small", text: `next: ${nextId >= 0 ? quoted(r.logitLens.vocab[nextId] ?? "") : "(end)"}` }),
+        ),
+      );
+    }
+    const body = el("tbody");
+    // Last layer first: it is the model's own prediction, what a reader checks first.
+    for (let l = r.layerCount - 1; l >= 0; l--) {
+      const tr = el("tr", {}, el("th", { text: l === r.layerCount - 1 ? `L${l} (output)` : `L${l}`, attrs: { scope: "row" } }));
+      for (let c = s; c < e; c++) {
+        const cell = el("td", { data: { layer: l, token: c } });
+        const nextId = r.nextTokenIds[c];
+        for (const entry of lensAt(r, l, c)) {
+          cell.append(
+            el(
+              "div",
+              { class: "lens-entry" + (entry.id === nextId ? " hit" : "") },
+              el("code", { text: tokenLabel({ id: entry.id, text: entry.text, piece: "" }) }),
+              el("span", { class: "prob", text: ` ${fmt(entry.p * 100, 2)}%` }),
+            ),
+          );
+        }
+        tr.append(cell);
+      }
+      body.append(tr);
+    }
+    const table = el(
+      "table",
+      { class: "data-table lens-table", data: { lens: "", start: s, end: e } },
+      el("caption", { class: "visually-hidden", text: "Logit lens: top 5 next tokens per layer and token, with probabilities" }),
+      el("thead", {}, head),
+      body,
+    );
+    tableWrap.replaceChildren(table);
+  }
+
+  const root = el(
+    "section",
+    { class: "view", attrs: { "aria-labelledby": "lens-title" }, data: { view: "lens" } },
+    el("h2", { text: "Logit lens", attrs: { id: "lens-title" } }),
+    el("p", { class: "muted explain", text: "Each layer's residual through the final norm and the unembedding: what the model would predict at that depth. Highlighted: the token that actually comes next." }),
+    el("div", { class: "toolbar" }, prev, pos, next, button("CSV", () => exportFile(ctx, "csv", "logit-lens.csv", lensCsv(ctx)), "Export the top-5 of every layer and token as CSV")),
+    tableWrap,
+  );
+  render();
+  return { root, show: (col) => (col < ctx.state.lensStart || col >= ctx.state.lensStart + WINDOW ? go(col - Math.floor(WINDOW / 2)) : undefined) };
+}
+
+function lensCsv(ctx: PanelContext): string {
+  const r = ctx.result;
+  const rows: (string | number)[][] = [];
+  for (let l = 0; l < r.layerCount; l++) {
+    for (let c = 0; c < ctx.sel.length; c++) {
+      for (const [rank, e] of lensAt(r, l, c).entries()) rows.push([l, r.selection.start + c, ctx.sel[c].text, rank + 1, e.id, e.text, e.p]);
+    }
+  }
+  return toCsv(["layer", "token_index", "token", "rank", "id", "predicted", "probability"], rows);
+}

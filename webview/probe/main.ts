@@ -1,0 +1,88 @@
+// Probe panel entry (bundled to dist/webview/probe.js). Receives a ProbeResult from the extension
+// and lays out the views: token strip, layer heatmap, logit lens, neurons, attention, experts.
+// Only UI choices go to getState/setState; the extension re-sends the result after a reload.
+import type { ProbeResult } from "../../src/protocol/probeData";
+import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
+import { button, el } from "../shared/dom";
+import { toJson } from "../shared/export";
+import { hideTooltip } from "../shared/tooltip";
+import { tokenStrip } from "../shared/tokens";
+import { vscodeApi } from "../shared/vscodeApi";
+import { attentionView } from "./attentionView";
+import { exportFile } from "./exporting";
+import { layerView } from "./layerView";
+import { lensView } from "./lensView";
+import { reviveResult, type PanelContext, type UiState } from "./model";
+import { moeView } from "./moeView";
+import { neuronView } from "./neuronView";
+
+const api = vscodeApi<UiState>();
+const post = (msg: FromWebview): void => api.postMessage(msg);
+const client = new RequestClient((m) => post(m));
+const state: UiState = { metric: "residNorm", lensStart: 0, moeLayer: "all", ...(api.getState() ?? {}) };
+const root = document.getElementById("root") ?? document.body.appendChild(el("main", { attrs: { id: "root" } }));
+// The shell marks #root live; announcing the whole panel on every render would drown a screen
+// reader, so each heatmap has its own small live region instead.
+root.removeAttribute("aria-live");
+root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor and run “Introspect: Probe Selection”." }));
+
+function show(raw: ProbeResult): void {
+  const started = performance.now();
+  let result: ProbeResult;
+  try {
+    result = reviveResult(raw);
+  } catch (e) {
+    root.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
+    return;
+  }
+  hideTooltip();
+  const sel = result.tokens.slice(result.selection.start, result.selection.end);
+  if (state.lensStart >= sel.length) state.lensStart = 0;
+  let lens: ReturnType<typeof lensView> | undefined;
+  const ctx: PanelContext = {
+    result,
+    sel,
+    client,
+    post,
+    state,
+    saveState: () => api.setState(state),
+    onTokenFocus: (col) => lens?.show(col),
+  };
+  const header = el(
+    "header",
+    { class: "probe-header" },
+    el("h1", { text: `Probe · ${result.model.id}` }),
+    el("span", { class: "muted", text: `${sel.length} selected tokens of ${result.tokens.length} · ${result.layerCount} layers · ${result.model.architecture}` }),
+    button("Export JSON", () => exportFile(ctx, "json", "probe.json", toJson(result)), "Save the whole probe result as JSON"),
+    el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
+  );
+  const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
+  const strip = el(
+    "section",
+    { class: "view", attrs: { "aria-labelledby": "tokens-title" }, data: { view: "tokens" } },
+    el("h2", { text: "Selection", attrs: { id: "tokens-title" } }),
+    tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => lens?.show(i) }),
+  );
+  lens = lensView(ctx);
+  const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
+  if (result.moe) views.push(moeView(ctx, result.moe));
+  root.replaceChildren(...views);
+  root.dataset.rendered = String(Date.now());
+  requestAnimationFrame(() => (root.dataset.renderMs = (performance.now() - started).toFixed(1)));
+}
+
+window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
+  const msg = ev.data;
+  if (client.handleResponse(msg)) return;
+  switch (msg?.type) {
+    case "introspect/probeResult":
+      show(msg.result);
+      break;
+    case "introspect/probeStatus":
+      if (msg.status.kind === "failed") root.prepend(el("p", { class: "error", attrs: { role: "alert" }, text: msg.status.message }));
+      else root.prepend(el("p", { class: "muted", attrs: { role: "status" }, text: msg.status.message }));
+      break;
+  }
+});
+
+post({ type: "introspect/ready" });

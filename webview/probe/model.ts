@@ -1,0 +1,98 @@
+// The probe panel's view of a ProbeResult: tensors revived (they may arrive as typed arrays,
+// ArrayBuffers or plain arrays depending on the path), metric descriptions, shared context.
+import {
+  reviveFloat,
+  reviveInt,
+  type AttentionData,
+  type LayerMetricName,
+  type NeuronData,
+  type ProbeResult,
+  type ProbeToken,
+} from "../../src/protocol/probeData";
+import type { FromWebview, RequestClient } from "../../src/protocol/webview";
+import type { ScaleName } from "../shared/colors";
+import { fmt } from "../shared/dom";
+
+export interface UiState {
+  metric: LayerMetricName;
+  /** First token column shown in the logit-lens table. */
+  lensStart: number;
+  moeLayer: number | "all";
+}
+
+export interface PanelContext {
+  result: ProbeResult;
+  /** The selected tokens, in order (the heatmap columns). */
+  sel: ProbeToken[];
+  client: RequestClient;
+  post(msg: FromWebview): void;
+  state: UiState;
+  saveState(): void;
+  /** Called when a token column is selected anywhere, so other views can follow it. */
+  onTokenFocus(col: number): void;
+}
+
+export interface MetricInfo {
+  label: string;
+  scale: ScaleName;
+  fixed?: [number, number];
+  explain: string;
+}
+
+export const METRICS: Record<LayerMetricName, MetricInfo> = {
+  residNorm: { label: "Residual norm", scale: "viridis", explain: "L2 norm of the residual stream after the layer (blocks.L.hook_resid_post)." },
+  shift: { label: "Activation shift", scale: "magma", explain: "Cosine distance of the residual after the layer from the residual before it (0 = same direction)." },
+  nextTokenProb: {
+    label: "Next-token probability (logit lens)",
+    scale: "viridis",
+    fixed: [0, 1],
+    explain: "Probability the logit lens at this layer gives to the token that actually comes next.",
+  },
+  entropy: { label: "Logit-lens entropy (nats)", scale: "magma", explain: "Entropy of the logit lens's next-token distribution at this layer." },
+};
+
+export function reviveNeurons(n: NeuronData): NeuronData {
+  return { ...n, neurons: reviveInt({ dims: [0], data: n.neurons }).data, values: reviveFloat(n.values) };
+}
+
+export function reviveAttention(a: AttentionData): AttentionData {
+  return a.kind === "pattern" ? { ...a, pattern: reviveFloat(a.pattern) } : a;
+}
+
+/** Checks the shape a panel relies on and revives every tensor; throws a sentence on bad data. */
+export function reviveResult(r: ProbeResult): ProbeResult {
+  if (!r || r.version !== 1 || !Array.isArray(r.tokens)) throw new Error("This probe result comes from another version of Introspect: probe again.");
+  const metrics = {} as ProbeResult["metrics"];
+  for (const k of Object.keys(METRICS) as LayerMetricName[]) metrics[k] = reviveFloat(r.metrics[k]);
+  return {
+    ...r,
+    metrics,
+    nextTokenIds: reviveInt({ dims: [0], data: r.nextTokenIds }).data,
+    logitLens: { ...r.logitLens, ids: reviveInt(r.logitLens.ids), probs: reviveFloat(r.logitLens.probs) },
+    neurons: r.neurons ? reviveNeurons(r.neurons) : undefined,
+    attention: r.attention ? reviveAttention(r.attention) : undefined,
+    moe: r.moe ? { ...r.moe, experts: reviveInt(r.moe.experts), probs: reviveFloat(r.moe.probs), usage: reviveFloat(r.moe.usage) } : undefined,
+  };
+}
+
+/** Top-k logit-lens entries at (layer, selected token). */
+export function lensAt(r: ProbeResult, layer: number, col: number): { text: string; id: number; p: number }[] {
+  const n = r.selection.end - r.selection.start;
+  const k = r.logitLens.k;
+  const out: { text: string; id: number; p: number }[] = [];
+  for (let j = 0; j < k; j++) {
+    const i = (layer * n + col) * k + j;
+    const id = r.logitLens.ids.data[i];
+    if (id < 0) continue;
+    out.push({ id, text: r.logitLens.vocab[id] ?? `<${id}>`, p: r.logitLens.probs.data[i] });
+  }
+  return out;
+}
+
+export function metricValue(r: ProbeResult, m: LayerMetricName, layer: number, col: number): number {
+  return r.metrics[m].data[layer * (r.selection.end - r.selection.start) + col];
+}
+
+export function formatMetric(m: LayerMetricName, v: number): string {
+  return m === "nextTokenProb" ? (Number.isNaN(v) ? "n/a (no next token)" : `${fmt(v * 100)}%`) : fmt(v);
+}

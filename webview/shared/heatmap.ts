@@ -1,0 +1,239 @@
+// A canvas heatmap that scales to thousands of columns: one ImageData pixel per cell, scaled up
+// without smoothing, so a 32 x 1024 grid costs one drawImage. Keyboard operable (arrow keys move
+// a focused cell, Enter selects), announces the focused cell through a live region, and carries a
+// visually hidden table for screen readers. Tests read data-rows / data-cols / data-focus.
+import { el, themeColor } from "./dom";
+import { type ColorScale, writeColor } from "./colors";
+import { hideTooltip, showTooltip } from "./tooltip";
+
+export interface HeatmapSpec {
+  /** Stable name, exposed as data-heatmap (e.g. "layers", "neurons"). */
+  name: string;
+  /** Accessible name of the whole grid. */
+  label: string;
+  rows: number;
+  cols: number;
+  /** RGBA, `cols` wide and rows * sub tall: each cell may be split into `sub` horizontal stripes. */
+  pixels: { sub: number; data: Uint8ClampedArray };
+  rowLabel(r: number): string;
+  colLabel(c: number): string;
+  /** One line for the live region and the hidden table, e.g. "L3, token ' fox': 0.42". */
+  describe(r: number, c: number): string;
+  tooltip(r: number, c: number): Node[];
+  onSelect?(r: number, c: number): void;
+  /** Largest cell width in CSS pixels (small grids would otherwise become huge). */
+  maxCellW?: number;
+  cellH?: number;
+}
+
+const TABLE_CELL_LIMIT = 8192;
+
+export function pixelsFromValues(values: Float32Array, scale: ColorScale): { sub: number; data: Uint8ClampedArray } {
+  const data = new Uint8ClampedArray(values.length * 4);
+  for (let i = 0; i < values.length; i++) writeColor(scale, values[i], data, i * 4);
+  return { sub: 1, data };
+}
+
+export class Heatmap {
+  readonly root: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly live: HTMLDivElement;
+  private readonly scroller: HTMLDivElement;
+  private readonly source: HTMLCanvasElement;
+  private focus: { r: number; c: number } | undefined;
+  private selected: { r: number; c: number } | undefined;
+  private cellW = 10;
+  private cellH = 14;
+  private labelW = 40;
+  private topH = 0;
+
+  constructor(private readonly spec: HeatmapSpec) {
+    this.canvas = el("canvas", {
+      class: "heatmap-canvas",
+      attrs: {
+        tabindex: "0",
+        role: "application",
+        "aria-roledescription": "heatmap",
+        "aria-label": `${spec.label}. ${spec.rows} rows by ${spec.cols} columns. Arrow keys move, Enter selects.`,
+        "aria-describedby": "introspect-tooltip",
+      },
+    });
+    this.scroller = el("div", { class: "heatmap-scroll" }, this.canvas);
+    this.live = el("div", { class: "visually-hidden", attrs: { "aria-live": "polite" } });
+    this.root = el("div", { class: "heatmap", data: { heatmap: spec.name, rows: spec.rows, cols: spec.cols } }, this.scroller, this.live);
+    this.source = document.createElement("canvas");
+    this.source.width = Math.max(1, spec.cols);
+    this.source.height = Math.max(1, spec.rows * spec.pixels.sub);
+    if (spec.rows > 0 && spec.cols > 0) {
+      this.source.getContext("2d")!.putImageData(new ImageData(spec.pixels.data as Uint8ClampedArray<ArrayBuffer>, spec.cols, spec.rows * spec.pixels.sub), 0, 0);
+    }
+    this.bindEvents();
+    // Laid out after insertion (needs the container width); the hidden table is built when idle.
+    requestAnimationFrame(() => this.draw());
+    let width = 0;
+    new ResizeObserver(() => {
+      if (this.root.clientWidth !== width && width !== 0) this.draw();
+      width = this.root.clientWidth;
+    }).observe(this.root);
+    setTimeout(() => this.root.append(this.hiddenTable()), 0);
+  }
+
+  /** Redraws at the current container width (call after a resize). */
+  draw(): void {
+    const { rows, cols } = this.spec;
+    const ctx = this.canvas.getContext("2d");
+    if (!ctx) return;
+    const dpr = window.devicePixelRatio || 1;
+    ctx.font = `11px ${themeColor("--vscode-editor-font-family", "monospace")}`;
+    let longest = 0;
+    for (let r = 0; r < rows; r++) longest = Math.max(longest, ctx.measureText(this.spec.rowLabel(r)).width);
+    this.labelW = Math.ceil(longest) + 8;
+    const avail = Math.max(200, (this.root.clientWidth || window.innerWidth - 40) - this.labelW - 4);
+    const maxByCanvas = Math.floor(30000 / (dpr * Math.max(1, cols)));
+    this.cellW = Math.max(1, Math.min(this.spec.maxCellW ?? 28, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
+    this.cellH = this.spec.cellH ?? 16;
+    const showCols = this.cellW >= 12;
+    this.topH = showCols ? 64 : 4;
+    const w = this.labelW + cols * this.cellW + 4;
+    const h = this.topH + rows * this.cellH + 4;
+    this.canvas.width = Math.ceil(w * dpr);
+    this.canvas.height = Math.ceil(h * dpr);
+    this.canvas.style.width = `${w}px`;
+    this.canvas.style.height = `${h}px`;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.source, 0, 0, this.source.width, this.source.height, this.labelW, this.topH, cols * this.cellW, rows * this.cellH);
+    const fg = getComputedStyle(this.canvas).color || "#888";
+    const bg = themeColor("--vscode-editor-background", "#1e1e1e");
+    // Thin separators in the page colour make individual cells readable when they are wide enough.
+    if (this.cellW >= 6) {
+      ctx.strokeStyle = bg;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let c = 1; c < cols; c++) {
+        const x = this.labelW + c * this.cellW + 0.5;
+        ctx.moveTo(x, this.topH);
+        ctx.lineTo(x, this.topH + rows * this.cellH);
+      }
+      for (let r = 1; r < rows; r++) {
+        const y = this.topH + r * this.cellH + 0.5;
+        ctx.moveTo(this.labelW, y);
+        ctx.lineTo(this.labelW + cols * this.cellW, y);
+      }
+      ctx.stroke();
+    }
+    ctx.fillStyle = fg;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "right";
+    for (let r = 0; r < rows; r++) ctx.fillText(this.spec.rowLabel(r), this.labelW - 4, this.topH + (r + 0.5) * this.cellH);
+    if (showCols) {
+      ctx.textAlign = "left";
+      for (let c = 0; c < cols; c++) {
+        ctx.save();
+        ctx.translate(this.labelW + (c + 0.5) * this.cellW, this.topH - 4);
+        ctx.rotate(-Math.PI / 3);
+        const label = this.spec.colLabel(c);
+        ctx.fillText(label.length > 10 ? label.slice(0, 9) + "…" : label, 0, 0);
+        ctx.restore();
+      }
+    }
+    this.ring(ctx, this.selected, fg, 1);
+    this.ring(ctx, this.focus, themeColor("--vscode-focusBorder", "#0090f1"), 2);
+  }
+
+  private ring(ctx: CanvasRenderingContext2D, cell: { r: number; c: number } | undefined, color: string, width: number): void {
+    if (!cell) return;
+    const x = this.labelW + cell.c * this.cellW;
+    const y = this.topH + cell.r * this.cellH;
+    ctx.lineWidth = width;
+    ctx.strokeStyle = color;
+    ctx.strokeRect(x + width / 2, y + width / 2, Math.max(1, this.cellW - width), this.cellH - width);
+  }
+
+  private cellAt(ev: MouseEvent): { r: number; c: number } | undefined {
+    const rect = this.canvas.getBoundingClientRect();
+    const c = Math.floor((ev.clientX - rect.left - this.labelW) / this.cellW);
+    const r = Math.floor((ev.clientY - rect.top - this.topH) / this.cellH);
+    if (r < 0 || c < 0 || r >= this.spec.rows || c >= this.spec.cols) return undefined;
+    return { r, c };
+  }
+
+  private bindEvents(): void {
+    this.canvas.addEventListener("mousemove", (ev) => {
+      const cell = this.cellAt(ev);
+      if (!cell) return hideTooltip();
+      this.root.dataset.hover = `${cell.r},${cell.c}`;
+      showTooltip(ev.clientX, ev.clientY, this.spec.tooltip(cell.r, cell.c));
+    });
+    this.canvas.addEventListener("mouseleave", () => hideTooltip());
+    this.canvas.addEventListener("click", (ev) => {
+      const cell = this.cellAt(ev);
+      if (cell) this.moveTo(cell.r, cell.c, true);
+    });
+    this.canvas.addEventListener("focus", () => {
+      if (!this.focus) this.moveTo(0, 0, false);
+    });
+    this.canvas.addEventListener("blur", () => hideTooltip());
+    this.canvas.addEventListener("keydown", (ev) => {
+      const f = this.focus ?? { r: 0, c: 0 };
+      const page = Math.max(1, Math.floor(this.scroller.clientWidth / this.cellW));
+      const moves: Record<string, [number, number]> = {
+        ArrowUp: [-1, 0],
+        ArrowDown: [1, 0],
+        ArrowLeft: [0, -1],
+        ArrowRight: [0, 1],
+        PageUp: [0, -page],
+        PageDown: [0, page],
+        Home: [0, -f.c],
+        End: [0, this.spec.cols - 1 - f.c],
+      };
+      if (ev.key in moves) {
+        const [dr, dc] = moves[ev.key];
+        this.moveTo(f.r + dr, f.c + dc, false);
+        ev.preventDefault();
+      } else if (ev.key === "Enter" || ev.key === " ") {
+        this.moveTo(f.r, f.c, true);
+        ev.preventDefault();
+      } else if (ev.key === "Escape") hideTooltip();
+    });
+  }
+
+  /** Moves the focused cell (clamped); `select` also marks it selected and calls onSelect. */
+  moveTo(r: number, c: number, select: boolean): void {
+    r = Math.max(0, Math.min(this.spec.rows - 1, r));
+    c = Math.max(0, Math.min(this.spec.cols - 1, c));
+    this.focus = { r, c };
+    this.root.dataset.focus = `${r},${c}`;
+    if (select) {
+      this.selected = { r, c };
+      this.root.dataset.selected = `${r},${c}`;
+    }
+    this.draw();
+    const x = this.labelW + c * this.cellW;
+    if (x < this.scroller.scrollLeft || x + this.cellW > this.scroller.scrollLeft + this.scroller.clientWidth) {
+      this.scroller.scrollLeft = Math.max(0, x - this.scroller.clientWidth / 2);
+    }
+    this.live.textContent = this.spec.describe(r, c);
+    if (document.activeElement === this.canvas) {
+      const rect = this.canvas.getBoundingClientRect();
+      showTooltip(rect.left + x + this.cellW, rect.top + this.topH + (r + 1) * this.cellH, this.spec.tooltip(r, c));
+    }
+    if (select) this.spec.onSelect?.(r, c);
+  }
+
+  private hiddenTable(): HTMLElement {
+    const { rows, cols } = this.spec;
+    const shownCols = Math.max(1, Math.min(cols, Math.floor(TABLE_CELL_LIMIT / Math.max(1, rows))));
+    const caption = shownCols < cols ? `${this.spec.label} (first ${shownCols} of ${cols} columns; export CSV for all)` : this.spec.label;
+    const head = el("tr", {}, el("th", { text: "" }));
+    for (let c = 0; c < shownCols; c++) head.append(el("th", { text: this.spec.colLabel(c), attrs: { scope: "col" } }));
+    const body = el("tbody");
+    for (let r = 0; r < rows; r++) {
+      const tr = el("tr", {}, el("th", { text: this.spec.rowLabel(r), attrs: { scope: "row" } }));
+      for (let c = 0; c < shownCols; c++) tr.append(el("td", { text: this.spec.describe(r, c) }));
+      body.append(tr);
+    }
+    return el("table", { class: "visually-hidden", data: { alt: this.spec.name } }, el("caption", { text: caption }), el("thead", {}, head), body);
+  }
+}
