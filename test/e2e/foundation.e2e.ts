@@ -1,0 +1,60 @@
+// The foundation end to end: activation, a palette command, a context-menu entry on a
+// selection, a webview showing what the model host said, and a host crash and restart.
+import * as assert from "assert";
+import { findProcesses } from "./harness/codeServer";
+import { usesBundledModel } from "./harness/session";
+import { session } from "./hooks";
+
+const INFO = "Introspect: Model Info";
+const HOST = /dist\/server\.js/;
+const modelName = () => (usesBundledModel() ? "demo-llama" : "tiny-model");
+
+describe("Introspect foundation (code-server)", () => {
+  it("activates: the status bar shows the loaded model", async () => {
+    const { wb } = session();
+    const text = await wb.waitForStatus("Introspect", new RegExp(`Introspect: ${modelName()}`), 90000);
+    assert.doesNotMatch(text, /failed|stopped/);
+  });
+
+  it('runs "Introspect: Show Model Info" from the palette and shows what the host reported', async () => {
+    const { wb } = session();
+    await wb.runCommand("Introspect: Show Model Info");
+    const version = await wb.webviewText(INFO, "#ort-version");
+    assert.match(version, /^1\.\d+\.\d+$/, "onnxruntime version");
+    const inputs = await (await wb.webview(INFO)).locator("#inputs .io-name").allInnerTexts();
+    assert.ok(inputs.includes("input_ids") && inputs.includes("attention_mask"), `inputs: ${inputs.join(", ")}`);
+    const outputs = await (await wb.webview(INFO)).locator("#outputs .io-name").allInnerTexts();
+    assert.ok(outputs.includes("logits"), `outputs: ${outputs.join(", ")}`);
+    assert.match(await wb.webviewText(INFO, "#model-state"), /^ready$/);
+  });
+
+  it('"Introspect: Probe Selection" from the editor context menu echoes the selection as text', async () => {
+    const { wb } = session();
+    await wb.closeAllEditors();
+    await wb.openFile("sample.txt");
+    const selected = "<script>alert(1)</script>";
+    await wb.selectText("sample.txt", selected);
+    await wb.editorContextMenu("Introspect: Probe Selection");
+    const echoed = await wb.webviewText(INFO, "#selection");
+    assert.strictEqual(echoed, selected, "selection must arrive as text, markup included");
+    const frame = await wb.webview(INFO);
+    assert.strictEqual(await frame.locator("#selection script").count(), 0, "no element may be created from the text");
+    assert.match(await wb.webviewText(INFO, "#ort-version"), /^1\.\d+\.\d+$/);
+  });
+
+  it("restarts the model host after it is killed, and the status bar says so", async () => {
+    const { wb, server } = session();
+    const before = findProcesses(server.pgid, HOST);
+    assert.strictEqual(before.length, 1, `expected one model host, found: ${JSON.stringify(before)}`);
+    process.kill(before[0].pid, "SIGKILL");
+    await wb.waitForNotification(/model host stopped unexpectedly and was restarted/);
+    const text = await wb.waitForStatus("Introspect", /host restarted/, 60000);
+    assert.match(text, new RegExp(modelName()), "the model is loaded again after the restart");
+    const after = findProcesses(server.pgid, HOST);
+    assert.strictEqual(after.length, 1, "exactly one host after the restart");
+    assert.notStrictEqual(after[0].pid, before[0].pid, "a new host process");
+    // The new host answers: the info panel shows its pid.
+    await wb.runCommand("Introspect: Show Model Info");
+    await (await wb.webview(INFO)).locator("#host-pid", { hasText: String(after[0].pid) }).waitFor({ timeout: 30000 });
+  });
+});

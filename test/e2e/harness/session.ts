@@ -1,0 +1,56 @@
+// One code-server + Chromium session over a fresh copy of the test workspace.
+// Tests get it from the root hooks (test/e2e/hooks.ts) through `session()`.
+import * as fs from "fs";
+import * as path from "path";
+import type { Browser } from "playwright-core";
+import { E2E_DIR, REPO, startCodeServer, type CodeServer } from "./codeServer";
+import { launchBrowser, Workbench } from "./workbench";
+
+export interface Session {
+  server: CodeServer;
+  browser: Browser;
+  wb: Workbench;
+  /** The workspace folder on disk (a fresh copy of test/e2e/workspace). */
+  folder: string;
+  close(): Promise<void>;
+}
+
+export const DEMO_MODEL = path.join(REPO, "models/demo-llama/onnx/model.onnx");
+export const TINY_MODEL = path.join(REPO, "test/e2e/fixtures/tiny-model");
+
+/** Until the demo model is bundled, the workspace points introspect.model at a tiny fixture. */
+export function usesBundledModel(): boolean {
+  return fs.existsSync(DEMO_MODEL);
+}
+
+export async function startSession(name: string, env: Record<string, string> = {}): Promise<Session> {
+  const runDir = path.join(E2E_DIR, "runs", name);
+  const folder = path.join(runDir, "workspace");
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.cpSync(path.join(REPO, "test/e2e/workspace"), folder, { recursive: true });
+  if (!usesBundledModel()) {
+    fs.mkdirSync(path.join(folder, ".vscode"), { recursive: true });
+    fs.writeFileSync(path.join(folder, ".vscode/settings.json"), JSON.stringify({ "introspect.model": TINY_MODEL }, null, 2));
+  }
+  const server = await startCodeServer({ workspace: folder, runDir, env });
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    const wb = await Workbench.open(browser, server.url, folder);
+    const b = browser;
+    return {
+      server,
+      browser: b,
+      wb,
+      folder,
+      async close() {
+        await b.close().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  } catch (e) {
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,30 @@
+// Root hooks for the e2e run: one code-server session for all tests, a screenshot after every
+// test (passed or failed), and the whole process group ended in afterAll.
+import type { Context } from "mocha";
+import { startSession, type Session } from "./harness/session";
+
+let current: Session | undefined;
+
+/** The running session; tests call this in their hooks or bodies. */
+export function session(): Session {
+  if (!current) throw new Error("e2e session not started (the root beforeAll failed?)");
+  return current;
+}
+
+export const mochaHooks = {
+  async beforeAll(this: Context) {
+    this.timeout(240000);
+    current = await startSession("e2e");
+  },
+  async afterEach(this: Context) {
+    const t = this.currentTest;
+    if (!current || !t) return;
+    const file = await current.wb.screenshot(`${t.fullTitle()}${t.state === "failed" ? ".FAILED" : ""}`).catch(() => undefined);
+    if (file && t.state === "failed") console.log(`    screenshot: ${file}`);
+  },
+  async afterAll(this: Context) {
+    this.timeout(30000);
+    await current?.close();
+    current = undefined;
+  },
+};
