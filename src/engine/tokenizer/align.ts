@@ -267,6 +267,11 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
       p++;
     }
   }
+  // Marks after the last matched character (a final "e" + U+0301 under NFC) belong to its token.
+  while (i < L && lastP >= 0 && fold(cpAt(i)) === "") {
+    give(lastP, i, i + width(cpAt(i)));
+    i += width(cpAt(i));
+  }
   for (; p < s.length; p++) {
     for (let t = s.first[p]; t <= s.last[p]; t++) if (anchors[t] < 0) anchors[t] = L;
   }

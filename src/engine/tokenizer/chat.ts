@@ -65,9 +65,6 @@ export class ChatTemplates {
         ...specials,
         messages,
         add_generation_prompt: opts.addGenerationPrompt ?? false,
-        raise_exception: (message: string) => {
-          throw new IntrospectError("bad-input", `The chat template refused these messages: ${message}`);
-        },
       });
     } catch (e) {
       if (e instanceof IntrospectError) throw e;
