@@ -6,7 +6,7 @@ in plain PyTorch, on the same weights as the ONNX model.
 SPEC (written by bench/run.ts): {"model_dir", "onnx", "threads", "repeats", "warmup",
   "tasks": [...], "check": {"ids", "out"}, "plain": {"inputs": {"64": ids, ...}},
   "capture": {"inputs": {...}}, "sweep": {"clean", "corrupted", "layers", "positions",
-  "correct", "wrong"}, "generate": {"prompt", "new_tokens", "steer_layer", "steer_scale", "seed"}}
+  "correct", "wrong"}, "generate": {"prompt", "new_tokens", "steer_layer", "steer_vector", "repeats"}}
 OUT: JSON with the environment (threads, BLAS and its measured GFLOP/s) and, per
 task, timings in seconds as {"median", "min", "max", "samples"}.
 """
@@ -194,15 +194,12 @@ def main():
             log(f"sweep: {out['sweep']['median']:.2f} s for {out['sweep']['cells']} cells")
         if "generate" in tasks:
             g = spec["generate"]
-            gen = torch.Generator().manual_seed(int(g.get("seed", 0)))
-            d = model.blocks()[0].hook_resid_mid  # any module; the width comes from the config
-            del d
-            width = model.cfg.get("n_embd") or model.cfg.get("hidden_size")
-            vec = torch.randn(width, generator=gen) * float(g["steer_scale"])
+            vec = torch.tensor(g["steer_vector"], dtype=torch.float32)
             res = {}
             for label, steer in (("unsteered", None), ("steered", (int(g["steer_layer"]), vec))):
                 toks = []
-                res[label] = timed(lambda steer=steer: toks.append(run.generate(g["prompt"], g["new_tokens"], steer)), reps, warm)
+                fn = lambda steer=steer: toks.append(run.generate(g["prompt"], g["new_tokens"], steer))  # noqa: E731
+                res[label] = timed(fn, int(g.get("repeats", reps)), warm)
                 res[label]["tokens"] = toks[-1]
                 res[label]["tokens_per_s"] = g["new_tokens"] / res[label]["median"]
             out["generate"] = res

@@ -1,0 +1,34 @@
+// Capturing every resid_pre/mid/post and mlp.hook_post site, against the plain forward.
+
+import { fromPython, time } from "../lib/stats";
+import { notMeasured, ratioRow, Row } from "../lib/table";
+import { Figure, engineWith, referenceOr, sec } from "./figure";
+
+export const capture: Figure = {
+  id: "capture",
+  referenceTasks: ["plain", "capture"],
+  async run(ctx) {
+    const rows: Row[] = [];
+    for (const n of [64, 512] as const) {
+      const base = await ctx.plainForward(n);
+      const fig = `capture all resid_* + mlp_post / plain forward, ${n} tok`;
+      const goal = { kind: "max", value: 1.1 } as const;
+      const e = await engineWith(ctx, "captureAll");
+      if ("why" in e) rows.push(notMeasured(fig, goal, e.why));
+      else {
+        const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
+        const s = await time(() => e.m.captureAll(ids), n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats);
+        rows.push(ratioRow(fig, sec("Introspect", s), sec("ORT plain", base), goal));
+      }
+    }
+    const ref = await referenceOr(ctx);
+    if (!("why" in ref)) {
+      for (const n of ["64", "512"]) {
+        rows.push(
+          ratioRow(`PyTorch hooks capture / PyTorch plain, ${n} tok`, sec("PyTorch hooks", fromPython(ref.r.capture![n])), sec("PyTorch", fromPython(ref.r.plain![n])), { kind: "report" }, "context"),
+        );
+      }
+    }
+    return rows;
+  },
+};

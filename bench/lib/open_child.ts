@@ -1,0 +1,36 @@
+// Child process for the memory figure: opens one model and reports its peak resident memory.
+// A fresh process per measurement, because maxRSS never goes down.
+//   node -r tsx/cjs bench/lib/open_child.ts <ort-path|ort-buffer|engine> <model.onnx or folder>
+
+import * as fs from "fs";
+import * as ort from "onnxruntime-node";
+import { sessionOptions } from "./ort";
+import { loadEngine } from "./engine";
+
+async function main(): Promise<void> {
+  const [mode, target] = process.argv.slice(2);
+  const engine = mode === "engine" ? await loadEngine() : undefined;
+  const baselineRss = process.memoryUsage().rss;
+  const t = process.hrtime.bigint();
+  if (mode === "ort-path") {
+    await ort.InferenceSession.create(target, sessionOptions());
+  } else if (mode === "ort-buffer") {
+    await ort.InferenceSession.create(fs.readFileSync(target), sessionOptions());
+  } else if (mode === "engine") {
+    if (!engine?.api) throw new Error(`engine not available: ${engine?.reason}`);
+    await engine.api.open(target);
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify({ mode, maxRssBytes, baselineRssBytes: baselineRss, ms }) + "\n");
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(String(e?.message ?? e) + "\n");
+    process.exit(1);
+  },
+);

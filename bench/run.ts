@@ -1,0 +1,107 @@
+// npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama]
+//                [--no-reference] [--tiny]
+// Measures Introspect against onnxruntime's plain forward (the physical limit) and against a
+// PyTorch forward-hooks reference on the same weights, in one run; prints a table and writes
+// bench/results/<model>-<time>.json, latest.json and latest.md.
+
+import * as fs from "fs";
+import * as path from "path";
+import { capture } from "./figures/capture";
+import { Figure } from "./figures/figure";
+import { generation } from "./figures/generation";
+import { memory } from "./figures/memory";
+import { plain } from "./figures/plain";
+import { slider } from "./figures/slider";
+import { sweep } from "./figures/sweep";
+import { Ctx, Options } from "./lib/context";
+import { machine } from "./lib/machine";
+import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
+import { consoleTable, markdownTable, Row } from "./lib/table";
+
+export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
+
+interface Args extends Options {
+  model: string;
+  tiny: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, only: [], noReference: false, model: "gpt2-small", tiny: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === "--quick") a.quick = true;
+    else if (k === "--tiny") a.tiny = true;
+    else if (k === "--no-reference") a.noReference = true;
+    else if (k === "--only") a.only = (argv[++i] ?? "").split(",").filter(Boolean);
+    else if (k === "--model") a.model = argv[++i] ?? "";
+    else throw new Error(`unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --no-reference --tiny`);
+  }
+  const known = FIGURES.map((f) => f.id);
+  for (const f of a.only) if (!known.includes(f)) throw new Error(`unknown figure ${f}; figures: ${known.join(", ")}`);
+  return a;
+}
+
+function pickModel(a: Args, log: (s: string) => void): BenchModel {
+  if (a.model === "gpt2-small") return ensureGpt2(a.tiny, log);
+  if (a.model === "demo-llama") {
+    const m = demoLlama();
+    if (!m) throw new Error("models/demo-llama/onnx/model.onnx not found: make the demo model first (tools/models)");
+    return m;
+  }
+  throw new Error(`unknown model ${a.model}; models: gpt2-small, demo-llama`);
+}
+
+export async function main(argv: string[]): Promise<{ rows: Row[]; file: string }> {
+  const args = parseArgs(argv);
+  const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  const model = pickModel(args, log);
+  const ctx = new Ctx(model, args, log);
+  const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
+  for (const f of figures) f.referenceTasks.forEach((t) => ctx.referenceTasks.add(t));
+  const started = new Date();
+  const rows: Row[] = [];
+  try {
+    for (const f of figures) {
+      log(`figure ${f.id}...`);
+      rows.push(...(await f.run(ctx)));
+    }
+  } finally {
+    await ctx.close();
+  }
+  const ref = ctx.referenceTasks.size && !args.noReference ? await ctx.reference().catch(() => undefined) : undefined;
+  const result = {
+    started: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    model: { name: model.name, onnx: path.relative(ROOT, model.onnx), layers: model.layers, dModel: model.dModel, vocab: model.vocab },
+    options: { quick: args.quick, only: args.only },
+    machine: machine(),
+    sizes: ctx.sizes,
+    checks: ctx.checks,
+    referenceEnv: ref?.env,
+    rows,
+  };
+  const dir = path.join(ROOT, "bench", "results");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${model.name}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(file, JSON.stringify(result, null, 1));
+  fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(result, null, 1));
+  const md = [
+    `${model.name}, ${args.quick ? "quick run" : "full run"}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load ${result.machine.loadAverage.join(" ")}`,
+    "",
+    markdownTable(rows),
+    "",
+    ...Object.entries(ctx.checks).map(([k, v]) => `- ${k}: ${typeof v === "number" ? v.toPrecision(3) : v}`),
+  ].join("\n");
+  fs.writeFileSync(path.join(dir, "latest.md"), md + "\n");
+  process.stdout.write(`\n${consoleTable(rows)}\n\n`);
+  for (const [k, v] of Object.entries(ctx.checks)) process.stdout.write(`${k}: ${typeof v === "number" ? v.toPrecision(3) : v}\n`);
+  process.stdout.write(`\nwritten ${path.relative(ROOT, file)} (and latest.json, latest.md) in ${result.seconds.toFixed(0)} s\n`);
+  return { rows, file };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
