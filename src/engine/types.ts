@@ -1,0 +1,125 @@
+// Domain types shared by every part of the engine, the model host, the CLI and the benchmarks.
+// Pure data: nothing here imports onnxruntime or vscode.
+
+/** Zero-based index of a transformer block. */
+export type LayerIndex = number;
+
+/** TransformerLens-style activation site name, e.g. `blocks.3.hook_resid_post`. */
+export type HookName = string;
+
+/** Per-layer site kinds, named as in TransformerLens (`blocks.{L}.<kind>`). */
+export type SiteKind =
+  | "hook_resid_pre"
+  | "hook_resid_mid"
+  | "hook_resid_post"
+  | "hook_attn_out"
+  | "hook_mlp_out"
+  | "mlp.hook_post"
+  | "attn.hook_pattern"
+  | "moe.hook_router_logits";
+
+export const SITE_KINDS: readonly SiteKind[] = [
+  "hook_resid_pre",
+  "hook_resid_mid",
+  "hook_resid_post",
+  "hook_attn_out",
+  "hook_mlp_out",
+  "mlp.hook_post",
+  "attn.hook_pattern",
+  "moe.hook_router_logits",
+];
+
+export function hookName(layer: LayerIndex, kind: SiteKind): HookName {
+  return `blocks.${layer}.${kind}`;
+}
+
+/** Parses `blocks.3.hook_resid_post`; returns undefined for anything else. */
+export function parseHookName(name: string): { layer: LayerIndex; kind: SiteKind } | undefined {
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (!m) return undefined;
+  const kind = m[2] as SiteKind;
+  if (!SITE_KINDS.includes(kind)) return undefined;
+  return { layer: Number(m[1]), kind };
+}
+
+/** A dense float tensor with its shape, row-major. */
+export interface ActivationTensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+/** Half-open range of UTF-16 code units in the source text, as editors count. */
+export interface CharSpan {
+  start: number;
+  end: number;
+}
+
+/** One token of an encoded text. */
+export interface Token {
+  id: number;
+  /** The vocabulary string (may hold byte-level markers such as `Ġ`). */
+  piece: string;
+  /** The decoded text of this token alone, as shown to a user. */
+  text: string;
+  /** Characters of the source text this token covers; empty span for added special tokens. */
+  span: CharSpan;
+}
+
+/** Tagged state of a model, used by the host's status and the status bar. */
+export type ModelState =
+  | { kind: "none" }
+  | { kind: "loading"; path: string; message?: string }
+  | { kind: "ready"; path: string; info: ModelInfo }
+  | { kind: "failed"; path: string; reason: string };
+
+export interface ModelInfo {
+  /** Stable id (folder name + variant), recorded in saved vectors and results. */
+  id: string;
+  architecture: string;
+  numLayers: number;
+  dModel: number;
+  dMlp?: number;
+  numHeads?: number;
+  vocabSize: number;
+  numExperts?: number;
+  expertsPerToken?: number;
+  /** Sites that the architecture map found, per kind (every layer unless stated). */
+  sites: HookName[];
+  /** Whether the graph takes past_key_values (incremental generation possible). */
+  hasKvCache: boolean;
+  /** The export style the map recognised, e.g. "torchscript", "dynamo", "ort-fused". */
+  exportStyle: string;
+  /** Human-readable notes, e.g. "attention fused: patterns not available". */
+  notes: string[];
+}
+
+/** Errors a user can meet carry a sentence they understand; `code` is for scripts and tests. */
+export class IntrospectError extends Error {
+  constructor(
+    readonly code:
+      | "model-not-found"
+      | "tokenizer-missing"
+      | "corrupt-model"
+      | "unsupported-model"
+      | "no-layers-found"
+      | "bad-input"
+      | "too-many-tokens"
+      | "cancelled"
+      | "internal",
+    message: string,
+  ) {
+    super(message);
+    this.name = "IntrospectError";
+  }
+}
+
+/** Cooperative cancellation, checked between forward passes. */
+export interface CancelToken {
+  readonly isCancellationRequested: boolean;
+}
+
+export const NEVER_CANCELLED: CancelToken = { isCancellationRequested: false };
+
+export function throwIfCancelled(token: CancelToken | undefined): void {
+  if (token?.isCancellationRequested) throw new IntrospectError("cancelled", "Cancelled.");
+}
