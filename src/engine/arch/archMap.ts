@@ -1,0 +1,325 @@
+// Architecture map: finds the residual stream and each layer's activation sites from graph topology.
+//
+// The walk: start at the token-embedding Gather (a 2-D weight indexed by input_ids), then repeatedly
+// take the consumer of the current stream tensor R that adds R to something computed from R: a plain
+// `Add(R, branch(R))` or a fused `Skip*LayerNormalization(R, branch)` (whose output 3 is the sum).
+// Each such step is classified by what its branch contains (attention, MoE router, plain MLP) and
+// steps are grouped into layers. Names and metadata are only used to cross-check and label.
+// See ARCHITECTURE.md "Engine: architecture map" for how to teach it a new exporter's pattern.
+import type { HookName } from "../types";
+import { IntrospectError, hookName } from "../types";
+import { GraphIndex } from "../onnx/graph";
+import { elemType, shapeOf } from "../onnx/modelFile";
+
+export interface SiteRef {
+  hook: HookName;
+  /** Tensor name in the graph (synthetic `introspect/...` names are created by the base edit). */
+  tensor: string;
+  /** When set, the tensor is output 3 of this fused Skip*LayerNormalization node (index): steer and
+   * patch through its skip input so the normalised output sees the change too. */
+  fusedSkipNode?: number;
+}
+
+export type StepKind = "attn" | "mlp" | "moe";
+
+export interface ResidualStep {
+  kind: StepKind;
+  /** Stream tensor going in, branch output, stream tensor coming out. */
+  input: string;
+  branch: string;
+  output: string;
+  /** Node index of the Add or Skip*LayerNormalization. */
+  node: number;
+  fused: boolean;
+}
+
+export interface ArchMap {
+  sites: Map<HookName, SiteRef>;
+  numLayers: number;
+  steps: ResidualStep[];
+  embedOutput: string;
+  /** Stream tensor that enters the final norm (resid_post of the last layer). */
+  finalResid: string;
+  /** Output of the final norm that enters the unembedding. */
+  finalNormOut: string;
+  unembedNode: number;
+  logitsOutput: string;
+  /** Fused norms whose optional sum output (3) is absent: the base edit adds it under this name. */
+  addSumOutputs: Array<{ node: number; name: string }>;
+  dModel: number;
+  vocabSize: number;
+  dMlp?: number;
+  numExperts?: number;
+  expertsPerToken?: number;
+  /** TensorProto data type of the residual stream (1 float, 10 float16, 16 bfloat16). */
+  residDtype: number;
+  exportStyle: string;
+  notes: string[];
+}
+
+const FUSED_ATTENTION = new Set([
+  "Attention", "MultiHeadAttention", "GroupQueryAttention", "PackedAttention", "PackedMultiHeadAttention",
+  "SparseAttention", "PagedAttention", "DecoderMaskedMultiHeadAttention", "DecoderMaskedSelfAttention",
+]);
+const SKIP_NORMS = new Set(["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
+const MATMULS = new Set(["MatMul", "Gemm", "MatMulNBits", "MatMulInteger", "FusedMatMul", "QLinearMatMul", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized"]);
+const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"]);
+const QUANT_OPS = new Set(["MatMulInteger", "MatMulNBits", "DynamicQuantizeLinear", "QLinearMatMul", "DequantizeLinear", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized", "QMoE"]);
+
+export const PATTERNS_TRIED = [
+  "token embedding: Gather or GatherBlockQuantized of a 2-D weight by input_ids",
+  "residual step: Add(stream, branch(stream))",
+  "residual step: SkipLayerNormalization / SkipSimplifiedLayerNormalization (output 3 = sum)",
+  "unembedding: MatMul / Gemm / MatMulNBits producing the logits output",
+];
+
+function noLayers(detail: string): IntrospectError {
+  return new IntrospectError(
+    "no-layers-found",
+    `No transformer layer structure was found (${detail}). Patterns tried: ${PATTERNS_TRIED.join("; ")}. ` +
+      "Introspect supports decoder-only language models exported to ONNX (Optimum, torch.onnx, onnxruntime-genai).",
+  );
+}
+
+/** Follows a tensor back through shape-only ops (Reshape, Cast...) to the tensor that carries data. */
+function backThrough(g: GraphIndex, t: string, ops = PASS_THROUGH): string {
+  for (let i = 0; i < 8; i++) {
+    const p = g.producerNode(t);
+    if (!p || !ops.has(p.opType)) return t;
+    t = p.input[0];
+  }
+  return t;
+}
+
+/** From a projection's output back to the MatMul-like node computing it (skipping bias adds and scales). */
+function projectionNode(g: GraphIndex, t: string): number | undefined {
+  for (let i = 0; i < 10; i++) {
+    const use = g.producer.get(t);
+    if (!use) return undefined;
+    const n = g.node(use.node);
+    if (MATMULS.has(n.opType)) return use.node;
+    if (PASS_THROUGH.has(n.opType)) t = n.input[0];
+    else if ((n.opType === "Add" || n.opType === "Mul" || n.opType === "Div") && n.input.length === 2) {
+      const c0 = g.isConst(n.input[0]);
+      const c1 = g.isConst(n.input[1]);
+      if (c0 === c1) {
+        // Dequantised MatMulInteger output: Mul(Cast(MatMulInteger), scale*scale) where both are computed.
+        const q = [n.input[0], n.input[1]].find((x) => /MatMulInteger|Cast/.test(g.producerNode(x)?.opType ?? ""));
+        if (!q) return undefined;
+        t = q;
+      } else t = c0 ? n.input[1] : n.input[0];
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** The activation entering a projection node (before dynamic quantisation and reshapes). */
+function projectionInput(g: GraphIndex, node: number): string {
+  let t = g.node(node).input[0];
+  const p = g.producerNode(t);
+  if (p?.opType === "DynamicQuantizeLinear") t = p.input[0];
+  return backThrough(g, t);
+}
+
+export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}): ArchMap {
+  const notes: string[] = [];
+  const nodes = g.nodes;
+  const logitsOutput = g.m.outputs.find((o) => o.name === "logits")?.name;
+  if (!logitsOutput) throw noLayers("the graph has no output named logits");
+  if (!g.inputNames.has("input_ids")) throw noLayers("the graph has no input named input_ids");
+
+  // 1. Token embedding.
+  let embedNode = -1;
+  let embedRows = 0;
+  nodes.forEach((n, i) => {
+    if (n.opType !== "Gather" && n.opType !== "GatherBlockQuantized") return;
+    if (!g.dependsOn(n.input[1], "input_ids")) return;
+    const d = g.weightDims(n.input[0]);
+    if (!d || d.length !== 2 || !g.isConst(n.input[0])) return;
+    if (d[0] > embedRows) {
+      embedRows = d[0];
+      embedNode = i;
+    }
+  });
+  if (embedNode < 0) throw noLayers("no token-embedding Gather indexed by input_ids");
+  const embedOutput = nodes[embedNode].output[0];
+  const embedDims = g.weightDims(nodes[embedNode].input[0])!;
+
+  // 2. Residual chain.
+  const steps: ResidualStep[] = [];
+  const addSumOutputs: ArchMap["addSumOutputs"] = [];
+  const stream = new Set<string>([embedOutput]);
+  let R = embedOutput;
+  for (let guard = 0; guard < 10000; guard++) {
+    let next: { step?: ResidualStep; pre?: string } | undefined;
+    for (const u of g.users(R)) {
+      const n = nodes[u.node];
+      if (n.opType === "Add" && n.input.length === 2) {
+        const other = n.input[1 - u.slot];
+        if (g.isConst(other)) {
+          if (steps.length === 0) next = next ?? { pre: n.output[0] };
+          continue;
+        }
+        if (g.dependsOn(other, R, new Set([...stream].filter((s) => s !== R)))) {
+          next = { step: { kind: "mlp", input: R, branch: other, output: n.output[0], node: u.node, fused: false } };
+          break;
+        }
+        if (steps.length === 0) next = next ?? { pre: n.output[0] }; // e.g. position embeddings
+      } else if (SKIP_NORMS.has(n.opType) && u.slot <= 1) {
+        const other = n.input[1 - u.slot];
+        let out = n.output[3];
+        if (!out) {
+          out = `introspect/sum/${u.node}`;
+          addSumOutputs.push({ node: u.node, name: out });
+        }
+        next = { step: { kind: "mlp", input: R, branch: other, output: out, node: u.node, fused: true } };
+        break;
+      } else if (n.opType === "Mul" && steps.length === 0 && n.input.some((x) => x !== R && g.isConst(x))) {
+        next = next ?? { pre: n.output[0] }; // embedding scale (Gemma)
+      }
+    }
+    if (!next) break;
+    if (next.step) steps.push(next.step);
+    R = next.step ? next.step.output : next.pre!;
+    stream.add(R);
+  }
+  if (steps.length === 0) throw noLayers("no residual Add or Skip*LayerNormalization after the embedding");
+
+  // 3. Classify each step by its branch.
+  let fusedAttention = "";
+  const branchNodes = steps.map((s) => g.between(s.branch, stream));
+  steps.forEach((s, i) => {
+    let attn = false;
+    let moe = false;
+    for (const k of branchNodes[i]) {
+      const n = nodes[k];
+      if (FUSED_ATTENTION.has(n.opType)) {
+        attn = true;
+        fusedAttention = n.opType;
+      }
+      if (n.input.some((x) => x.startsWith("past_key_values") || x.startsWith("past_key"))) attn = true;
+      if (n.output.some((x) => x.startsWith("present"))) attn = true;
+      if (n.opType === "Softmax" && g.users(n.output[0]).some((u) => nodes[u.node].opType === "MatMul")) attn = true;
+      if (n.opType === "TopK" || n.opType === "MoE" || n.opType === "QMoE") moe = true;
+    }
+    s.kind = attn ? "attn" : moe ? "moe" : "mlp";
+  });
+
+  // 4. Group into layers: attention step then MLP/MoE step.
+  const sites = new Map<HookName, SiteRef>();
+  const site = (layer: number, kind: Parameters<typeof hookName>[1], tensor: string, fusedSkipNode?: number) =>
+    sites.set(hookName(layer, kind), { hook: hookName(layer, kind), tensor, fusedSkipNode });
+  const fusedNode = (s: ResidualStep) => (s.fused ? s.node : undefined);
+  const producerFused = (t: string) => steps.find((s) => s.output === t && s.fused)?.node;
+  let layer = -1;
+  let open = false; // current layer has attention but no MLP yet
+  let dMlp: number | undefined;
+  let numExperts: number | undefined;
+  let expertsPerToken: number | undefined;
+  steps.forEach((s, i) => {
+    if (s.kind === "attn" || !open) {
+      layer++;
+      site(layer, "hook_resid_pre", s.input, producerFused(s.input));
+      open = s.kind === "attn";
+    }
+    if (s.kind === "attn") {
+      site(layer, "hook_attn_out", s.branch);
+      site(layer, "hook_resid_mid", s.output, fusedNode(s));
+      const sm = [...branchNodes[i]].find(
+        (k) => nodes[k].opType === "Softmax" && g.users(nodes[k].output[0]).some((u) => nodes[u.node].opType === "MatMul"),
+      );
+      if (sm !== undefined) site(layer, "attn.hook_pattern", nodes[sm].output[0]);
+      return;
+    }
+    open = false;
+    site(layer, "hook_mlp_out", s.branch);
+    site(layer, "hook_resid_post", s.output, fusedNode(s));
+    if (s.kind === "moe") {
+      for (const k of branchNodes[i]) {
+        const n = nodes[k];
+        if (n.opType === "MoE" || n.opType === "QMoE") {
+          site(layer, "moe.hook_router_logits", n.input[1]);
+          expertsPerToken = Number(n.attribute.find((a) => a.name === "k")?.i ?? 0) || expertsPerToken;
+        }
+        if (n.opType === "TopK") expertsPerToken = g.constInts(n.input[1])?.[0] ?? expertsPerToken;
+      }
+      if (!sites.has(hookName(layer, "moe.hook_router_logits"))) {
+        const sorted = [...branchNodes[i]].sort((a, b) => a - b);
+        const gate = sorted.find((k) => nodes[k].opType === "Softmax" || nodes[k].opType === "TopK");
+        if (gate !== undefined) {
+          const logits = backThrough(g, nodes[gate].input[0]);
+          site(layer, "moe.hook_router_logits", logits);
+          const pn = projectionNode(g, logits);
+          const wd = pn !== undefined ? g.weightDims(nodes[pn].input[1]) : undefined;
+          if (wd) numExperts = Math.min(...wd);
+        }
+      }
+    } else {
+      const pn = projectionNode(g, s.branch);
+      if (pn !== undefined) {
+        const post = projectionInput(g, pn);
+        if (!stream.has(post)) site(layer, "mlp.hook_post", post);
+        const pnode = nodes[pn];
+        const wd = g.weightDims(pnode.input[1]);
+        if (pnode.opType === "MatMulNBits") dMlp = Number(pnode.attribute.find((a) => a.name === "K")?.i ?? 0) || dMlp;
+        else if (wd && wd.length === 2) {
+          const transB = pnode.opType === "Gemm" && Number(pnode.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
+          dMlp = transB ? wd[1] : wd[0];
+        }
+      }
+    }
+  });
+  const numLayers = layer + 1;
+  if (fusedAttention) notes.push(`attention is fused (${fusedAttention}): attention patterns are not available`);
+  if (open) notes.push("the last layer has no MLP step");
+
+  // 5. Final norm and unembedding.
+  const un = projectionNode(g, logitsOutput);
+  if (un === undefined) throw noLayers("the logits output is not produced by a MatMul / Gemm");
+  const finalNormOut = projectionInput(g, un);
+  const lastFused = steps[steps.length - 1].fused ? nodes[steps[steps.length - 1].node] : undefined;
+  if (lastFused && lastFused.output[0] === finalNormOut) {
+    // The final norm is the fused node of the last step: its sum output is the last resid_post.
+  } else if (!g.dependsOn(finalNormOut, R)) {
+    throw noLayers("the unembedding does not read the end of the residual chain");
+  }
+  sites.set("ln_final.hook_normalized", { hook: "ln_final.hook_normalized", tensor: finalNormOut });
+
+  // 6. Sizes, dtype, style.
+  const unW = g.weightDims(nodes[un].input[1]);
+  const logitsShape = shapeOf(g.m.outputs.find((o) => o.name === logitsOutput)!);
+  const lastDim = logitsShape?.[logitsShape.length - 1];
+  const vocabSize = typeof lastDim === "number" ? lastDim : unW ? Math.max(...unW) : embedRows;
+  const dModel = Number(config.hidden_size ?? config.n_embd ?? 0) || (unW ? Math.min(...unW) : embedDims[1]);
+  const embedInit = g.m.initializers.get(nodes[embedNode].input[0]);
+  const logitsType = elemType(g.m.outputs.find((o) => o.name === logitsOutput)!);
+  const residDtype = embedInit && [1, 10, 16].includes(embedInit.dataType) ? embedInit.dataType : logitsType || 1;
+  const ops = new Set(nodes.map((n) => n.opType));
+  const fused = [...ops].some((o) => SKIP_NORMS.has(o) || FUSED_ATTENTION.has(o) || o === "MatMulNBits" || o === "MoE");
+  const dynamo = nodes.some((n) => n.metadataProps.some((p) => p.key.startsWith("pkg.torch.onnx") || p.key === "namespace"));
+  let exportStyle = fused ? "ort-fused" : dynamo ? "dynamo" : nodes.some((n) => n.name.startsWith("/")) ? "torchscript" : "onnx";
+  if ([...ops].some((o) => QUANT_OPS.has(o))) exportStyle += "+quantized";
+  if (residDtype === 10) exportStyle += "+fp16";
+  if (steps.some((s) => s.kind === "moe")) numExperts = numExperts ?? (Number(config.num_local_experts ?? config.num_experts ?? 0) || undefined);
+  expertsPerToken = expertsPerToken ?? (Number(config.num_experts_per_tok ?? 0) || undefined);
+  checkNames(g, sites, notes);
+  return {
+    sites, numLayers, steps, embedOutput, finalResid: R, finalNormOut, unembedNode: un, logitsOutput, addSumOutputs,
+    dModel, vocabSize, dMlp, numExperts, expertsPerToken, residDtype, exportStyle, notes,
+  };
+}
+
+/** Cross-checks layer numbers found by topology against module paths in names or metadata. */
+function checkNames(g: GraphIndex, sites: Map<HookName, SiteRef>, notes: string[]): void {
+  let mismatches = 0;
+  for (const [hook, ref] of sites) {
+    const m = /^blocks\.(\d+)\.hook_(attn_out|mlp_out)$/.exec(hook);
+    if (!m) continue;
+    const p = g.producerNode(ref.tensor);
+    if (!p) continue;
+    const scope = p.metadataProps.find((x) => x.key === "pkg.torch.onnx.name_scopes" || x.key === "namespace")?.value ?? p.name;
+    const found = /(?:layers|h|blocks|layer)[./_](\d+)/.exec(scope);
+    if (found && Number(found[1]) !== Number(m[1])) mismatches++;
+  }
+  if (mismatches) notes.push(`${mismatches} sites have module names with a different layer number than the topology found`);
+}

@@ -1,0 +1,48 @@
+/**
+ * Introspect engine: the public API (pure TypeScript; no vscode).
+ *
+ * Open a model (folder in the Transformers.js / Optimum layout, or one .onnx with tokenizer.json beside it):
+ *
+ *   const model = await openModel("models/demo-llama", { variant: "fp32", intraOpThreads: 2 });
+ *   model.info            // ModelInfo: numLayers, dModel, sites found, exportStyle, notes ...
+ *   model.resolved        // { onnxPath, folder, tokenizerPath, config, variant }
+ *
+ * Forward passes (ids from the tokenizer, `loadTokenizer(model.resolved.folder)`):
+ *
+ *   const { logits, captures } = await model.run({
+ *     ids: [1, 2, 3],                     // one prompt -> logits [seq, vocab], captures [seq, ...]
+ *     // ids: [[1, 2, 3], [4, 5]]         // a batch -> [batch, seq, ...] (rows right-padded and masked)
+ *     capture: model.expandSites(["resid_post", "blocks.0.attn.hook_pattern"]),
+ *     steer: [{ site: "blocks.3.hook_resid_post", vector, scale: 4 }],          // adds scale*vector
+ *     patch: [{ site: "blocks.2.hook_resid_pre", positions: [5], values }],     // values: full site shape
+ *     prepare: { patch: model.expandSites(["resid_pre"]) },  // build inputs for a sweep: one session
+ *     cancel,                                                 // CancelToken, checked between passes
+ *   });
+ *
+ * Shapes (one prompt): resid/attn_out/mlp_out/ln_final [seq, dModel], mlp.hook_post [seq, dMlp],
+ * attn.hook_pattern [heads, seq, seq], moe.hook_router_logits [seq, experts] (or as the graph has it).
+ *
+ * Steering / patching compile into ONE edited graph per set of edited sites (Add of a vector input;
+ * Where with a position mask): every slider value and every patch cell reuses the same session.
+ * Edited graphs are cached on disk (beside the model when writable, else ~/.cache/introspect).
+ *
+ * Incremental decoding (models with past_key_values):
+ *
+ *   let step = await model.decodeStep([[...promptIds]]);              // cache starts empty
+ *   step = await model.decodeStep([[nextId]], step.cache, { steer });  // logits [1, 1, vocab]
+ *
+ * Logit lens: `logitLens(model, captures | ids, { k })` runs each layer's residual through the model's
+ * own final norm and unembedding (a small ONNX graph cut from the model's tail, sharing its weights).
+ * Top neurons: `topNeurons(tensor, k)`. Faithfulness vs PyTorch references: `faithfulnessTable(root)`.
+ *
+ * Errors a user can meet are IntrospectError (code + sentence). Call `model.dispose()` when done.
+ */
+export * from "./types";
+export { openModel, type OpenOptions } from "./model/open";
+export {
+  LoadedModel, expandSites, type SessionOptions, type SteerSpec, type PatchSpec, type RunRequest, type RunResult,
+  type KvCache, type DecodeResult,
+} from "./model/loaded";
+export { resolveModelPath, VARIANTS, type ResolvedModel } from "./model/resolve";
+export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
+export { defaultCacheDir } from "./model/editCache";

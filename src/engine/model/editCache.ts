@@ -1,0 +1,87 @@
+// Edited graphs on disk, keyed by model content and edit set, so reopening is instant.
+//
+// Where: beside the original .onnx when its folder is writable (then the edited file references the
+// original weights by relative path, and onnxruntime reads them straight from the original files);
+// otherwise in a cache folder (default ~/.cache/introspect), and the sessions get the weight files as
+// `externalData` buffers, which onnxruntime-node requires for data outside the model's own folder.
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { ScannedModel } from "../onnx/modelFile";
+import type { FileBytes } from "../onnx/wire";
+import type { EditPlan } from "../surgery/surgery";
+import { writeEdited } from "../surgery/surgery";
+
+/** Bump when the edited-file format changes, so stale cache entries are not reused. */
+const EDIT_FORMAT = 1;
+
+export interface EditedFile {
+  path: string;
+  externalData?: Array<{ path: string; data: Uint8Array }>;
+  /** Whether this call wrote the file (false: found in the cache). */
+  written: boolean;
+}
+
+/** Content fingerprint: size, mtime and three sampled 64 KiB windows (start, middle, end). */
+export function fingerprint(src: FileBytes, mtimeMs: number): string {
+  const h = crypto.createHash("sha256");
+  h.update(`${src.size}:${mtimeMs}:`);
+  const w = Math.min(65536, src.size);
+  for (const at of [0, Math.floor((src.size - w) / 2), src.size - w]) h.update(src.read(at, w));
+  return h.digest("hex").slice(0, 32);
+}
+
+export function defaultCacheDir(): string {
+  return process.env.INTROSPECT_CACHE_DIR || path.join(os.homedir(), ".cache", "introspect");
+}
+
+function writable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    const probe = path.join(dir, `.introspect-probe-${process.pid}`);
+    fs.writeFileSync(probe, "");
+    fs.unlinkSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeAtomic(target: string, chunks: Uint8Array[]): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    for (const c of chunks) fs.writeSync(fd, c);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, target);
+}
+
+/**
+ * Returns the edited model file for (model, plan), writing it if no cached copy exists.
+ * `editKey` must identify the edit set (e.g. its sorted JSON).
+ */
+export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string): EditedFile {
+  const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}`).digest("hex").slice(0, 20);
+  const dir = path.dirname(m.path);
+  const base = path.basename(m.path);
+  const besideOriginal = writable(dir);
+  const target = besideOriginal
+    ? path.join(dir, `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`)
+    : path.join(cacheDir ?? defaultCacheDir(), `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`);
+  let written = false;
+  if (!fs.existsSync(target)) {
+    writeAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null));
+    written = true;
+  }
+  if (besideOriginal) return { path: target, written };
+  // Read-only model folder: hand every referenced weight file over as a buffer.
+  const files = new Set<string>();
+  if (m.inlineBytes > 0) files.add(base);
+  for (const t of m.initializers.values()) if (t.external) files.add(t.external.location);
+  const externalData = [...files].map((f) => ({ path: f, data: fs.readFileSync(path.join(dir, f)) }));
+  return { path: target, externalData, written };
+}

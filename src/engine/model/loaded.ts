@@ -1,0 +1,302 @@
+// An open model: its architecture map, its edited sessions, and forward passes with capture,
+// steering and patching.
+import * as fs from "fs";
+import * as ort from "onnxruntime-node";
+import type { ActivationTensor, CancelToken, HookName, ModelInfo } from "../types";
+import { IntrospectError, throwIfCancelled } from "../types";
+import type { ArchMap } from "../arch/archMap";
+import type { GraphIndex } from "../onnx/graph";
+import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
+import type { FileBytes } from "../onnx/wire";
+import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
+import { materialiseEdit } from "./editCache";
+import type { ResolvedModel } from "./resolve";
+import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
+
+export interface SessionOptions {
+  /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
+  intraOpThreads?: number;
+  /** onnxruntime graph optimisation level; default "all". */
+  graphOptimization?: "disabled" | "basic" | "extended" | "all";
+  /** Where edited graphs go when the model's folder is read-only (default ~/.cache/introspect). */
+  cacheDir?: string;
+  /** How many edited sessions stay open (default 3). */
+  maxSessions?: number;
+}
+
+/** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
+export interface SteerSpec {
+  site: HookName;
+  vector: Float32Array | ActivationTensor;
+  scale?: number;
+}
+
+/** Replaces a site's value at `positions` (every batch row) with `values` (the site's full shape). */
+export interface PatchSpec {
+  site: HookName;
+  positions: number[];
+  values: ActivationTensor;
+}
+
+export interface RunRequest {
+  /** One prompt (results without batch dimension) or a batch (rows right-padded, masked). */
+  ids: number[] | number[][];
+  capture?: HookName[];
+  steer?: SteerSpec[];
+  patch?: PatchSpec[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
+  prepare?: { steer?: HookName[]; patch?: HookName[] };
+  cancel?: CancelToken;
+}
+
+export interface RunResult {
+  /** [seq, vocab] for one prompt, [batch, seq, vocab] for a batch. */
+  logits: ActivationTensor;
+  captures: Map<HookName, ActivationTensor>;
+}
+
+/** Key/value cache between decode steps (onnxruntime tensors, kept opaque). */
+export interface KvCache {
+  length: number;
+  tensors: Map<string, ort.Tensor>;
+}
+
+export interface DecodeResult {
+  /** [batch, newTokens, vocab]. */
+  logits: ActivationTensor;
+  cache: KvCache;
+  captures: Map<HookName, ActivationTensor>;
+}
+
+export interface EditedSession {
+  session: ort.InferenceSession;
+  /** Graph output to read for each site. */
+  outputs: Map<HookName, string>;
+}
+
+interface PastInput {
+  name: string;
+  elemType: number;
+  heads: number;
+  headDim: number;
+}
+
+export class LoadedModel {
+  private sessions = new Map<string, Promise<EditedSession>>();
+  readonly pastInputs: PastInput[];
+  readonly hasPositionIds: boolean;
+  /** Files written for edited graphs during this session (for tests and diagnostics). */
+  readonly writtenFiles: string[] = [];
+
+  constructor(
+    readonly info: ModelInfo,
+    readonly map: ArchMap,
+    readonly resolved: ResolvedModel,
+    readonly scanned: ScannedModel,
+    readonly graph: GraphIndex,
+    private readonly src: FileBytes,
+    private readonly fp: string,
+    readonly options: SessionOptions,
+  ) {
+    const cfg = resolved.config;
+    const heads = Number(cfg.num_key_value_heads ?? cfg.num_attention_heads ?? cfg.n_head ?? 0);
+    const hd = Number(cfg.head_dim ?? 0) || (heads ? Number(cfg.hidden_size ?? cfg.n_embd ?? 0) / Number(cfg.num_attention_heads ?? cfg.n_head) : 0);
+    this.pastInputs = scanned.inputs
+      .filter((i) => i.name.startsWith("past_key_values") || i.name.startsWith("past_key") || i.name.startsWith("past_value"))
+      .map((i) => {
+        const s = shapeOf(i) ?? [];
+        return { name: i.name, elemType: elemType(i) || 1, heads: typeof s[1] === "number" ? s[1] : heads, headDim: typeof s[3] === "number" ? s[3] : hd };
+      });
+    this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
+  }
+
+  /** The session whose graph has every mapped site as an output plus the given edit inputs. */
+  async session(steer: HookName[] = [], patch: HookName[] = []): Promise<EditedSession> {
+    const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
+    const key = JSON.stringify([edit.steer, edit.patch]);
+    let s = this.sessions.get(key);
+    if (s) {
+      this.sessions.delete(key); // LRU: re-insert as newest
+      this.sessions.set(key, s);
+      return s;
+    }
+    const plan = planEdit(this.graph, this.map, edit);
+    const file = materialiseEdit(this.scanned, this.src, plan, JSON.stringify(edit), this.fp, this.options.cacheDir);
+    if (file.written) this.writtenFiles.push(file.path);
+    s = ort.InferenceSession.create(file.path, {
+      executionProviders: ["cpu"],
+      graphOptimizationLevel: this.options.graphOptimization ?? "all",
+      ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads } : {}),
+      ...(file.externalData ? { externalData: file.externalData } : {}),
+    }).then((session) => ({ session, outputs: plan.outputs }));
+    this.sessions.set(key, s);
+    while (this.sessions.size > (this.options.maxSessions ?? 3)) {
+      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<EditedSession>];
+      this.sessions.delete(oldKey);
+      void old.then((x) => x.session.release()).catch(() => undefined);
+    }
+    try {
+      return await s;
+    } catch (e) {
+      this.sessions.delete(key);
+      throw new IntrospectError("corrupt-model", `onnxruntime could not load ${this.resolved.onnxPath}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  /** Expands short forms (`resid_post` = every layer) and checks names. */
+  expandSites(list: string[]): HookName[] {
+    return expandSites(list, this.info);
+  }
+
+  /** Full-sequence forward pass. */
+  async run(req: RunRequest): Promise<RunResult> {
+    throwIfCancelled(req.cancel);
+    const single = !Array.isArray(req.ids[0]);
+    const rows = (single ? [req.ids as number[]] : (req.ids as number[][])).map((r) => [...r]);
+    if (rows.length === 0 || rows.some((r) => r.length === 0)) throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
+    const S = Math.max(...rows.map((r) => r.length));
+    const B = rows.length;
+    const ids = new Array<number>(B * S).fill(0);
+    const mask = new Array<number>(B * S).fill(0);
+    rows.forEach((r, b) => r.forEach((t, i) => ((ids[b * S + i] = t), (mask[b * S + i] = 1))));
+    const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(ids, [B, S]) };
+    if (this.scanned.inputs.some((i) => i.name === "attention_mask")) feeds.attention_mask = int64Tensor(mask, [B, S]);
+    if (this.hasPositionIds) feeds.position_ids = int64Tensor(Array.from({ length: B * S }, (_, i) => i % S), [B, S]);
+    for (const p of this.pastInputs) feeds[p.name] = zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
+    const out = await this.forward(feeds, req, B, S);
+    if (single) {
+      out.logits = squeeze(out.logits);
+      for (const [k, v] of out.captures) out.captures.set(k, squeeze(v));
+    }
+    return out;
+  }
+
+  /** One incremental step: feeds `ids` (new tokens per row) after `cache` (none = empty). */
+  async decodeStep(ids: number[][], cache?: KvCache, opts: Omit<RunRequest, "ids"> = {}): Promise<DecodeResult> {
+    if (!this.info.hasKvCache) throw new IntrospectError("bad-input", "This model has no past_key_values inputs: recompute the full sequence with run() instead.");
+    throwIfCancelled(opts.cancel);
+    const B = ids.length;
+    const n = ids[0].length;
+    const past = cache?.length ?? 0;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64Tensor(ids.flat(), [B, n]),
+      attention_mask: int64Tensor(new Array(B * (past + n)).fill(1), [B, past + n]),
+    };
+    if (this.hasPositionIds) feeds.position_ids = int64Tensor(Array.from({ length: B * n }, (_, i) => past + (i % n)), [B, n]);
+    for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
+    const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
+    const r = await this.forward(feeds, opts, B, n, presentNames);
+    const tensors = new Map<string, ort.Tensor>();
+    this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
+    return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
+  }
+
+  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
+    const steer = req.steer ?? [];
+    const patch = req.patch ?? [];
+    const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
+    const patchSites = [...patch.map((p) => p.site), ...(req.prepare?.patch ?? [])];
+    for (const s of [...steerSites, ...patchSites, ...(req.capture ?? [])]) {
+      if (!this.map.sites.has(s)) throw new IntrospectError("bad-input", `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`);
+    }
+    const { session, outputs } = await this.session(steerSites, patchSites);
+    for (const site of new Set(steerSites)) {
+      const sp = steer.filter((s) => s.site === site);
+      if (sp.length === 0) {
+        feeds[steerInput(site)] = float32Tensor(new Float32Array(1), [1]);
+        continue;
+      }
+      const first = sp[0].vector instanceof Float32Array ? { dims: [sp[0].vector.length], data: sp[0].vector } : sp[0].vector;
+      const sum = new Float32Array(first.data.length);
+      for (const s of sp) {
+        const v = s.vector instanceof Float32Array ? s.vector : s.vector.data;
+        if (v.length !== sum.length) throw new IntrospectError("bad-input", `Steering vectors for ${site} have different sizes.`);
+        const k = s.scale ?? 1;
+        for (let i = 0; i < v.length; i++) sum[i] += k * v[i];
+      }
+      if (first.dims.length === 1 && first.dims[0] !== this.info.dModel && !site.includes("mlp.hook_post")) {
+        throw new IntrospectError("bad-input", `The steering vector for ${site} has ${first.dims[0]} values; this model's residual stream has ${this.info.dModel}.`);
+      }
+      feeds[steerInput(site)] = float32Tensor(sum, first.dims);
+    }
+    for (const site of new Set(patchSites)) {
+      const p = patch.find((x) => x.site === site);
+      if (!p) {
+        feeds[patchMaskInput(site)] = new ort.Tensor("bool", new Uint8Array(1), [1]);
+        feeds[patchValueInput(site)] = float32Tensor(new Float32Array(1), [1]);
+        continue;
+      }
+      const vdims = p.values.dims.length === 2 || (p.values.dims.length === 3 && site.includes("pattern")) ? [1, ...p.values.dims] : p.values.dims;
+      const posAxis = vdims.length === 4 ? 2 : 1;
+      const mdims = vdims.map((d, i) => (i === 0 || i === posAxis ? d : 1));
+      const m = new Uint8Array(mdims.reduce((a, b) => a * b, 1));
+      const Sm = mdims[posAxis];
+      for (let b = 0; b < mdims[0]; b++) for (const pos of p.positions) {
+        if (pos < 0 || pos >= Sm) throw new IntrospectError("bad-input", `Patch position ${pos} is outside the prompt (0..${Sm - 1}).`);
+        m[b * Sm + pos] = 1;
+      }
+      feeds[patchMaskInput(site)] = new ort.Tensor("bool", m, mdims);
+      feeds[patchValueInput(site)] = float32Tensor(p.values.data, vdims);
+    }
+    const capture = req.capture ?? [];
+    const fetch = [this.map.logitsOutput, ...new Set(capture.map((c) => outputs.get(c)!)), ...extraFetch];
+    throwIfCancelled(req.cancel);
+    let raw: ort.InferenceSession.OnnxValueMapType;
+    try {
+      raw = await session.run(feeds, [...new Set(fetch)]);
+    } catch (e) {
+      throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
+    }
+    const captures = new Map<HookName, ActivationTensor>();
+    for (const c of capture) captures.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor));
+    void B;
+    void S;
+    return { logits: toActivation(raw[this.map.logitsOutput] as ort.Tensor), captures, raw: raw as Record<string, ort.Tensor> };
+  }
+
+  /** Closes sessions and the file handle. */
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await s.then((x) => x.session.release()).catch(() => undefined);
+    this.src.close();
+  }
+
+  /** Removes edited graphs this model wrote (tests use this to leave folders clean). */
+  removeWrittenFiles(): void {
+    for (const f of this.writtenFiles) fs.rmSync(f, { force: true });
+  }
+
+  /** Internal access for the logit lens. */
+  get bytes(): FileBytes {
+    return this.src;
+  }
+  get fingerprint(): string {
+    return this.fp;
+  }
+}
+
+function squeeze(t: ActivationTensor): ActivationTensor {
+  return t.dims[0] === 1 ? { dims: t.dims.slice(1), data: t.data } : t;
+}
+
+const SHORT: Record<string, string> = {
+  resid_pre: "hook_resid_pre", resid_mid: "hook_resid_mid", resid_post: "hook_resid_post", attn_out: "hook_attn_out",
+  mlp_out: "hook_mlp_out", mlp_post: "mlp.hook_post", pattern: "attn.hook_pattern", router_logits: "moe.hook_router_logits",
+};
+
+/** `resid_post` -> every layer's `blocks.L.hook_resid_post` that exists; full names are checked. */
+export function expandSites(list: string[], info: ModelInfo): HookName[] {
+  const out: HookName[] = [];
+  for (const raw of list.map((s) => s.trim()).filter(Boolean)) {
+    const kind = SHORT[raw] ?? (raw.startsWith("hook_") || raw.includes(".hook_") ? raw : undefined);
+    if (raw === "ln_final" || raw === "ln_final.hook_normalized") out.push("ln_final.hook_normalized");
+    else if (kind && !raw.startsWith("blocks.")) {
+      const found = info.sites.filter((s) => s.endsWith(`.${kind}`) && /^blocks\.\d+\./.test(s));
+      if (found.length === 0) throw new IntrospectError("bad-input", `This model has no ${raw} sites (${info.notes.join("; ") || "not found by the architecture map"}).`);
+      out.push(...found);
+    } else if (info.sites.includes(raw)) out.push(raw);
+    else throw new IntrospectError("bad-input", `Unknown site ${raw}. Use names like blocks.0.hook_resid_post or short forms: ${Object.keys(SHORT).join(", ")}.`);
+  }
+  return [...new Set(out)];
+}

@@ -1,0 +1,68 @@
+// openModel: path -> LoadedModel (scan, checks, architecture map). Sessions are created lazily.
+import * as fs from "fs";
+import * as path from "path";
+import type { ModelInfo } from "../types";
+import { IntrospectError } from "../types";
+import { buildArchMap } from "../arch/archMap";
+import { GraphIndex } from "../onnx/graph";
+import { scanModel } from "../onnx/modelFile";
+import { FileBytes } from "../onnx/wire";
+import { fingerprint } from "./editCache";
+import { LoadedModel, type SessionOptions } from "./loaded";
+import { checkSupported, resolveModelPath } from "./resolve";
+
+export interface OpenOptions extends SessionOptions {
+  /** Transformers.js variant: fp32 (model.onnx), fp16, quantized, q4, q4f16, int8, uint8, bnb4. */
+  variant?: string;
+  /** Create the plain session now (default true), so load errors surface at open time. */
+  warm?: boolean;
+}
+
+export async function openModel(modelPath: string, opts: OpenOptions = {}): Promise<LoadedModel> {
+  const resolved = resolveModelPath(modelPath, opts.variant);
+  let src: FileBytes;
+  try {
+    src = new FileBytes(resolved.onnxPath);
+  } catch (e) {
+    throw new IntrospectError("model-not-found", `Cannot read ${resolved.onnxPath}: ${(e as Error).message}`);
+  }
+  try {
+    let scanned;
+    try {
+      scanned = scanModel(resolved.onnxPath, src, fs.statSync(resolved.onnxPath).mtimeMs);
+    } catch (e) {
+      throw new IntrospectError("corrupt-model", `${path.basename(resolved.onnxPath)} is not a readable ONNX model (${(e as Error).message}). The file may be truncated or not an ONNX protobuf: re-export or re-download it.`);
+    }
+    checkSupported(scanned, resolved.onnxPath);
+    const dir = path.dirname(resolved.onnxPath);
+    for (const t of scanned.initializers.values()) {
+      if (t.external && !fs.existsSync(path.join(dir, t.external.location))) {
+        throw new IntrospectError("model-not-found", `The weights file ${t.external.location} that ${path.basename(resolved.onnxPath)} refers to is missing from ${dir}. Copy the .onnx_data file(s) next to the .onnx file.`);
+      }
+    }
+    const g = new GraphIndex(scanned);
+    const map = buildArchMap(g, resolved.config);
+    const cfg = resolved.config;
+    const info: ModelInfo = {
+      id: `${path.basename(resolved.folder)}${resolved.variant === "fp32" ? "" : `:${resolved.variant}`}`,
+      architecture: String((cfg.architectures as string[] | undefined)?.[0] ?? cfg.model_type ?? "unknown"),
+      numLayers: map.numLayers,
+      dModel: map.dModel,
+      dMlp: map.dMlp,
+      numHeads: Number(cfg.num_attention_heads ?? cfg.n_head ?? 0) || undefined,
+      vocabSize: map.vocabSize,
+      numExperts: map.numExperts,
+      expertsPerToken: map.expertsPerToken,
+      sites: [...map.sites.keys()],
+      hasKvCache: scanned.inputs.some((i) => i.name.startsWith("past_key")),
+      exportStyle: map.exportStyle,
+      notes: [...map.notes, ...(resolved.tokenizerPath ? [] : ["no tokenizer.json found beside the model"])],
+    };
+    const model = new LoadedModel(info, map, resolved, scanned, g, src, fingerprint(src, scanned.mtimeMs), opts);
+    if (opts.warm !== false) await model.session();
+    return model;
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+}

@@ -1,0 +1,234 @@
+// Graph surgery: extra outputs, steering inputs and patching inputs, written as a new ONNX file
+// without decoding or copying the weights.
+//
+// The edited file holds the original graph with (a) changed nodes re-encoded, (b) new nodes, inputs
+// and outputs appended as protobuf fields, and (c) every inline initializer rewritten as an
+// external-data reference into the ORIGINAL .onnx file (offset/length of its raw_data). So the edited
+// file is a few hundred KB whatever the model size, and onnxruntime reads weights from the original
+// files. External references require the edited file to sit in the same folder as the data files.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { NodeProtoSchema, ValueInfoProtoSchema, type NodeProto } from "onnx-buf";
+import type { HookName } from "../types";
+import { IntrospectError } from "../types";
+import type { ArchMap } from "../arch/archMap";
+import type { GraphIndex } from "../onnx/graph";
+import type { ScannedModel } from "../onnx/modelFile";
+import { F } from "../onnx/modelFile";
+import { FileBytes, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+
+export interface EditSet {
+  /** Sites exposed as outputs (captures). */
+  capture: HookName[];
+  /** Sites with a steering input `steer/<site>` (float32, broadcast onto the site: [d] or full shape). */
+  steer: HookName[];
+  /** Sites with patch inputs `patch_mask/<site>` (bool, broadcastable) and `patch_value/<site>` (float32). */
+  patch: HookName[];
+}
+
+export interface EditResult {
+  /** Output tensor name to read for each captured site. */
+  outputs: Map<HookName, string>;
+}
+
+export const steerInput = (site: HookName) => `introspect/steer/${site}`;
+export const patchMaskInput = (site: HookName) => `introspect/patch_mask/${site}`;
+export const patchValueInput = (site: HookName) => `introspect/patch_value/${site}`;
+
+/** Plans the edit: which nodes change, which are added. Pure; nothing is written. */
+export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
+  const changed = new Map<number, NodeProto>();
+  const added: NodeProto[] = [];
+  const newInputs: Array<{ name: string; elemType: number }> = [];
+  const outputs = new Map<HookName, string>();
+  const mutable = (i: number) => {
+    let n = changed.get(i);
+    if (!n) {
+      n = create(NodeProtoSchema, { ...g.node(i), input: [...g.node(i).input], output: [...g.node(i).output] });
+      changed.set(i, n);
+    }
+    return n;
+  };
+  for (const s of map.addSumOutputs) {
+    const n = mutable(s.node);
+    while (n.output.length < 3) n.output.push("");
+    n.output[3] = s.name;
+  }
+  const dtype = map.residDtype;
+  const castIfNeeded = (name: string) => {
+    if (dtype === 1) return name;
+    const out = `${name}/cast`;
+    added.push(create(NodeProtoSchema, { opType: "Cast", name: out, input: [name], output: [out], attribute: [{ name: "to", type: 2, i: BigInt(dtype) }] }));
+    return out;
+  };
+  const ref = (site: HookName) => {
+    const r = map.sites.get(site);
+    if (!r) throw new IntrospectError("bad-input", `The site ${site} does not exist in this model.`);
+    return r;
+  };
+  const current = new Map<HookName, string>();
+  // Plain sites first, so a fused norm's edit reads already-edited inputs.
+  const editSites = [...new Set([...edit.steer, ...edit.patch])].sort(
+    (a, b) => Number(ref(a).fusedSkipNode !== undefined) - Number(ref(b).fusedSkipNode !== undefined),
+  );
+  for (const site of editSites) {
+    const r = ref(site);
+    const before = added.length;
+    const steer = edit.steer.includes(site);
+    const patch = edit.patch.includes(site);
+    if (r.fusedSkipNode !== undefined) {
+      // Change the fused norm's branch input so both its outputs (sum and normalised) see the edit.
+      const step = map.steps.find((s) => s.node === r.fusedSkipNode)!;
+      const slot = g.node(r.fusedSkipNode).input.indexOf(step.branch);
+      const node = mutable(r.fusedSkipNode);
+      let b = node.input[slot];
+      if (steer) {
+        const v = castIfNeeded(steerInput(site));
+        newInputs.push({ name: steerInput(site), elemType: 1 });
+        const out = `introspect/steered/${site}/skip`;
+        added.push(create(NodeProtoSchema, { opType: "Add", name: out, input: [b, v], output: [out] }));
+        b = out;
+      }
+      if (patch) {
+        newInputs.push({ name: patchMaskInput(site), elemType: 9 }, { name: patchValueInput(site), elemType: 1 });
+        const v = castIfNeeded(patchValueInput(site));
+        let need = `introspect/patched/${site}/need`;
+        added.push(create(NodeProtoSchema, { opType: "Sub", name: need, input: [v, step.input], output: [need] }));
+        const bias = node.opType === "SkipLayerNormalization" ? node.input[4] : undefined;
+        if (bias) {
+          const nb = `${need}/nobias`;
+          added.push(create(NodeProtoSchema, { opType: "Sub", name: nb, input: [need, bias], output: [nb] }));
+          need = nb;
+        }
+        const out = `introspect/patched/${site}/skip`;
+        added.push(create(NodeProtoSchema, { opType: "Where", name: out, input: [patchMaskInput(site), need, b], output: [out] }));
+        b = out;
+      }
+      node.input[slot] = b;
+      current.set(site, r.tensor);
+      continue;
+    }
+    let t = r.tensor;
+    const orig = t;
+    if (steer) {
+      const v = castIfNeeded(steerInput(site));
+      newInputs.push({ name: steerInput(site), elemType: 1 });
+      const out = `introspect/steered/${site}`;
+      added.push(create(NodeProtoSchema, { opType: "Add", name: out, input: [t, v], output: [out] }));
+      t = out;
+    }
+    if (patch) {
+      newInputs.push({ name: patchMaskInput(site), elemType: 9 }, { name: patchValueInput(site), elemType: 1 });
+      const v = castIfNeeded(patchValueInput(site));
+      const out = `introspect/patched/${site}`;
+      added.push(create(NodeProtoSchema, { opType: "Where", name: out, input: [patchMaskInput(site), v, t], output: [out] }));
+      t = out;
+    }
+    // Consumers of the original tensor now read the edited one; this site's new nodes keep the original.
+    for (const u of g.users(orig)) mutable(u.node).input[u.slot] = t;
+    for (const n of added.slice(0, before)) n.input = n.input.map((x) => (x === orig ? t : x));
+    current.set(site, t);
+  }
+  for (const site of edit.capture) outputs.set(site, current.get(site) ?? ref(site).tensor);
+  return { changed, added, newInputs, outputs };
+}
+
+export type EditPlan = ReturnType<typeof planEdit>;
+
+/** Restricts the written graph to some nodes, with its own inputs (outputs come from plan.outputs). */
+export interface Subgraph {
+  keep: Set<number>;
+}
+
+/**
+ * Writes the edited model into `dest` bytes (returned as chunks to be written in order).
+ * `dataLocation` is the path (relative to the edited file's folder) of the original .onnx, used for
+ * inline initializers; null keeps them inline (copied), for when the edit cannot sit beside them.
+ */
+export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dataLocation: string | null, sub?: Subgraph): Uint8Array[] {
+  const graphParts: Uint8Array[] = [];
+  const existingOutputs = new Set(sub ? [] : m.outputs.map((o) => o.name));
+  for (const f of m.graphFields) {
+    if (sub && (f.field === F.graph.input || f.field === F.graph.output || f.field === F.graph.valueInfo)) continue;
+    if (sub && f.field === F.graph.node && !sub.keep.has(f.index)) continue;
+    if (f.field === F.graph.node && plan.changed.has(f.index)) {
+      graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, plan.changed.get(f.index)!)));
+    } else if (f.field === F.graph.initializer && dataLocation !== null) {
+      const init = [...m.initializers.values()].find((t) => t.fieldStart === f.start);
+      if (init?.raw && init.raw.length > 0) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init.fieldStart, init.fieldEnd, init.raw, dataLocation)));
+      else graphParts.push(src.read(f.start, f.end - f.start).slice());
+    } else {
+      graphParts.push(src.read(f.start, f.end - f.start).slice());
+    }
+  }
+  for (const n of plan.added) graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, n)));
+  for (const i of plan.newInputs) {
+    const v = create(ValueInfoProtoSchema, { name: i.name, type: { value: { case: "tensorType", value: { elemType: i.elemType } } } });
+    graphParts.push(lenField(F.graph.input, toBinary(ValueInfoProtoSchema, v)));
+  }
+  for (const name of new Set(plan.outputs.values())) {
+    if (existingOutputs.has(name)) continue;
+    graphParts.push(lenField(F.graph.output, toBinary(ValueInfoProtoSchema, create(ValueInfoProtoSchema, { name }))));
+  }
+  const graphLen = graphParts.reduce((a, b) => a + b.length, 0);
+  return [
+    src.read(0, m.graph.start).slice(),
+    lenPrefix(F.model.graph, graphLen),
+    ...graphParts,
+    src.read(m.graph.end, m.size - m.graph.end).slice(),
+  ];
+}
+
+/** Re-encodes a TensorProto header (all fields but raw_data) plus external_data pointing at raw_data. */
+function externalTensorHeader(src: FileBytes, start: number, end: number, raw: { offset: number; length: number }, location: string): Uint8Array {
+  const parts: Uint8Array[] = [];
+  // Walk the tensor's own fields: keep everything but raw_data (field 9) and data_location (14).
+  const bytes = src.read(start, end - start).slice();
+  let p = 0;
+  // skip the initializer tag + length
+  while (bytes[p] & 0x80) p++;
+  p++;
+  while (bytes[p] & 0x80) p++;
+  p++;
+  while (p < bytes.length) {
+    const fStart = p;
+    let tag = 0;
+    let mul = 1;
+    for (;;) {
+      const b = bytes[p++];
+      tag += (b & 0x7f) * mul;
+      mul *= 128;
+      if (!(b & 0x80)) break;
+    }
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (wire === 0) while (bytes[p++] & 0x80);
+    else if (wire === 1) p += 8;
+    else if (wire === 5) p += 4;
+    else if (wire === 2) {
+      let len = 0;
+      mul = 1;
+      for (;;) {
+        const b = bytes[p++];
+        len += (b & 0x7f) * mul;
+        mul *= 128;
+        if (!(b & 0x80)) break;
+      }
+      p += len;
+    }
+    if (field !== F.tensor.rawData && field !== F.tensor.dataLocation) parts.push(bytes.subarray(fStart, p));
+  }
+  const entry = (k: string, v: string) => lenField(F.tensor.externalData, concat([lenField(1, utf8(k)), lenField(2, utf8(v))]));
+  parts.push(entry("location", location), entry("offset", String(raw.offset)), entry("length", String(raw.length)));
+  parts.push(varintField(F.tensor.dataLocation, 1));
+  return concat(parts);
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
