@@ -24,20 +24,23 @@ export interface ReferenceResult {
 
 export const REFERENCE_SCRIPT = path.join(ROOT, "bench", "reference", "torch_hooks.py");
 
-/** Spawns the reference with `spec` (see the script's docstring); its log goes to our stderr. */
-export async function runReference(spec: Record<string, unknown>): Promise<ReferenceResult> {
+/** Spawns the reference with `spec` (see the script's docstring); its log goes to our stderr unless quiet. */
+export async function runReference(spec: Record<string, unknown>, quiet = false): Promise<ReferenceResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-bench-"));
   const specPath = path.join(dir, "spec.json");
   const outPath = path.join(dir, "out.json");
   fs.writeFileSync(specPath, JSON.stringify(spec));
   try {
+    let stderr = "";
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(PYTHON, [REFERENCE_SCRIPT, specPath, outPath], { stdio: ["ignore", "inherit", "inherit"] });
+      const child = spawn(PYTHON, [REFERENCE_SCRIPT, specPath, outPath], { stdio: ["ignore", "inherit", quiet ? "pipe" : "inherit"] });
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
       child.on("error", reject);
       child.on("exit", resolve);
     });
     if (code !== 0 || !fs.existsSync(outPath)) {
-      throw new Error(`the PyTorch reference exited with ${code}; run ${PYTHON} ${REFERENCE_SCRIPT} ${specPath} ${outPath} to see why`);
+      const last = stderr.trim().split("\n").slice(-3).join(" / ");
+      throw new Error(`the PyTorch reference (${PYTHON} ${REFERENCE_SCRIPT}) exited with ${code}${last ? `: ${last}` : ""}`);
     }
     return JSON.parse(fs.readFileSync(outPath, "utf8")) as ReferenceResult;
   } finally {
