@@ -8,6 +8,7 @@ import { StatusNotification } from "../protocol/lsp";
 import type { ModelState } from "../engine/types";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
 import { handlerModules } from "./handlers";
+import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -15,6 +16,7 @@ const documents = new TextDocuments(TextDocument);
 let state: ModelState = { kind: "none" };
 let model: LoadedModel | undefined;
 let ortPromise: Promise<OrtModule> | undefined;
+let languageFeatures: LanguageFeatures | undefined;
 
 const ctx: HostContext = {
   connection,
@@ -24,6 +26,8 @@ const ctx: HostContext = {
   setState(next) {
     state = next;
     void connection.sendNotification(StatusNotification.type, next);
+    // Prompt-file checks depend on the model (tokenizer, layer count): recompute them.
+    languageFeatures?.refresh();
   },
   getModel: () => model,
   setModel(next) {
@@ -33,12 +37,13 @@ const ctx: HostContext = {
 };
 
 connection.onInitialize(() => ({
-  capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
+  capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, ...LANGUAGE_CAPABILITIES },
   serverInfo: { name: "Introspect model host" },
 }));
 connection.onInitialized(() => ctx.setState(state));
 
 for (const m of handlerModules) m.register(ctx);
+languageFeatures = registerLanguageFeatures(ctx);
 
 documents.listen(connection);
 connection.listen();

@@ -5,3 +5,4 @@ export { parsePromptFile } from "./parser";
 export { textOffsetToPosition, textSpanToRange, positionToTextOffset, rangeContains } from "./text";
 export * from "./specs";
 export * from "./vocabulary";
+export { answerTokens, showToken, type AnswerTokens } from "./answers";

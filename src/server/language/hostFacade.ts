@@ -1,0 +1,54 @@
+// The default LanguageModelFacade: the loaded model's info and tokenizer, read from the host's
+// model state. Next-token predictions, probe values and built vectors need the engine's
+// session; the host supplies them by passing its own facade (LanguageHost.languageModel).
+import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer";
+import type { ModelState } from "../../engine/types";
+import type { LanguageModelFacade } from "./facade";
+
+export class TokenizerFacade implements LanguageModelFacade {
+  private path: string | undefined;
+  private tokenizer: TextTokenizer | undefined;
+
+  /** `onReady` runs when a tokenizer finishes loading, so diagnostics can be recomputed. */
+  constructor(
+    private readonly getState: () => ModelState,
+    private readonly onReady: () => void,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  info() {
+    const s = this.getState();
+    return s.kind === "ready" ? s.info : undefined;
+  }
+
+  tokenize(text: string) {
+    const s = this.getState();
+    if (s.kind !== "ready") return undefined;
+    if (this.path !== s.path) this.load(s.path);
+    try {
+      return this.tokenizer?.encode(text);
+    } catch (e) {
+      this.log(`Tokenizing a prompt-file text failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private load(path: string): void {
+    this.path = path;
+    this.tokenizer = undefined;
+    loadTokenizer(path).then(
+      (t) => {
+        if (this.path !== path) return; // another model was loaded meanwhile
+        this.tokenizer = t;
+        this.onReady();
+      },
+      (e: Error) => this.log(`Prompt files: no tokenizer for ${path}: ${e.message}`),
+    );
+  }
+}
+
+/** Whether a file's `model` option names the loaded model (by folder name). */
+export function modelMatches(option: string, modelId: string): boolean {
+  const name = option.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? option;
+  return modelId === name || modelId.split(/[\\/:@ ]/)[0] === name;
+}

@@ -1,0 +1,148 @@
+// Language features for prompt files (`*.introspect`), served by the model host: diagnostics,
+// code lenses, hover, inlay hints, completion and the outline. The host calls
+// registerLanguageFeatures(ctx) once and merges LANGUAGE_CAPABILITIES into its capabilities.
+import type { CancellationToken, Connection, ServerCapabilities, TextDocuments } from "vscode-languageserver";
+import type { TextDocument } from "vscode-languageserver-textdocument";
+import { DiagnosticSeverity } from "vscode-languageserver";
+import { FILE_EXTENSION, LANGUAGE_ID, parsePromptFile, type PromptFile } from "../../engine/promptfile";
+import type { ModelState } from "../../engine/types";
+import { computeCodeLenses } from "./codeLens";
+import { computeCompletions } from "./completion";
+import { computeDiagnostics, DIAGNOSTIC_SOURCE } from "./diagnostics";
+import { DEFAULT_SETTINGS, type LanguageModelFacade, type LanguageSettings } from "./facade";
+import { computeHover } from "./hover";
+import { modelMatches, TokenizerFacade } from "./hostFacade";
+import { computeInlayHints } from "./inlayHints";
+import { computeSymbols } from "./symbols";
+
+export type { LanguageModelFacade, LanguageSettings } from "./facade";
+
+export const LANGUAGE_CAPABILITIES: ServerCapabilities = {
+  codeLensProvider: { resolveProvider: false },
+  hoverProvider: true,
+  completionProvider: { triggerCharacters: [" "] },
+  documentSymbolProvider: true,
+  inlayHintProvider: { resolveProvider: false },
+};
+
+/** What the features need from the host; HostContext (src/server/context.ts) provides the first four. */
+export interface LanguageHost {
+  readonly connection: Connection;
+  readonly documents: TextDocuments<TextDocument>;
+  getState(): ModelState;
+  log(message: string): void;
+  /** The host's own facade (predictions, probe values, built vectors); default: tokenizer only. */
+  languageModel?(uri: string, fileModel: string | undefined): LanguageModelFacade | undefined;
+}
+
+export interface LanguageFeatures {
+  /** Recompute diagnostics and ask the client to refresh lenses and hints (call after a model loads, a probe or a vector build). */
+  refresh(): void;
+}
+
+const DEBOUNCE_MS = 200;
+
+export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
+  const { connection, documents } = ctx;
+  const parsed = new Map<string, { version: number; file: PromptFile }>();
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const settingsCache = new Map<string, Promise<LanguageSettings>>();
+  const tokenizerFacade = new TokenizerFacade(ctx.getState, () => refresh(), ctx.log);
+
+  const isPromptFile = (doc: TextDocument) => doc.languageId === LANGUAGE_ID || doc.uri.endsWith(FILE_EXTENSION);
+  const fileOf = (doc: TextDocument): PromptFile => {
+    const hit = parsed.get(doc.uri);
+    if (hit && hit.version === doc.version) return hit.file;
+    const file = parsePromptFile(doc.getText());
+    parsed.set(doc.uri, { version: doc.version, file });
+    return file;
+  };
+  const facadeFor = (uri: string, file: PromptFile) =>
+    ctx.languageModel ? ctx.languageModel(uri, file.options.model?.value) : tokenizerFacade;
+  const settingsFor = (uri: string): Promise<LanguageSettings> => {
+    let s = settingsCache.get(uri);
+    if (!s) {
+      s = readSettings(connection, uri);
+      settingsCache.set(uri, s);
+    }
+    return s;
+  };
+  const withDoc = <T>(uri: string, empty: T, f: (doc: TextDocument, file: PromptFile) => T): T => {
+    const doc = documents.get(uri);
+    return doc && isPromptFile(doc) ? f(doc, fileOf(doc)) : empty;
+  };
+
+  async function validate(uri: string): Promise<void> {
+    const doc = documents.get(uri);
+    if (!doc || !isPromptFile(doc)) return;
+    const file = fileOf(doc);
+    const facade = facadeFor(uri, file);
+    const diagnostics = computeDiagnostics(file, facade, await settingsFor(uri));
+    const info = facade?.info();
+    if (file.options.model && info && !modelMatches(file.options.model.value, info.id)) {
+      diagnostics.push({
+        range: file.options.model.range,
+        message: `This file names model '${file.options.model.value}', but ${info.id} is loaded: token and layer checks here use ${info.id}.`,
+        severity: DiagnosticSeverity.Information,
+        source: DIAGNOSTIC_SOURCE,
+        code: "other-model",
+      });
+    }
+    if (documents.get(uri)?.version === doc.version) void connection.sendDiagnostics({ uri, version: doc.version, diagnostics });
+  }
+  const schedule = (uri: string) => {
+    clearTimeout(timers.get(uri));
+    timers.set(uri, setTimeout(() => void validate(uri).catch((e: Error) => ctx.log(`Prompt-file diagnostics failed: ${e.message}`)), DEBOUNCE_MS));
+  };
+  function refresh(): void {
+    for (const doc of documents.all()) if (isPromptFile(doc)) schedule(doc.uri);
+    // Clients that do not support refresh requests reject them; nothing to do then.
+    connection.languages.inlayHint.refresh().catch(() => undefined);
+    connection.sendRequest("workspace/codeLens/refresh").catch(() => undefined);
+  }
+
+  documents.onDidChangeContent((e) => schedule(e.document.uri));
+  documents.onDidClose((e) => {
+    clearTimeout(timers.get(e.document.uri));
+    parsed.delete(e.document.uri);
+    settingsCache.delete(e.document.uri);
+    if (isPromptFile(e.document)) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+  // The connection has one handler per notification; the host registers no other for this one.
+  connection.onDidChangeConfiguration(() => {
+    settingsCache.clear();
+    refresh();
+  });
+
+  connection.onCodeLens((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeCodeLenses(p.textDocument.uri, file, facadeFor(p.textDocument.uri, file))));
+  connection.onHover((p) => withDoc(p.textDocument.uri, null, (_d, file) => computeHover(file, p.position, facadeFor(p.textDocument.uri, file)) ?? null));
+  connection.onCompletion((p) =>
+    withDoc(p.textDocument.uri, [], (doc, file) => {
+      const line = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } }).replace(/\r?\n$/, "");
+      return computeCompletions(file, line, p.position, facadeFor(p.textDocument.uri, file));
+    }),
+  );
+  connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeSymbols(file)));
+  connection.languages.inlayHint.on(async (p, token: CancellationToken) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc || !isPromptFile(doc)) return [];
+    const file = fileOf(doc);
+    return computeInlayHints(file, p.range, facadeFor(doc.uri, file), await settingsFor(doc.uri), token);
+  });
+
+  return { refresh };
+}
+
+async function readSettings(connection: Connection, uri: string): Promise<LanguageSettings> {
+  try {
+    const c = (await connection.workspace.getConfiguration({ scopeUri: uri, section: "introspect" })) as Record<string, unknown> | null;
+    const inlay = (c?.inlayHints as Record<string, unknown> | undefined)?.nextToken;
+    const max = (c?.promptFile as Record<string, unknown> | undefined)?.maxTokens;
+    return {
+      inlayNextToken: typeof inlay === "boolean" ? inlay : DEFAULT_SETTINGS.inlayNextToken,
+      maxPromptTokens: typeof max === "number" && max > 0 ? max : DEFAULT_SETTINGS.maxPromptTokens,
+    };
+  } catch {
+    return DEFAULT_SETTINGS; // a client without workspace/configuration
+  }
+}
