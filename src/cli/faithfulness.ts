@@ -1,0 +1,31 @@
+// introspect faithfulness: engine outputs vs PyTorch references, model x site x max error.
+
+import * as path from "node:path";
+import { faithfulnessTable, formatFaithTable } from "../engine/model/faithfulness";
+import { type Command, EXIT } from "./common";
+
+export const faithfulnessCommand: Command = {
+  name: "faithfulness",
+  summary: "compare logits and every captured site with the PyTorch references",
+  help: `introspect faithfulness [--root DIR] [--json]
+
+For every model with a PyTorch reference (models/*, test/fixtures/zoo/*, test/fixtures/local/*
+under DIR, references in test/fixtures/reference/<model>/), runs the reference prompts and prints
+model x site x max absolute error against the tolerance. Exit code 0 when every row passes, 4
+when any row fails.
+
+  --root DIR   repository root to search (default: the current folder)
+  --json       print the rows as JSON: [{model, site, maxAbsError, refMax, tolerance, pass, note}]`,
+  options: {
+    root: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(values, io) {
+    const root = path.resolve((values.root as string | undefined) ?? ".");
+    const rows = await faithfulnessTable(root);
+    if (values.json) io.out(JSON.stringify(rows.map((r) => ({ ...r, maxAbsError: Number.isFinite(r.maxAbsError) ? r.maxAbsError : null }))) + "\n");
+    else if (rows.length === 0) io.out(`No models with references under ${root}.\n`);
+    else io.out(formatFaithTable(rows) + "\n");
+    return rows.every((r) => r.pass) ? EXIT.ok : EXIT.checkFailed;
+  },
+};

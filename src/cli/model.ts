@@ -1,0 +1,59 @@
+// Opening a model and its tokenizer for a CLI command, plus small read-outs shared by commands.
+
+import { openModel, type LoadedModel } from "../engine";
+import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
+import { parseHookName } from "../engine/types";
+import type { Options } from "./common";
+
+export const MODEL_OPTIONS: Options = {
+  model: { type: "string" },
+  variant: { type: "string" },
+  threads: { type: "string" },
+};
+
+export const MODEL_HELP = `  --model PATH      model folder (Transformers.js / Optimum layout) or a .onnx file with
+                    tokenizer.json beside it
+  --variant NAME    fp32 (default), fp16, quantized, q4, ... (which onnx/model_*.onnx to use)
+  --threads N       onnxruntime intra-op threads (default: onnxruntime's choice)`;
+
+export interface Opened {
+  model: LoadedModel;
+  tok: TextTokenizer;
+}
+
+export async function openWithTokenizer(modelPath: string, variant?: string, threads?: number): Promise<Opened> {
+  const model = await openModel(modelPath, { variant, ...(threads ? { intraOpThreads: threads } : {}) });
+  try {
+    const tok = await loadTokenizer(model.resolved.tokenizerPath ?? model.resolved.onnxPath);
+    return { model, tok };
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+}
+
+/** Sites the architecture map found, grouped per layer, plus the ones outside layers. */
+export function layerMap(sites: string[], numLayers: number): { layers: { layer: number; sites: string[] }[]; other: string[] } {
+  const layers = Array.from({ length: numLayers }, (_, layer) => ({ layer, sites: [] as string[] }));
+  const other: string[] = [];
+  for (const s of sites) {
+    const p = parseHookName(s);
+    if (p && p.layer < numLayers) layers[p.layer].sites.push(s);
+    else other.push(s);
+  }
+  return { layers, other };
+}
+
+/** Index and softmax probability of the largest entry of each row of a [rows, V] matrix. */
+export function rowTop1(data: Float32Array, V: number): { id: number; p: number }[] {
+  const out: { id: number; p: number }[] = [];
+  for (let r = 0; r * V < data.length; r++) {
+    const row = data.subarray(r * V, (r + 1) * V);
+    let best = 0;
+    for (let i = 1; i < V; i++) if (row[i] > row[best]) best = i;
+    let z = 0;
+    for (let i = 0; i < V; i++) z += Math.exp(row[i] - row[best]);
+    out.push({ id: best, p: 1 / z });
+  }
+  return out;
+}
