@@ -46,3 +46,7 @@ export {
 export { resolveModelPath, VARIANTS, type ResolvedModel } from "./model/resolve";
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
 export { defaultCacheDir } from "./model/editCache";
+export { logitLens, unembedResidual, topNeurons, type LensResult } from "./model/lens";
+export {
+  faithfulnessTable, faithfulnessOf, findFaithCases, formatFaithTable, toleranceFor, type FaithRow, type FaithCase,
+} from "./model/faithfulness";

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
-import type { EditPlan } from "../surgery/surgery";
+import type { EditPlan, Subgraph } from "../surgery/surgery";
 import { writeEdited } from "../surgery/surgery";
 
 /** Bump when the edited-file format changes, so stale cache entries are not reused. */
@@ -64,7 +64,7 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
  * Returns the edited model file for (model, plan), writing it if no cached copy exists.
  * `editKey` must identify the edit set (e.g. its sorted JSON).
  */
-export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string): EditedFile {
+export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string, sub?: Subgraph): EditedFile {
   const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}`).digest("hex").slice(0, 20);
   const dir = path.dirname(m.path);
   const base = path.basename(m.path);
@@ -74,7 +74,7 @@ export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan,
     : path.join(cacheDir ?? defaultCacheDir(), `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`);
   let written = false;
   if (!fs.existsSync(target)) {
-    writeAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null));
+    writeAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub));
     written = true;
   }
   if (besideOriginal) return { path: target, written };

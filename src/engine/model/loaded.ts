@@ -125,6 +125,7 @@ export class LoadedModel {
     if (file.written) this.writtenFiles.push(file.path);
     s = ort.InferenceSession.create(file.path, {
       executionProviders: ["cpu"],
+      logSeverityLevel: 3,
       graphOptimizationLevel: this.options.graphOptimization ?? "all",
       ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads } : {}),
       ...(file.externalData ? { externalData: file.externalData } : {}),
