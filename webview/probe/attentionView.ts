@@ -56,14 +56,14 @@ export function attentionView(ctx: PanelContext): HTMLElement {
     }
     const [q, keys] = att.pattern.dims;
     const values = att.pattern.data;
-    const scale = scaleFor(values, "magma", [0, Math.max(1e-6, ...maxOf(values))]);
+    const scale = scaleFor(values, "magma", [0, Math.max(1e-6, maxOf(values))]);
     const a = att;
     heatmap = new Heatmap({
       name: "attention",
       label: `Attention of layer ${a.layer} head ${a.head}, query tokens by key tokens`,
       rows: q,
       cols: keys,
-      pixels: pixelsFromValues(values, scale),
+      pixels: pixelsFromValues(causal(values, q, keys, r.selection.start), scale),
       rowLabel: (i) => tokenLabel(ctx.sel[i]).slice(0, 12),
       colLabel: (k) => tokenLabel(r.tokens[k]),
       describe: (i, k) => `${quoted(ctx.sel[i].text)} attends to ${quoted(r.tokens[k].text)}: ${fmt(values[i * keys + k])}`,
@@ -72,7 +72,7 @@ export function attentionView(ctx: PanelContext): HTMLElement {
         el("div", { text: `weight ${fmt(values[i * keys + k])} (L${a.layer} H${a.head})` }),
       ],
       maxCellW: 20,
-      cellH: Math.max(3, Math.min(16, Math.floor(600 / Math.max(1, q)))),
+      cellH: Math.max(1, Math.min(16, Math.floor(600 / Math.max(1, q)))),
     });
     body.replaceChildren(legend(scale, "Attention weight", (v) => fmt(v)), heatmap.root);
   }
@@ -80,8 +80,15 @@ export function attentionView(ctx: PanelContext): HTMLElement {
   return root;
 }
 
-function maxOf(v: Float32Array): [number] {
+function maxOf(v: Float32Array): number {
   let m = 0;
-  for (const x of v) if (x > m) m = x;
-  return [m];
+  for (let i = 0; i < v.length; i++) if (v[i] > m) m = v[i];
+  return m;
+}
+
+/** Keys after the query are masked by causality: shown as empty (NaN) rather than as a zero weight. */
+function causal(v: Float32Array, q: number, keys: number, start: number): Float32Array {
+  const out = v.slice();
+  for (let i = 0; i < q; i++) out.fill(NaN, i * keys + start + i + 1, (i + 1) * keys);
+  return out;
 }

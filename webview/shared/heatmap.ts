@@ -26,7 +26,7 @@ export interface HeatmapSpec {
   cellH?: number;
 }
 
-const TABLE_CELL_LIMIT = 8192;
+const TABLE_CELL_LIMIT = 4096;
 
 export function pixelsFromValues(values: Float32Array, scale: ColorScale): { sub: number; data: Uint8ClampedArray } {
   const data = new Uint8ClampedArray(values.length * 4);
@@ -75,7 +75,8 @@ export class Heatmap {
       if (this.root.clientWidth !== width && width !== 0) this.draw();
       width = this.root.clientWidth;
     }).observe(this.root);
-    setTimeout(() => this.root.append(this.hiddenTable()), 0);
+    const later = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 50));
+    later(() => this.root.append(this.hiddenTable()));
   }
 
   /** Redraws at the current container width (call after a resize). */
@@ -86,12 +87,14 @@ export class Heatmap {
     const dpr = window.devicePixelRatio || 1;
     ctx.font = `11px ${themeColor("--vscode-editor-font-family", "monospace")}`;
     let longest = 0;
-    for (let r = 0; r < rows; r++) longest = Math.max(longest, ctx.measureText(this.spec.rowLabel(r)).width);
+    // Rows too thin for text get a label every few rows only.
+    const labelEvery = Math.ceil(10 / (this.spec.cellH ?? 16));
+    for (let r = 0; r < rows; r += labelEvery) longest = Math.max(longest, ctx.measureText(this.spec.rowLabel(r)).width);
     this.labelW = Math.ceil(longest) + 8;
     const avail = Math.max(200, (this.root.clientWidth || window.innerWidth - 40) - this.labelW - 4);
     const maxByCanvas = Math.floor(30000 / (dpr * Math.max(1, cols)));
-    this.cellW = Math.max(1, Math.min(this.spec.maxCellW ?? 28, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
-    this.cellH = this.spec.cellH ?? 16;
+    this.cellW = Math.max(1, Math.min(this.spec.maxCellW ?? 40, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
+    this.cellH = this.spec.cellH ?? (rows <= 16 ? 22 : 16);
     const showCols = this.cellW >= 12;
     this.topH = showCols ? 64 : 4;
     const w = this.labelW + cols * this.cellW + 4;
@@ -126,7 +129,7 @@ export class Heatmap {
     ctx.fillStyle = fg;
     ctx.textBaseline = "middle";
     ctx.textAlign = "right";
-    for (let r = 0; r < rows; r++) ctx.fillText(this.spec.rowLabel(r), this.labelW - 4, this.topH + (r + 0.5) * this.cellH);
+    for (let r = 0; r < rows; r += labelEvery) ctx.fillText(this.spec.rowLabel(r), this.labelW - 4, this.topH + (r + 0.5) * this.cellH);
     if (showCols) {
       ctx.textAlign = "left";
       for (let c = 0; c < cols; c++) {
@@ -234,6 +237,7 @@ export class Heatmap {
       for (let c = 0; c < shownCols; c++) tr.append(el("td", { text: this.spec.describe(r, c) }));
       body.append(tr);
     }
-    return el("table", { class: "visually-hidden", data: { alt: this.spec.name } }, el("caption", { text: caption }), el("thead", {}, head), body);
+    // The wrapper hides it: a table ignores width: 1px and would widen the page.
+    return el("div", { class: "visually-hidden" }, el("table", { data: { alt: this.spec.name } }, el("caption", { text: caption }), el("thead", {}, head), body));
   }
 }
