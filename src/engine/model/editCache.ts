@@ -14,7 +14,7 @@ import type { EditPlan, Subgraph } from "../surgery/surgery";
 import { writeEdited } from "../surgery/surgery";
 
 /** Bump when the edited-file format changes, so stale cache entries are not reused. */
-const EDIT_FORMAT = 1;
+const EDIT_FORMAT = 2;
 
 export interface EditedFile {
   path: string;

@@ -156,7 +156,7 @@ export function formatFaithTable(rows: FaithRow[]): string {
     lines.push([
       r.model, r.site, Number.isFinite(r.maxAbsError) ? r.maxAbsError.toExponential(2) : String(r.maxAbsError),
       Number.isFinite(r.refMax) ? r.refMax.toFixed(2) : "-", r.tolerance.toExponential(0),
-      r.note ? `skip (${r.note})` : r.pass ? "ok" : "FAIL",
+      !r.pass ? `FAIL${r.note ? ` (${r.note})` : ""}` : r.note ? `skip (${r.note})` : "ok",
     ]);
   }
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));

@@ -16,6 +16,9 @@ import type { ScannedModel } from "../onnx/modelFile";
 import { F } from "../onnx/modelFile";
 import { FileBytes, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 
+/** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
+export const INLINE_LIMIT = 4096;
+
 export interface EditSet {
   /** Sites exposed as outputs (captures). */
   capture: HookName[];
@@ -154,7 +157,9 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
       graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, plan.changed.get(f.index)!)));
     } else if (f.field === F.graph.initializer && dataLocation !== null) {
       const init = [...m.initializers.values()].find((t) => t.fieldStart === f.start);
-      if (init?.raw && init.raw.length > 0) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init.fieldStart, init.fieldEnd, init.raw, dataLocation)));
+      // Small tensors stay inline: onnxruntime's shape inference must read constants such as
+      // Unsqueeze axes or Reshape shapes, and cannot from external data.
+      if (init?.raw && init.raw.length >= INLINE_LIMIT) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init.fieldStart, init.fieldEnd, init.raw, dataLocation)));
       else graphParts.push(src.read(f.start, f.end - f.start).slice());
     } else {
       graphParts.push(src.read(f.start, f.end - f.start).slice());
