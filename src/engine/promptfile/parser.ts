@@ -33,7 +33,8 @@ interface Line {
 interface OpenText {
   pieces: LinePiece[];
   blanks: LinePiece[];
-  /** Indentation of the first continuation line; deeper indentation is kept as text. */
+  /** Column where the value's text begins (or the first continuation line's indentation);
+   *  continuation lines keep any indentation beyond it. */
   contIndent?: number;
   entry: Entry;
   assign(t: PromptText | undefined): void;
@@ -295,7 +296,8 @@ class Parser {
 
   private openText(entry: Entry, line: Line, i: number, valueStart: number, assign: OpenText["assign"], emptyMessage: string): void {
     const pieces = valueStart < line.text.trimEnd().length ? [readLineValue(line.text, i, valueStart, "text", this.diags)] : [];
-    const open: OpenText = { pieces, blanks: [], entry, assign, emptyMessage };
+    // Continuation lines keep indentation beyond the column where the value's text began.
+    const open: OpenText = { pieces, blanks: [], entry, assign, emptyMessage, contIndent: pieces.length ? valueStart : undefined };
     if (this.cur) this.cur.open = open;
     else this.finishText(open);
   }

