@@ -1,0 +1,69 @@
+// On demo-llama: the sentiment vector built from demo/sentiment.introspect raises the
+// probability of positive words on the next token monotonically with the strength, and
+// negative strengths lower it (raising the negative words).
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { openModel } from "../../../src/engine/model/open";
+import type { LoadedModel } from "../../../src/engine/model/loaded";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { parsePromptFile, toContrastSpec, findBlock } from "../../../src/engine/promptfile";
+import type { ContrastBlock } from "../../../src/engine/promptfile/model";
+import { buildFromContrast, wordTokenIds } from "../../../src/engine/steer/from-model";
+import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
+import { steeringSweep } from "../../../src/engine/generate/sweep";
+import { probabilityMass } from "../../../src/engine/generate/readout";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const MODEL = path.join(ROOT, "models/demo-llama");
+const POSITIVE = ["wonderful", "great", "good", "lovely", "excellent", "amazing", "fantastic", "perfect", "delightful", "enjoyable"];
+const NEGATIVE = ["awful", "terrible", "bad", "horrible", "boring", "dreadful", "disappointing", "poor", "sad", "dull"];
+
+describe("steer/demo-llama sentiment", function () {
+  let model: LoadedModel;
+  let tok: TextTokenizer;
+  before(async function () {
+    if (!fs.existsSync(path.join(MODEL, "onnx/model.onnx"))) this.skip();
+    model = await openModel(MODEL);
+    tok = await loadTokenizer(MODEL);
+  });
+  after(async () => {
+    if (model) await model.dispose();
+  });
+
+  it("p(positive words) rises monotonically with strength, and falls for negative strengths", async () => {
+    const file = parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8"));
+    const spec = toContrastSpec(findBlock(file, "sentiment") as ContrastBlock);
+    const layer = spec.layers[0] ?? 2;
+    const site = `blocks.${layer}.hook_resid_post`;
+    const enc = (s: string) => tok.encode(s).map((t) => t.id);
+    const v = await buildFromContrast(model, {
+      name: "sentiment",
+      site,
+      positive: spec.positive.map(enc),
+      negative: spec.negative.map(enc),
+      method: "mean-diff",
+      pooling: spec.position,
+      normalise: false,
+    });
+    const prompt = enc("The movie was");
+    const pos = wordTokenIds(tok, POSITIVE);
+    const neg = wordTokenIds(tok, NEGATIVE);
+    assert.ok(pos.length >= 5 && neg.length >= 5);
+    const alphas = [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
+    const factory = modelDecoderFactory(model, { prepare: [site] });
+    const grid = await steeringSweep(factory, prompt, v, { alphas, score: { kind: "word-probability", ids: pos } });
+    const p = Array.from(grid.scores);
+    const zero = alphas.indexOf(0);
+    const table = alphas.map((a, i) => `${a}: ${p[i].toFixed(4)}`).join(", ");
+    for (let i = zero + 1; i < alphas.length; i++) assert.ok(p[i] > p[i - 1], `not rising at alpha ${alphas[i]}: ${table}`);
+    for (let i = zero - 1; i >= 0; i--) assert.ok(p[i] < p[i + 1], `not falling at alpha ${alphas[i]}: ${table}`);
+    assert.ok(p[p.length - 1] > 2 * p[zero], `the effect should be large: ${table}`);
+    // And the negative words move the other way.
+    const negGrid = await steeringSweep(factory, prompt, v, { alphas: [-2, 0, 2], score: { kind: "word-probability", ids: neg } });
+    assert.ok(negGrid.scores[0] > negGrid.scores[1] && negGrid.scores[1] > negGrid.scores[2], `negative words: ${Array.from(negGrid.scores)}`);
+    const base = await factory(new Map()).feed(prompt);
+    assert.ok(Math.abs(probabilityMass(base, pos) - p[zero]) < 1e-9);
+    console.log(`      p(positive words) by strength: ${table}`);
+  });
+});
