@@ -89,7 +89,8 @@ export function numOption(values: Record<string, unknown>, name: string, cmd: st
   const v = values[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got "${String(v)}")`, cmd);
+  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a number (got "${String(v)}")`, cmd);
   return n;
 }
 
@@ -105,7 +106,8 @@ export async function readTextOption(values: Record<string, unknown>, io: Io, cm
       throw new IntrospectError("bad-input", `${file} could not be read (${(e as Error).message}).`);
     }
   }
-  if (typeof text !== "string") throw new UsageError(`--${name} is required (or --${name}-file FILE, or --${name} - for standard input)`, cmd);
+  if (typeof text !== "string")
+    throw new UsageError(`--${name} is required (or --${name}-file FILE, or --${name} - for standard input)`, cmd);
   return text === "-" ? io.stdin() : text;
 }
 

@@ -23,7 +23,8 @@ when any row fails.
   async run(values, io) {
     const root = path.resolve((values.root as string | undefined) ?? ".");
     const rows = await faithfulnessTable(root);
-    if (values.json) io.out(JSON.stringify(rows.map((r) => ({ ...r, maxAbsError: Number.isFinite(r.maxAbsError) ? r.maxAbsError : null }))) + "\n");
+    if (values.json)
+      io.out(JSON.stringify(rows.map((r) => ({ ...r, maxAbsError: Number.isFinite(r.maxAbsError) ? r.maxAbsError : null }))) + "\n");
     else if (rows.length === 0) io.out(`No models with references under ${root}.\n`);
     else io.out(formatFaithTable(rows) + "\n");
     return rows.every((r) => r.pass) ? EXIT.ok : EXIT.checkFailed;

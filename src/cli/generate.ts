@@ -73,14 +73,22 @@ ${MODEL_HELP}
         produced.push({ ...t, text: tok.tokenText(t.id) });
         if (values.json) continue;
         // Print what the tokens so far decode to, holding back an unfinished multi-byte character.
-        const now = tok.decode(produced.map((p) => p.id), { skipSpecialTokens: true });
+        const now = tok.decode(
+          produced.map((p) => p.id),
+          { skipSpecialTokens: true },
+        );
         const safe = now.endsWith("\ufffd") ? now.slice(0, now.lastIndexOf("\ufffd")) : now;
         if (safe.startsWith(shown) && safe.length > shown.length) {
           io.out(safe.slice(shown.length));
           shown = safe;
         }
       }
-      const full = produced.length ? tok.decode(produced.map((p) => p.id), { skipSpecialTokens: true }) : "";
+      const full = produced.length
+        ? tok.decode(
+            produced.map((p) => p.id),
+            { skipSpecialTokens: true },
+          )
+        : "";
       if (values.json) {
         const steerInfo = steer.map((a) => ({ name: a.vector.name, site: a.vector.site, alpha: a.alpha }));
         io.out(JSON.stringify({ prompt: { text: prompt, ids }, steer: steerInfo, tokens: produced, text: full }) + "\n");
@@ -114,7 +122,12 @@ function samplingOf(values: Record<string, unknown>, cmd: string): SamplingOptio
 function loadSteer(file: string, model: LoadedModel, alpha: number): ActiveVector[] {
   if (!fs.existsSync(file)) throw new IntrospectError("bad-input", `Steering vector file ${file} does not exist.`);
   if (file.toLowerCase().endsWith(".gguf")) {
-    const cv = importControlVector(fs.readFileSync(file), { name: path.basename(file, ".gguf"), modelId: model.info.id, model: model.info, label: file });
+    const cv = importControlVector(fs.readFileSync(file), {
+      name: path.basename(file, ".gguf"),
+      modelId: model.info.id,
+      model: model.info,
+      label: file,
+    });
     return cv.vectors.map((vector) => ({ vector, alpha }));
   }
   return [{ vector: loadVector(file, model.info), alpha }];

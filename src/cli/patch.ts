@@ -76,10 +76,15 @@ ${MODEL_HELP}
       const wrongId = oneToken(tok, wrong, "--wrong");
       const names = sites.flatMap((s) => Array.from({ length: model.info.numLayers }, (_, l) => siteName(l, s)));
       for (const n of names) {
-        if (!model.info.sites.includes(n)) throw new IntrospectError("bad-input", `This model has no ${n} site, so it cannot be patched there; choose other --sites.`);
+        if (!model.info.sites.includes(n))
+          throw new IntrospectError("bad-input", `This model has no ${n} site, so it cannot be patched there; choose other --sites.`);
       }
       const runner = modelPatchRunner(model, names);
-      const r = await patchingSweep(runner, { cleanIds, corruptIds, correct, wrong: wrongId, sites }, { batchSize, extra: ["logit-diff"], cancel: io.cancel });
+      const r = await patchingSweep(
+        runner,
+        { cleanIds, corruptIds, correct, wrong: wrongId, sites },
+        { batchSize, extra: ["logit-diff"], cancel: io.cancel },
+      );
       const P = r.positions.length;
       const grid = (a: Float32Array | undefined): number[][] =>
         a ? r.layers.map((_, li) => Array.from(a.subarray(li * P, (li + 1) * P), (v) => (Number.isNaN(v) ? null : v) as number)) : [];
@@ -102,7 +107,9 @@ ${MODEL_HELP}
             answer: { id: correct, text: tok.tokenText(correct) },
             wrong: { id: wrongId, text: tok.tokenText(wrongId) },
             baselines: r.baselines,
-            grids: Object.fromEntries(Object.entries(r.grids).map(([s, g]) => [s, { normalised: grid(g!.normalised), logitDiff: grid(g!.logitDiff) }])),
+            grids: Object.fromEntries(
+              Object.entries(r.grids).map(([s, g]) => [s, { normalised: grid(g!.normalised), logitDiff: grid(g!.logitDiff) }]),
+            ),
             forwardPasses: r.forwardPasses,
             ...(out ? { out } : {}),
           }) + "\n",
@@ -110,11 +117,18 @@ ${MODEL_HELP}
         return 0;
       }
       const ctoks = tok.encode(corrupt);
-      io.out(`answer ${quoteToken(tok.tokenText(correct))} vs ${quoteToken(tok.tokenText(wrongId))}; logit difference clean ${r.baselines.clean.logitDiff.toFixed(3)}, corrupted ${r.baselines.corrupt.logitDiff.toFixed(3)}\n`);
+      io.out(
+        `answer ${quoteToken(tok.tokenText(correct))} vs ${quoteToken(tok.tokenText(wrongId))}; logit difference clean ${r.baselines.clean.logitDiff.toFixed(3)}, corrupted ${r.baselines.corrupt.logitDiff.toFixed(3)}\n`,
+      );
       if (r.note) io.out(`note: ${r.note}\n`);
       for (const [site, g] of Object.entries(r.grids)) {
         const rows = [[site, ...r.positions.map((p) => `${p}:${clip(quoteToken(ctoks[p]?.text ?? ""), 8)}`)]];
-        r.layers.forEach((l, li) => rows.push([`layer ${l}`, ...Array.from(g!.normalised.subarray(li * P, (li + 1) * P), (v) => (Number.isNaN(v) ? "-" : v.toFixed(2)))]));
+        r.layers.forEach((l, li) =>
+          rows.push([
+            `layer ${l}`,
+            ...Array.from(g!.normalised.subarray(li * P, (li + 1) * P), (v) => (Number.isNaN(v) ? "-" : v.toFixed(2))),
+          ]),
+        );
         io.out(table(rows) + "\n\n");
       }
       io.out(`${r.forwardPasses} forward passes${out ? `; wrote ${out}` : ""}\n`);

@@ -49,7 +49,10 @@ ${MODEL_HELP}
     const text = await readTextOption(values, io, "probe");
     const k = intOption(values, "top", "probe", 1, 1);
     const threads = intOption(values, "threads", "probe", 0, 0);
-    const siteList = ((values.sites as string | undefined) ?? "resid_post").split(",").map((s) => s.trim()).filter(Boolean);
+    const siteList = ((values.sites as string | undefined) ?? "resid_post")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (siteList.length === 0) throw new UsageError("--sites is empty", "probe");
     const out = values.out as string | undefined;
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", "probe");
@@ -76,7 +79,8 @@ ${MODEL_HELP}
           }),
         ),
       }));
-      if (out) writeOut(out, requested, run.captures, run.logits, ids, { model: model.info.id, text, tokens: JSON.stringify(tokensJson(tokens)) });
+      if (out)
+        writeOut(out, requested, run.captures, run.logits, ids, { model: model.info.id, text, tokens: JSON.stringify(tokensJson(tokens)) });
       const info = model.info;
       const map = layerMap(info.sites, info.numLayers);
       if (values.json) {
@@ -103,11 +107,15 @@ ${MODEL_HELP}
         io.out(JSON.stringify(result) + "\n");
         return 0;
       }
-      io.out(`${info.id}: ${info.architecture}, ${info.numLayers} layers, d_model ${info.dModel}, vocabulary ${info.vocabSize}, export ${info.exportStyle}\n`);
+      io.out(
+        `${info.id}: ${info.architecture}, ${info.numLayers} layers, d_model ${info.dModel}, vocabulary ${info.vocabSize}, export ${info.exportStyle}\n`,
+      );
       for (const n of info.notes) io.out(`  note: ${n}\n`);
       io.out(`tokens (${tokens.length}): ${tokens.map((t) => quoteToken(t.text)).join(" ")}\n`);
       const kinds = new Set(map.layers.flatMap((l) => l.sites.map((s) => s.replace(/^blocks\.\d+\./, ""))));
-      io.out(`layer map: ${[...kinds].join(", ")} in each of ${info.numLayers} layers${map.other.length ? `; ${map.other.join(", ")}` : ""}\n`);
+      io.out(
+        `layer map: ${[...kinds].join(", ")} in each of ${info.numLayers} layers${map.other.length ? `; ${map.other.join(", ")}` : ""}\n`,
+      );
       io.out(`captured: ${requested.map((s) => `${s} [${run.captures.get(s)?.dims.join("x") ?? "?"}]`).join(", ")}\n`);
       const first = values["all-positions"] === true ? 0 : Math.max(0, S - SHOWN_POSITIONS);
       const cols = Array.from({ length: S - first }, (_, j) => first + j);

@@ -42,7 +42,9 @@ count). Tokens added by the tokenizer (BOS, [CLS]) have empty offsets.
     const tok = await loadTokenizer(model);
     const tokens = tok.encode(text, { addSpecialTokens: !values["no-special"] });
     if (values.json) {
-      io.out(JSON.stringify({ tokenizer: tok.path, kind: tok.kind, vocabSize: tok.vocabSize, text, tokens: tokensJson(tokens) }, null, 1) + "\n");
+      io.out(
+        JSON.stringify({ tokenizer: tok.path, kind: tok.kind, vocabSize: tok.vocabSize, text, tokens: tokensJson(tokens) }, null, 1) + "\n",
+      );
     } else {
       io.out(table(tokenRows(tokens), [0, 1, 4, 5]) + "\n");
       io.out(`${tokens.length} tokens (${tok.kind}, vocabulary ${tok.vocabSize})\n`);

@@ -122,7 +122,10 @@ export function parseSafetensors(buf: Uint8Array, where = "the file"): Safetenso
     const shape = e.shape as number[];
     const n = numel(shape);
     if (end < begin || end > dataLen || end - begin !== n * ITEM_SIZE[dtype]) {
-      throw corrupt(where, `tensor ${name} (${dtype} ${JSON.stringify(shape)}) has data_offsets [${begin}, ${end}] that do not match its size`);
+      throw corrupt(
+        where,
+        `tensor ${name} (${dtype} ${JSON.stringify(shape)}) has data_offsets [${begin}, ${end}] that do not match its size`,
+      );
     }
     tensors.set(name, { dtype, shape, data: decode(dtype, buf.subarray(dataStart + begin, dataStart + end), n) });
   }

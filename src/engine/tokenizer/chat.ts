@@ -68,10 +68,7 @@ export class ChatTemplates {
       });
     } catch (e) {
       if (e instanceof IntrospectError) throw e;
-      throw new IntrospectError(
-        "bad-input",
-        `The chat template in tokenizer_config.json could not be rendered (${(e as Error).message}).`,
-      );
+      throw new IntrospectError("bad-input", `The chat template in tokenizer_config.json could not be rendered (${(e as Error).message}).`);
     }
   }
 }

@@ -163,11 +163,7 @@ class HfTextTokenizer implements TextTokenizer {
         const id = this.hf.token_to_id(piece) ?? this.unkId ?? 0;
         return { id, piece, text: this.tokenText(id), span: { start: at, end: at } };
       };
-      return [
-        ...pieces.slice(0, k).map((p) => extra(p, 0)),
-        ...tokens,
-        ...pieces.slice(k + m).map((p) => extra(p, text.length)),
-      ];
+      return [...pieces.slice(0, k).map((p) => extra(p, 0)), ...tokens, ...pieces.slice(k + m).map((p) => extra(p, text.length))];
     }
     throw new IntrospectError("internal", "The tokenizer's post-processor changed the tokens of the text itself.");
   }

@@ -4,8 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { IntrospectError } from "../types";
 
-export const TOKENIZER_MISSING =
-  "tokenizer.json not found next to model.onnx: set introspect.model to the model folder";
+export const TOKENIZER_MISSING = "tokenizer.json not found next to model.onnx: set introspect.model to the model folder";
 
 export interface TokenizerFiles {
   tokenizerPath: string;

@@ -65,11 +65,7 @@ export function readSurfaceStyle(tokenizerJson: Json): SurfaceStyle {
     byteFallback,
     spaceMarks: [...spaceMarks],
     continuingPrefix:
-      typeof model.continuing_subword_prefix === "string"
-        ? model.continuing_subword_prefix
-        : type === "WordPiece"
-          ? "##"
-          : "",
+      typeof model.continuing_subword_prefix === "string" ? model.continuing_subword_prefix : type === "WordPiece" ? "##" : "",
     endOfWordSuffix: typeof model.end_of_word_suffix === "string" ? model.end_of_word_suffix : "",
     unkPiece: typeof model.unk_token === "string" ? model.unk_token : undefined,
     alwaysPrependsSpace,
@@ -165,7 +161,5 @@ export function decodeAt(bytes: ArrayLike<number>, i: number, n: number): number
   if (n === 1) return bytes[i];
   if (n === 2) return ((bytes[i] & 0x1f) << 6) | (bytes[i + 1] & 0x3f);
   if (n === 3) return ((bytes[i] & 0x0f) << 12) | ((bytes[i + 1] & 0x3f) << 6) | (bytes[i + 2] & 0x3f);
-  return (
-    ((bytes[i] & 0x07) << 18) | ((bytes[i + 1] & 0x3f) << 12) | ((bytes[i + 2] & 0x3f) << 6) | (bytes[i + 3] & 0x3f)
-  );
+  return ((bytes[i] & 0x07) << 18) | ((bytes[i + 1] & 0x3f) << 12) | ((bytes[i + 2] & 0x3f) << 6) | (bytes[i + 3] & 0x3f);
 }

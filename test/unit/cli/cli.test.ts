@@ -51,7 +51,13 @@ describe("introspect CLI: usage and exit codes", () => {
   });
 
   it("prints --help for each command with its options", async () => {
-    for (const [cmd, opt] of [["probe", "--sites"], ["generate", "--steer"], ["patch", "--corrupt"], ["tokenize", "--no-special"], ["faithfulness", "--root"]]) {
+    for (const [cmd, opt] of [
+      ["probe", "--sites"],
+      ["generate", "--steer"],
+      ["patch", "--corrupt"],
+      ["tokenize", "--no-special"],
+      ["faithfulness", "--root"],
+    ]) {
       const r = await cli([cmd, "--help"]);
       assert.equal(r.code, 0, cmd);
       assert.ok(r.out.startsWith(`introspect ${cmd}`), r.out);
@@ -60,7 +66,14 @@ describe("introspect CLI: usage and exit codes", () => {
   });
 
   it("exits 1 for usage mistakes, with a pointer to --help", async () => {
-    for (const args of [["frobnicate"], ["probe", "--model", TINY], ["probe", "--model", TINY, "--text", "t1", "--bogus"], ["probe", "stray"], ["generate", "--model", TINY, "--text", "t1", "--max-tokens", "x"], ["probe", "--model", TINY, "--text", "t1", "--out", "x.bin"]]) {
+    for (const args of [
+      ["frobnicate"],
+      ["probe", "--model", TINY],
+      ["probe", "--model", TINY, "--text", "t1", "--bogus"],
+      ["probe", "stray"],
+      ["generate", "--model", TINY, "--text", "t1", "--max-tokens", "x"],
+      ["probe", "--model", TINY, "--text", "t1", "--out", "x.bin"],
+    ]) {
       const r = await cli(args);
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.err}`);
       assert.match(r.err, /^introspect: .*\nRun "introspect .*--help" for usage\.\n$/);
@@ -75,7 +88,10 @@ describe("introspect CLI: usage and exit codes", () => {
       fs.copyFileSync(path.join(TINY, "config.json"), path.join(tmp, "config.json"));
       const cases: [string[], RegExp][] = [
         [["probe", "--model", path.join(tmp, "nope"), "--text", "x"], /does not exist/],
-        [["probe", "--model", tmp, "--text", "t1"], /tokenizer\.json not found next to model\.onnx: set introspect\.model to the model folder/],
+        [
+          ["probe", "--model", tmp, "--text", "t1"],
+          /tokenizer\.json not found next to model\.onnx: set introspect\.model to the model folder/,
+        ],
         [["probe", "--model", TINY, "--text", "t1", "--sites", "blocks.99.hook_resid_post"], /Unknown site blocks\.99\.hook_resid_post/],
         [["tokenize", "--model", TINY, "--text-file", path.join(tmp, "missing.txt")], /could not be read/],
       ];
@@ -131,7 +147,20 @@ function probeSuite(name: string, modelDir: string, text: string): void {
         console.log(`      (skipped: ${modelDir} does not exist yet)`);
         this.skip();
       }
-      const r = await cli(["probe", "--model", modelDir, "--text", text, "--sites", "resid_post,blocks.0.mlp.hook_post,ln_final", "--out", out, "--json", "--top", "3"]);
+      const r = await cli([
+        "probe",
+        "--model",
+        modelDir,
+        "--text",
+        text,
+        "--sites",
+        "resid_post,blocks.0.mlp.hook_post,ln_final",
+        "--out",
+        out,
+        "--json",
+        "--top",
+        "3",
+      ]);
       assert.equal(r.code, 0, r.err);
       j = JSON.parse(r.out) as ProbeJson;
     });
@@ -183,7 +212,10 @@ function probeSuite(name: string, modelDir: string, text: string): void {
         const row = logits.data.subarray(pos * V, (pos + 1) * V) as Float32Array;
         assert.equal(row.indexOf(Math.max(...row)), p.id);
       });
-      assert.deepEqual([...(st.tensors.get("input_ids")!.data as BigInt64Array)].map(Number), j.tokens.map((t) => t.id));
+      assert.deepEqual(
+        [...(st.tensors.get("input_ids")!.data as BigInt64Array)].map(Number),
+        j.tokens.map((t) => t.id),
+      );
       assert.equal(st.metadata.model, j.model.id);
       assert.equal(st.metadata.text, text);
     });
@@ -231,7 +263,22 @@ describe("introspect probe table, generate and patch on tiny-llama", () => {
   });
 
   it("patches: the clean run restores fully at the last resid_pre of layer 0", async () => {
-    const r = await cli(["patch", "--model", TINY, "--clean", "t1 t2 t3", "--corrupt", "t1 t9 t3", "--answer", "t16", "--wrong", "#5", "--sites", "resid_pre", "--json"]);
+    const r = await cli([
+      "patch",
+      "--model",
+      TINY,
+      "--clean",
+      "t1 t2 t3",
+      "--corrupt",
+      "t1 t9 t3",
+      "--answer",
+      "t16",
+      "--wrong",
+      "#5",
+      "--sites",
+      "resid_pre",
+      "--json",
+    ]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { layers: number[]; positions: number[]; grids: Record<string, { normalised: number[][] }> };
     assert.deepEqual(j.layers, [0, 1]);
@@ -249,7 +296,11 @@ describe("introspect probe table, generate and patch on tiny-llama", () => {
 describe("introspect as a process", () => {
   const tsxCli = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   const run = (args: string[]) =>
-    spawnSync(process.execPath, [tsxCli, path.join(ROOT, "src", "cli", "main.ts"), ...args], { encoding: "utf8", cwd: ROOT, timeout: 120_000 });
+    spawnSync(process.execPath, [tsxCli, path.join(ROOT, "src", "cli", "main.ts"), ...args], {
+      encoding: "utf8",
+      cwd: ROOT,
+      timeout: 120_000,
+    });
 
   it("exits with the documented codes and prints JSON on stdout", () => {
     const ok = run(["probe", "--model", TINY, "--text", "t1 t2", "--json"]);

@@ -74,7 +74,10 @@ describe("safetensors", () => {
     assert.deepEqual(st.metadata, { model: "demo", note: "é ✓" });
     const w = st.tensors.get("weights")!;
     assert.deepEqual(w.shape, [3, 4]);
-    assert.deepEqual([...w.data], Array.from({ length: 12 }, (_, i) => i * 0.5 - 2.25));
+    assert.deepEqual(
+      [...w.data],
+      Array.from({ length: 12 }, (_, i) => i * 0.5 - 2.25),
+    );
     const half = st.tensors.get("half")!;
     assert.equal(half.dtype, "F16");
     assert.deepEqual([...half.data].slice(0, 5), [1, -2.5, 65504, 2 ** -14, 0]);

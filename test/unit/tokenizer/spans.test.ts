@@ -20,7 +20,10 @@ describe("tokensInRange / spanOfTokens", () => {
     assert.deepEqual(pieces(tokensInRange(tokens, { start: 5, end: 5 })), [" cat"]);
     assert.deepEqual(pieces(tokensInRange(tokens, { start: 7, end: 7 })), [" sat"]);
     assert.deepEqual(pieces(tokensInRange(tokens, { start: text.length, end: text.length })), [" mat"]);
-    assert.deepEqual(tokensInRange(tokens, { start: 0, end: text.length }), tokens.map((_, i) => i));
+    assert.deepEqual(
+      tokensInRange(tokens, { start: 0, end: text.length }),
+      tokens.map((_, i) => i),
+    );
     assert.deepEqual(spanOfTokens(tokens, 1, 2), { start: 3, end: 11 });
     assert.deepEqual(spanOfTokens(tokens, 2, 1), { start: 3, end: 11 });
   });
