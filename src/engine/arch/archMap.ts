@@ -187,7 +187,9 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
 
   // 3. Classify each step by its branch.
   let fusedAttention = "";
-  const branchNodes = steps.map((s) => g.between(s.branch, stream));
+  // A fused norm's normalised output is where a branch starts: walking past it would enter the previous branch.
+  const branchStop = new Set([...stream, ...steps.filter((s) => s.fused).flatMap((s) => nodes[s.node].output.filter(Boolean))]);
+  const branchNodes = steps.map((s) => g.between(s.branch, branchStop));
   steps.forEach((s, i) => {
     let attn = false;
     let moe = false;

@@ -64,11 +64,11 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
  * Returns the edited model file for (model, plan), writing it if no cached copy exists.
  * `editKey` must identify the edit set (e.g. its sorted JSON).
  */
-export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string, sub?: Subgraph): EditedFile {
+export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string, sub?: Subgraph, forceCache = false): EditedFile {
   const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}`).digest("hex").slice(0, 20);
   const dir = path.dirname(m.path);
   const base = path.basename(m.path);
-  const besideOriginal = writable(dir);
+  const besideOriginal = !forceCache && writable(dir);
   const target = besideOriginal
     ? path.join(dir, `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`)
     : path.join(cacheDir ?? defaultCacheDir(), `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`);

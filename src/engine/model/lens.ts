@@ -65,7 +65,7 @@ async function tail(model: LoadedModel): Promise<Tail> {
   if (!t) {
     t = (async () => {
       const { plan, keep, needsZeroSkip } = buildTailPlan(model);
-      const file = materialiseEdit(model.scanned, model.bytes, plan, "logit-lens-tail", model.fingerprint, model.options.cacheDir, { keep });
+      const file = materialiseEdit(model.scanned, model.bytes, plan, "logit-lens-tail", model.fingerprint, model.options.cacheDir, { keep }, model.options.editLocation === "cache");
       if (file.written) model.writtenFiles.push(file.path);
       const session = await ort.InferenceSession.create(file.path, {
         executionProviders: ["cpu"],

@@ -20,6 +20,8 @@ export interface SessionOptions {
   graphOptimization?: "disabled" | "basic" | "extended" | "all";
   /** Where edited graphs go when the model's folder is read-only (default ~/.cache/introspect). */
   cacheDir?: string;
+  /** "cache": always put edited graphs in cacheDir and pass weights as buffers (as for read-only folders). */
+  editLocation?: "auto" | "cache";
   /** How many edited sessions stay open (default 3). */
   maxSessions?: number;
 }
@@ -121,7 +123,7 @@ export class LoadedModel {
       return s;
     }
     const plan = planEdit(this.graph, this.map, edit);
-    const file = materialiseEdit(this.scanned, this.src, plan, JSON.stringify(edit), this.fp, this.options.cacheDir);
+    const file = materialiseEdit(this.scanned, this.src, plan, JSON.stringify(edit), this.fp, this.options.cacheDir, undefined, this.options.editLocation === "cache");
     if (file.written) this.writtenFiles.push(file.path);
     s = ort.InferenceSession.create(file.path, {
       executionProviders: ["cpu"],

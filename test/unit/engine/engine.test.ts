@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { openModel, logitLens, topNeurons, IntrospectError, type LoadedModel } from "../../../src/engine";
+import { openModel, logitLens, topNeurons, unembedResidual, IntrospectError, type LoadedModel } from "../../../src/engine";
 
 const LOCAL = path.resolve(__dirname, "../../fixtures/local");
 const PROMPT = [1, 5, 9, 13, 2, 40, 33];
@@ -128,6 +128,71 @@ describe("engine: open, map, runs", function () {
   });
 });
 
+describe("engine: fused and quantised graphs", function () {
+  this.timeout(120000);
+  const opened: LoadedModel[] = [];
+  const open = async (n: string) => {
+    const m = await openModel(path.join(LOCAL, n));
+    opened.push(m);
+    return m;
+  };
+  after(async () => {
+    for (const m of opened) {
+      m.removeWrittenFiles();
+      await m.dispose();
+    }
+  });
+
+  it("maps SkipSimplifiedLayerNormalization graphs, adding the missing final sum output", async () => {
+    const m = await open("tiny-llama-skipfused");
+    assert.strictEqual(m.info.numLayers, 2);
+    assert.strictEqual(m.info.exportStyle, "ort-fused");
+    assert.ok(m.map.addSumOutputs.length === 1, "final fused norm should need its sum output added");
+    assert.ok(m.map.sites.get("blocks.0.hook_resid_post")!.fusedSkipNode !== undefined);
+  });
+
+  it("steers and patches a fused site through its skip input like the unfused graph", async () => {
+    const plain = await open("tiny-llama");
+    const fused = await open("tiny-llama-skipfused");
+    const v = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i));
+    for (const site of ["blocks.0.hook_resid_mid", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]) {
+      const a = await plain.run({ ids: PROMPT, steer: [{ site, vector: v, scale: 3 }], capture: ["ln_final.hook_normalized"] });
+      const b = await fused.run({ ids: PROMPT, steer: [{ site, vector: v, scale: 3 }], capture: ["ln_final.hook_normalized"] });
+      assert.ok(maxDiff(a.logits.data, b.logits.data) < 1e-5, site);
+      assert.ok(maxDiff(a.captures.get("ln_final.hook_normalized")!.data, b.captures.get("ln_final.hook_normalized")!.data) < 1e-5, site);
+    }
+    const site = "blocks.0.hook_resid_post";
+    const values = { dims: [7, 16], data: Float32Array.from({ length: 7 * 16 }, (_, i) => Math.sin(i)) };
+    const a = await plain.run({ ids: PROMPT, patch: [{ site, positions: [2, 5], values }], capture: [site] });
+    const b = await fused.run({ ids: PROMPT, patch: [{ site, positions: [2, 5], values }], capture: [site] });
+    assert.ok(maxDiff(a.logits.data, b.logits.data) < 1e-5);
+    assert.ok(maxDiff(a.captures.get(site)!.data, b.captures.get(site)!.data) < 1e-5);
+    assert.ok(Math.abs(b.captures.get(site)!.data[2 * 16 + 3] - values.data[2 * 16 + 3]) < 1e-5, "patched value not in place");
+  });
+
+  it("logit lens through a fused final norm (zero skip) matches the model's logits", async () => {
+    const m = await open("tiny-llama-skipfused");
+    const full = await m.run({ ids: PROMPT, capture: ["blocks.1.hook_resid_post"] });
+    const l = await unembedResidual(m, full.captures.get("blocks.1.hook_resid_post")!);
+    assert.ok(maxDiff(l.data, full.logits.data) < 1e-5);
+  });
+
+  it("maps dynamically quantised graphs (MatMulInteger) including mlp.hook_post", async () => {
+    const m = await open("tiny-llama-dynq");
+    assert.ok(m.info.exportStyle.includes("quantized"));
+    assert.strictEqual(m.info.dMlp, 32);
+    const r = await m.run({ ids: PROMPT, capture: ["blocks.1.mlp.hook_post"] });
+    assert.deepStrictEqual(r.captures.get("blocks.1.mlp.hook_post")!.dims, [7, 32]);
+  });
+
+  it("refuses merged decoders, encoders and image models with a sentence", async () => {
+    const u = path.join(LOCAL, "unsupported");
+    await rejects(openModel(path.join(u, "decoder_model_merged.onnx")), "unsupported-model", /merged decoder.*not supported yet/);
+    await rejects(openModel(path.join(u, "encoder.onnx")), "unsupported-model", /no logits output.*encoder-only/);
+    await rejects(openModel(path.join(u, "vision.onnx")), "unsupported-model", /image model/);
+  });
+});
+
 describe("engine: files, cache and errors", function () {
   this.timeout(120000);
   let tmp: string;
@@ -164,6 +229,23 @@ describe("engine: files, cache and errors", function () {
     assert.deepStrictEqual(r.logits.dims, [7, 64]);
     assert.ok(fs.readdirSync(cache).length >= 1);
     await m.dispose();
+  });
+
+  it("can keep edited graphs out of the model folder (weights handed over as buffers)", async () => {
+    const dir = copyFixture("tiny-llama");
+    const cache = path.join(tmp, "cache2");
+    const m = await openModel(dir, { cacheDir: cache, editLocation: "cache" });
+    const ref = await openModel(path.join(LOCAL, "tiny-llama"));
+    const a = await m.run({ ids: PROMPT, steer: [{ site: "blocks.0.hook_resid_post", vector: new Float32Array(16).fill(0.5) }] });
+    const b = await ref.run({ ids: PROMPT, steer: [{ site: "blocks.0.hook_resid_post", vector: new Float32Array(16).fill(0.5) }] });
+    assert.strictEqual(maxDiff(a.logits.data, b.logits.data), 0);
+    const lens = await logitLens(m, PROMPT, { k: 1 });
+    assert.strictEqual(lens.topIds.length, 14);
+    assert.ok(!fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")), "wrote into the model folder");
+    assert.ok(fs.readdirSync(cache).length >= 2);
+    await m.dispose();
+    ref.removeWrittenFiles();
+    await ref.dispose();
   });
 
   it("opens a single .onnx path and picks variants", async () => {
