@@ -2,6 +2,7 @@
 // tensors pushed through the real analyses (assembleProbeResult), so the panel sees exactly the
 // shapes the model host produces.
 import { assembleProbeResult } from "../../src/engine/analysis/assemble";
+import { logitLensLayer, nextTokenIds } from "../../src/engine/analysis/layerMetrics";
 import type { ProbeResult } from "../../src/protocol/probeData";
 import type { ActivationTensor } from "../../src/engine/types";
 
@@ -99,8 +100,7 @@ export function makeFixture(o: FixtureOptions): ProbeResult {
     selection: sel,
     embed,
     residPost,
-    lensLogits,
-    lensRows: "all",
+    lens: Array.from({ length: L }, (_, l) => logitLensLayer(lensLogits(l), sel, nextTokenIds(tokens.map((t) => t.id), sel), 5)),
     decode: (id) => vocabTexts[id] ?? `<${id}>`,
     mlpPost: { layer: 0, tensor: mlp },
     neuronCount: 16,

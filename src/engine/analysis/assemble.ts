@@ -9,7 +9,7 @@ import type {
   ProbeTensor,
   ProbeToken,
 } from "../../protocol/probeData";
-import { activationShift, logitLensLayer, nextTokenIds, residualNorms, type RowRange } from "./layerMetrics";
+import { activationShift, nextTokenIds, residualNorms, type LensLayer, type RowRange } from "./layerMetrics";
 import { topNeurons } from "./neurons";
 import { expertUsage, routeTopK } from "./moe";
 import { massiveActivations } from "./massive";
@@ -25,11 +25,11 @@ export interface ProbeCaptures {
   /** `blocks.{L}.hook_resid_post` for every layer, [T, D]. */
   residPost: ActivationTensor[];
   /**
-   * Logit-lens logits of layer L. Called once per layer so a caller can compute them lazily and
-   * let each go after use. Rows either cover all tokens or only the selection (lensRows says which).
+   * Logit lens of each layer over the selected tokens (see logitLensLayer; nextTokenIds gives the
+   * ids it needs). Reduced per layer as it is computed, so the [tokens, vocab] logits never pile up.
+   * Missing (undefined) when the lens could not be built: its metrics are then NaN.
    */
-  lensLogits: (layer: number) => ActivationTensor;
-  lensRows: "all" | "selection";
+  lens?: LensLayer[];
   /** Decoded text of a vocabulary id, for the logit-lens tokens. */
   decode: (id: number) => string;
   /** `blocks.{L}.mlp.hook_post` of the layer shown in the neuron view. */
@@ -44,7 +44,8 @@ export interface ProbeCaptures {
   notes?: string[];
 }
 
-const LENS_K = 5;
+/** Entries per cell of the logit-lens table. */
+export const LENS_K = 5;
 
 export function assembleProbeResult(c: ProbeCaptures): ProbeResult {
   const L = c.residPost.length;
@@ -70,16 +71,22 @@ export function assembleProbeResult(c: ProbeCaptures): ProbeResult {
   for (let l = 0; l < L; l++) {
     metrics.residNorm.data.set(residualNorms(c.residPost[l], sel), l * n);
     metrics.shift.data.set(activationShift(l === 0 ? c.embed : c.residPost[l - 1], c.residPost[l], sel), l * n);
-    const lensRange = c.lensRows === "all" ? sel : { start: 0, end: n };
-    const lens = logitLensLayer(c.lensLogits(l), lensRange, nextIds, LENS_K);
-    metrics.nextTokenProb.data.set(lens.nextProb, l * n);
-    metrics.entropy.data.set(lens.entropy, l * n);
-    // k may be below LENS_K for a tiny vocabulary; pad with -1 / 0 so the layout stays fixed.
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < LENS_K; j++) {
-        const dst = (l * n + i) * LENS_K + j;
-        lensIds[dst] = j < lens.k ? lens.ids[i * lens.k + j] : -1;
-        lensProbs[dst] = j < lens.k ? lens.probs[i * lens.k + j] : 0;
+    const lens = c.lens?.[l];
+    if (!lens) {
+      metrics.nextTokenProb.data.fill(NaN, l * n, (l + 1) * n);
+      metrics.entropy.data.fill(NaN, l * n, (l + 1) * n);
+      lensIds.fill(-1, l * n * LENS_K, (l + 1) * n * LENS_K);
+    } else {
+      if (lens.nextProb.length !== n) throw new Error(`logit lens of layer ${l} covers ${lens.nextProb.length} tokens, not ${n}`);
+      metrics.nextTokenProb.data.set(lens.nextProb, l * n);
+      metrics.entropy.data.set(lens.entropy, l * n);
+      // k may be below LENS_K for a tiny vocabulary; pad with -1 / 0 so the layout stays fixed.
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < LENS_K; j++) {
+          const dst = (l * n + i) * LENS_K + j;
+          lensIds[dst] = j < lens.k ? lens.ids[i * lens.k + j] : -1;
+          lensProbs[dst] = j < lens.k ? lens.probs[i * lens.k + j] : 0;
+        }
       }
     }
     for (const m of massiveActivations(c.residPost[l], c.massiveFactor ?? 100)) {

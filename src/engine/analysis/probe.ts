@@ -1,0 +1,155 @@
+// One probe: tokenise the text, run one forward pass with the needed sites captured, compute the
+// logit lens layer by layer, and pack a ProbeResult. A ProbeSession keeps what follow-up requests
+// from the panel need (another layer's neurons, another head's attention) so it can answer them.
+import type { LoadedModel } from "../model/loaded";
+import { unembedResidual } from "../model/lens";
+import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
+import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
+import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "../../protocol/probeData";
+import { LENS_K, assembleProbeResult, buildAttention } from "./assemble";
+import { logitLensLayer, nextTokenIds, type LensLayer, type RowRange } from "./layerMetrics";
+import { topNeurons } from "./neurons";
+
+export interface ProbeOptions {
+  /** Tokenizer of the model; loaded from the model folder when absent. */
+  tokenizer?: TextTokenizer;
+  /** Refuse selections with more tokens than this (the introspect token budget). */
+  maxTokens?: number;
+  /** Layer of the neuron view (default: the middle layer) and how many neurons (default 32). */
+  neuronLayer?: number;
+  neuronCount?: number;
+  /** Layer and head of the attention view (default 0, 0). */
+  attention?: AttentionRequest;
+  massiveFactor?: number;
+  cancel?: CancelToken;
+}
+
+const tokenizers = new WeakMap<LoadedModel, Promise<TextTokenizer>>();
+
+function tokenizerOf(model: LoadedModel, given?: TextTokenizer): Promise<TextTokenizer> {
+  if (given) return Promise.resolve(given);
+  let t = tokenizers.get(model);
+  if (!t) {
+    t = loadTokenizer(model.resolved.folder);
+    tokenizers.set(model, t);
+  }
+  return t;
+}
+
+/** Probes `text` and returns what the panel draws; `selection` is a UTF-16 range of `text`. */
+export async function buildProbeResult(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  return (await ProbeSession.start(model, text, selection, opts)).result;
+}
+
+export class ProbeSession {
+  private constructor(
+    readonly model: LoadedModel,
+    readonly tokens: Token[],
+    readonly selection: RowRange,
+    readonly result: ProbeResult,
+    private readonly cancel?: CancelToken,
+  ) {}
+
+  static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
+    const t0 = performance.now();
+    const tok = await tokenizerOf(model, opts.tokenizer);
+    const tokens = tok.encode(text);
+    const inSel = tokensInRange(tokens, selection);
+    if (!inSel.length) throw new IntrospectError("bad-input", "The selection covers no tokens: select some text and probe again.");
+    const sel = { start: inSel[0], end: inSel[inSel.length - 1] + 1 };
+    const n = sel.end - sel.start;
+    if (opts.maxTokens !== undefined && n > opts.maxTokens) {
+      throw new IntrospectError("too-many-tokens", `The selection has ${n} tokens, more than the budget of ${opts.maxTokens}: select less text or raise introspect.probe.maxTokens.`);
+    }
+    const info = model.info;
+    const L = info.numLayers;
+    const has = (site: string) => info.sites.includes(site);
+    const notes: string[] = [...info.notes];
+    const residPost = Array.from({ length: L }, (_, l) => hookName(l, "hook_resid_post"));
+    const missing = residPost.filter((s) => !has(s));
+    if (missing.length) throw new IntrospectError("unsupported-model", `The residual stream of this model was not found (${missing[0]}), so it cannot be probed.`);
+    const embedSite = hookName(0, "hook_resid_pre");
+    const neuronLayer = Math.min(L - 1, Math.max(0, opts.neuronLayer ?? Math.floor(L / 2)));
+    const mlpSite = hookName(neuronLayer, "mlp.hook_post");
+    const att = opts.attention ?? { layer: 0, head: 0 };
+    const patternSite = hookName(att.layer, "attn.hook_pattern");
+    const routerSites = info.numExperts ? Array.from({ length: L }, (_, l) => hookName(l, "moe.hook_router_logits")).filter(has) : [];
+    const capture = [...residPost, ...[embedSite, mlpSite, patternSite].filter(has), ...routerSites];
+
+    const tRun = performance.now();
+    const ids = tokens.map((t) => t.id);
+    const { captures } = await model.run({ ids, capture, cancel: opts.cancel });
+    const forwardMs = performance.now() - tRun;
+
+    const get = (s: string): ActivationTensor => captures.get(s)!;
+    const nextIds = nextTokenIds(ids, sel);
+    let lens: LensLayer[] | undefined = [];
+    try {
+      for (const s of residPost) {
+        throwIfCancelled(opts.cancel);
+        lens.push(logitLensLayer(await unembedResidual(model, rows(get(s), sel)), { start: 0, end: n }, nextIds, LENS_K));
+      }
+    } catch (e) {
+      if (e instanceof IntrospectError && e.code === "cancelled") throw e;
+      lens = undefined;
+      notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!has(embedSite)) notes.push("The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.");
+    const result = assembleProbeResult({
+      model: { id: info.id, architecture: info.architecture, numLayers: L, dModel: info.dModel, numHeads: info.numHeads, numExperts: info.numExperts },
+      tokens: tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
+      selection: sel,
+      embed: has(embedSite) ? get(embedSite) : { dims: get(residPost[0]).dims, data: new Float32Array(get(residPost[0]).data.length) },
+      residPost: residPost.map(get),
+      lens,
+      decode: (id) => tok.tokenText(id),
+      mlpPost: has(mlpSite) ? { layer: neuronLayer, tensor: get(mlpSite) } : undefined,
+      neuronCount: opts.neuronCount ?? 32,
+      attention: has(patternSite) ? { ...att, tensor: get(patternSite) } : { ...att, reason: attentionReason(info.notes) },
+      routerLogits: routerSites.length === L ? routerSites.map(get) : undefined,
+      expertsPerToken: info.expertsPerToken ?? 2,
+      massiveFactor: opts.massiveFactor,
+      notes,
+    });
+    result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
+    return new ProbeSession(model, tokens, sel, result, opts.cancel);
+  }
+
+  /** Top-k neurons of another layer (one forward pass capturing that layer's MLP activations). */
+  async neurons(req: NeuronRequest): Promise<NeuronData> {
+    const site = hookName(this.layer(req.layer), "mlp.hook_post");
+    if (!this.model.info.sites.includes(site)) throw new IntrospectError("bad-input", `Layer ${req.layer} of this model exposes no MLP activations (${site}).`);
+    const t = await this.capture(site);
+    const top = topNeurons(t, this.selection, req.k ?? 32);
+    return { layer: req.layer, neurons: top.neurons, values: { dims: [top.neurons.length, top.tokens], data: top.values }, dMlp: top.dMlp };
+  }
+
+  /** Attention of another layer or head. */
+  async attention(req: AttentionRequest): Promise<AttentionData> {
+    const site = hookName(this.layer(req.layer), "attn.hook_pattern");
+    const numHeads = this.model.info.numHeads ?? 0;
+    if (!this.model.info.sites.includes(site)) return buildAttention({ ...req, reason: attentionReason(this.model.info.notes) }, numHeads, this.selection);
+    return buildAttention({ ...req, tensor: await this.capture(site) }, numHeads, this.selection);
+  }
+
+  private layer(l: number): number {
+    if (!Number.isInteger(l) || l < 0 || l >= this.model.info.numLayers) throw new IntrospectError("bad-input", `There is no layer ${l}: this model has ${this.model.info.numLayers}.`);
+    return l;
+  }
+
+  private async capture(site: string): Promise<ActivationTensor> {
+    const { captures } = await this.model.run({ ids: this.tokens.map((t) => t.id), capture: [site], cancel: this.cancel });
+    return captures.get(site)!;
+  }
+}
+
+/** Rows [start, end) of a [seq, d] (or [1, seq, d]) tensor, as [end - start, d]. */
+function rows(t: ActivationTensor, r: RowRange): ActivationTensor {
+  const d = t.dims[t.dims.length - 1];
+  return { dims: [r.end - r.start, d], data: t.data.subarray(r.start * d, r.end * d) };
+}
+
+function attentionReason(notes: string[]): string {
+  const note = notes.find((n) => /attention/i.test(n));
+  return note ? `Attention patterns are not available: ${note}` : "Attention patterns are not available: this graph's attention is fused into one operator, so its weights are never materialised.";
+}
