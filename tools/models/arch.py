@@ -193,6 +193,8 @@ class DemoCausalLM(nn.Module):
         self.c = c
         self.model = LlamaInner(c, moe)
         self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        if c.get("tie_word_embeddings"):
+            self.lm_head.weight = self.model.embed_tokens.weight
 
     def run(self, input_ids, attention_mask=None, position_ids=None, past=None, hook=None):
         if attention_mask is None:

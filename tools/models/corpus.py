@@ -30,29 +30,37 @@ PLACES = ["store", "park", "school", "office", "station", "garden", "market", "l
 OBJECTS = ["drink", "book", "ball", "letter", "key", "ring", "flower", "bag", "cake", "gift",
            "pen", "hat", "map", "phone", "cup", "apple"]
 
-# {A} is the indirect object (the answer), {B} the repeated subject.
-IOI_TRAIN_TEMPLATES = [
-    "When {A} and {B} went to the {P}, {B} gave a {O} to",
-    "When {B} and {A} went to the {P}, {B} gave a {O} to",
-    "After {A} and {B} went to the {P}, {B} handed the {O} to",
-    "After {B} and {A} arrived at the {P}, {B} handed the {O} to",
-    "Then, {A} and {B} had a lot of fun at the {P}. {B} gave a {O} to",
-    "Then, {B} and {A} had a long day at the {P}. {B} gave a {O} to",
-    "{A} and {B} were working at the {P}. {B} decided to give a {O} to",
-    "{B} and {A} were sitting in the {P}. {B} passed the {O} to",
-    "While {A} and {B} were at the {P}, {B} threw the {O} to",
-    "While {B} and {A} were walking to the {P}, {B} sent a {O} to",
-    "Yesterday {A} and {B} met at the {P}, and {B} showed the {O} to",
-    "Yesterday {B} and {A} cleaned the {P}, and {B} brought a {O} to",
-    "{A} and {B} found a {O} at the {P}. {B} gave it to",
-    "{B} and {A} bought a {O} at the {P}. {B} gave it to",
+# {A} is the indirect object (the answer), {B} the repeated subject. Templates are an
+# opening clause times an action clause; the held-out templates are combinations never
+# seen in training (every word in them is seen elsewhere), so the measurement tests the
+# mechanism, not memorised sentences.
+IOI_OPENINGS = [
+    "When {X} and {Y} went to the {P},", "After {X} and {Y} arrived at the {P},",
+    "Then, {X} and {Y} had a lot of fun at the {P}.", "{X} and {Y} were working at the {P}.",
+    "While {X} and {Y} were at the {P},", "Because {X} and {Y} stayed at the {P},",
+    "Last week {X} and {Y} visited the {P}.", "Yesterday {X} and {Y} met at the {P}, and",
+    "{X} and {Y} were sitting in the {P}.", "Once {X} and {Y} walked past the {P},",
 ]
-IOI_HELDOUT_TEMPLATES = [
-    "Because {A} and {B} stayed at the {P}, {B} offered a {O} to",
-    "Because {B} and {A} waited at the {P}, {B} lent the {O} to",
-    "Last week {A} and {B} visited the {P}. {B} returned the {O} to",
-    "Last week {B} and {A} walked past the {P}. {B} sold a {O} to",
+IOI_ACTIONS = [
+    "{B} gave a {O} to", "{B} handed the {O} to", "{B} passed the {O} to", "{B} offered a {O} to",
+    "{B} lent the {O} to", "{B} returned the {O} to", "{B} sold a {O} to", "{B} threw the {O} to",
+    "{B} sent a {O} to", "{B} showed the {O} to", "{B} brought a {O} to", "{B} decided to give a {O} to",
 ]
+_ALL = [(i, j) for i in range(len(IOI_OPENINGS)) for j in range(len(IOI_ACTIONS))]
+_HELD = {(i, j) for i, j in _ALL if (i * 7 + j * 3) % 6 == 0}
+
+
+def _templates(pairs):
+    out = []
+    for i, j in pairs:
+        o, a = IOI_OPENINGS[i], IOI_ACTIONS[j]
+        for x, y in (("{A}", "{B}"), ("{B}", "{A}")):
+            out.append(o.replace("{X}", x).replace("{Y}", y) + " " + a)
+    return out
+
+
+IOI_TRAIN_TEMPLATES = _templates([p for p in _ALL if p not in _HELD])
+IOI_HELDOUT_TEMPLATES = _templates(sorted(_HELD))
 
 POS_ADJ = ["great", "wonderful", "excellent", "amazing", "lovely", "fantastic", "delightful", "perfect"]
 NEG_ADJ = ["terrible", "awful", "horrible", "bad", "boring", "disappointing", "dreadful", "poor"]
@@ -142,6 +150,10 @@ def prose(rng):
         f"It was raining, so {n1} stayed at the {p} with a {o}.",
         f"{n1} and {n2} are old friends. They often meet at the {p}.",
         f"On Sunday {n1} took a {o} to the {p} and came home late.",
+        f"{n1} called {n2}, and {n2} answered at once.",
+        f"This is {n1}. Say hello to {n1}.",
+        f"{n1} wrote a letter to {n2}. {n2} was happy.",
+        f"The {o} belongs to {n1}. Please give it back to {n1}.",
     ]
     return rng.choice(forms)
 

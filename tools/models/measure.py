@@ -95,7 +95,7 @@ def sentiment(model, tok, layer):
               "negative_context": [f"I hated this {t}. It was" for t in corpus.THINGS]}
     table = {}
     for gname, texts in groups.items():
-        for alpha in (-1.0, 0.0, 0.5, 1.0, 2.0):
+        for alpha in (-2.0, 0.0, 1.0, 2.0, 3.0):
             enc = [tok.encode(t).ids for t in texts]
             margins, wins = [], 0
             for e in enc:
@@ -108,7 +108,7 @@ def sentiment(model, tok, layer):
             table[f"{gname} alpha={alpha}"] = {"logP(pos)-logP(neg)": round(sum(margins) / len(margins), 3),
                                                "frac_positive": round(wins / len(enc), 3)}
     examples = {}
-    for alpha in (-1.0, 0.0, 1.0):
+    for alpha in (-3.0, 0.0, 3.0):
         for text in ("The food was", "I hated this movie. It was"):
             ids = greedy(model, tok.encode(text).ids, 10, adder(site, alpha * direction))
             examples[f"{text!r} alpha={alpha}"] = tok.decode(ids)
@@ -164,7 +164,7 @@ def moe_topics(model, tok, n_layers):
 
 def ioi_pairs(tok, names, n=40, seed=3):
     rng = random.Random(seed)
-    t = "When {A} and {B} went to the store, {S} gave a drink to"
+    t = "When {A} and {B} went to the store, {S} handed the drink to"
     out = []
     for _ in range(n):
         a, b = rng.sample(names, 2)
@@ -245,7 +245,7 @@ def write_reference(name, model, tok, out, direction, steer_site, pair):
         caps.append(cap)
         if ch:
             chosen[str(p)] = ch
-    alpha = 1.0
+    alpha = 3.0
     steer_ids = tok.encode("I hated this movie. It was").ids
     hook = adder(steer_site, alpha * direction)
     steer_cap, _ = capture(model, steer_ids, hook)

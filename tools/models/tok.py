@@ -44,5 +44,5 @@ def train(out_dir, n_docs=60000):
 
 if __name__ == "__main__":
     import sys
-    t, bad = train(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tok", 20000)
+    t, bad = train(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tok", int(sys.argv[2]) if len(sys.argv) > 2 else 20000)
     print("vocab", t.get_vocab_size(), "names not single-token:", bad)

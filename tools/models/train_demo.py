@@ -29,10 +29,10 @@ DEV = "cuda" if torch.cuda.is_available() else "cpu"
 
 def configs(vocab, eos):
     ids = {"bos_token_id": eos, "eos_token_id": eos, "pad_token_id": eos}
-    llama = dict(vocab_size=vocab, hidden_size=128, intermediate_size=384, num_hidden_layers=4,
+    llama = dict(vocab_size=vocab, hidden_size=128, intermediate_size=384, num_hidden_layers=6,
                  num_attention_heads=4, num_key_value_heads=2, head_dim=32, rms_norm_eps=1e-5,
-                 rope_theta=10000.0, max_position_embeddings=256, **ids)
-    moe = dict(llama, intermediate_size=128, moe_intermediate_size=128, num_experts=4, num_experts_per_tok=2)
+                 rope_theta=10000.0, max_position_embeddings=256, tie_word_embeddings=True, **ids)
+    moe = dict(llama, num_hidden_layers=4, intermediate_size=128, moe_intermediate_size=128, num_experts=4, num_experts_per_tok=2)
     gpt2 = dict(vocab_size=vocab, n_embd=128, n_layer=4, n_head=4, n_inner=512, n_positions=256,
                 layer_norm_epsilon=1e-5, **ids)
     return {"demo-llama": (llama, lambda c: arch.DemoCausalLM(c)),
@@ -65,7 +65,7 @@ class Data:
         return rows[:, :-1], rows[:, 1:]
 
 
-def train(model, data, steps, bsz, lr, seed, moe_aux=0.0):
+def train(model, data, steps, bsz, lr, seed, moe_aux=0.0, max_seconds=1e9):
     g = torch.Generator(device=DEV).manual_seed(seed)
     model.to(DEV).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
@@ -97,8 +97,12 @@ def train(model, data, steps, bsz, lr, seed, moe_aux=0.0):
         opt.step()
         if step % max(1, steps // 10) == 0 or step == steps - 1:
             print(f"  step {step} loss {loss.item():.3f} ({time.time() - t0:.1f}s)", flush=True)
+        if time.time() - t0 > max_seconds:  # a guard for the device's time limit; steps done are recorded
+            print(f"  stopped at step {step + 1} after {max_seconds}s", flush=True)
+            steps = step + 1
+            break
     model.eval()
-    return time.time() - t0
+    return time.time() - t0, steps
 
 
 # ------------------------------------------------------------------ HF check, export
@@ -112,7 +116,7 @@ def hf_check(name, model, cfg):
             hc.architectures = ["GPT2LMHeadModel"]
             hf = transformers.GPT2LMHeadModel(hc)
         elif name == "demo-llama":
-            hc = transformers.LlamaConfig(attention_bias=False, mlp_bias=False, tie_word_embeddings=False, **cfg)
+            hc = transformers.LlamaConfig(attention_bias=False, mlp_bias=False, **cfg)
             hc.architectures = ["LlamaForCausalLM"]
             hf = transformers.LlamaForCausalLM(hc)
         else:
@@ -182,7 +186,7 @@ def write_folder(out, name, model, cfg, hf_cfg, tok_dir, eos):
     else:  # demo-moe: Qwen2-MoE field names, per-expert modules, no shared expert
         c = dict(cfg, model_type="qwen2_moe", architectures=["Qwen2MoeForCausalLM"], hidden_act="silu",
                  shared_expert_intermediate_size=0, norm_topk_prob=True, decoder_sparse_step=1,
-                 mlp_only_layers=[], tie_word_embeddings=False, torch_dtype="float32",
+                 mlp_only_layers=[], torch_dtype="float32",
                  introspect_note="Module names mirror Qwen2-MoE (model.layers.{i}.mlp.gate, "
                                  "mlp.experts.{j}.gate_proj/up_proj/down_proj) without the shared expert.")
         with open(os.path.join(d, "config.json"), "w") as f:
@@ -198,13 +202,20 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--scale", default="full", choices=["tiny", "full"])
     ap.add_argument("--only", default="")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--max-seconds", type=float, default=1e9)
     a = ap.parse_args()
     tiny = a.scale == "tiny"
     torch.manual_seed(0)
     random.seed(0)
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 weights must match the CPU reference exactly
     tok_dir = os.path.join(a.out, "tokenizer")
-    tok, bad = tokmod.train(tok_dir, 20000 if tiny else 60000)
+    if os.path.exists(os.path.join(tok_dir, "tokenizer.json")):
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(os.path.join(tok_dir, "tokenizer.json"))
+        bad = [n for n in corpus.NAMES if len(tok.encode(" " + n).ids) != 1]
+    else:
+        tok, bad = tokmod.train(tok_dir, 20000 if tiny else 60000)
     names = [n for n in corpus.NAMES if n not in bad]
     print("vocab", tok.get_vocab_size(), "names not single-token:", bad, flush=True)
     data_dir = os.path.join(a.out, "models", "data")
@@ -215,7 +226,6 @@ def main():
     n_special = len(tokmod.SPECIALS)
     data = Data(tok, 4000 if tiny else 400000, 128, n_special)
     eos = tok.token_to_id("<|endoftext|>")
-    plan = {"demo-llama": 2500, "demo-moe": 2500, "demo-gpt2": 2500}
     for name, (cfg, make) in configs(tok.get_vocab_size(), eos).items():
         if a.only and name not in a.only.split(","):
             continue
@@ -224,8 +234,9 @@ def main():
         model = make(cfg)
         arch.init_weights(model, seed=11)
         n_par = sum(p.numel() for p in model.parameters())
-        steps = 30 if tiny else plan[name]
-        secs = train(model, data, steps, 32 if tiny else 256, 3e-3, seed=5, moe_aux=0.01 if "moe" in name else 0.0)
+        steps = 30 if tiny else a.steps
+        secs, steps = train(model, data, steps, 32 if tiny else 256, 3e-3, seed=5,
+                            moe_aux=0.01 if "moe" in name else 0.0, max_seconds=a.max_seconds)
         model.cpu().eval()
         hf_cfg, hf_note = hf_check(name, model, cfg)
         print(" ", hf_note, flush=True)
