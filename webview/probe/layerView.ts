@@ -26,6 +26,14 @@ export function layerView(ctx: PanelContext): HTMLElement {
     },
   );
   metricSelect.select.dataset.control = "metric";
+  const clipBox = el("input", { attrs: { type: "checkbox" }, data: { control: "clip" } });
+  clipBox.checked = ctx.state.clip;
+  clipBox.addEventListener("change", () => {
+    ctx.state.clip = clipBox.checked;
+    ctx.saveState();
+    render();
+  });
+  const clipLabel = el("label", { class: "control", attrs: { title: "Colour between the 1st and 99th percentiles so a few massive activations do not flatten the rest" } }, clipBox, "Clip outliers");
 
   const tintBtn = button("Tint editor by selected layer", () => tintLayer(), "Colour the probed tokens in the editor by this metric at the selected layer");
   tintBtn.disabled = true;
@@ -33,6 +41,7 @@ export function layerView(ctx: PanelContext): HTMLElement {
     "div",
     { class: "toolbar" },
     metricSelect.root,
+    clipLabel,
     button("PNG", () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `layers-${ctx.state.metric}.png`, png)), "Export the heatmap as PNG"),
     button("CSV", () => exportFile(ctx, "csv", `layers-${ctx.state.metric}.csv`, layerCsv(ctx)), "Export this metric for every layer and token as CSV"),
     tintBtn,
@@ -44,7 +53,7 @@ export function layerView(ctx: PanelContext): HTMLElement {
     const m = ctx.state.metric;
     const info = METRICS[m];
     const values = r.metrics[m].data;
-    const scale = scaleFor(values, info.scale, info.fixed);
+    const scale = scaleFor(values, info.scale, info.fixed, ctx.state.clip ? 0.99 : undefined);
     const cols = r.selection.end - r.selection.start;
     heatmap = new Heatmap({
       name: "layers",

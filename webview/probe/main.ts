@@ -19,7 +19,7 @@ import { neuronView } from "./neuronView";
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
 const client = new RequestClient((m) => post(m));
-const state: UiState = { metric: "residNorm", lensStart: 0, moeLayer: "all", ...(api.getState() ?? {}) };
+const state: UiState = { metric: "residNorm", lensStart: 0, moeLayer: "all", clip: true, ...(api.getState() ?? {}) };
 const root = document.getElementById("root") ?? document.body.appendChild(el("main", { attrs: { id: "root" } }));
 // The shell marks #root live; announcing the whole panel on every render would drown a screen
 // reader, so each heatmap has its own small live region instead.

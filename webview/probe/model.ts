@@ -18,6 +18,8 @@ export interface UiState {
   /** First token column shown in the logit-lens table. */
   lensStart: number;
   moeLayer: number | "all";
+  /** Colour the layer heatmap between the 1st and 99th percentiles (massive activations saturate). */
+  clip: boolean;
 }
 
 export interface PanelContext {

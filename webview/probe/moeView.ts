@@ -21,7 +21,7 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
         const i = (l * n + c) * k + j;
         const [cr, cg, cb] = categoryColor(moe.experts.data[i], E);
         const o = ((l * k + j) * n + c) * 4;
-        px.set([cr, cg, cb, Math.round(70 + 185 * Math.min(1, moe.probs.data[i]))], o);
+        px.set([cr, cg, cb, Math.round(110 + 145 * Math.min(1, moe.probs.data[i]))], o);
       }
     }
   }

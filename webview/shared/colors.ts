@@ -11,6 +11,8 @@ export interface ColorScale {
   lo: number;
   hi: number;
   lut: Uint8ClampedArray;
+  /** Whether lo / hi are quantiles: values beyond them saturate. */
+  clipped?: boolean;
 }
 
 const luts = new Map<ScaleName, Uint8ClampedArray>();
@@ -38,10 +40,11 @@ function lut(name: ScaleName): Uint8ClampedArray {
 }
 
 /** A scale over the finite values; signed scales are symmetric around 0 so 0 is the neutral colour. */
-export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number, number]): ColorScale {
+export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number, number], clip?: number): ColorScale {
   let lo = Infinity;
   let hi = -Infinity;
   if (fixed) [lo, hi] = fixed;
+  else if (clip !== undefined) [lo, hi] = quantiles(values, 1 - clip, clip);
   else {
     for (const v of values) {
       if (!Number.isFinite(v)) continue;
@@ -55,7 +58,16 @@ export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number,
     [lo, hi] = [-m, m];
   }
   if (hi === lo) hi = lo + 1;
-  return { name, lo, hi, lut: lut(name) };
+  return { name, lo, hi, lut: lut(name), clipped: clip !== undefined && !fixed };
+}
+
+/** The q-quantiles of the finite values (nearest rank): a few massive activations then saturate
+ * instead of flattening every other cell into one colour. */
+function quantiles(values: Float32Array, qLo: number, qHi: number): [number, number] {
+  const f = values.filter(Number.isFinite).sort();
+  if (!f.length) return [0, 1];
+  const at = (q: number) => f[Math.min(f.length - 1, Math.max(0, Math.round(q * (f.length - 1))))];
+  return [at(qLo), at(qHi)];
 }
 
 /** Writes RGBA for value v at out[o..o+3]; non-finite values become transparent (the page shows through). */
@@ -100,9 +112,9 @@ export function legend(s: ColorScale, label: string, format: (v: number) => stri
   c.setAttribute("role", "img");
   c.setAttribute("aria-label", `${label}: colour scale from ${format(s.lo)} to ${format(s.hi)}`);
   const lo = document.createElement("span");
-  lo.textContent = format(s.lo);
+  lo.textContent = (s.clipped ? "≤ " : "") + format(s.lo);
   const hi = document.createElement("span");
-  hi.textContent = format(s.hi);
+  hi.textContent = (s.clipped ? "≥ " : "") + format(s.hi);
   const name = document.createElement("span");
   name.className = "legend-label";
   name.textContent = label;

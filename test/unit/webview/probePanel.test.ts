@@ -9,6 +9,8 @@ import type { Page } from "playwright-core";
 import { answer, outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
 import { makeFixture, sampleTexts } from "../../webview/fixture";
 import { assembleProbeResult } from "../../../src/engine/analysis/assemble";
+import { buildProbeResult } from "../../../src/engine/analysis/probe";
+import { openModel } from "../../../src/engine";
 
 const hasChromium = fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
 
@@ -194,6 +196,30 @@ const posted = (p: Page) => p.evaluate(() => (window as unknown as { __posted: {
     assert.ok(renderMs < 3000, `render took ${renderMs} ms`);
     await p.screenshot({ path: path.join(out, "probe-1024.png") });
     await p.close();
+  });
+
+  it("draws a real probe of the tiny MoE ONNX model: rows = layers, columns = tokens, lens = model's top-1", async () => {
+    const model = await openModel(path.resolve(__dirname, "../../fixtures/local/tiny-moe"));
+    try {
+      const text = "t1 t5 t9 t13 t2 t40 t33 t7 t8 t21 t3";
+      const r = await buildProbeResult(model, text, { start: 3, end: text.length });
+      const p = await h.open("dark");
+      await rendered(p, { type: "introspect/probeResult", result: r });
+      const n = r.selection.end - r.selection.start;
+      assert.strictEqual(await attr(p, "[data-heatmap=layers]", "data-rows"), String(model.info.numLayers));
+      assert.strictEqual(await attr(p, "[data-heatmap=layers]", "data-cols"), String(n));
+      assert.strictEqual(await attr(p, "[data-heatmap=experts]", "data-rows"), String(model.info.numLayers));
+      // The output row of the lens table names, for the first token shown, the top-1 the engine computed.
+      const last = model.info.numLayers - 1;
+      const top1 = r.logitLens.vocab[r.logitLens.ids.data[last * n * 5]];
+      const cell = await p.textContent(`[data-lens] td[data-layer="${last}"][data-token="0"] .lens-entry`);
+      assert.ok(cell!.startsWith(top1), `${cell} should start with ${top1}`);
+      await p.screenshot({ path: path.join(out, "probe-tiny-moe.png"), fullPage: true });
+      await p.close();
+    } finally {
+      model.removeWrittenFiles();
+      await model.dispose();
+    }
   });
 
   it("refuses a malformed result with a sentence", async () => {
