@@ -83,19 +83,27 @@ export class Workbench {
     await this.page.keyboard.press(`${MOD}+G`);
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor();
-    await input.fill(`${line}:${column}`);
+    await input.fill(`:${line}:${column}`);
     await this.page.keyboard.press("Enter");
     await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
     for (let i = 0; i < text.length; i++) await this.page.keyboard.press("Shift+ArrowRight");
     await this.activeEditor().locator(".selected-text").first().waitFor();
   }
 
-  /** Right-clicks the current selection and picks an entry of the editor's context menu. */
+  /** Right-clicks the current selection and picks an entry of the editor's context menu (by title, without category). */
   async editorContextMenu(label: string): Promise<void> {
-    const sel = this.activeEditor().locator(".selected-text").first();
-    await sel.click({ button: "right" });
+    // The selection is drawn under the text layer, so click its centre by coordinates.
+    const box = await this.activeEditor().locator(".selected-text").first().boundingBox();
+    if (!box) throw new Error("no visible selection to right-click");
+    await this.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: "right" });
     const item = this.page.locator(".monaco-menu .action-item", { hasText: label }).first();
-    await item.waitFor({ timeout: 10000 });
+    try {
+      await item.waitFor({ timeout: 10000 });
+    } catch (e) {
+      await this.screenshot(`context menu without ${label}`);
+      await this.page.keyboard.press("Escape");
+      throw e;
+    }
     await item.click();
   }
 
