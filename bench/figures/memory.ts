@@ -22,15 +22,25 @@ export const memory: Figure = {
     const e = await loadEngine();
     if (!e.api) rows.push(notMeasured(fig, goal, e.reason!));
     else {
-      const r = measureOpen("engine", path.dirname(path.dirname(file)));
-      rows.push(ratioRow(fig, bytes("peak RSS", r.maxRssBytes), bytes("file", size), goal, `child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB`));
+      try {
+        const r = measureOpen("engine", path.dirname(path.dirname(file)));
+        rows.push(ratioRow(fig, bytes("peak RSS", r.maxRssBytes), bytes("file", size), goal, `child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB, ${(r.ms / 1000).toFixed(1)} s`));
+      } catch (err) {
+        rows.push(notMeasured(fig, goal, (err as Error).message));
+      }
     }
     for (const mode of ["ort-path", "ort-buffer"] as const) {
-      const r = measureOpen(mode, file);
+      let r;
+      try {
+        r = measureOpen(mode, file);
+      } catch (err) {
+        rows.push(notMeasured(`plain ORT session (${mode})`, { kind: "report" }, (err as Error).message));
+        continue;
+      }
       ctx.log(`${mode}: peak RSS ${Math.round(r.maxRssBytes / 2 ** 20)} MiB in ${r.ms.toFixed(0)} ms`);
       rows.push({
         ...ratioRow(`plain ORT session (${mode === "ort-path" ? "from path" : "from a Buffer"}): peak RSS / file size`, bytes("peak RSS", r.maxRssBytes), { label: "file", stat: statOf([size]), unit: "bytes" }, { kind: "report" }),
-        note: `context; child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB`,
+        note: `context; child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB, ${(r.ms / 1000).toFixed(1)} s`,
       });
     }
     return rows;

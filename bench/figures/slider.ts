@@ -8,7 +8,7 @@ export const slider: Figure = {
   id: "slider",
   referenceTasks: [],
   async run(ctx) {
-    const prompt = ctx.prompts.gen;
+    const prompt = ctx.prompts.p64;
     const fig = `slider change to first steered token / plain forward of the prompt (${prompt.length} tok)`;
     const goal = { kind: "max", value: 1.3 } as const;
     const e = await engineWith(ctx, "sliderToFirstToken");

@@ -1,6 +1,7 @@
 // Residual-stream patching sweep (resid_pre, layers x the last 32 positions of a 64-token prompt).
 
 import { fromPython, scaleStat, time } from "../lib/stats";
+import { SweepOutcome } from "../lib/engine";
 import { notMeasured, ratioRow, Row } from "../lib/table";
 import { Figure, engineWith, referenceOr, sec } from "./figure";
 
@@ -16,26 +17,28 @@ export const sweep: Figure = {
     const ref = await referenceOr(ctx);
     const e = await engineWith(ctx, "sweep");
     let ours: ReturnType<typeof sec> | undefined;
-    let values: number[][] | undefined;
+    let outcome: SweepOutcome | undefined;
     if (!("why" in e)) {
-      const s = await time(async () => (values = await e.m.sweep(spec)), ctx.sizes.sweepRepeats, 1);
+      const s = await time(async () => (outcome = await e.m.sweep(spec)), ctx.sizes.sweepRepeats, 1);
       ours = sec("Introspect", s);
     }
+    const note = outcome && `${outcome.cellsRun} cells run, ${outcome.cellsSkipped} skipped as unchanged, ${outcome.forwardPasses} passes`;
     const figA = `patching sweep ${shape}: Introspect / PyTorch hooks`;
     const figB = `patching sweep ${shape} / (cells x plain forward)`;
     if ("why" in e) rows.push(notMeasured(figA, { kind: "max", value: 0.1 }, e.why));
     else if ("why" in ref) rows.push(notMeasured(figA, { kind: "max", value: 0.1 }, ref.why));
-    else rows.push(ratioRow(figA, ours!, sec("PyTorch hooks", fromPython(ref.r.sweep!)), { kind: "max", value: 0.1 }));
+    else rows.push(ratioRow(figA, ours!, sec("PyTorch hooks", fromPython(ref.r.sweep!)), { kind: "max", value: 0.1 }, note));
     if ("why" in e) rows.push(notMeasured(figB, { kind: "max", value: 0.4 }, e.why));
-    else rows.push(ratioRow(figB, ours!, sec(`${cells} x ORT plain`, limit), { kind: "max", value: 0.4 }));
+    else rows.push(ratioRow(figB, ours!, sec(`${cells} x ORT plain`, limit), { kind: "max", value: 0.4 }, note));
     if (!("why" in ref)) {
       const torchSweep = sec("PyTorch hooks", fromPython(ref.r.sweep!));
       rows.push(ratioRow(`PyTorch hooks sweep / (cells x ORT plain forward)`, torchSweep, sec(`${cells} x ORT plain`, limit), { kind: "report" }, "context"));
       const torchPlain = scaleStat(fromPython(ref.r.plain!["64"]), cells);
       rows.push(ratioRow(`PyTorch hooks sweep / (cells x PyTorch plain forward)`, torchSweep, sec(`${cells} x PyTorch plain`, torchPlain), { kind: "report" }, "context"));
-      if (values) {
+      if (outcome) {
+        const ours = outcome.logitDiff;
         let d = 0;
-        ref.r.sweep!.logit_diff.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - values![i][j])))));
+        ref.r.sweep!.logit_diff.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - ours[i][j])))));
         ctx.checks["sweep logit diff max |Introspect - PyTorch|"] = d;
       }
     }

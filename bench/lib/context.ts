@@ -89,7 +89,9 @@ export class Ctx {
       const m = await this.plainModel();
       const clean = this.prompts.p64;
       const n = clean.length;
-      const corrupted = corrupt(clean, [n - 24, n - 23, n - 12], this.model.vocab, 99);
+      // Corrupted before the swept window (and once inside it), as in a name-swap task: every swept
+      // cell can change the answer except layer 0's untouched positions, which the engine may skip.
+      const corrupted = corrupt(clean, [10, 20, n - 19], this.model.vocab, 99);
       const [correct, second] = top2Last(await m.logits(clean), this.model.vocab);
       const [top] = top2Last(await m.logits(corrupted), this.model.vocab);
       const positions = Array.from({ length: this.sizes.sweepPositions }, (_, i) => n - this.sizes.sweepPositions + i);

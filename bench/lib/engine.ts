@@ -1,9 +1,12 @@
 // The Introspect side: a thin adapter over src/engine so each figure asks for one operation
 // and gets either a function or the reason it cannot be measured yet.
 
-import * as fs from "fs";
-import * as path from "path";
-import { ROOT } from "./models";
+import { openModel, type LoadedModel } from "../../src/engine";
+import { generate } from "../../src/engine/generate/generate";
+import { modelDecoderFactory } from "../../src/engine/generate/model-decoder";
+import { modelPatchRunner } from "../../src/engine/patch/model-runner";
+import { patchingSweep } from "../../src/engine/patch/sweep";
+import { THREADS } from "./ort";
 
 export interface EngineModel {
   /** One forward of the unmodified path through the engine (no sites, no steering). */
@@ -11,7 +14,7 @@ export interface EngineModel {
   /** One forward with every resid_pre/mid/post and mlp.hook_post captured. */
   captureAll?(ids: number[]): Promise<void>;
   /** Residual-stream (resid_pre) patching sweep; logit differences [layer][position index]. */
-  sweep?(spec: SweepSpec): Promise<number[][]>;
+  sweep?(spec: SweepSpec): Promise<SweepOutcome>;
   /** Greedy generation with past_key_values; `steer` adds vector*1 to resid_post of a layer. */
   generate?(prompt: number[], newTokens: number, steer?: SteerSpec): Promise<number[]>;
   /** From a slider change (new steering strength) to the first steered token, with generation running. */
@@ -26,6 +29,13 @@ export interface SweepSpec {
   positions: number[];
   correct: number;
   wrong: number;
+}
+
+export interface SweepOutcome {
+  logitDiff: number[][];
+  cellsRun: number;
+  cellsSkipped: number;
+  forwardPasses: number;
 }
 
 export interface SteerSpec {
@@ -44,19 +54,79 @@ export interface EngineStatus {
 
 let cached: EngineStatus | undefined;
 
-/** Finds src/engine/index.ts and wraps what it exports; a reason instead when it is not there yet. */
+/** Wraps the engine's openModel; a reason instead when the engine is not there. */
 export async function loadEngine(): Promise<EngineStatus> {
   if (cached) return cached;
-  const index = path.join(ROOT, "src", "engine", "index.ts");
-  if (!fs.existsSync(index)) return (cached = { reason: "src/engine/index.ts does not exist yet" });
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(index)) as Record<string, unknown>;
-  } catch (e) {
-    return (cached = { reason: `src/engine/index.ts failed to load: ${(e as Error).message.split("\n")[0]}` });
-  }
-  if (typeof mod.openModel !== "function") return (cached = { reason: "the engine exports no openModel" });
-  return (cached = { reason: "the engine's API is not wired into bench/lib/engine.ts yet" });
+  if (typeof openModel !== "function") return (cached = { reason: "the engine exports no openModel" });
+  const open = async (modelPath: string) => wrap(await openModel(modelPath, { intraOpThreads: THREADS }));
+  return (cached = { api: { open } });
+}
+
+function wrap(model: LoadedModel): EngineModel {
+  const sitesAll = model.expandSites(["resid_pre", "resid_mid", "resid_post", "mlp_post"]);
+  const steerSite = (layer: number) => `blocks.${layer}.hook_resid_post`;
+  return {
+    async plain(ids) {
+      await model.run({ ids });
+    },
+    async captureAll(ids) {
+      await model.run({ ids, capture: sitesAll });
+    },
+    async sweep(spec) {
+      const sites = spec.layers.map((l) => `blocks.${l}.hook_resid_pre`);
+      const r = await patchingSweep(
+        modelPatchRunner(model, sites),
+        { cleanIds: spec.clean, corruptIds: spec.corrupted, correct: spec.correct, wrong: spec.wrong, sites: ["hook_resid_pre"], layers: spec.layers, positions: spec.positions },
+        { extra: ["logit-diff"] },
+      );
+      const g = r.grids.hook_resid_pre!.logitDiff!;
+      const P = spec.positions.length;
+      const logitDiff = spec.layers.map((_, li) => Array.from(g.subarray(li * P, (li + 1) * P)));
+      return { logitDiff, cellsRun: r.cellsRun, cellsSkipped: r.cellsSkipped, forwardPasses: r.forwardPasses };
+    },
+    async generate(prompt, newTokens, steer) {
+      // One factory per call prepared for the steering site: the unsteered run uses the same edited
+      // session with a zero vector, as the steering panel does, so the two differ only by the vector.
+      const site = steerSite(steer?.layer ?? Math.floor(model.info.numLayers / 2));
+      const factory = modelDecoderFactory(model, { prepare: [site] });
+      const add = new Map(steer ? [[site, steer.vector]] : []);
+      const out: number[] = [];
+      for await (const t of generate(factory, prompt, { maxTokens: newTokens, steer: add })) out.push(t.id);
+      return out;
+    },
+    async sliderToFirstToken(prompt, steer) {
+      // The live panel's path: a steered generation is running; the slider moves; the running one is
+      // cancelled (not awaited) and a new one starts with the new strength. Timed: move -> first token.
+      const site = steerSite(steer.layer);
+      const factory = modelDecoderFactory(model, { prepare: [site] });
+      const running = { isCancellationRequested: false };
+      let reachedThird!: () => void;
+      const third = new Promise<void>((r) => (reachedThird = r));
+      const first = (async () => {
+        let tokens = 0;
+        try {
+          const it = generate(factory, prompt, { maxTokens: 64, steer: new Map([[site, steer.vector]]), cancel: running });
+          for await (const _ of it) if (++tokens === 3) reachedThird();
+        } catch {
+          /* cancelled */
+        }
+        reachedThird();
+      })();
+      await third;
+      const t0 = process.hrtime.bigint();
+      running.isCancellationRequested = true;
+      const half = steer.vector.map((x) => x * 0.5);
+      const it = generate(factory, prompt, { maxTokens: 1, steer: new Map([[site, half]]) });
+      await it.next();
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+      await it.return(undefined);
+      await first;
+      return dt;
+    },
+    async close() {
+      await model.dispose();
+    },
+  };
 }
 
 /** The reason a figure needs `op` but the engine model lacks it. */

@@ -66,9 +66,11 @@ export class PlainModel {
     let out = await this.session.run(this.feeds(prompt, 0));
     let len = prompt.length;
     const tokens: number[] = [];
+    // n tokens = the prompt pass + n-1 single-token passes, as the engine's generate() does.
     for (let step = 0; step < newTokens; step++) {
       const next = argmaxLast(out.logits);
       tokens.push(next);
+      if (step === newTokens - 1) break;
       const presents: ort.Tensor[] = [];
       for (let i = 0; i < this.kv.layers; i++) presents.push(out[`present.${i}.key`], out[`present.${i}.value`]);
       out = await this.session.run(this.feeds([next], len, presents));

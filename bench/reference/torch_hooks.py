@@ -150,9 +150,11 @@ class Runner:
         try:
             logits, past = self.forward(prompt)
             tokens, length = [], len(prompt)
-            for _ in range(n):
+            for step in range(n):
                 nxt = int(logits[0, -1].argmax())
                 tokens.append(nxt)
+                if step == n - 1:
+                    break  # n tokens = the prompt pass + n-1 single-token passes
                 logits, past = self.forward([nxt], past, length)
                 length += 1
         finally:
