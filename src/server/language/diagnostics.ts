@@ -14,7 +14,7 @@ import {
   type Range,
   type Severity,
 } from "../../engine/promptfile";
-import type { LanguageModelFacade, LanguageSettings } from "./facade";
+import { modelMatches, type LanguageModelFacade, type LanguageSettings } from "./facade";
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -29,6 +29,16 @@ export function computeDiagnostics(file: PromptFile, facade: LanguageModelFacade
   const out: Diagnostic[] = file.diagnostics.map((d) => diag(d.range, d.message, SEVERITY[d.severity], d.code));
   if (!facade) return out;
   const info = facade.info();
+  if (file.options.model && info && !modelMatches(file.options.model.value, info.id)) {
+    out.push(
+      diag(
+        file.options.model.range,
+        `This file names model '${file.options.model.value}', but ${info.id} is loaded: token and layer checks here use ${info.id}.`,
+        DiagnosticSeverity.Information,
+        "other-model",
+      ),
+    );
+  }
   const budget = file.options.maxTokens?.value ?? settings.maxPromptTokens;
   const countCache = new Map<string, number | undefined>();
   const count = (text: string) => {

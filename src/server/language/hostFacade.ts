@@ -46,9 +46,3 @@ export class TokenizerFacade implements LanguageModelFacade {
     );
   }
 }
-
-/** Whether a file's `model` option names the loaded model (by folder name). */
-export function modelMatches(option: string, modelId: string): boolean {
-  const name = option.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? option;
-  return modelId === name || modelId.split(/[\\/:@ ]/)[0] === name;
-}

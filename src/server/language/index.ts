@@ -3,15 +3,14 @@
 // registerLanguageFeatures(ctx) once and merges LANGUAGE_CAPABILITIES into its capabilities.
 import type { CancellationToken, Connection, ServerCapabilities, TextDocuments } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { DiagnosticSeverity } from "vscode-languageserver";
 import { FILE_EXTENSION, LANGUAGE_ID, parsePromptFile, type PromptFile } from "../../engine/promptfile";
 import type { ModelState } from "../../engine/types";
 import { computeCodeLenses } from "./codeLens";
 import { computeCompletions } from "./completion";
-import { computeDiagnostics, DIAGNOSTIC_SOURCE } from "./diagnostics";
+import { computeDiagnostics } from "./diagnostics";
 import { DEFAULT_SETTINGS, type LanguageModelFacade, type LanguageSettings } from "./facade";
 import { computeHover } from "./hover";
-import { modelMatches, TokenizerFacade } from "./hostFacade";
+import { TokenizerFacade } from "./hostFacade";
 import { computeInlayHints } from "./inlayHints";
 import { computeSymbols } from "./symbols";
 
@@ -78,16 +77,6 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     const file = fileOf(doc);
     const facade = facadeFor(uri, file);
     const diagnostics = computeDiagnostics(file, facade, await settingsFor(uri));
-    const info = facade?.info();
-    if (file.options.model && info && !modelMatches(file.options.model.value, info.id)) {
-      diagnostics.push({
-        range: file.options.model.range,
-        message: `This file names model '${file.options.model.value}', but ${info.id} is loaded: token and layer checks here use ${info.id}.`,
-        severity: DiagnosticSeverity.Information,
-        source: DIAGNOSTIC_SOURCE,
-        code: "other-model",
-      });
-    }
     if (documents.get(uri)?.version === doc.version) void connection.sendDiagnostics({ uri, version: doc.version, diagnostics });
   }
   const schedule = (uri: string) => {
