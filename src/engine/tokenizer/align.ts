@@ -24,6 +24,8 @@ export interface AlignOptions {
   unkIsWord: boolean;
   /** The unknown piece, which a user may also have typed literally. */
   unkPiece?: string;
+  /** Code points of the characters the vocabulary uses for a space ("▁"), when typed in the text. */
+  spaceMarks?: number[];
 }
 
 const UNK = -1;
@@ -166,7 +168,15 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
     const ci = cpAt(i);
     const wi = width(ci);
     if (cs === UNK) {
-      while (i < L && fold(cpAt(i)) === " ") i += width(cpAt(i));
+      // Skip what separates it from the previous token; marks still belong to that token.
+      while (i < L) {
+        const c = cpAt(i);
+        if (fold(c) === " ") i += width(c);
+        else if (fold(c) === "") {
+          if (lastP >= 0 && i === lastB) give(lastP, i, i + width(c));
+          i += width(c);
+        } else break;
+      }
       const a = i;
       if (opts.unkPiece && text.startsWith(opts.unkPiece, i)) i += opts.unkPiece.length;
       else if (i < L) {
@@ -203,13 +213,20 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
       continue;
     }
     if (fi === "") {
-      // Removed by the normaliser (combining accent, zero-width joiner): part of the previous token.
-      if (lastP >= 0) give(lastP, i, i + wi);
+      // Removed by the normaliser (combining accent, zero-width joiner): part of the token right
+      // before it; after a gap (a space) no token stands for it.
+      if (lastP >= 0 && i === lastB) give(lastP, i, i + wi);
       i += wi;
       continue;
     }
     if (fs === fi) {
       give(p, i, i + wi);
+      p++;
+      i += wi;
+      continue;
+    }
+    if (fs === " " && opts.spaceMarks?.includes(ci)) {
+      give(p, i, i + wi); // a "▁" typed in the text, which the vocabulary spells as a space
       p++;
       i += wi;
       continue;
@@ -261,14 +278,14 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
     if (found >= 0) {
       let stop = found;
       while (stop > i && fold(text.charCodeAt(stop - 1)) === " ") stop--;
-      if (lastP >= 0 && stop > i) give(lastP, i, stop);
+      if (stop > i) give(lastP >= 0 ? lastP : p, i, stop);
       i = found;
     } else {
       p++;
     }
   }
   // Marks after the last matched character (a final "e" + U+0301 under NFC) belong to its token.
-  while (i < L && lastP >= 0 && fold(cpAt(i)) === "") {
+  while (i < L && lastP >= 0 && i === lastB && fold(cpAt(i)) === "") {
     give(lastP, i, i + width(cpAt(i)));
     i += width(cpAt(i));
   }

@@ -134,6 +134,7 @@ class HfTextTokenizer implements TextTokenizer {
       alwaysPrependsSpace: this.style.alwaysPrependsSpace,
       unkIsWord: this.style.kind === "wordpiece",
       unkPiece: this.style.unkPiece,
+      spaceMarks: this.style.spaceMarks.map((m) => m.codePointAt(0)!),
     });
     const tokens: Token[] = content.ids.map((id, k) => ({
       id,
