@@ -19,6 +19,7 @@ function open(text: string): { doc: TextDocument; file: PromptFile } {
 }
 const textOf = (doc: TextDocument, r: Range) => doc.getText(r);
 const NEVER = { isCancellationRequested: false };
+const msg = (d: Diagnostic) => (typeof d.message === "string" ? d.message : d.message.value);
 
 const IOI = `model demo-llama
 prompt store
@@ -53,7 +54,7 @@ describe("prompt-file diagnostics", () => {
     const byCode = (c: string) => d.filter((x) => x.code === c);
     assert.deepStrictEqual(byCode("answer-not-one-token"), []);
     assert.deepStrictEqual(byCode("layer-out-of-range").map((x) => textOf(doc, x.range)), ["2-5", "9"]);
-    assert.match(byCode("layer-out-of-range")[0].message, /layers 0-3/);
+    assert.match(msg(byCode("layer-out-of-range")[0]), /layers 0-3/);
     assert.deepStrictEqual(byCode("site-unavailable").map((x) => textOf(doc, x.range)), ["router_logits"]);
     assert.ok(d.every((x) => x.source === "introspect"));
   });
@@ -64,8 +65,8 @@ describe("prompt-file diagnostics", () => {
     assert.strictEqual(bad.length, 1);
     assert.strictEqual(bad[0].severity, DiagnosticSeverity.Error);
     assert.strictEqual(textOf(doc, bad[0].range), '" Mary and the tall John"');
-    assert.match(bad[0].message, /is \d+ tokens after the prompt: ".*" · ".*"/);
-    assert.match(bad[0].message, /must be a single token/);
+    assert.match(msg(bad[0]), /is \d+ tokens after the prompt: ".*" · ".*"/);
+    assert.match(msg(bad[0]), /must be a single token/);
   });
 
   it("says when an answer lacks its leading space or merges with the prompt", () => {
@@ -80,9 +81,9 @@ describe("prompt-file diagnostics", () => {
     const over = file.d.filter((x) => x.code === "over-budget");
     assert.strictEqual(over.length, 1);
     assert.strictEqual(textOf(file.doc, over[0].range), "one two three four five six");
-    assert.match(over[0].message, /over the budget of 3 \(max-tokens in this file\)/);
+    assert.match(msg(over[0]), /over the budget of 3 \(max-tokens in this file\)/);
     const setting = diags("prompt p\n  one two three four five six\n", { ...DEFAULT_SETTINGS, maxPromptTokens: 2 });
-    assert.match(setting.d.find((x) => x.code === "over-budget")!.message, /introspect\.promptFile\.maxTokens/);
+    assert.match(msg(setting.d.find((x) => x.code === "over-budget")!), /introspect\.promptFile\.maxTokens/);
     assert.deepStrictEqual(diags("prompt p\n  one two\n").d, []);
   });
 
