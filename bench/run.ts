@@ -59,6 +59,10 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
   for (const f of figures) f.referenceTasks.forEach((t) => ctx.referenceTasks.add(t));
   const started = new Date();
+  const loadBefore = machine().loadAverage[0];
+  if (loadBefore > machine().cpus) {
+    log(`warning: load average ${loadBefore} on ${machine().cpus} CPUs: other work will distort the timings (PyTorch's spinning threads most)`);
+  }
   const rows: Row[] = [];
   try {
     for (const f of figures) {
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
     seconds: (Date.now() - started.getTime()) / 1000,
     model: { name: model.name, onnx: path.relative(ROOT, model.onnx), layers: model.layers, dModel: model.dModel, vocab: model.vocab },
     options: { quick: args.quick, only: args.only },
-    machine: machine(),
+    machine: { ...machine(), loadAverageAtStart: loadBefore },
     sizes: ctx.sizes,
     checks: ctx.checks,
     referenceEnv: ref?.env,
@@ -86,7 +90,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
   fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(result, null, 1));
   const md = [
-    `${model.name}, ${args.quick ? "quick run" : "full run"}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load ${result.machine.loadAverage.join(" ")}`,
+    `${model.name}, ${args.quick ? "quick run" : "full run"}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average ${loadBefore} at start, ${result.machine.loadAverage[0]} at end`,
     "",
     markdownTable(rows),
     "",
