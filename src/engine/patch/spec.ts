@@ -6,9 +6,11 @@ import { HookName, IntrospectError, LayerIndex, SiteKind } from "../types";
 /** Site kinds that can be patched layer by layer (heads come when the graph exposes them). */
 export type PatchSiteKind = Extract<SiteKind, "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out">;
 
-export const DEFAULT_PATCH_SITES: PatchSiteKind[] = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out"];
+export const DEFAULT_PATCH_SITE_KINDS: PatchSiteKind[] = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out"];
+/** Same list, earlier name (used by the CLI). */
+export const DEFAULT_PATCH_SITES = DEFAULT_PATCH_SITE_KINDS;
 
-export interface PatchSpec {
+export interface PatchSweepSpec {
   cleanIds: number[];
   corruptIds: number[];
   /** Token id of the clean answer and of the corrupted (wrong) answer. */
@@ -68,7 +70,7 @@ export function alignPositions(cleanLen: number, corruptLen: number, requested?:
   return { corruptPositions, cleanPositions: corruptPositions.map((p) => p + offset), note };
 }
 
-export function checkSpec(spec: PatchSpec, numLayers: number, vocabSize: number): void {
+export function checkSpec(spec: PatchSweepSpec, numLayers: number, vocabSize: number): void {
   for (const [label, id] of [["correct", spec.correct], ["wrong", spec.wrong]] as const) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
       throw new IntrospectError("bad-input", `The ${label} answer token id ${id} is not in the vocabulary (0-${vocabSize - 1}).`);

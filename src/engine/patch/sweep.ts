@@ -6,7 +6,7 @@
 
 import { CancelToken, HookName, IntrospectError, LayerIndex, throwIfCancelled } from "../types";
 import { Baseline, baseline, logitDiff, normaliser } from "./metric";
-import { DEFAULT_PATCH_SITES, PatchSiteKind, PatchSpec, alignPositions, checkSpec, siteName } from "./spec";
+import { DEFAULT_PATCH_SITE_KINDS, PatchSiteKind, PatchSweepSpec, alignPositions, checkSpec, siteName } from "./spec";
 import { logSoftmax } from "../generate/readout";
 
 /** One site's replacement in a batched run: mask [rows x T] (1 = replace) and values [T x d], shared by all rows. */
@@ -82,9 +82,9 @@ interface Cell {
   pi: number;
 }
 
-export async function patchingSweep(runner: PatchRunner, spec: PatchSpec, opts: PatchOptions = {}): Promise<PatchResult> {
+export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, opts: PatchOptions = {}): Promise<PatchResult> {
   checkSpec(spec, runner.numLayers, runner.vocabSize);
-  const sites = spec.sites ?? DEFAULT_PATCH_SITES;
+  const sites = spec.sites ?? DEFAULT_PATCH_SITE_KINDS;
   if (sites.length === 0) throw new IntrospectError("bad-input", "Choose at least one site to patch.");
   const layers = spec.layers ?? Array.from({ length: runner.numLayers }, (_, i) => i);
   const al = alignPositions(spec.cleanIds.length, spec.corruptIds.length, spec.positions);
