@@ -95,12 +95,29 @@ export function makeFixture(o: FixtureOptions): ProbeResult {
     ? Array.from({ length: L }, (_, l) => tensor(T, o.experts!, (t, e) => 2 * rand() + (e === (t + l) % o.experts! ? 2 : 0)))
     : undefined;
   return assembleProbeResult({
-    model: { id: o.experts ? "synthetic-moe" : "synthetic", architecture: o.experts ? "moe" : "llama", numLayers: L, dModel: D, numHeads: H, numExperts: o.experts },
+    model: {
+      id: o.experts ? "synthetic-moe" : "synthetic",
+      architecture: o.experts ? "moe" : "llama",
+      numLayers: L,
+      dModel: D,
+      numHeads: H,
+      numExperts: o.experts,
+    },
     tokens,
     selection: sel,
     embed,
     residPost,
-    lens: Array.from({ length: L }, (_, l) => logitLensLayer(lensLogits(l), sel, nextTokenIds(tokens.map((t) => t.id), sel), 5)),
+    lens: Array.from({ length: L }, (_, l) =>
+      logitLensLayer(
+        lensLogits(l),
+        sel,
+        nextTokenIds(
+          tokens.map((t) => t.id),
+          sel,
+        ),
+        5,
+      ),
+    ),
     decode: (id) => vocabTexts[id] ?? `<${id}>`,
     mlpPost: { layer: 0, tensor: mlp },
     neuronCount: 16,

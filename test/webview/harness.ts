@@ -17,28 +17,76 @@ export type Theme = "dark" | "light" | "high-contrast";
 
 const THEMES: Record<Theme, Record<string, string>> = {
   dark: {
-    "foreground": "#cccccc", "editor-background": "#1e1e1e", "descriptionForeground": "#9d9d9d", "panel-border": "#80808059",
-    "focusBorder": "#0078d4", "editorHoverWidget-background": "#252526", "editorHoverWidget-border": "#454545",
-    "button-background": "#0e639c", "button-foreground": "#ffffff", "button-secondaryBackground": "#3a3d41", "button-secondaryForeground": "#cccccc",
-    "dropdown-background": "#3c3c3c", "dropdown-foreground": "#f0f0f0", "dropdown-border": "#3c3c3c", "textCodeBlock-background": "#0a0a0a66",
-    "textBlockQuote-background": "#222222", "errorForeground": "#f48771", "charts-green": "#89d185", "editorInfo-foreground": "#3794ff",
-    "editor-font-family": "monospace", "font-family": "sans-serif", "font-size": "13px",
+    foreground: "#cccccc",
+    "editor-background": "#1e1e1e",
+    descriptionForeground: "#9d9d9d",
+    "panel-border": "#80808059",
+    focusBorder: "#0078d4",
+    "editorHoverWidget-background": "#252526",
+    "editorHoverWidget-border": "#454545",
+    "button-background": "#0e639c",
+    "button-foreground": "#ffffff",
+    "button-secondaryBackground": "#3a3d41",
+    "button-secondaryForeground": "#cccccc",
+    "dropdown-background": "#3c3c3c",
+    "dropdown-foreground": "#f0f0f0",
+    "dropdown-border": "#3c3c3c",
+    "textCodeBlock-background": "#0a0a0a66",
+    "textBlockQuote-background": "#222222",
+    errorForeground: "#f48771",
+    "charts-green": "#89d185",
+    "editorInfo-foreground": "#3794ff",
+    "editor-font-family": "monospace",
+    "font-family": "sans-serif",
+    "font-size": "13px",
   },
   light: {
-    "foreground": "#3b3b3b", "editor-background": "#ffffff", "descriptionForeground": "#717171", "panel-border": "#e5e5e5",
-    "focusBorder": "#005fb8", "editorHoverWidget-background": "#f8f8f8", "editorHoverWidget-border": "#c8c8c8",
-    "button-background": "#005fb8", "button-foreground": "#ffffff", "button-secondaryBackground": "#e5e5e5", "button-secondaryForeground": "#3b3b3b",
-    "dropdown-background": "#ffffff", "dropdown-foreground": "#3b3b3b", "dropdown-border": "#cecece", "textCodeBlock-background": "#f0f0f0",
-    "textBlockQuote-background": "#f2f2f2", "errorForeground": "#a1260d", "charts-green": "#388a34", "editorInfo-foreground": "#1a85ff",
-    "editor-font-family": "monospace", "font-family": "sans-serif", "font-size": "13px",
+    foreground: "#3b3b3b",
+    "editor-background": "#ffffff",
+    descriptionForeground: "#717171",
+    "panel-border": "#e5e5e5",
+    focusBorder: "#005fb8",
+    "editorHoverWidget-background": "#f8f8f8",
+    "editorHoverWidget-border": "#c8c8c8",
+    "button-background": "#005fb8",
+    "button-foreground": "#ffffff",
+    "button-secondaryBackground": "#e5e5e5",
+    "button-secondaryForeground": "#3b3b3b",
+    "dropdown-background": "#ffffff",
+    "dropdown-foreground": "#3b3b3b",
+    "dropdown-border": "#cecece",
+    "textCodeBlock-background": "#f0f0f0",
+    "textBlockQuote-background": "#f2f2f2",
+    errorForeground: "#a1260d",
+    "charts-green": "#388a34",
+    "editorInfo-foreground": "#1a85ff",
+    "editor-font-family": "monospace",
+    "font-family": "sans-serif",
+    "font-size": "13px",
   },
   "high-contrast": {
-    "foreground": "#ffffff", "editor-background": "#000000", "descriptionForeground": "#ffffff", "panel-border": "#6fc3df",
-    "focusBorder": "#f38518", "contrastBorder": "#6fc3df", "editorHoverWidget-background": "#0c141f", "editorHoverWidget-border": "#6fc3df",
-    "button-background": "#000000", "button-foreground": "#ffffff", "button-border": "#6fc3df", "dropdown-background": "#000000",
-    "dropdown-foreground": "#ffffff", "dropdown-border": "#6fc3df", "textCodeBlock-background": "#000000", "textBlockQuote-background": "#000000",
-    "errorForeground": "#f48771", "charts-green": "#89d185", "editorInfo-foreground": "#3794ff",
-    "editor-font-family": "monospace", "font-family": "sans-serif", "font-size": "13px",
+    foreground: "#ffffff",
+    "editor-background": "#000000",
+    descriptionForeground: "#ffffff",
+    "panel-border": "#6fc3df",
+    focusBorder: "#f38518",
+    contrastBorder: "#6fc3df",
+    "editorHoverWidget-background": "#0c141f",
+    "editorHoverWidget-border": "#6fc3df",
+    "button-background": "#000000",
+    "button-foreground": "#ffffff",
+    "button-border": "#6fc3df",
+    "dropdown-background": "#000000",
+    "dropdown-foreground": "#ffffff",
+    "dropdown-border": "#6fc3df",
+    "textCodeBlock-background": "#000000",
+    "textBlockQuote-background": "#000000",
+    errorForeground: "#f48771",
+    "charts-green": "#89d185",
+    "editorInfo-foreground": "#3794ff",
+    "editor-font-family": "monospace",
+    "font-family": "sans-serif",
+    "font-size": "13px",
   },
 };
 
@@ -91,8 +139,16 @@ window.__revive = function revive(v) {
 
 function page(app: string, theme: Theme): string {
   const nonce = "harnessNonce0123";
-  const vars = Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(" ");
-  const csp = ["default-src 'none'", `img-src ${ORIGIN} data: blob:`, `style-src ${ORIGIN} 'nonce-${nonce}'`, `font-src ${ORIGIN}`, `script-src 'nonce-${nonce}'`].join("; ");
+  const vars = Object.entries(THEMES[theme])
+    .map(([k, v]) => `--vscode-${k}: ${v};`)
+    .join(" ");
+  const csp = [
+    "default-src 'none'",
+    `img-src ${ORIGIN} data: blob:`,
+    `style-src ${ORIGIN} 'nonce-${nonce}'`,
+    `font-src ${ORIGIN}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join("; ");
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <style nonce="${nonce}">
@@ -116,7 +172,14 @@ export async function startHarness(app: string): Promise<Harness> {
   const bundle = await buildApp(app);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
   return {
     browser,
@@ -128,7 +191,9 @@ export async function startHarness(app: string): Promise<Harness> {
         if (url.pathname === `/dist/${app}.js`) return route.fulfill({ contentType: "text/javascript", body: fs.readFileSync(bundle) });
         if (url.pathname.startsWith("/media/")) {
           const f = path.join(ROOT, "media", path.basename(url.pathname));
-          return fs.existsSync(f) ? route.fulfill({ contentType: "text/css", body: fs.readFileSync(f) }) : route.fulfill({ status: 404, body: "" });
+          return fs.existsSync(f)
+            ? route.fulfill({ contentType: "text/css", body: fs.readFileSync(f) })
+            : route.fulfill({ status: 404, body: "" });
         }
         return route.fulfill({ status: 404, body: "" });
       });
@@ -145,13 +210,19 @@ export async function startHarness(app: string): Promise<Harness> {
 /** Posts a message to the page as the extension would (typed arrays intact). */
 export async function postToPage(p: Page, msg: unknown): Promise<void> {
   // One JSON string crosses into the page: much faster than letting playwright serialise a deep object.
-  await p.evaluate((json) => window.postMessage((window as unknown as { __revive(v: unknown): unknown }).__revive(JSON.parse(json)), "*"), JSON.stringify(toWire(msg)));
+  await p.evaluate(
+    (json) => window.postMessage((window as unknown as { __revive(v: unknown): unknown }).__revive(JSON.parse(json)), "*"),
+    JSON.stringify(toWire(msg)),
+  );
 }
 
 /** Registers the stub's answer to a request (method + params as the panel will send them). */
 export async function answer(p: Page, method: string, params: unknown, result: unknown): Promise<void> {
   const key = `${method}:${JSON.stringify(params)}`;
-  await p.evaluate(([k, v]) => ((window as unknown as { __answers: Record<string, unknown> }).__answers[k as string] = v), [key, JSON.parse(JSON.stringify(toWire(result)))]);
+  await p.evaluate(
+    ([k, v]) => ((window as unknown as { __answers: Record<string, unknown> }).__answers[k as string] = v),
+    [key, JSON.parse(JSON.stringify(toWire(result)))],
+  );
 }
 
 export function outputDir(): string {

@@ -32,18 +32,37 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       (e: Error) => body.replaceChildren(el("p", { class: "error", text: e.message })),
     );
   };
-  const layerSel = select("Layer", Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })), String(layer), (v) => {
-    layer = Number(v);
-    request();
-  });
-  const headSel = select("Head", Array.from({ length: numHeads }, (_, h) => ({ value: String(h), label: `H${h}` })), String(head), (v) => {
-    head = Number(v);
-    request();
-  });
+  const layerSel = select(
+    "Layer",
+    Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })),
+    String(layer),
+    (v) => {
+      layer = Number(v);
+      request();
+    },
+  );
+  const headSel = select(
+    "Head",
+    Array.from({ length: numHeads }, (_, h) => ({ value: String(h), label: `H${h}` })),
+    String(head),
+    (v) => {
+      head = Number(v);
+      request();
+    },
+  );
   layerSel.select.dataset.control = "attn-layer";
   headSel.select.dataset.control = "attn-head";
   root.append(
-    el("div", { class: "toolbar" }, layerSel.root, headSel.root, button("PNG", () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `attention-L${layer}-H${head}.png`, png)))),
+    el(
+      "div",
+      { class: "toolbar" },
+      layerSel.root,
+      headSel.root,
+      button(
+        "PNG",
+        () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `attention-L${layer}-H${head}.png`, png)),
+      ),
+    ),
     body,
   );
 
@@ -68,13 +87,23 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       colLabel: (k) => tokenLabel(r.tokens[k]),
       describe: (i, k) => `${quoted(ctx.sel[i].text)} attends to ${quoted(r.tokens[k].text)}: ${fmt(values[i * keys + k])}`,
       tooltip: (i, k) => [
-        el("div", { class: "tip-title" }, "query ", el("code", { text: quoted(ctx.sel[i].text) }), " → key ", el("code", { text: quoted(r.tokens[k].text) })),
+        el(
+          "div",
+          { class: "tip-title" },
+          "query ",
+          el("code", { text: quoted(ctx.sel[i].text) }),
+          " → key ",
+          el("code", { text: quoted(r.tokens[k].text) }),
+        ),
         el("div", { text: `weight ${fmt(values[i * keys + k])} (L${a.layer} H${a.head})` }),
       ],
       maxCellW: 20,
       cellH: Math.max(1, Math.min(16, Math.floor(600 / Math.max(1, q)))),
     });
-    body.replaceChildren(legend(scale, "Attention weight", (v) => fmt(v)), heatmap.root);
+    body.replaceChildren(
+      legend(scale, "Attention weight", (v) => fmt(v)),
+      heatmap.root,
+    );
   }
   render();
   return root;

@@ -33,17 +33,37 @@ export function layerView(ctx: PanelContext): HTMLElement {
     ctx.saveState();
     render();
   });
-  const clipLabel = el("label", { class: "control", attrs: { title: "Colour between the 1st and 99th percentiles so a few massive activations do not flatten the rest" } }, clipBox, "Clip outliers");
+  const clipLabel = el(
+    "label",
+    {
+      class: "control",
+      attrs: { title: "Colour between the 1st and 99th percentiles so a few massive activations do not flatten the rest" },
+    },
+    clipBox,
+    "Clip outliers",
+  );
 
-  const tintBtn = button("Tint editor by selected layer", () => tintLayer(), "Colour the probed tokens in the editor by this metric at the selected layer");
+  const tintBtn = button(
+    "Tint editor by selected layer",
+    () => tintLayer(),
+    "Colour the probed tokens in the editor by this metric at the selected layer",
+  );
   tintBtn.disabled = true;
   const toolbar = el(
     "div",
     { class: "toolbar" },
     metricSelect.root,
     clipLabel,
-    button("PNG", () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `layers-${ctx.state.metric}.png`, png)), "Export the heatmap as PNG"),
-    button("CSV", () => exportFile(ctx, "csv", `layers-${ctx.state.metric}.csv`, layerCsv(ctx)), "Export this metric for every layer and token as CSV"),
+    button(
+      "PNG",
+      () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `layers-${ctx.state.metric}.png`, png)),
+      "Export the heatmap as PNG",
+    ),
+    button(
+      "CSV",
+      () => exportFile(ctx, "csv", `layers-${ctx.state.metric}.csv`, layerCsv(ctx)),
+      "Export this metric for every layer and token as CSV",
+    ),
     tintBtn,
     button("Clear tint", () => ctx.post({ type: "introspect/tint", tint: null }), "Remove the colours from the editor"),
   );
@@ -112,10 +132,24 @@ function cellTooltip(ctx: PanelContext, l: number, c: number): Node[] {
     metrics.append(row);
   }
   lines.push(metrics);
-  lines.push(el("div", { class: "tip-sub" }, "Actual next: ", el("code", { text: nextId >= 0 ? quoted(r.logitLens.vocab[nextId] ?? `<${nextId}>`) : "(end of text)" })));
+  lines.push(
+    el(
+      "div",
+      { class: "tip-sub" },
+      "Actual next: ",
+      el("code", { text: nextId >= 0 ? quoted(r.logitLens.vocab[nextId] ?? `<${nextId}>`) : "(end of text)" }),
+    ),
+  );
   const lens = el("table", { class: "tip-table" });
   for (const e of lensAt(r, l, c)) {
-    lens.append(el("tr", { class: e.id === nextId ? "hit" : "" }, el("td", {}, el("code", { text: quoted(e.text) })), el("td", { text: `${fmt(e.p * 100)}%` })));
+    lens.append(
+      el(
+        "tr",
+        { class: e.id === nextId ? "hit" : "" },
+        el("td", {}, el("code", { text: quoted(e.text) })),
+        el("td", { text: `${fmt(e.p * 100)}%` }),
+      ),
+    );
   }
   lines.push(el("div", { class: "tip-sub", text: "Logit lens top tokens:" }), lens);
   return lines;
@@ -129,12 +163,30 @@ function massiveList(ctx: PanelContext): HTMLElement {
     "table",
     { class: "data-table", data: { massive: r.massive.length } },
     el("caption", { text: `Massive activations: ${r.massive.length} (dim, layer) pairs above 100x the layer's median |value|` }),
-    el("thead", {}, el("tr", {}, ...["Site", "Dim", "max |value|", "x median", "Tokens"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))),
+    el(
+      "thead",
+      {},
+      el("tr", {}, ...["Site", "Dim", "max |value|", "x median", "Tokens"].map((h) => el("th", { text: h, attrs: { scope: "col" } }))),
+    ),
   );
   const body = el("tbody");
   for (const m of shown) {
-    const toks = m.tokens.slice(0, 6).map((i) => `${i}:${tokenLabel(r.tokens[i])}`).join("  ") + (m.tokens.length > 6 ? ` … (+${m.tokens.length - 6})` : "");
-    body.append(el("tr", {}, el("td", { text: m.site }), el("td", { text: String(m.dim) }), el("td", { text: fmt(m.maxAbs) }), el("td", { text: fmt(m.maxAbs / m.layerMedianAbs) }), el("td", { text: toks })));
+    const toks =
+      m.tokens
+        .slice(0, 6)
+        .map((i) => `${i}:${tokenLabel(r.tokens[i])}`)
+        .join("  ") + (m.tokens.length > 6 ? ` … (+${m.tokens.length - 6})` : "");
+    body.append(
+      el(
+        "tr",
+        {},
+        el("td", { text: m.site }),
+        el("td", { text: String(m.dim) }),
+        el("td", { text: fmt(m.maxAbs) }),
+        el("td", { text: fmt(m.maxAbs / m.layerMedianAbs) }),
+        el("td", { text: toks }),
+      ),
+    );
   }
   table.append(body);
   return el("details", {}, el("summary", { text: `Massive activations (${r.massive.length})` }), table);

@@ -75,12 +75,25 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
     "section",
     { class: "view", attrs: { "aria-labelledby": "lens-title" }, data: { view: "lens" } },
     el("h2", { text: "Logit lens", attrs: { id: "lens-title" } }),
-    el("p", { class: "muted explain", text: "Each layer's residual through the final norm and the unembedding: what the model would predict at that depth. Highlighted: the token that actually comes next." }),
-    el("div", { class: "toolbar" }, prev, pos, next, button("CSV", () => exportFile(ctx, "csv", "logit-lens.csv", lensCsv(ctx)), "Export the top-5 of every layer and token as CSV")),
+    el("p", {
+      class: "muted explain",
+      text: "Each layer's residual through the final norm and the unembedding: what the model would predict at that depth. Highlighted: the token that actually comes next.",
+    }),
+    el(
+      "div",
+      { class: "toolbar" },
+      prev,
+      pos,
+      next,
+      button("CSV", () => exportFile(ctx, "csv", "logit-lens.csv", lensCsv(ctx)), "Export the top-5 of every layer and token as CSV"),
+    ),
     tableWrap,
   );
   render();
-  return { root, show: (col) => (col < ctx.state.lensStart || col >= ctx.state.lensStart + WINDOW ? go(col - Math.floor(WINDOW / 2)) : undefined) };
+  return {
+    root,
+    show: (col) => (col < ctx.state.lensStart || col >= ctx.state.lensStart + WINDOW ? go(col - Math.floor(WINDOW / 2)) : undefined),
+  };
 }
 
 function lensCsv(ctx: PanelContext): string {
@@ -88,7 +101,8 @@ function lensCsv(ctx: PanelContext): string {
   const rows: (string | number)[][] = [];
   for (let l = 0; l < r.layerCount; l++) {
     for (let c = 0; c < ctx.sel.length; c++) {
-      for (const [rank, e] of lensAt(r, l, c).entries()) rows.push([l, r.selection.start + c, ctx.sel[c].text, rank + 1, e.id, e.text, e.p]);
+      for (const [rank, e] of lensAt(r, l, c).entries())
+        rows.push([l, r.selection.start + c, ctx.sel[c].text, rank + 1, e.id, e.text, e.p]);
     }
   }
   return toCsv(["layer", "token_index", "token", "rank", "id", "predicted", "probability"], rows);

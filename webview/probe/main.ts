@@ -38,7 +38,8 @@ function show(raw: ProbeResult): void {
   hideTooltip();
   const sel = result.tokens.slice(result.selection.start, result.selection.end);
   if (state.lensStart >= sel.length) state.lensStart = 0;
-  let lens: ReturnType<typeof lensView> | undefined;
+  // The lens table follows the token selected in any view; it is built after the context exists.
+  const follow: { show?(col: number): void } = {};
   const ctx: PanelContext = {
     result,
     sel,
@@ -46,13 +47,16 @@ function show(raw: ProbeResult): void {
     post,
     state,
     saveState: () => api.setState(state),
-    onTokenFocus: (col) => lens?.show(col),
+    onTokenFocus: (col) => follow.show?.(col),
   };
   const header = el(
     "header",
     { class: "probe-header" },
     el("h1", { text: `Probe · ${result.model.id}` }),
-    el("span", { class: "muted", text: `${sel.length} selected tokens of ${result.tokens.length} · ${result.layerCount} layers · ${result.model.architecture}` }),
+    el("span", {
+      class: "muted",
+      text: `${sel.length} selected tokens of ${result.tokens.length} · ${result.layerCount} layers · ${result.model.architecture}`,
+    }),
     button("Export JSON", () => exportFile(ctx, "json", "probe.json", toJson(result)), "Save the whole probe result as JSON"),
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
@@ -61,9 +65,10 @@ function show(raw: ProbeResult): void {
     "section",
     { class: "view", attrs: { "aria-labelledby": "tokens-title" }, data: { view: "tokens" } },
     el("h2", { text: "Selection", attrs: { id: "tokens-title" } }),
-    tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => lens?.show(i) }),
+    tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => follow.show?.(i) }),
   );
-  lens = lensView(ctx);
+  const lens = lensView(ctx);
+  follow.show = lens.show;
   const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
   if (result.moe) views.push(moeView(ctx, result.moe));
   root.replaceChildren(...views);

@@ -42,15 +42,27 @@ export interface MetricInfo {
 }
 
 export const METRICS: Record<LayerMetricName, MetricInfo> = {
-  residNorm: { label: "Residual norm", scale: "viridis", explain: "L2 norm of the residual stream after the layer (blocks.L.hook_resid_post)." },
-  shift: { label: "Activation shift", scale: "magma", explain: "Cosine distance of the residual after the layer from the residual before it (0 = same direction)." },
+  residNorm: {
+    label: "Residual norm",
+    scale: "viridis",
+    explain: "L2 norm of the residual stream after the layer (blocks.L.hook_resid_post).",
+  },
+  shift: {
+    label: "Activation shift",
+    scale: "magma",
+    explain: "Cosine distance of the residual after the layer from the residual before it (0 = same direction).",
+  },
   nextTokenProb: {
     label: "Next-token probability (logit lens)",
     scale: "viridis",
     fixed: [0, 1],
     explain: "Probability the logit lens at this layer gives to the token that actually comes next.",
   },
-  entropy: { label: "Logit-lens entropy (nats)", scale: "magma", explain: "Entropy of the logit lens's next-token distribution at this layer." },
+  entropy: {
+    label: "Logit-lens entropy (nats)",
+    scale: "magma",
+    explain: "Entropy of the logit lens's next-token distribution at this layer.",
+  },
 };
 
 export function reviveNeurons(n: NeuronData): NeuronData {
@@ -63,7 +75,8 @@ export function reviveAttention(a: AttentionData): AttentionData {
 
 /** Checks the shape a panel relies on and revives every tensor; throws a sentence on bad data. */
 export function reviveResult(r: ProbeResult): ProbeResult {
-  if (!r || r.version !== 1 || !Array.isArray(r.tokens)) throw new Error("This probe result comes from another version of Introspect: probe again.");
+  if (!r || r.version !== 1 || !Array.isArray(r.tokens))
+    throw new Error("This probe result comes from another version of Introspect: probe again.");
   const metrics = {} as ProbeResult["metrics"];
   for (const k of Object.keys(METRICS) as LayerMetricName[]) metrics[k] = reviveFloat(r.metrics[k]);
   return {
@@ -73,7 +86,9 @@ export function reviveResult(r: ProbeResult): ProbeResult {
     logitLens: { ...r.logitLens, ids: reviveInt(r.logitLens.ids), probs: reviveFloat(r.logitLens.probs) },
     neurons: r.neurons ? reviveNeurons(r.neurons) : undefined,
     attention: r.attention ? reviveAttention(r.attention) : undefined,
-    moe: r.moe ? { ...r.moe, experts: reviveInt(r.moe.experts), probs: reviveFloat(r.moe.probs), usage: reviveFloat(r.moe.usage) } : undefined,
+    moe: r.moe
+      ? { ...r.moe, experts: reviveInt(r.moe.experts), probs: reviveFloat(r.moe.probs), usage: reviveFloat(r.moe.usage) }
+      : undefined,
   };
 }
 

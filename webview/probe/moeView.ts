@@ -33,7 +33,10 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
     pixels: { sub: k, data: px },
     rowLabel: (l) => `L${l}`,
     colLabel: (c) => tokenLabel(ctx.sel[c]),
-    describe: (l, c) => `layer ${l}, token ${quoted(ctx.sel[c].text)}: ${routes(moe, l, c, n).map((e) => `expert ${e.e} ${fmt(e.p * 100)}%`).join(", ")}`,
+    describe: (l, c) =>
+      `layer ${l}, token ${quoted(ctx.sel[c].text)}: ${routes(moe, l, c, n)
+        .map((e) => `expert ${e.e} ${fmt(e.p * 100)}%`)
+        .join(", ")}`,
     tooltip: (l, c) => [
       el("div", { class: "tip-title" }, `L${l} · `, el("code", { text: quoted(ctx.sel[c].text) })),
       ...routes(moe, l, c, n).map((e) => el("div", {}, swatch(e.e, E), ` expert ${e.e}: ${fmt(e.p * 100)}%`)),
@@ -65,7 +68,15 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
       bar.style.width = `${(counts[e] / max) * 100}%`;
       const [cr, cg, cb] = categoryColor(e, E);
       bar.style.backgroundColor = `rgb(${cr}, ${cg}, ${cb})`;
-      list.append(el("li", {}, el("span", { class: "bar-label", text: `E${e}` }), el("span", { class: "bar-track" }, bar), el("span", { class: "bar-value", text: `${counts[e]} (${fmt((counts[e] / total) * 100, 2)}%)` })));
+      list.append(
+        el(
+          "li",
+          {},
+          el("span", { class: "bar-label", text: `E${e}` }),
+          el("span", { class: "bar-track" }, bar),
+          el("span", { class: "bar-value", text: `${counts[e]} (${fmt((counts[e] / total) * 100, 2)}%)` }),
+        ),
+      );
     }
     usage.replaceChildren(list);
   }
@@ -77,7 +88,10 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
     "section",
     { class: "view", attrs: { "aria-labelledby": "moe-title" }, data: { view: "moe" } },
     el("h2", { text: "Experts", attrs: { id: "moe-title" } }),
-    el("p", { class: "muted explain", text: `Each cell holds ${k} stripes, one per chosen expert (most probable on top); stronger colour = higher router probability.` }),
+    el("p", {
+      class: "muted explain",
+      text: `Each cell holds ${k} stripes, one per chosen expert (most probable on top); stronger colour = higher router probability.`,
+    }),
     el(
       "div",
       { class: "toolbar" },
@@ -110,7 +124,9 @@ function moeCsv(ctx: PanelContext, moe: MoeData): string {
   const n = ctx.sel.length;
   const rows: (string | number)[][] = [];
   for (let l = 0; l < ctx.result.layerCount; l++) {
-    for (let c = 0; c < n; c++) for (const [rank, e] of routes(moe, l, c, n).entries()) rows.push([l, ctx.result.selection.start + c, ctx.sel[c].text, rank + 1, e.e, e.p]);
+    for (let c = 0; c < n; c++)
+      for (const [rank, e] of routes(moe, l, c, n).entries())
+        rows.push([l, ctx.result.selection.start + c, ctx.sel[c].text, rank + 1, e.e, e.p]);
   }
   return toCsv(["layer", "token_index", "token", "rank", "expert", "probability"], rows);
 }

@@ -17,7 +17,9 @@ export function neuronView(ctx: PanelContext): HTMLElement {
   const root = el("section", { class: "view", attrs: { "aria-labelledby": "neurons-title" }, data: { view: "neurons" } });
   root.append(el("h2", { text: "MLP neurons", attrs: { id: "neurons-title" } }));
   if (!r.neurons) {
-    root.append(el("p", { class: "note", text: "This model's graph does not expose MLP activations (mlp.hook_post), so there is no neuron view." }));
+    root.append(
+      el("p", { class: "note", text: "This model's graph does not expose MLP activations (mlp.hook_post), so there is no neuron view." }),
+    );
     return root;
   }
   let data: NeuronData = r.neurons;
@@ -43,7 +45,10 @@ export function neuronView(ctx: PanelContext): HTMLElement {
       "div",
       { class: "toolbar" },
       layerSel.root,
-      button("PNG", () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `neurons-L${data.layer}.png`, png))),
+      button(
+        "PNG",
+        () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `neurons-L${data.layer}.png`, png)),
+      ),
       button("CSV", () => exportFile(ctx, "csv", `neurons-L${data.layer}.csv`, neuronCsv(ctx, data))),
     ),
     body,
@@ -57,7 +62,11 @@ export function neuronView(ctx: PanelContext): HTMLElement {
     const vals = new Float32Array(k * n);
     for (let i = 0; i < k; i++) vals.set(data.values.data.subarray(i * all + r.selection.start, i * all + r.selection.end), i * n);
     const scale = scaleFor(vals, "rdbu");
-    const detail = el("div", { class: "neuron-text", data: { neuronText: "" } }, el("p", { class: "muted", text: "Click a neuron (row) to see its activation over the whole probed text and tint the editor." }));
+    const detail = el(
+      "div",
+      { class: "neuron-text", data: { neuronText: "" } },
+      el("p", { class: "muted", text: "Click a neuron (row) to see its activation over the whole probed text and tint the editor." }),
+    );
     heatmap = new Heatmap({
       name: "neurons",
       label: `Top ${k} neurons of layer ${data.layer} by max |activation|, neurons by tokens`,
@@ -79,7 +88,10 @@ export function neuronView(ctx: PanelContext): HTMLElement {
       },
     });
     body.replaceChildren(
-      el("p", { class: "muted explain", text: `The ${k} of ${data.dMlp} neurons of blocks.${data.layer}.mlp.hook_post with the largest |activation| over the selection.` }),
+      el("p", {
+        class: "muted explain",
+        text: `The ${k} of ${data.dMlp} neurons of blocks.${data.layer}.mlp.hook_post with the largest |activation| over the selection.`,
+      }),
       legend(scale, "Activation", (v) => fmt(v)),
       heatmap.root,
       detail,
@@ -94,7 +106,11 @@ function neuronText(ctx: PanelContext, values: Float32Array, scale: ColorScale, 
   const shown = Math.min(toks.length, TEXT_LIMIT);
   const strip = el("div", { class: "token-strip tinted", attrs: { role: "list", "aria-label": `${label} over the probed text` } });
   for (let i = 0; i < shown; i++) {
-    const chip = el("span", { class: "token" + (toks[i].selected ? " in-selection" : ""), text: tokenLabel(toks[i]), attrs: { role: "listitem" } });
+    const chip = el("span", {
+      class: "token" + (toks[i].selected ? " in-selection" : ""),
+      text: tokenLabel(toks[i]),
+      attrs: { role: "listitem" },
+    });
     chip.style.backgroundColor = cssColor(scale, values[i]);
     // Dark text on the pale middle of RdBu, light text on its saturated ends.
     chip.style.color = Math.abs(values[i]) / (scale.hi || 1) > 0.55 ? "#fff" : "#000";
@@ -102,7 +118,8 @@ function neuronText(ctx: PanelContext, values: Float32Array, scale: ColorScale, 
     strip.append(chip);
   }
   const out: Node[] = [el("h3", { text: `${label} over the probed text` }), strip];
-  if (shown < toks.length) out.push(el("p", { class: "muted", text: `First ${shown} of ${toks.length} tokens shown; the editor tint covers all.` }));
+  if (shown < toks.length)
+    out.push(el("p", { class: "muted", text: `First ${shown} of ${toks.length} tokens shown; the editor tint covers all.` }));
   return out;
 }
 

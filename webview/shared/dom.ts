@@ -16,12 +16,18 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, opts: ElOption
   if (opts.text !== undefined) e.textContent = opts.text;
   for (const [k, v] of Object.entries(opts.attrs ?? {})) e.setAttribute(k, v);
   for (const [k, v] of Object.entries(opts.data ?? {})) e.dataset[k] = String(v);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(typeof c === "string" ? document.createTextNode(c) : c);
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) e.append(typeof c === "string" ? document.createTextNode(c) : c);
   return e;
 }
 
 /** A labelled <select>; returns the wrapper and the select. */
-export function select(label: string, options: { value: string; label: string }[], value: string, onChange: (v: string) => void): { root: HTMLLabelElement; select: HTMLSelectElement } {
+export function select(
+  label: string,
+  options: { value: string; label: string }[],
+  value: string,
+  onChange: (v: string) => void,
+): { root: HTMLLabelElement; select: HTMLSelectElement } {
   const s = el("select");
   for (const o of options) {
     const opt = el("option", { text: o.label, attrs: { value: o.value } });

@@ -4,7 +4,10 @@
 /** PNG bytes of a canvas. */
 export function canvasPng(canvas: HTMLCanvasElement): Promise<ArrayBuffer> {
   return new Promise((resolve, reject) => {
-    canvas.toBlob((blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error("The canvas could not be encoded as PNG."))), "image/png");
+    canvas.toBlob(
+      (blob) => (blob ? blob.arrayBuffer().then(resolve, reject) : reject(new Error("The canvas could not be encoded as PNG."))),
+      "image/png",
+    );
   });
 }
 

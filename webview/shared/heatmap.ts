@@ -65,7 +65,9 @@ export class Heatmap {
     this.source.width = Math.max(1, spec.cols);
     this.source.height = Math.max(1, spec.rows * spec.pixels.sub);
     if (spec.rows > 0 && spec.cols > 0) {
-      this.source.getContext("2d")!.putImageData(new ImageData(spec.pixels.data as Uint8ClampedArray<ArrayBuffer>, spec.cols, spec.rows * spec.pixels.sub), 0, 0);
+      this.source
+        .getContext("2d")!
+        .putImageData(new ImageData(spec.pixels.data as Uint8ClampedArray<ArrayBuffer>, spec.cols, spec.rows * spec.pixels.sub), 0, 0);
     }
     this.bindEvents();
     // Laid out after insertion (needs the container width); the hidden table is built when idle.
@@ -238,6 +240,10 @@ export class Heatmap {
       body.append(tr);
     }
     // The wrapper hides it: a table ignores width: 1px and would widen the page.
-    return el("div", { class: "visually-hidden" }, el("table", { data: { alt: this.spec.name } }, el("caption", { text: caption }), el("thead", {}, head), body));
+    return el(
+      "div",
+      { class: "visually-hidden" },
+      el("table", { data: { alt: this.spec.name } }, el("caption", { text: caption }), el("thead", {}, head), body),
+    );
   }
 }

@@ -1,14 +1,7 @@
 // Packs captured tensors into a ProbeResult. Pure: probe.ts runs the model and calls this, the
 // tests and the webview harness call it with synthetic tensors.
 import type { ActivationTensor } from "../types";
-import type {
-  AttentionData,
-  LayerMetricName,
-  MassiveActivation,
-  ProbeResult,
-  ProbeTensor,
-  ProbeToken,
-} from "../../protocol/probeData";
+import type { AttentionData, LayerMetricName, MassiveActivation, ProbeResult, ProbeTensor, ProbeToken } from "../../protocol/probeData";
 import { activationShift, nextTokenIds, residualNorms, type LensLayer, type RowRange } from "./layerMetrics";
 import { topNeurons } from "./neurons";
 import { expertUsage, routeTopK } from "./moe";
@@ -122,13 +115,15 @@ export function assembleProbeResult(c: ProbeCaptures): ProbeResult {
   return result;
 }
 
-export function buildAttention(
-  a: NonNullable<ProbeCaptures["attention"]>,
-  numHeads: number,
-  sel: RowRange,
-): AttentionData {
+export function buildAttention(a: NonNullable<ProbeCaptures["attention"]>, numHeads: number, sel: RowRange): AttentionData {
   if (!a.tensor) {
-    return { kind: "unavailable", layer: a.layer, head: a.head, numHeads, reason: a.reason ?? "attention patterns are not exposed by this graph" };
+    return {
+      kind: "unavailable",
+      layer: a.layer,
+      head: a.head,
+      numHeads,
+      reason: a.reason ?? "attention patterns are not exposed by this graph",
+    };
   }
   const p = headPattern(a.tensor, a.head, sel);
   const heads = a.tensor.dims.length >= 3 ? a.tensor.dims[a.tensor.dims.length - 3] : numHeads;

@@ -37,7 +37,12 @@ function tokenizerOf(model: LoadedModel, given?: TextTokenizer): Promise<TextTok
 }
 
 /** Probes `text` and returns what the panel draws; `selection` is a UTF-16 range of `text`. */
-export async function buildProbeResult(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeResult> {
+export async function buildProbeResult(
+  model: LoadedModel,
+  text: string,
+  selection: CharSpan,
+  opts: ProbeOptions = {},
+): Promise<ProbeResult> {
   return (await ProbeSession.start(model, text, selection, opts)).result;
 }
 
@@ -59,7 +64,10 @@ export class ProbeSession {
     const sel = { start: inSel[0], end: inSel[inSel.length - 1] + 1 };
     const n = sel.end - sel.start;
     if (opts.maxTokens !== undefined && n > opts.maxTokens) {
-      throw new IntrospectError("too-many-tokens", `The selection has ${n} tokens, more than the budget of ${opts.maxTokens}: select less text or raise introspect.probe.maxTokens.`);
+      throw new IntrospectError(
+        "too-many-tokens",
+        `The selection has ${n} tokens, more than the budget of ${opts.maxTokens}: select less text or raise introspect.probe.maxTokens.`,
+      );
     }
     const info = model.info;
     const L = info.numLayers;
@@ -67,7 +75,11 @@ export class ProbeSession {
     const notes: string[] = [...info.notes];
     const residPost = Array.from({ length: L }, (_, l) => hookName(l, "hook_resid_post"));
     const missing = residPost.filter((s) => !has(s));
-    if (missing.length) throw new IntrospectError("unsupported-model", `The residual stream of this model was not found (${missing[0]}), so it cannot be probed.`);
+    if (missing.length)
+      throw new IntrospectError(
+        "unsupported-model",
+        `The residual stream of this model was not found (${missing[0]}), so it cannot be probed.`,
+      );
     const embedSite = hookName(0, "hook_resid_pre");
     const neuronLayer = Math.min(L - 1, Math.max(0, opts.neuronLayer ?? Math.floor(L / 2)));
     const mlpSite = hookName(neuronLayer, "mlp.hook_post");
@@ -94,9 +106,19 @@ export class ProbeSession {
       lens = undefined;
       notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (!has(embedSite)) notes.push("The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.");
+    if (!has(embedSite))
+      notes.push(
+        "The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.",
+      );
     const result = assembleProbeResult({
-      model: { id: info.id, architecture: info.architecture, numLayers: L, dModel: info.dModel, numHeads: info.numHeads, numExperts: info.numExperts },
+      model: {
+        id: info.id,
+        architecture: info.architecture,
+        numLayers: L,
+        dModel: info.dModel,
+        numHeads: info.numHeads,
+        numExperts: info.numExperts,
+      },
       tokens: tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
       selection: sel,
       embed: has(embedSite) ? get(embedSite) : { dims: get(residPost[0]).dims, data: new Float32Array(get(residPost[0]).data.length) },
@@ -118,7 +140,8 @@ export class ProbeSession {
   /** Top-k neurons of another layer (one forward pass capturing that layer's MLP activations). */
   async neurons(req: NeuronRequest): Promise<NeuronData> {
     const site = hookName(this.layer(req.layer), "mlp.hook_post");
-    if (!this.model.info.sites.includes(site)) throw new IntrospectError("bad-input", `Layer ${req.layer} of this model exposes no MLP activations (${site}).`);
+    if (!this.model.info.sites.includes(site))
+      throw new IntrospectError("bad-input", `Layer ${req.layer} of this model exposes no MLP activations (${site}).`);
     const t = await this.capture(site);
     const top = topNeurons(t, this.selection, req.k ?? 32);
     return { layer: req.layer, neurons: top.neurons, values: { dims: [top.neurons.length, top.tokens], data: top.values }, dMlp: top.dMlp };
@@ -128,12 +151,14 @@ export class ProbeSession {
   async attention(req: AttentionRequest): Promise<AttentionData> {
     const site = hookName(this.layer(req.layer), "attn.hook_pattern");
     const numHeads = this.model.info.numHeads ?? 0;
-    if (!this.model.info.sites.includes(site)) return buildAttention({ ...req, reason: attentionReason(this.model.info.notes) }, numHeads, this.selection);
+    if (!this.model.info.sites.includes(site))
+      return buildAttention({ ...req, reason: attentionReason(this.model.info.notes) }, numHeads, this.selection);
     return buildAttention({ ...req, tensor: await this.capture(site) }, numHeads, this.selection);
   }
 
   private layer(l: number): number {
-    if (!Number.isInteger(l) || l < 0 || l >= this.model.info.numLayers) throw new IntrospectError("bad-input", `There is no layer ${l}: this model has ${this.model.info.numLayers}.`);
+    if (!Number.isInteger(l) || l < 0 || l >= this.model.info.numLayers)
+      throw new IntrospectError("bad-input", `There is no layer ${l}: this model has ${this.model.info.numLayers}.`);
     return l;
   }
 
@@ -151,5 +176,7 @@ function rows(t: ActivationTensor, r: RowRange): ActivationTensor {
 
 function attentionReason(notes: string[]): string {
   const note = notes.find((n) => /attention/i.test(n));
-  return note ? `Attention patterns are not available: ${note}` : "Attention patterns are not available: this graph's attention is fused into one operator, so its weights are never materialised.";
+  return note
+    ? `Attention patterns are not available: ${note}`
+    : "Attention patterns are not available: this graph's attention is fused into one operator, so its weights are never materialised.";
 }

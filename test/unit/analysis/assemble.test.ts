@@ -23,7 +23,11 @@ describe("analysis/assembleProbeResult", () => {
     assert.deepStrictEqual(r.neurons!.values.dims, [16, 12]);
     assert.deepStrictEqual(r.moe!.usage.dims, [5, 6]);
     // Each layer's usage sums to tokens x k.
-    for (let l = 0; l < 5; l++) assert.strictEqual(r.moe!.usage.data.slice(l * 6, l * 6 + 6).reduce((a, b) => a + b, 0), 16);
+    for (let l = 0; l < 5; l++)
+      assert.strictEqual(
+        r.moe!.usage.data.slice(l * 6, l * 6 + 6).reduce((a, b) => a + b, 0),
+        16,
+      );
     // The planted massive dim (3, token 0) is flagged from layer 2 on.
     assert.ok(r.massive.some((m) => m.layer === 2 && m.dim === 3 && m.tokens.includes(0)));
     assert.ok(!r.massive.some((m) => m.layer < 2));

@@ -70,18 +70,25 @@ describe("analysis/probe on tiny ONNX models", function () {
   it("routes tokens to experts on an MoE model", async () => {
     const m = await open("tiny-moe");
     const r = await buildProbeResult(m, TEXT, { start: 0, end: TEXT.length });
-    assert.ok(r.moe, `no MoE data; notes: ${r.notes.join("; ")}`);
+    const moe = r.moe;
+    assert.ok(moe, `no MoE data; notes: ${r.notes.join("; ")}`);
     const n = r.selection.end - r.selection.start;
-    assert.deepStrictEqual(r.moe.usage.dims, [m.info.numLayers, m.info.numExperts]);
+    assert.deepStrictEqual(moe.usage.dims, [m.info.numLayers, m.info.numExperts]);
     for (let l = 0; l < r.layerCount; l++) {
-      const sum = r.moe.usage.data.slice(l * r.moe.numExperts, (l + 1) * r.moe.numExperts).reduce((a, b) => a + b, 0);
-      assert.strictEqual(sum, n * r.moe.k);
+      const sum: number = moe.usage.data.slice(l * moe.numExperts, (l + 1) * moe.numExperts).reduce((a, b) => a + b, 0);
+      assert.strictEqual(sum, n * moe.k);
     }
   });
 
   it("says what to do when the selection is empty or over budget", async () => {
     const m = models[0];
-    await assert.rejects(buildProbeResult(m, TEXT, { start: 0, end: TEXT.length }, { maxTokens: 2 }), (e: unknown) => e instanceof IntrospectError && e.code === "too-many-tokens" && /budget/.test(e.message));
-    await assert.rejects(buildProbeResult(m, "", { start: 0, end: 0 }), (e: unknown) => e instanceof IntrospectError && e.code === "bad-input");
+    await assert.rejects(
+      buildProbeResult(m, TEXT, { start: 0, end: TEXT.length }, { maxTokens: 2 }),
+      (e: unknown) => e instanceof IntrospectError && e.code === "too-many-tokens" && /budget/.test(e.message),
+    );
+    await assert.rejects(
+      buildProbeResult(m, "", { start: 0, end: 0 }),
+      (e: unknown) => e instanceof IntrospectError && e.code === "bad-input",
+    );
   });
 });

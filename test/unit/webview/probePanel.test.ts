@@ -21,7 +21,11 @@ async function rendered(p: Page, msg: unknown): Promise<void> {
 }
 
 const attr = (p: Page, sel: string, name: string) => p.getAttribute(sel, name);
-const posted = (p: Page) => p.evaluate(() => (window as unknown as { __posted: { type: string; method?: string; params?: Record<string, unknown>; tint?: unknown }[] }).__posted);
+const posted = (p: Page) =>
+  p.evaluate(
+    () =>
+      (window as unknown as { __posted: { type: string; method?: string; params?: Record<string, unknown>; tint?: unknown }[] }).__posted,
+  );
 
 (hasChromium ? describe : describe.skip)("webview/probe panel (headless Chromium)", function () {
   this.timeout(120000);
@@ -135,7 +139,11 @@ const posted = (p: Page) => p.evaluate(() => (window as unknown as { __posted: {
     await p.focus("[data-heatmap=neurons] canvas");
     await p.keyboard.press("ArrowDown");
     await p.keyboard.press("Enter");
-    const tint = (await posted(p)).find((m) => m.type === "introspect/tint")?.tint as { values: Float32Array; label: string; signed: boolean };
+    const tint = (await posted(p)).find((m) => m.type === "introspect/tint")?.tint as {
+      values: Float32Array;
+      label: string;
+      signed: boolean;
+    };
     assert.ok(tint && tint.values instanceof Float32Array, "tint carries a Float32Array");
     assert.strictEqual(tint.values.length, 12, "one value per probed token, context included");
     assert.strictEqual(tint.label, `L0 neuron ${small.neurons!.neurons[1]}`);
@@ -143,7 +151,12 @@ const posted = (p: Page) => p.evaluate(() => (window as unknown as { __posted: {
     await p.locator("[data-view=neurons]").screenshot({ path: path.join(out, "probe-neurons.png") });
     // Layer 3: the stub answers with a 4-neuron ranking.
     const other = makeFixture({ texts: sampleTexts(12), selection: { start: 4, end: 12 }, layers: 6, seed: 3 }).neurons!;
-    const four = { ...other, layer: 3, neurons: other.neurons.slice(0, 4), values: { dims: [4, 12], data: other.values.data.slice(0, 48) } };
+    const four = {
+      ...other,
+      layer: 3,
+      neurons: other.neurons.slice(0, 4),
+      values: { dims: [4, 12], data: other.values.data.slice(0, 48) },
+    };
     await answer(p, "introspect/probeNeurons", { layer: 3, k: 16 }, four);
     await p.selectOption("[data-control=neuron-layer]", "3");
     await p.waitForFunction(() => document.querySelector("[data-heatmap=neurons]")?.getAttribute("data-rows") === "4");
@@ -167,13 +180,18 @@ const posted = (p: Page) => p.evaluate(() => (window as unknown as { __posted: {
     await p.click("[data-view=layers] button:has-text('CSV')");
     await p.click("[data-view=layers] button:has-text('PNG')");
     await p.click("button:has-text('Export JSON')");
-    await p.waitForFunction(() => (window as unknown as { __posted: { method?: string }[] }).__posted.filter((m) => m.method === "introspect/export").length === 3);
+    await p.waitForFunction(
+      () =>
+        (window as unknown as { __posted: { method?: string }[] }).__posted.filter((m) => m.method === "introspect/export").length === 3,
+    );
     const ex = (await posted(p)).filter((m) => m.method === "introspect/export").map((m) => m.params!);
     const csv = ex.find((e) => e.format === "csv")!.data as string;
     assert.strictEqual(csv.split("\r\n")[0].split(",")[0], "layer");
     assert.strictEqual(csv.trim().split("\r\n").length, 7, "header + 6 layers");
     const png = await p.evaluate(() => {
-      const m = (window as unknown as { __posted: { method?: string; params?: { format: string; data: ArrayBuffer } }[] }).__posted.find((x) => x.params?.format === "png")!;
+      const m = (window as unknown as { __posted: { method?: string; params?: { format: string; data: ArrayBuffer } }[] }).__posted.find(
+        (x) => x.params?.format === "png",
+      )!;
       return Array.from(new Uint8Array(m.params!.data.slice(0, 4)));
     });
     assert.deepStrictEqual(png, [0x89, 0x50, 0x4e, 0x47]);
