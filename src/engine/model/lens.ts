@@ -73,6 +73,7 @@ async function tail(model: LoadedModel): Promise<Tail> {
         graphOptimizationLevel: model.options.graphOptimization ?? "all",
         ...(model.options.intraOpThreads ? { intraOpNumThreads: model.options.intraOpThreads } : {}),
         ...(file.externalData ? { externalData: file.externalData } : {}),
+        ...(model.options.prepackWeights === false ? { extra: { session: { disable_prepacking: "1" } } } : {}),
       });
       return { session, extraInputs: plan.newInputs.filter((i) => !i.name.startsWith("introspect/")), needsZeroSkip };
     })();

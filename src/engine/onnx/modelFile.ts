@@ -20,6 +20,8 @@ export interface InitializerRef {
   /** The whole initializer field (tag included), absolute file offsets. */
   fieldStart: number;
   fieldEnd: number;
+  /** The TensorProto payload inside the field. */
+  payloadStart: number;
   /** Inline raw_data payload, absolute file offsets. */
   raw?: { offset: number; length: number };
   /** External data as recorded in the file (location relative to the model's folder). */
@@ -73,7 +75,7 @@ function readPackedOrSingleInts(src: FileBytes, f: { wire: number; payloadStart:
 }
 
 function scanInitializer(src: FileBytes, start: number, end: number, payloadStart: number, payloadEnd: number): InitializerRef {
-  const t: InitializerRef = { name: "", dims: [], dataType: 0, fieldStart: start, fieldEnd: end };
+  const t: InitializerRef = { name: "", dims: [], dataType: 0, fieldStart: start, fieldEnd: end, payloadStart };
   const ext: Record<string, string> = {};
   for (const f of fields(src, payloadStart, payloadEnd)) {
     switch (f.field) {

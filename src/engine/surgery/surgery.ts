@@ -12,9 +12,9 @@ import type { HookName } from "../types";
 import { IntrospectError } from "../types";
 import type { ArchMap } from "../arch/archMap";
 import type { GraphIndex } from "../onnx/graph";
-import type { ScannedModel } from "../onnx/modelFile";
+import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F } from "../onnx/modelFile";
-import { FileBytes, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
 export const INLINE_LIMIT = 4096;
@@ -150,16 +150,17 @@ export interface Subgraph {
 export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dataLocation: string | null, sub?: Subgraph): Uint8Array[] {
   const graphParts: Uint8Array[] = [];
   const existingOutputs = new Set(sub ? [] : m.outputs.map((o) => o.name));
+  const initAt = new Map([...m.initializers.values()].map((t) => [t.fieldStart, t]));
   for (const f of m.graphFields) {
     if (sub && (f.field === F.graph.input || f.field === F.graph.output || f.field === F.graph.valueInfo)) continue;
     if (sub && f.field === F.graph.node && !sub.keep.has(f.index)) continue;
     if (f.field === F.graph.node && plan.changed.has(f.index)) {
       graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, plan.changed.get(f.index)!)));
     } else if (f.field === F.graph.initializer && dataLocation !== null) {
-      const init = [...m.initializers.values()].find((t) => t.fieldStart === f.start);
+      const init = initAt.get(f.start);
       // Small tensors stay inline: onnxruntime's shape inference must read constants such as
       // Unsqueeze axes or Reshape shapes, and cannot from external data.
-      if (init?.raw && init.raw.length >= INLINE_LIMIT) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init.fieldStart, init.fieldEnd, init.raw, dataLocation)));
+      if (init?.raw && init.raw.length >= INLINE_LIMIT) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init, dataLocation)));
       else graphParts.push(src.read(f.start, f.end - f.start).slice());
     } else {
       graphParts.push(src.read(f.start, f.end - f.start).slice());
@@ -183,46 +184,16 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
   ];
 }
 
-/** Re-encodes a TensorProto header (all fields but raw_data) plus external_data pointing at raw_data. */
-function externalTensorHeader(src: FileBytes, start: number, end: number, raw: { offset: number; length: number }, location: string): Uint8Array {
+/** Re-encodes a TensorProto's fields except raw_data, plus external_data pointing at raw_data in place.
+ * Walks the fields on disk so the weight bytes themselves are never read. */
+function externalTensorHeader(src: FileBytes, init: InitializerRef, location: string): Uint8Array {
   const parts: Uint8Array[] = [];
-  // Walk the tensor's own fields: keep everything but raw_data (field 9) and data_location (14).
-  const bytes = src.read(start, end - start).slice();
-  let p = 0;
-  // skip the initializer tag + length
-  while (bytes[p] & 0x80) p++;
-  p++;
-  while (bytes[p] & 0x80) p++;
-  p++;
-  while (p < bytes.length) {
-    const fStart = p;
-    let tag = 0;
-    let mul = 1;
-    for (;;) {
-      const b = bytes[p++];
-      tag += (b & 0x7f) * mul;
-      mul *= 128;
-      if (!(b & 0x80)) break;
-    }
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (wire === 0) while (bytes[p++] & 0x80);
-    else if (wire === 1) p += 8;
-    else if (wire === 5) p += 4;
-    else if (wire === 2) {
-      let len = 0;
-      mul = 1;
-      for (;;) {
-        const b = bytes[p++];
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if (!(b & 0x80)) break;
-      }
-      p += len;
-    }
-    if (field !== F.tensor.rawData && field !== F.tensor.dataLocation) parts.push(bytes.subarray(fStart, p));
+  for (const f of fields(src, init.payloadStart, init.fieldEnd)) {
+    if (f.field === F.tensor.rawData || f.field === F.tensor.dataLocation) continue;
+    parts.push(src.read(f.start, f.end - f.start).slice());
   }
   const entry = (k: string, v: string) => lenField(F.tensor.externalData, concat([lenField(1, utf8(k)), lenField(2, utf8(v))]));
+  const raw = init.raw!;
   parts.push(entry("location", location), entry("offset", String(raw.offset)), entry("length", String(raw.length)));
   parts.push(varintField(F.tensor.dataLocation, 1));
   return concat(parts);
