@@ -26,9 +26,24 @@ const targets = [
   // Model host. onnxruntime-node loads a native addon by relative path, so it stays in node_modules
   // (shipped in the .vsix) instead of being bundled.
   { ...nodeTarget, name: "server", entryPoints: ["src/server/server.ts"], outfile: "dist/server.js", external: ["onnxruntime-node"] },
-  { ...nodeTarget, name: "cli", entryPoints: ["src/cli/main.ts"], outfile: "dist/cli.js", external: ["onnxruntime-node"], banner: { js: "#!/usr/bin/env node" } },
+  {
+    ...nodeTarget,
+    name: "cli",
+    entryPoints: ["src/cli/main.ts"],
+    outfile: "dist/cli.js",
+    external: ["onnxruntime-node"],
+    banner: { js: "#!/usr/bin/env node" },
+  },
   // Extension-host test suite: not shipped; mocha and vscode resolve at runtime from the repository.
-  { ...nodeTarget, name: "exthost-tests", entryPoints: ["test/exthost/suite/index.ts"], outfile: "dist/test/exthost.js", external: ["vscode", "mocha"], minify: false, sourcemap: true },
+  {
+    ...nodeTarget,
+    name: "exthost-tests",
+    entryPoints: ["test/exthost/suite/index.ts"],
+    outfile: "dist/test/exthost.js",
+    external: ["vscode", "mocha"],
+    minify: false,
+    sourcemap: true,
+  },
   ...webviewApps().map((app) => ({
     ...common,
     name: `webview:${app}`,
@@ -53,9 +68,7 @@ const present = targets.filter((t) => {
   return ok;
 });
 
-const contexts = await Promise.all(
-  present.map(({ name, ...options }) => esbuild.context({ ...options, plugins: [reportPlugin(name)] })),
-);
+const contexts = await Promise.all(present.map(({ name, ...options }) => esbuild.context({ ...options, plugins: [reportPlugin(name)] })));
 
 function reportPlugin(name) {
   return {

@@ -51,13 +51,21 @@ for (const step of steps) {
     if (code !== 0 && failed === 0) failed = 1;
     rows.push({ name: step.name, passed, failed, note: `${secs} s` });
   } else {
-    rows.push({ name: step.name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, note: `${secs} s`, silent: step.gate && code === 0 });
+    rows.push({
+      name: step.name,
+      passed: code === 0 ? 1 : 0,
+      failed: code === 0 ? 0 : 1,
+      note: `${secs} s`,
+      silent: step.gate && code === 0,
+    });
     if (step.gate && code !== 0) gateFailed = true;
   }
 }
 
 console.log("\n=== summary");
-for (const r of rows) if (!r.silent) console.log(`  ${r.name.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed   ${r.note}`);
+for (const r of rows)
+  if (!r.silent)
+    console.log(`  ${r.name.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed   ${r.note}`);
 const passed = rows.filter((r) => !r.silent).reduce((n, r) => n + r.passed, 0);
 const failed = rows.reduce((n, r) => n + r.failed, 0);
 console.log(`\n${passed} passed, ${failed} failed (${((Date.now() - t0) / 60000).toFixed(1)} min)`);

@@ -5,7 +5,8 @@ import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
 
 export function registerCommands(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): void {
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, guard(fn)));
+  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, guard(fn)));
 
   reg("introspect.restartHost", async () => {
     await host.restart();

@@ -17,7 +17,8 @@ import { ConfigureRequest, StatusNotification, type ModelState } from "../protoc
 import { modelSettings } from "./settings";
 
 /** Host life as the status bar shows it, on top of the model state the host reports. */
-export type HostPhase = { kind: "starting" } | { kind: "running" } | { kind: "restarting"; crashes: number } | { kind: "stopped"; reason: string };
+export type HostPhase =
+  { kind: "starting" } | { kind: "running" } | { kind: "restarting"; crashes: number } | { kind: "stopped"; reason: string };
 
 const MAX_CRASHES = 4;
 const CRASH_WINDOW_MS = 3 * 60 * 1000;
@@ -35,7 +36,10 @@ export class HostClient implements vscode.Disposable {
   private modelState: ModelState = { kind: "none" };
   private readonly disposables: vscode.Disposable[] = [this.phaseEmitter, this.stateEmitter];
 
-  constructor(private readonly context: vscode.ExtensionContext, output: vscode.LogOutputChannel) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    output: vscode.LogOutputChannel,
+  ) {
     const module = context.asAbsolutePath("dist/server.js");
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc },

@@ -10,7 +10,11 @@ export function describe(phase: HostPhase, state: ModelState, restarts: number):
     case "starting":
       return { text: "$(loading~spin) Introspect: starting", tooltip: "Starting the model host", error: false };
     case "restarting":
-      return { text: "$(sync~spin) Introspect: restarting host", tooltip: "The model host stopped unexpectedly; restarting it", error: false };
+      return {
+        text: "$(sync~spin) Introspect: restarting host",
+        tooltip: "The model host stopped unexpectedly; restarting it",
+        error: false,
+      };
     case "stopped":
       return { text: "$(error) Introspect: host stopped", tooltip: `${phase.reason}\nClick to restart.`, error: true };
     case "running":
@@ -18,11 +22,23 @@ export function describe(phase: HostPhase, state: ModelState, restarts: number):
   }
   switch (state.kind) {
     case "none":
-      return { text: `$(circle-slash) Introspect: no model${restarted}`, tooltip: "No model configured: set introspect.model", error: false };
+      return {
+        text: `$(circle-slash) Introspect: no model${restarted}`,
+        tooltip: "No model configured: set introspect.model",
+        error: false,
+      };
     case "loading":
-      return { text: `$(loading~spin) Introspect: loading ${path.basename(state.path)}${restarted}`, tooltip: `Loading ${state.path}`, error: false };
+      return {
+        text: `$(loading~spin) Introspect: loading ${path.basename(state.path)}${restarted}`,
+        tooltip: `Loading ${state.path}`,
+        error: false,
+      };
     case "ready":
-      return { text: `$(pulse) Introspect: ${path.basename(state.path)}${restarted}`, tooltip: `${state.info.id} (${state.info.architecture}, ${state.info.numLayers} layers)\nClick for model info.`, error: false };
+      return {
+        text: `$(pulse) Introspect: ${path.basename(state.path)}${restarted}`,
+        tooltip: `${state.info.id} (${state.info.architecture}, ${state.info.numLayers} layers)\nClick for model info.`,
+        error: false,
+      };
     case "failed":
       return { text: `$(error) Introspect: model failed${restarted}`, tooltip: state.reason, error: true };
   }

@@ -15,7 +15,10 @@ export function runExthostSuiteIfAsked(): void {
       const mod = require(suite) as { runToFile(resultsPath: string): Promise<void> };
       void mod.runToFile(results);
     } catch (e) {
-      fs.writeFileSync(results, JSON.stringify({ passed: 0, failed: 1, tests: [{ title: "load suite", state: "failed", error: String(e) }] }));
+      fs.writeFileSync(
+        results,
+        JSON.stringify({ passed: 0, failed: 1, tests: [{ title: "load suite", state: "failed", error: String(e) }] }),
+      );
     }
   }, 0);
 }

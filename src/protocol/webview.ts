@@ -64,8 +64,7 @@ export interface RequestMessage<M extends RequestMethod = RequestMethod> {
 }
 
 export type ResponseMessage =
-  | { type: "response"; id: number; ok: true; result: unknown }
-  | { type: "response"; id: number; ok: false; error: string };
+  { type: "response"; id: number; ok: true; result: unknown } | { type: "response"; id: number; ok: false; error: string };
 
 /**
  * Sender side of the request helper: `request()` posts a RequestMessage and resolves when the
@@ -105,11 +104,7 @@ export type RequestHandlers = {
  * Receiver side: answers a RequestMessage with the matching handler and posts the response.
  * Errors become `{ ok: false, error }` with the error's message (a sentence for the user).
  */
-export async function answerRequest(
-  msg: RequestMessage,
-  handlers: RequestHandlers,
-  post: (msg: ResponseMessage) => void,
-): Promise<void> {
+export async function answerRequest(msg: RequestMessage, handlers: RequestHandlers, post: (msg: ResponseMessage) => void): Promise<void> {
   const handler = handlers[msg.method] as ((p: unknown) => Promise<unknown>) | undefined;
   if (!handler) {
     post({ type: "response", id: msg.id, ok: false, error: `No handler for ${msg.method}.` });

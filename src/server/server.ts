@@ -16,7 +16,8 @@ const documents = new TextDocuments(TextDocument);
 let state: ModelState = { kind: "none" };
 let model: LoadedModel | undefined;
 let ortPromise: Promise<OrtModule> | undefined;
-let languageFeatures: LanguageFeatures | undefined;
+// Filled once the features are registered; setState may run before that.
+const language: { features?: LanguageFeatures } = {};
 
 const ctx: HostContext = {
   connection,
@@ -27,7 +28,7 @@ const ctx: HostContext = {
     state = next;
     void connection.sendNotification(StatusNotification.type, next);
     // Prompt-file checks depend on the model (tokenizer, layer count): recompute them.
-    languageFeatures?.refresh();
+    language.features?.refresh();
   },
   getModel: () => model,
   setModel(next) {
@@ -43,7 +44,7 @@ connection.onInitialize(() => ({
 connection.onInitialized(() => ctx.setState(state));
 
 for (const m of handlerModules) m.register(ctx);
-languageFeatures = registerLanguageFeatures(ctx);
+language.features = registerLanguageFeatures(ctx);
 
 documents.listen(connection);
 connection.listen();

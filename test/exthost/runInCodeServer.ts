@@ -23,7 +23,11 @@ async function main(): Promise<number> {
   } finally {
     await s?.close();
   }
-  const r = JSON.parse(fs.readFileSync(results, "utf8")) as { passed: number; failed: number; tests: { title: string; state: string; error?: string }[] };
+  const r = JSON.parse(fs.readFileSync(results, "utf8")) as {
+    passed: number;
+    failed: number;
+    tests: { title: string; state: string; error?: string }[];
+  };
   for (const t of r.tests) {
     console.log(`  ${t.state === "passed" ? "✔" : t.state === "failed" ? "✗" : "-"} ${t.title}`);
     if (t.error) console.log(`      ${t.error.split("\n").slice(0, 6).join("\n      ")}`);

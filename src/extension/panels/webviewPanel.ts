@@ -28,11 +28,16 @@ export class WebviewPanel implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly options: PanelOptions,
   ) {
-    this.panel = vscode.window.createWebviewPanel(options.viewType, options.title, { viewColumn: options.column ?? vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
-    });
+    this.panel = vscode.window.createWebviewPanel(
+      options.viewType,
+      options.title,
+      { viewColumn: options.column ?? vscode.ViewColumn.Beside, preserveFocus: true },
+      {
+        enableScripts: true,
+        retainContextWhenHidden: false,
+        localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
+      },
+    );
     let markReady!: () => void;
     this.ready = new Promise((resolve) => (markReady = resolve));
     this.disposables.push(

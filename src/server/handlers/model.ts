@@ -66,7 +66,8 @@ export function resolveOnnxFile(modelPath: string, variant: string): string {
     throw new Error(`Model not found at ${modelPath}: set introspect.model to a model folder or an .onnx file.`);
   }
   if (fs.statSync(modelPath).isFile()) {
-    if (!modelPath.endsWith(".onnx")) throw new Error(`${modelPath} is not an .onnx file: set introspect.model to a model folder or an .onnx file.`);
+    if (!modelPath.endsWith(".onnx"))
+      throw new Error(`${modelPath} is not an .onnx file: set introspect.model to a model folder or an .onnx file.`);
     return modelPath;
   }
   const name = `${variant || "model"}.onnx`;

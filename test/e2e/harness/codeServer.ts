@@ -97,7 +97,18 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const out = fs.openSync(logFile, "a");
   const child: ChildProcess = spawn(
     NODE24,
-    [CODE_SERVER, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", ...common, opts.workspace],
+    [
+      CODE_SERVER,
+      "--auth",
+      "none",
+      "--bind-addr",
+      `127.0.0.1:${port}`,
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      ...common,
+      opts.workspace,
+    ],
     { detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...opts.env } },
   );
   fs.closeSync(out);

@@ -7,7 +7,14 @@ import { REPO } from "./codeServer";
 export const SCREENSHOTS = path.join(REPO, ".test-output/e2e");
 const MOD = "Control"; // Linux key bindings in the browser
 
-export const CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_FLAGS, headless: true });
@@ -121,7 +128,11 @@ export class Workbench {
     const end = Date.now() + timeoutMs;
     let last = "";
     while (Date.now() < end) {
-      last = (await this.statusBarItem(contains).innerText().catch(() => "")).trim();
+      last = (
+        await this.statusBarItem(contains)
+          .innerText()
+          .catch(() => "")
+      ).trim();
       if (pattern.test(last)) return last;
       await this.page.waitForTimeout(200);
     }

@@ -41,12 +41,20 @@ describe("Introspect in the extension host", () => {
 
   it("the model host answers introspect/modelInfo with the loaded model's inputs", async () => {
     const { host } = await api();
-    const state = await waitFor<ModelState>("a loaded model", () => (host.state.kind === "ready" || host.state.kind === "failed" ? host.state : undefined));
+    const state = await waitFor<ModelState>("a loaded model", () =>
+      host.state.kind === "ready" || host.state.kind === "failed" ? host.state : undefined,
+    );
     assert.strictEqual(state.kind, "ready", state.kind === "failed" ? state.reason : "");
     const info = await host.client.sendRequest(ModelInfoRequest.type);
     assert.match(info.ortVersion, /^\d+\.\d+\.\d+/);
-    assert.ok(info.inputs.some((i) => i.name === "input_ids"), `inputs: ${info.inputs.map((i) => i.name).join(", ")}`);
-    assert.ok(info.outputs.some((o) => o.name === "logits"), `outputs: ${info.outputs.map((o) => o.name).join(", ")}`);
+    assert.ok(
+      info.inputs.some((i) => i.name === "input_ids"),
+      `inputs: ${info.inputs.map((i) => i.name).join(", ")}`,
+    );
+    assert.ok(
+      info.outputs.some((o) => o.name === "logits"),
+      `outputs: ${info.outputs.map((o) => o.name).join(", ")}`,
+    );
     assert.notStrictEqual(info.hostPid, process.pid, "the model must run in its own process");
   });
 

@@ -29,7 +29,10 @@ describe("model host: resolving the configured model", () => {
 describe("status bar text", () => {
   const info = { id: "demo-llama/model", architecture: "LlamaForCausalLM", numLayers: 4 } as ModelInfo;
   it("names the model when ready and says when the host was restarted", () => {
-    assert.strictEqual(statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 0).text, "$(pulse) Introspect: demo-llama");
+    assert.strictEqual(
+      statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 0).text,
+      "$(pulse) Introspect: demo-llama",
+    );
     assert.match(statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 1).text, /demo-llama \(host restarted\)$/);
     assert.match(statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 3).text, /host restarted 3×/);
   });
