@@ -199,3 +199,14 @@ describe("prompt-file parser", () => {
     assert.deepStrictEqual(codes("contrast c\n  layers 0-99999\n  + a\n  - b\n"), ["bad-layer"]);
   });
 });
+
+describe("prompt-file documentation", () => {
+  it("the README's example parses without diagnostics", () => {
+    const readme = require("fs").readFileSync(require("path").join(__dirname, "../../../README.md"), "utf8") as string;
+    const example = /## Prompt files[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(example, "README has a Prompt files section with an example");
+    const f = parsePromptFile(example);
+    assert.deepStrictEqual(f.diagnostics, []);
+    assert.deepStrictEqual(f.blocks.map((b) => b.kind), ["prompt", "patch", "contrast"]);
+  });
+});
