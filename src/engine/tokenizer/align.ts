@@ -20,6 +20,8 @@ export interface Segment {
 export interface AlignOptions {
   /** The normaliser adds a space at the start of every section (Llama-2's Prepend("▁")). */
   alwaysPrependsSpace: boolean;
+  /** The pre-tokenizer adds a space to a section that does not start with one (GPT-2 add_prefix_space). */
+  prependsMissingSpace?: boolean;
   /** WordPiece: an unknown token stands for one whole word (up to whitespace or punctuation). */
   unkIsWord: boolean;
   /** The unknown piece, which a user may also have typed literally. */
@@ -194,9 +196,13 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
       p++;
       continue;
     }
-    if (s.sectionStart[p] && opts.alwaysPrependsSpace && fold(cs) === " ") {
-      p++; // the space the normaliser put in front of this section
-      continue;
+    if (s.sectionStart[p] && fold(cs) === " ") {
+      // The space a normaliser or pre-tokenizer put in front of this section.
+      const missing = opts.prependsMissingSpace && cs !== ci && !opts.spaceMarks?.includes(ci);
+      if (opts.alwaysPrependsSpace || missing) {
+        p++;
+        continue;
+      }
     }
     if (cs === ci) {
       give(p, i, i + wi);

@@ -132,6 +132,7 @@ class HfTextTokenizer implements TextTokenizer {
     );
     const spans = alignSegments(text, segments, {
       alwaysPrependsSpace: this.style.alwaysPrependsSpace,
+      prependsMissingSpace: this.style.prependsMissingSpace,
       unkIsWord: this.style.kind === "wordpiece",
       unkPiece: this.style.unkPiece,
       spaceMarks: this.style.spaceMarks.map((m) => m.codePointAt(0)!),

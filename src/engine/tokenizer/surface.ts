@@ -17,6 +17,8 @@ export interface SurfaceStyle {
   unkPiece: string | undefined;
   /** A Prepend normaliser adds its text to every section, whether or not it starts with a space. */
   alwaysPrependsSpace: boolean;
+  /** ByteLevel(add_prefix_space) / Metaspace(prepend_scheme) add a space where a section lacks one. */
+  prependsMissingSpace: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -49,6 +51,11 @@ export function readSurfaceStyle(tokenizerJson: Json): SurfaceStyle {
   const alwaysPrependsSpace = norm.some(
     (c) => c.type === "Prepend" && typeof c.prepend === "string" && (c.prepend === " " || spaceMarks.has(c.prepend)),
   );
+  const prependsMissingSpace = pre.some(
+    (c) =>
+      (c.type === "ByteLevel" && c.add_prefix_space === true) ||
+      (c.type === "Metaspace" && c.prepend_scheme !== "never" && c.add_prefix_space !== false),
+  );
   const type = model.type;
   const byteFallback = model.byte_fallback === true;
   const kind = byteLevel
@@ -69,6 +76,7 @@ export function readSurfaceStyle(tokenizerJson: Json): SurfaceStyle {
     endOfWordSuffix: typeof model.end_of_word_suffix === "string" ? model.end_of_word_suffix : "",
     unkPiece: typeof model.unk_token === "string" ? model.unk_token : undefined,
     alwaysPrependsSpace,
+    prependsMissingSpace,
   };
 }
 

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
 import { DEMO_LLAMA, FIXTURES, HARD_TEXTS, assertExactTiling, assertMonotone, q, spanGroups, uncovered } from "./helpers";
@@ -69,6 +70,30 @@ describe("tokenizer offsets: byte-level BPE (Qwen3 vocabulary, NFC normaliser)",
     assert.ok(tok.isSpecial(start.id));
     const end = tokens.find((t) => t.piece === "<|im_end|>")!;
     assert.equal(text.slice(end.span.start, end.span.end), "<|im_end|>");
+  });
+
+  it("skips the space an add_prefix_space pre-tokenizer inserts, also before a newline", async () => {
+    const json = JSON.parse(fs.readFileSync(path.join(FIXTURES, "qwen3-small", "tokenizer.json"), "utf8"));
+    json.pre_tokenizer.pretokenizers[1].add_prefix_space = true;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-prefix-"));
+    try {
+      fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(json));
+      const pre = await loadTokenizer(dir);
+      const a = pre.encode("foo bar", { addSpecialTokens: false });
+      assert.equal(a[0].piece, "Ġfoo", "the library added the space");
+      assert.deepEqual(show("foo bar", a), [`${a[0].id}:foo`, `${a[1].id}: bar`]);
+      const text = "\nfoo <|im_start|>user";
+      const b = pre.encode(text, { addSpecialTokens: false });
+      assertMonotone(text, b);
+      assert.equal(uncovered(text, b, /$^/u), "");
+      const nl = b.find((t) => t.piece.includes("Ċ"))!;
+      assert.equal(text.slice(nl.span.start, nl.span.end), "\n");
+      const user = b[b.length - 1];
+      assert.equal(user.piece, "Ġuser");
+      assert.equal(text.slice(user.span.start, user.span.end), "user");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("shows tokens readably: leading spaces kept, broken bytes as <0x..>", () => {
