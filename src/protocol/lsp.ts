@@ -4,6 +4,7 @@
 // they travel as base64 of their float32 bytes (TensorPayload) or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import type { ModelState } from "../engine/types";
+import type { AttentionRequest, NeuronRequest } from "./probeData";
 
 export type { ModelState };
 
@@ -75,4 +76,40 @@ export function decodeTensor(p: TensorPayload): { dims: number[]; data: Float32A
   const data = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(data.buffer).set(bytes);
   return { dims: p.dims, data };
+}
+
+export interface ProbeParams {
+  /** Document the text comes from (for the panel title and the editor tint). */
+  uri: string;
+  /** The probed text: by default the document up to the selection's end. */
+  text: string;
+  /** UTF-16 range of `text` whose tokens are shown (the heatmap columns). */
+  selection: { start: number; end: number };
+  /** introspect token budget: more selected tokens than this is refused with a sentence. */
+  maxTokens?: number;
+  neuronLayer?: number;
+  neuronCount?: number;
+  attention?: AttentionRequest;
+}
+
+/**
+ * Client -> host request: probe a selection (one forward pass + logit lens). The result is a
+ * ProbeResult (src/protocol/probeData.ts) encoded with `toWire` (typed arrays as base64);
+ * decode with `fromWire<ProbeResult>` before posting it to the probe panel.
+ */
+export namespace ProbeRequest {
+  export const method = "introspect/probe" as const;
+  export const type = new RequestType<ProbeParams, unknown, void>(method);
+}
+
+/** Client -> host request: top-k MLP neurons of another layer of probe `probeId`; result toWire(NeuronData). */
+export namespace ProbeNeuronsRequest {
+  export const method = "introspect/probeNeurons" as const;
+  export const type = new RequestType<NeuronRequest & { probeId: string }, unknown, void>(method);
+}
+
+/** Client -> host request: attention of another layer/head of probe `probeId`; result toWire(AttentionData). */
+export namespace ProbeAttentionRequest {
+  export const method = "introspect/probeAttention" as const;
+  export const type = new RequestType<AttentionRequest & { probeId: string }, unknown, void>(method);
 }

@@ -96,6 +96,8 @@ export interface MassiveActivation {
 export interface ProbeResult {
   /** Bumped when the shape changes, so a restored panel can refuse old state. */
   version: 1;
+  /** Names this probe for follow-up requests (another layer's neurons, another head); set by the host. */
+  id?: string;
   model: {
     id: string;
     architecture: string;

@@ -180,3 +180,37 @@ function attentionReason(notes: string[]): string {
     ? `Attention patterns are not available: ${note}`
     : "Attention patterns are not available: this graph's attention is fused into one operator, so its weights are never materialised.";
 }
+
+/**
+ * The probes a host keeps for follow-up requests, newest first; older ones are dropped (their
+ * captures are not kept, only tokens and ids, but the panel only ever asks about recent probes).
+ */
+export class ProbeSessions {
+  private readonly sessions = new Map<string, ProbeSession>();
+  private next = 1;
+
+  constructor(private readonly keep = 4) {}
+
+  async probe(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeResult> {
+    const s = await ProbeSession.start(model, text, selection, opts);
+    const id = `probe-${this.next++}`;
+    s.result.id = id;
+    this.sessions.set(id, s);
+    while (this.sessions.size > this.keep) this.sessions.delete(this.sessions.keys().next().value as string);
+    return s.result;
+  }
+
+  get(id: string, model: LoadedModel): ProbeSession {
+    const s = this.sessions.get(id);
+    if (!s || s.model !== model)
+      throw new IntrospectError(
+        "bad-input",
+        "This probe is no longer available (the model changed or it is too old): probe the selection again.",
+      );
+    return s;
+  }
+
+  clear(): void {
+    this.sessions.clear();
+  }
+}

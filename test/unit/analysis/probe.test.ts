@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { openModel, IntrospectError, type LoadedModel } from "../../../src/engine";
-import { ProbeSession, buildProbeResult } from "../../../src/engine/analysis/probe";
+import { ProbeSession, ProbeSessions, buildProbeResult } from "../../../src/engine/analysis/probe";
 import { loadTokenizer } from "../../../src/engine/tokenizer";
 
 const LOCAL = path.resolve(__dirname, "../../fixtures/local");
@@ -78,6 +78,17 @@ describe("analysis/probe on tiny ONNX models", function () {
       const sum: number = moe.usage.data.slice(l * moe.numExperts, (l + 1) * moe.numExperts).reduce((a, b) => a + b, 0);
       assert.strictEqual(sum, n * moe.k);
     }
+  });
+
+  it("keeps recent probes for follow-up requests and refuses stale ones", async () => {
+    const m = models[0];
+    const reg = new ProbeSessions(2);
+    const a = await reg.probe(m, TEXT, { start: 0, end: 5 });
+    const b = await reg.probe(m, TEXT, { start: 0, end: 5 });
+    assert.notStrictEqual(a.id, b.id);
+    assert.strictEqual((await reg.get(b.id!, m).neurons({ layer: 1, k: 3 })).neurons.length, 3);
+    await reg.probe(m, TEXT, { start: 0, end: 5 });
+    assert.throws(() => reg.get(a.id!, m), /probe the selection again/);
   });
 
   it("says what to do when the selection is empty or over budget", async () => {
