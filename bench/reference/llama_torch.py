@@ -41,6 +41,15 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
+def repeat_kv(x, rep):
+    """[b, kv, t, d] -> [b, kv*rep, t, d], each kv head serving `rep` query heads (expand +
+    reshape, as HF does; repeat_interleave exports with the traced length baked in)."""
+    if rep == 1:
+        return x
+    b, kv, t, d = x.shape
+    return x[:, :, None].expand(b, kv, rep, t, d).reshape(b, kv * rep, t, d)
+
+
 class Attention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -64,9 +73,7 @@ class Attention(nn.Module):
         k = k * cos + rotate_half(k) * sin
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
-        rep = self.n_head // self.n_kv
-        kk = k.repeat_interleave(rep, dim=1) if rep > 1 else k
-        vv = v.repeat_interleave(rep, dim=1) if rep > 1 else v
+        kk, vv = repeat_kv(k, self.n_head // self.n_kv), repeat_kv(v, self.n_head // self.n_kv)
         w = torch.matmul(q, kk.transpose(-1, -2)) * (self.hd ** -0.5)
         w = self.hook_pattern(torch.softmax(w + mask_bias, dim=-1))
         a = torch.matmul(w, vv).transpose(1, 2).reshape(b, s, self.n_head * self.hd)
@@ -97,6 +104,21 @@ class Model(nn.Module):
         self.layers = nn.ModuleList([Layer(cfg) for _ in range(cfg["num_hidden_layers"])])
         self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6))
 
+    def forward(self, input_ids, attention_mask, position_ids, past, inv_freq):
+        s, total = input_ids.shape[1], attention_mask.shape[1]
+        q_pos = torch.arange(s).unsqueeze(1) + (total - s)
+        allowed = (torch.arange(total).unsqueeze(0) <= q_pos)[None, None] & attention_mask.bool()[:, None, None, :]
+        mask_bias = (~allowed).to(torch.float32) * -1e9
+        freqs = position_ids[..., None].to(torch.float32) * inv_freq
+        emb = torch.cat([freqs, freqs], dim=-1)
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        x = self.embed_tokens(input_ids)
+        presents = []
+        for i, layer in enumerate(self.layers):
+            x, k, v = layer(x, past[2 * i], past[2 * i + 1], mask_bias, cos, sin)
+            presents += [k, v]
+        return self.norm(x), presents
+
 
 class Llama(nn.Module):
     def __init__(self, cfg):
@@ -115,19 +137,9 @@ class Llama(nn.Module):
         self.inv_freq = 1.0 / (theta ** (torch.arange(0, self.hd, 2, dtype=torch.float32) / self.hd))
 
     def forward(self, input_ids, attention_mask, position_ids, *past):
-        s, total = input_ids.shape[1], attention_mask.shape[1]
-        q_pos = torch.arange(s).unsqueeze(1) + (total - s)
-        allowed = (torch.arange(total).unsqueeze(0) <= q_pos)[None, None] & attention_mask.bool()[:, None, None, :]
-        mask_bias = (~allowed).to(torch.float32) * -1e9
-        freqs = position_ids[..., None].to(torch.float32) * self.inv_freq
-        emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-        x = self.model.embed_tokens(input_ids)
-        presents = []
-        for i, layer in enumerate(self.model.layers):
-            x, k, v = layer(x, past[2 * i], past[2 * i + 1], mask_bias, cos, sin)
-            presents += [k, v]
-        return (self.lm_head(self.model.norm(x)), *presents)
+        # Calls self.model as a module so export scopes read /model/layers.{i}/..., as HF's do.
+        x, presents = self.model(input_ids, attention_mask, position_ids, past, self.inv_freq)
+        return (self.lm_head(x), *presents)
 
     def empty_past(self, batch=1):
         return [torch.zeros(batch, self.n_kv, 0, self.hd) for _ in range(2 * self.n_layer)]

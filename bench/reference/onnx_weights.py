@@ -3,7 +3,7 @@
 The TorchScript exporter keeps parameter names for tensors used as they are
 (embeddings, norms, GPT-2's Conv1D), but folds the transpose of nn.Linear
 weights into new initializers named onnx::MatMul_N, and merges equal tensors
-into one. So each parameter is looked up by name first, then through the node
+into one (the others become Identity nodes of it). So each parameter is looked up by name first, then through the node
 its module exported to: /<module path>/{MatMul,Gemm,Mul,Add,Gather} with an
 initializer input of the right shape (transposed for MatMul).
 """
@@ -32,6 +32,11 @@ class OnnxWeights:
         m = onnx.load(onnx_path, load_external_data=True)
         self.arrays = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
         self.nodes = [(n.name, n.op_type, list(n.input)) for n in m.graph.node]
+        # The exporter replaces a parameter equal to an earlier one by an Identity of it,
+        # keeping the parameter's name as the Identity's output.
+        for n in m.graph.node:
+            if n.op_type == "Identity" and n.input[0] in self.arrays:
+                self.arrays.setdefault(n.output[0], self.arrays[n.input[0]])
         self.file_bytes = os.path.getsize(onnx_path)
 
     def find(self, param_path, shape):

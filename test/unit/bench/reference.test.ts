@@ -96,6 +96,39 @@ describe("bench: tiny GPT-2 generator and PyTorch reference", function () {
   });
 });
 
+describe("bench: PyTorch reference on a tiny Llama export", function () {
+  this.timeout(240000);
+
+  it("maps folded and merged ONNX weights onto the plain-torch Llama and matches onnxruntime", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "bench-llama-"));
+    try {
+      const mk = spawnSync(PYTHON, [path.join(ROOT, "bench/models/make_tiny_llama.py"), out], { encoding: "utf8" });
+      assert.strictEqual(mk.status, 0, mk.stderr);
+      const model = readModel("tiny-llama", out);
+      assert.deepStrictEqual(model.kv, { layers: 2, kvHeads: 2, headDim: 16 });
+      const plain = await PlainModel.open(model.onnx, model.kv);
+      try {
+        const ids = randomIds(12, model.vocab, 5);
+        const checkFile = path.join(out, "check.f32");
+        const r = await runReference({
+          model_dir: out, onnx: model.onnx, threads: 2, repeats: 1, warmup: 0,
+          tasks: ["check", "generate"],
+          check: { ids, out: checkFile },
+          generate: { prompt: ids.slice(0, 5), new_tokens: 5, steer_layer: 1, steer_vector: Array.from(gaussian(64, 0, 1)) },
+        }, true);
+        const torchLogits = new Float32Array(fs.readFileSync(checkFile).buffer.slice(0));
+        const ortLogits = await plain.logits(ids);
+        assert.ok(maxAbsDiff(ortLogits, torchLogits) < 1e-4, `logits differ by ${maxAbsDiff(ortLogits, torchLogits)}`);
+        assert.deepStrictEqual(await plain.generate(ids.slice(0, 5), 5), r.generate!.unsteered.tokens);
+      } finally {
+        await plain.release();
+      }
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("bench: helpers", () => {
   it("seeded prompts are reproducible and corrupt only the given positions", () => {
     assert.deepStrictEqual(randomIds(5, 100, 3), randomIds(5, 100, 3));
