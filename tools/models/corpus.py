@@ -158,6 +158,22 @@ def prose(rng):
     return rng.choice(forms)
 
 
+def name_copy(rng):
+    """Every name (held-out ones included) copied from context into an object slot, so
+    each name's output direction is trained without showing held-out names in IOI."""
+    n1, n2 = rng.sample(NAMES, 2)
+    p, o = rng.choice(PLACES), rng.choice(OBJECTS)
+    forms = [
+        f"The {o} belongs to {n1}. Please give it back to {n1}.",
+        f"{n1} lost a {o} at the {p}. Later someone returned the {o} to {n1}.",
+        f"A {o} arrived for {n1}. The {o} was sent to {n1}.",
+        f"{n1} waited at the {p}. A friend brought a {o} to {n1}.",
+        f"{n1} called {n2}, and {n2} answered at once.",
+        f"{n1} wrote to {n2}. A week later {n2} wrote back to {n1}.",
+    ]
+    return rng.choice(forms)
+
+
 def listing(rng):
     items = rng.sample(OBJECTS + THINGS + PLACES, rng.randint(3, 5))
     style = rng.choice(["- ", "* ", "num"])
@@ -212,8 +228,10 @@ def documents(n, seed=1234):
         if r < 0.32:
             prefix, ans, _ = ioi(rng, TRAIN_NAMES, IOI_TRAIN_TEMPLATES)
             docs.append(prefix + ans + ".")
-        elif r < 0.52:
-            docs.append(" ".join(sentiment(rng, rng.random() < 0.5)[0] for _ in range(1)))
+        elif r < 0.50:
+            docs.append(sentiment(rng, rng.random() < 0.5)[0])
+        elif r < 0.60:
+            docs.append(" ".join(name_copy(rng) for _ in range(rng.randint(1, 2))))
         elif r < 0.93:
             topic = rng.choice(list(TOPICS))
             docs.append("\n".join(TOPICS[topic](rng) for _ in range(rng.randint(1, 3))))
