@@ -17,6 +17,7 @@ import { IntrospectError } from "../types";
 import { parseSafetensors, toFloat32, type SafeTensor } from "../safetensors";
 import { openModel } from "./open";
 import type { LoadedModel } from "./loaded";
+import { VARIANTS } from "./resolve";
 
 export interface FaithRow {
   model: string;
@@ -43,6 +44,27 @@ export interface FaithCase {
   name: string;
   modelPath: string;
   referenceDir: string;
+  /** Transformers.js variant (fp32, fp16, quantized, q4 ...); every variant in a folder is a case. */
+  variant?: string;
+}
+
+/** Variants present in a model folder (model.onnx -> fp32, model_fp16.onnx -> fp16 ...). */
+function variantsIn(folder: string): string[] {
+  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
+  const out: string[] = [];
+  for (const f of fs.readdirSync(dir).sort()) {
+    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
+    if (!m) continue;
+    const suffix = m[1] ?? "";
+    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
+    if (!out.includes(v)) out.push(v);
+  }
+  return out.length ? out : ["fp32"];
+}
+
+function withVariants(name: string, modelPath: string, referenceDir: string): FaithCase[] {
+  const vs = variantsIn(modelPath);
+  return vs.map((v) => ({ name: vs.length > 1 || v !== "fp32" ? `${name}:${v}` : name, modelPath, referenceDir, variant: v }));
 }
 
 /** Every model under root with a reference: models/*, test/fixtures/zoo/*, test/fixtures/local/*. */
@@ -53,13 +75,13 @@ export function findFaithCases(root: string): FaithCase[] {
   for (const base of [path.join(root, "models"), path.join(root, "test", "fixtures", "zoo")]) {
     for (const name of dirs(base)) {
       const ref = path.join(refRoot, name);
-      if (fs.existsSync(path.join(ref, "manifest.json"))) out.push({ name, modelPath: path.join(base, name), referenceDir: ref });
+      if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(name, path.join(base, name), ref));
     }
   }
   const local = path.join(root, "test", "fixtures", "local");
   for (const name of dirs(local)) {
     const ref = path.join(local, name, "reference");
-    if (fs.existsSync(path.join(ref, "manifest.json"))) out.push({ name: `local/${name}`, modelPath: path.join(local, name), referenceDir: ref });
+    if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(`local/${name}`, path.join(local, name), ref));
   }
   return out;
 }
@@ -90,7 +112,7 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
   // A plain Uint8Array copy: parseSafetensors' per-tensor slice() must copy (Buffer.slice would not).
   const refFile = path.join(c.referenceDir, "tensors.safetensors");
   const ref = parseSafetensors(new Uint8Array(fs.readFileSync(refFile)), refFile).tensors;
-  const m = model ?? (await openModel(c.modelPath));
+  const m = model ?? (await openModel(c.modelPath, { variant: c.variant }));
   const rows: FaithRow[] = [];
   try {
     const tol = toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
