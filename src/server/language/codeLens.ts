@@ -1,7 +1,7 @@
 // Code lenses above each block: "Probe", "Build steering vector" (+ "Open in steering panel"
 // once built), "Run patching". They run client commands (src/protocol/promptFile.ts) with the
 // block's name and its parsed content, so the extension does not parse the file again.
-import type { CodeLens } from "vscode-languageserver";
+import { DiagnosticSeverity, type CodeLens } from "vscode-languageserver";
 import { toContrastSpec, toPatchSpec, type PromptFile } from "../../engine/promptfile";
 import {
   PromptFileCommands,
@@ -11,12 +11,15 @@ import {
   type ProbeTextArgs,
   type RunPatchingArgs,
 } from "../../protocol/promptFile";
-import type { LanguageModelFacade } from "./facade";
+import { computeDiagnostics } from "./diagnostics";
+import { DEFAULT_SETTINGS, type LanguageModelFacade } from "./facade";
 
 export function computeCodeLenses(uri: string, file: PromptFile, facade: LanguageModelFacade | undefined): CodeLens[] {
   const lenses: CodeLens[] = [];
-  const hasErrors = (line0: number, line1: number) =>
-    file.diagnostics.some((d) => d.severity === "error" && d.range.start.line >= line0 && d.range.start.line <= line1);
+  // Errors from the parser and from the model checks (a two-token answer, a missing layer):
+  // the run would fail on them, so the lens says so instead.
+  const errors = computeDiagnostics(file, facade, DEFAULT_SETTINGS).filter((d) => d.severity === DiagnosticSeverity.Error);
+  const hasErrors = (line0: number, line1: number) => errors.some((d) => d.range.start.line >= line0 && d.range.start.line <= line1);
   for (const block of file.blocks) {
     const name = block.name?.value;
     if (!name) continue;

@@ -88,7 +88,7 @@ function valueItems(key: string, spec: KeySpec, typed: string, facade: LanguageM
       }));
     }
     case "layers":
-      if (!info) return [];
+      if (!info || info.numLayers <= 0) return [];
       return Array.from({ length: info.numLayers }, (_, L) => String(L))
         .filter((L) => !already.has(L))
         .map((L, i) => ({ label: L, kind: CompletionItemKind.Value, detail: `layer of ${info.id}`, sortText: String(i).padStart(5, "0") }));

@@ -56,7 +56,7 @@ export function computeDiagnostics(file: PromptFile, facade: LanguageModelFacade
       }
     }
     if (block.kind === "patch") out.push(...patchChecks(block, facade, count));
-    if (info && (block.kind === "patch" || block.kind === "contrast")) out.push(...layerChecks(block.layers, info.numLayers, info.id));
+    if (info && info.numLayers > 0 && (block.kind === "patch" || block.kind === "contrast")) out.push(...layerChecks(block.layers, info.numLayers, info.id));
     if (info && info.sites.length > 0) {
       const sites = block.kind === "patch" ? block.sites : block.kind === "contrast" && block.site ? [block.site] : [];
       out.push(...siteChecks(sites, info.sites, info.id));

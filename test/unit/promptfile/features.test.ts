@@ -105,7 +105,7 @@ describe("prompt-file diagnostics", () => {
 
 describe("prompt-file code lenses", () => {
   it("offers Probe, Run patching and Build steering vector with the block's content", () => {
-    const { file } = open(IOI);
+    const { file } = open(IOI.replace("0 2-5", "0 2-3").replace("layer 9", "layer 1"));
     const lenses = computeCodeLenses(URI, file, facade);
     const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
     assert.deepStrictEqual(titles, ["1:$(search) Probe", "3:$(debug-alt) Run patching", "3:Probe clean", "10:$(symbol-event) Build steering vector"]);
@@ -120,15 +120,15 @@ describe("prompt-file code lenses", () => {
     });
     const run = lenses[1].command!.arguments![0] as RunPatchingArgs;
     assert.strictEqual(lenses[1].command!.command, "introspect.runPatching");
-    assert.deepStrictEqual([run.spec.answer, run.spec.wrong, run.spec.sites, run.spec.layers], [" Mary", " John", ["resid_pre", "attn_out", "router_logits"], [0, 2, 3, 4, 5]]);
+    assert.deepStrictEqual([run.spec.answer, run.spec.wrong, run.spec.sites, run.spec.layers], [" Mary", " John", ["resid_pre", "attn_out", "router_logits"], [0, 2, 3]]);
     const build = lenses[3].command!.arguments![0] as BuildVectorArgs;
     assert.strictEqual(lenses[3].command!.command, "introspect.buildVector");
-    assert.deepStrictEqual([build.blockName, build.spec.layers, build.spec.positive, build.spec.negative], ["mood", [9], ["I loved it"], ["I hated it"]]);
+    assert.deepStrictEqual([build.blockName, build.spec.layers, build.spec.positive, build.spec.negative], ["mood", [1], ["I loved it"], ["I hated it"]]);
   });
 
   it("adds Open in steering panel once a vector is built, and disables lenses of broken blocks", async () => {
     const f = await makeFacade({ builtVector: (uri, name) => (uri === URI && name === "mood" ? { id: "vec-1" } : undefined) });
-    const lenses = computeCodeLenses(URI, open(IOI).file, f);
+    const lenses = computeCodeLenses(URI, open(IOI.replace("layer 9", "layer 1")).file, f);
     const openLens = lenses.find((l) => l.command?.command === PromptFileCommands.openVector)!;
     assert.deepStrictEqual(openLens.command!.arguments, [{ uri: URI, blockName: "mood", model: "demo-llama", vectorId: "vec-1" }]);
     const broken = computeCodeLenses(URI, open("patch p\n  clean a\n  corrupt b\n  metric nope\n").file, f);
@@ -136,6 +136,9 @@ describe("prompt-file code lenses", () => {
       ["$(debug-alt) Run patching (fix the errors first)", ""],
       ["Probe clean (fix the errors first)", ""],
     ]);
+    // Model checks count too: a layer the model lacks disables the patching lens of that block.
+    const titles = computeCodeLenses(URI, open(IOI).file, f).map((l) => l.command!.title);
+    assert.ok(titles.includes("$(debug-alt) Run patching (fix the errors first)") && titles.includes("$(search) Probe"), JSON.stringify(titles));
   });
 });
 
