@@ -37,7 +37,10 @@ export function layerView(ctx: PanelContext): HTMLElement {
     "label",
     {
       class: "control",
-      attrs: { title: "Colour between the 1st and 99th percentiles so a few massive activations do not flatten the rest" },
+      attrs: {
+        title:
+          "Saturate the colours beyond 3 interquartile ranges from the quartiles, so a few massive activations do not flatten the rest",
+      },
     },
     clipBox,
     "Clip outliers",
@@ -73,7 +76,7 @@ export function layerView(ctx: PanelContext): HTMLElement {
     const m = ctx.state.metric;
     const info = METRICS[m];
     const values = r.metrics[m].data;
-    const scale = scaleFor(values, info.scale, info.fixed, ctx.state.clip ? 0.99 : undefined);
+    const scale = scaleFor(values, info.scale, info.fixed, ctx.state.clip ? 0.75 : undefined);
     const cols = r.selection.end - r.selection.start;
     heatmap = new Heatmap({
       name: "layers",

@@ -44,7 +44,7 @@ export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number,
   let lo = Infinity;
   let hi = -Infinity;
   if (fixed) [lo, hi] = fixed;
-  else if (clip !== undefined) [lo, hi] = quantiles(values, 1 - clip, clip);
+  else if (clip !== undefined) [lo, hi] = quantiles(values, clip);
   else {
     for (const v of values) {
       if (!Number.isFinite(v)) continue;
@@ -58,16 +58,23 @@ export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number,
     [lo, hi] = [-m, m];
   }
   if (hi === lo) hi = lo + 1;
-  return { name, lo, hi, lut: lut(name), clipped: clip !== undefined && !fixed };
+  const clipped = clip !== undefined && !fixed && values.some((v) => v < lo || v > hi);
+  return { name, lo, hi, lut: lut(name), clipped };
 }
 
-/** The q-quantiles of the finite values (nearest rank): a few massive activations then saturate
- * instead of flattening every other cell into one colour. */
-function quantiles(values: Float32Array, qLo: number, qHi: number): [number, number] {
+/**
+ * Range for a clipped scale: Tukey's far-out fences (quartiles -/+ 3 IQR), intersected with the data
+ * range. A few massive activations then saturate instead of flattening every other cell into one
+ * colour, and data without outliers keeps its full range. `q` widens the quartiles (0.75 = Q1..Q3).
+ */
+function quantiles(values: Float32Array, qHi: number): [number, number] {
   const f = values.filter(Number.isFinite).sort();
   if (!f.length) return [0, 1];
   const at = (q: number) => f[Math.min(f.length - 1, Math.max(0, Math.round(q * (f.length - 1))))];
-  return [at(qLo), at(qHi)];
+  const q1 = at(1 - qHi);
+  const q3 = at(qHi);
+  const iqr = q3 - q1;
+  return [Math.max(f[0], q1 - 3 * iqr), Math.min(f[f.length - 1], q3 + 3 * iqr)];
 }
 
 /** Writes RGBA for value v at out[o..o+3]; non-finite values become transparent (the page shows through). */

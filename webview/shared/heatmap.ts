@@ -143,17 +143,22 @@ export class Heatmap {
         ctx.restore();
       }
     }
-    this.ring(ctx, this.selected, fg, 1);
-    this.ring(ctx, this.focus, themeColor("--vscode-focusBorder", "#0090f1"), 2);
+    // Two-tone rings (page colour outside, text or focus colour inside) stay visible on any cell colour.
+    this.ring(ctx, this.selected, bg, fg);
+    this.ring(ctx, this.focus, bg, themeColor("--vscode-focusBorder", "#0090f1"));
   }
 
-  private ring(ctx: CanvasRenderingContext2D, cell: { r: number; c: number } | undefined, color: string, width: number): void {
+  private ring(ctx: CanvasRenderingContext2D, cell: { r: number; c: number } | undefined, outer: string, inner: string): void {
     if (!cell) return;
     const x = this.labelW + cell.c * this.cellW;
     const y = this.topH + cell.r * this.cellH;
-    ctx.lineWidth = width;
-    ctx.strokeStyle = color;
-    ctx.strokeRect(x + width / 2, y + width / 2, Math.max(1, this.cellW - width), this.cellH - width);
+    const w = Math.max(2, this.cellW);
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = outer;
+    ctx.strokeRect(x - 1.5, y - 1.5, w + 3, this.cellH + 3);
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = inner;
+    ctx.strokeRect(x - 0.75, y - 0.75, w + 1.5, this.cellH + 1.5);
   }
 
   private cellAt(ev: MouseEvent): { r: number; c: number } | undefined {

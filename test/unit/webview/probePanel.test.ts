@@ -87,6 +87,7 @@ const posted = (p: Page) =>
     assert.ok(s <= 28 && 28 < e, `lens window ${s}..${e} should include token 28`);
     assert.match((await p.textContent("[data-heatmap=layers] [aria-live]"))!, /layer 2, token/);
     assert.ok(await p.locator("table[data-alt=layers]").count(), "a visually hidden table alternative exists");
+    await p.locator("[data-view=layers]").screenshot({ path: path.join(out, "probe-keyboard-focus.png") });
     await p.close();
   });
 

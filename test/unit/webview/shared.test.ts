@@ -1,0 +1,52 @@
+// The DOM-free parts of webview/shared: colour scales, CSV quoting, token display.
+import * as assert from "assert";
+import { parseColor, scaleFor, writeColor } from "../../../webview/shared/colors";
+import { csvField, toCsv, toJson } from "../../../webview/shared/export";
+import { isByteToken, tokenLabel, visibleText } from "../../../webview/shared/tokens";
+
+describe("webview/shared", () => {
+  it("parses d3's colour strings", () => {
+    assert.deepStrictEqual(parseColor("#440154"), [0x44, 0x01, 0x54]);
+    assert.deepStrictEqual(parseColor("rgb(5, 48, 97)"), [5, 48, 97]);
+  });
+
+  it("makes signed scales symmetric and maps ends of viridis", () => {
+    const s = scaleFor(Float32Array.from([-1, 3]), "rdbu");
+    assert.deepStrictEqual([s.lo, s.hi], [-3, 3]);
+    const v = scaleFor(Float32Array.from([0, 10]), "viridis");
+    const px = new Uint8ClampedArray(8);
+    writeColor(v, 0, px, 0);
+    writeColor(v, NaN, px, 4);
+    assert.deepStrictEqual(Array.from(px.slice(0, 4)), [0x44, 0x01, 0x54, 255]);
+    assert.strictEqual(px[7], 0, "NaN is transparent");
+  });
+
+  it("clips far outliers (3 IQR beyond the quartiles) and keeps clean data whole", () => {
+    const vals = Float32Array.from({ length: 100 }, (_, i) => 3 + (i % 10) / 10);
+    vals[0] = 400;
+    vals[1] = 380;
+    const s = scaleFor(vals, "viridis", undefined, 0.75);
+    assert.ok(s.clipped);
+    assert.ok(s.hi < 10 && s.hi >= 3.9, `hi ${s.hi}`);
+    const clean = scaleFor(Float32Array.from([1, 2, 3, 4]), "viridis", undefined, 0.75);
+    assert.deepStrictEqual([clean.lo, clean.hi, clean.clipped], [1, 4, false]);
+  });
+
+  it("quotes CSV fields and defuses spreadsheet formulas in token strings", () => {
+    assert.strictEqual(csvField('a,"b"'), '"a,""b"""');
+    assert.strictEqual(csvField("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    assert.strictEqual(csvField("line\nbreak"), '"line\nbreak"');
+    assert.strictEqual(csvField(-1.5), "-1.5");
+    assert.strictEqual(csvField(NaN), "");
+    assert.strictEqual(toCsv(["x"], [[1]]), "x\r\n1\r\n");
+    assert.strictEqual(toJson({ a: Float32Array.from([1, NaN]) }).replace(/\s/g, ""), '{"a":[1,null]}');
+  });
+
+  it("shows whitespace and byte tokens visibly", () => {
+    assert.strictEqual(visibleText(" a\tb\n"), "·a⇥b↵");
+    assert.strictEqual(visibleText(""), "∅");
+    assert.ok(isByteToken({ id: 1, text: "\uFFFD", piece: "<0xE2>" }));
+    assert.strictEqual(tokenLabel({ id: 1, text: "\uFFFD", piece: "<0xE2>" }), "<0xE2>");
+    assert.strictEqual(tokenLabel({ id: 2, text: "", piece: "<s>" }), "<s>");
+  });
+});
