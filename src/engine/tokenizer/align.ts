@@ -213,8 +213,9 @@ export function alignSegments(text: string, segments: Segment[], opts: AlignOpti
     const fs = fold(cs);
     const fi = fold(ci);
     if (fs === "") {
-      // A mark or format character only the tokens have (NFD output): it belongs to the last character.
-      if (lastA >= 0) give(p, lastA, lastB);
+      // A mark or format character only the tokens have (NFD output): it belongs to the character
+      // just matched, when the input is right after it.
+      if (lastA >= 0 && lastB === i) give(p, lastA, lastB);
       p++;
       continue;
     }

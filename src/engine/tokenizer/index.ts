@@ -21,6 +21,8 @@ export interface EncodeOptions {
 
 export interface DecodeOptions {
   skipSpecialTokens?: boolean;
+  /** Remove spaces before punctuation as tokenizer_config.json's clean_up_tokenization_spaces says (default: as it says). */
+  cleanUpSpaces?: boolean;
 }
 
 export type TokenizerKind = SurfaceStyle["kind"];
@@ -49,6 +51,7 @@ interface AddedTokenJson {
   id: number;
   content: string;
   special?: boolean;
+  normalized?: boolean;
 }
 
 // The library's post-processor is callable at run time but typed as an object.
@@ -109,16 +112,34 @@ class HfTextTokenizer implements TextTokenizer {
     if (bytes) return bytes;
     const added = this.added.get(id);
     const piece = this.hf.id_to_token(id) ?? "";
-    bytes = added ? new TextEncoder().encode(added.content) : surfaceBytes(piece, this.style);
+    bytes = added ? new TextEncoder().encode(this.addedText(added)) : surfaceBytes(piece, this.style);
     this.surfaceCache.set(id, bytes);
     return bytes;
+  }
+
+  /**
+   * The text an added token stands for: special ones are their literal content. Non-special ones
+   * may also come out of the model itself from normalised text (Gemma's "▁▁" runs of spaces), so
+   * outside byte-level vocabularies their space marks stand for spaces.
+   */
+  private addedText(added: AddedTokenJson): string {
+    if (added.special || this.style.byteLevel) return added.content;
+    let text = added.content;
+    for (const mark of this.style.spaceMarks) text = text.split(mark).join(" ");
+    return text;
+  }
+
+  /** Added tokens that the library splits out of the text before the model runs. */
+  private isLiteral(id: number): boolean {
+    const added = this.added.get(id);
+    return added !== undefined && (added.special === true || this.style.byteLevel);
   }
 
   tokenText(id: number): string {
     let text = this.textCache.get(id);
     if (text !== undefined) return text;
     const added = this.added.get(id);
-    text = added ? added.content : displayBytes(this.surface(id));
+    text = added ? this.addedText(added) : displayBytes(this.surface(id));
     this.textCache.set(id, text);
     return text;
   }
@@ -128,7 +149,7 @@ class HfTextTokenizer implements TextTokenizer {
     const content = this.hf.encode(text, { add_special_tokens: false });
     // The unknown piece has no surface text; align.ts gives it the word it replaced.
     const segments: Segment[] = content.ids.map((id) =>
-      id === this.unkId ? { bytes: null, literal: false } : { bytes: this.surface(id), literal: this.added.has(id) },
+      id === this.unkId ? { bytes: null, literal: false } : { bytes: this.surface(id), literal: this.isLiteral(id) },
     );
     const spans = alignSegments(text, segments, {
       alwaysPrependsSpace: this.style.alwaysPrependsSpace,
@@ -177,7 +198,10 @@ class HfTextTokenizer implements TextTokenizer {
         throw new IntrospectError("bad-input", `Token id ${id} is outside this vocabulary (0..${this.vocabSize - 1}).`);
       }
     }
-    return this.hf.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
+    return this.hf.decode([...ids], {
+      skip_special_tokens: opts.skipSpecialTokens ?? false,
+      ...(opts.cleanUpSpaces !== undefined ? { clean_up_tokenization_spaces: opts.cleanUpSpaces } : {}),
+    });
   }
 
   applyChatTemplate(messages: ChatMessage[], opts: ChatTemplateOptions = {}): string {

@@ -57,7 +57,10 @@ export function assertExactTiling(tok: TextTokenizer, text: string, tokens: Toke
   for (const g of groups) {
     assert.equal(g.start, at, `gap before ${q(text.slice(g.start, g.end))} in ${q(text)}`);
     assert.ok(g.end > g.start, `empty span in ${q(text)}`);
-    const decoded = tok.decode(g.tokens.map((t) => t.id));
+    const decoded = tok.decode(
+      g.tokens.map((t) => t.id),
+      { cleanUpSpaces: false },
+    );
     assert.equal(decoded, text.slice(g.start, g.end), `tokens ${g.tokens.map((t) => t.id)} in ${q(text)}`);
     at = g.end;
   }
