@@ -7,6 +7,12 @@ import * as ort from "onnxruntime-node";
 import { sessionOptions } from "./ort";
 import { loadEngine } from "./engine";
 
+function statusKb(field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));
+  if (!m) throw new Error(`${field} not in /proc/self/status`);
+  return Number(m[1]);
+}
+
 async function main(): Promise<void> {
   const [mode, target] = process.argv.slice(2);
   const engine = mode === "engine" ? await loadEngine() : undefined;
@@ -23,8 +29,11 @@ async function main(): Promise<void> {
     throw new Error(`unknown mode ${mode}`);
   }
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(JSON.stringify({ mode, maxRssBytes, baselineRssBytes: baselineRss, ms }) + "\n");
+  // VmHWM, not resourceUsage().maxRSS: Linux carries the parent's peak into a child's maxRSS
+  // across fork + exec (signal->maxrss), so a child of a large bench process reports the parent's.
+  const maxRssBytes = statusKb("VmHWM") * 1024;
+  const resourceUsageMaxRss = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify({ mode, maxRssBytes, baselineRssBytes: baselineRss, ms, resourceUsageMaxRss }) + "\n");
 }
 
 main().then(
