@@ -77,6 +77,10 @@ export class Heatmap {
       if (this.root.clientWidth !== width && width !== 0) this.draw();
       width = this.root.clientWidth;
     }).observe(this.root);
+    // VS Code swaps the body's theme class (vscode-dark / vscode-light / vscode-high-contrast) on a
+    // theme change; labels and focus rings are drawn with theme colours, so redraw then.
+    const themeWatch = new MutationObserver(() => (this.root.isConnected ? this.draw() : themeWatch.disconnect()));
+    themeWatch.observe(document.body, { attributes: true, attributeFilter: ["class"] });
     const later = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 50));
     later(() => this.root.append(this.hiddenTable()));
   }
