@@ -113,7 +113,11 @@ class Parser {
     if (!this.skipping && !this.reportedOrphan) {
       this.reportedOrphan = true;
       this.diags.push(
-        err(rng(i, line.indent, line.text.trimEnd().length), "Indented text outside any block: start a block above it, e.g. `prompt my-prompt`.", "orphan-line"),
+        err(
+          rng(i, line.indent, line.text.trimEnd().length),
+          "Indented text outside any block: start a block above it, e.g. `prompt my-prompt`.",
+          "orphan-line",
+        ),
       );
     }
   }
@@ -133,9 +137,18 @@ class Parser {
       return;
     }
     this.skipping = true;
-    const belongs = first === "+" || first === "-" || first.startsWith("+") ? "contrast" : lookupKey(PATCH_KEYS, first) ? "patch" : lookupKey(CONTRAST_KEYS, first) ? "contrast" : undefined;
+    const belongs =
+      first === "+" || first === "-" || first.startsWith("+")
+        ? "contrast"
+        : lookupKey(PATCH_KEYS, first)
+          ? "patch"
+          : lookupKey(CONTRAST_KEYS, first)
+            ? "contrast"
+            : undefined;
     if (belongs) {
-      this.diags.push(err(firstRange, `'${first}' belongs inside a ${belongs} block: indent it under a \`${belongs} name\` line.`, "not-in-block"));
+      this.diags.push(
+        err(firstRange, `'${first}' belongs inside a ${belongs} block: indent it under a \`${belongs} name\` line.`, "not-in-block"),
+      );
       return;
     }
     const guess = closest(first, [...BLOCK_KINDS, ...Object.keys(OPTION_KEYS)]);
@@ -160,12 +173,18 @@ class Parser {
       if (rest.length > 1) {
         const extra = rng(i, rest[1].start, rest[rest.length - 1].end);
         this.diags.push(
-          err(extra, `A block name is one word; put the ${kind === "prompt" ? "prompt text" : "settings"} on indented lines below.`, "extra-after-name"),
+          err(
+            extra,
+            `A block name is one word; put the ${kind === "prompt" ? "prompt text" : "settings"} on indented lines below.`,
+            "extra-after-name",
+          ),
         );
       }
       const prev = this.names.get(w.text);
       if (prev !== undefined) {
-        this.diags.push(err(name.range, `A block named '${w.text}' already exists on line ${prev + 1}; names must be unique.`, "duplicate-name"));
+        this.diags.push(
+          err(name.range, `A block named '${w.text}' already exists on line ${prev + 1}; names must be unique.`, "duplicate-name"),
+        );
       } else this.names.set(w.text, i);
     } else if (kind !== "options") {
       this.diags.push(err(keywordRange, `This ${kind} block needs a name: \`${kind} my-name\`.`, "missing-name"));
@@ -203,7 +222,10 @@ class Parser {
     this.promptBlanks = [];
     const start = Math.min(line.indent, this.promptIndent);
     // Deeper indentation is part of the text (code prompts); a quoted line is read as a string.
-    const piece = line.indent > this.promptIndent ? readLineValue(line.text, i, start, "text", []) : readLineValue(line.text, i, start, "text", this.diags);
+    const piece =
+      line.indent > this.promptIndent
+        ? readLineValue(line.text, i, start, "text", [])
+        : readLineValue(line.text, i, start, "text", this.diags);
     this.promptPieces.push(piece);
   }
 
@@ -227,7 +249,11 @@ class Parser {
       if (!cur.skipDeeper) {
         cur.skipDeeper = true;
         this.diags.push(
-          err(rng(i, line.indent, line.text.trimEnd().length), "Unexpected indentation: only prompt text (clean, corrupt, + and - lines) continues on deeper-indented lines.", "unexpected-indent"),
+          err(
+            rng(i, line.indent, line.text.trimEnd().length),
+            "Unexpected indentation: only prompt text (clean, corrupt, + and - lines) continues on deeper-indented lines.",
+            "unexpected-indent",
+          ),
         );
       }
       return;
@@ -242,7 +268,13 @@ class Parser {
     open.contIndent ??= line.indent;
     open.pieces.push(...open.blanks);
     open.blanks = [];
-    const piece = readLineValue(line.text, i, Math.min(line.indent, open.contIndent), "text", line.indent > open.contIndent ? [] : this.diags);
+    const piece = readLineValue(
+      line.text,
+      i,
+      Math.min(line.indent, open.contIndent),
+      "text",
+      line.indent > open.contIndent ? [] : this.diags,
+    );
     open.pieces.push(piece);
     open.entry.range = { start: open.entry.range.start, end: piece.range.end };
   }
@@ -272,7 +304,14 @@ class Parser {
     if (marker) {
       const block = cur!.block as ContrastBlock;
       const list = marker === "+" ? block.positive : block.negative;
-      this.openText(entry, line, i, valueStart, (v) => v && list.push(v), `Empty ${marker === "+" ? "positive" : "negative"} prompt: write its text after '${marker}'.`);
+      this.openText(
+        entry,
+        line,
+        i,
+        valueStart,
+        (v) => v && list.push(v),
+        `Empty ${marker === "+" ? "positive" : "negative"} prompt: write its text after '${marker}'.`,
+      );
       return;
     }
     const found = lookupKey(keys, word);
@@ -280,9 +319,10 @@ class Parser {
       if (cur) cur.skipDeeper = true;
       const known = Object.keys(keys);
       const guess = closest(word, known);
-      const what =
-        kind === "prompt" ? "" : kind === "contrast" ? `${known.join(", ")} or + / - lines` : known.join(", ");
-      this.diags.push(err(keyRange, `Unknown key '${word}' in a ${kind} block${guess ? ` (did you mean '${guess}'?)` : ""}: use ${what}.`, "unknown-key"));
+      const what = kind === "prompt" ? "" : kind === "contrast" ? `${known.join(", ")} or + / - lines` : known.join(", ");
+      this.diags.push(
+        err(keyRange, `Unknown key '${word}' in a ${kind} block${guess ? ` (did you mean '${guess}'?)` : ""}: use ${what}.`, "unknown-key"),
+      );
       return;
     }
     // Options report duplicates in setOption, across top-level lines and options blocks.
@@ -312,7 +352,14 @@ class Parser {
     };
     switch (spec.kind) {
       case "text":
-        this.openText(entry, line, i, valueStart, (v) => set(name, v), `'${name}' needs a prompt: write it after the key or on indented lines below.`);
+        this.openText(
+          entry,
+          line,
+          i,
+          valueStart,
+          (v) => set(name, v),
+          `'${name}' needs a prompt: write it after the key or on indented lines below.`,
+        );
         return;
       case "token": {
         if (valueStart >= line.text.trimEnd().length) {

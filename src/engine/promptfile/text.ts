@@ -23,13 +23,7 @@ export function rng(line: number, start: number, end: number): Range {
 }
 
 /** Reads one line's value starting at `start` (the first non-space character). */
-export function readLineValue(
-  lineText: string,
-  line: number,
-  start: number,
-  mode: QuoteMode,
-  diags: ParseDiagnostic[],
-): LinePiece {
+export function readLineValue(lineText: string, line: number, start: number, mode: QuoteMode, diags: ParseDiagnostic[]): LinePiece {
   const end = lineText.trimEnd().length;
   if (start < end && lineText[start] === '"') {
     const q = readQuoted(lineText, line, start);
@@ -49,7 +43,7 @@ export function readLineValue(
         q.closed
           ? {
               range: rng(line, q.end, end),
-              message: "Unexpected text after the closing quote; an answer is one quoted token such as \" Mary\".",
+              message: 'Unexpected text after the closing quote; an answer is one quoted token such as " Mary".',
               severity: "error",
               code: "text-after-quote",
             }
@@ -62,7 +56,12 @@ export function readLineValue(
       );
       if (q.closed) {
         diags.push(...q.diags);
-        return { text: q.text, segment: { line, startCharacter: start + 1, columns: q.columns }, range: rng(line, start, q.end), quoted: true };
+        return {
+          text: q.text,
+          segment: { line, startCharacter: start + 1, columns: q.columns },
+          range: rng(line, start, q.end),
+          quoted: true,
+        };
       }
     }
   }
@@ -164,7 +163,12 @@ export function textOffsetToPosition(value: PromptText, offset: number): Positio
     }
   }
   const last = segs[segs.length - 1];
-  return last ? { line: last.line, character: last.columns ? last.columns[last.columns.length - 1] : last.startCharacter + last.textEnd - last.textStart } : value.range.end;
+  return last
+    ? {
+        line: last.line,
+        character: last.columns ? last.columns[last.columns.length - 1] : last.startCharacter + last.textEnd - last.textStart,
+      }
+    : value.range.end;
 }
 
 /** Range in the document covered by text offsets [start, end). May span lines. */

@@ -90,7 +90,11 @@ export function parseOneWord(
   if (allowed && !allowed.includes(w.text)) {
     const guess = closest(w.text, allowed);
     diags.push(
-      err(range, `'${w.text}' is not a valid ${key}${guess ? ` (did you mean '${guess}'?)` : ""}: use ${allowed.join(" or ")}.`, "bad-value"),
+      err(
+        range,
+        `'${w.text}' is not a valid ${key}${guess ? ` (did you mean '${guess}'?)` : ""}: use ${allowed.join(" or ")}.`,
+        "bad-value",
+      ),
     );
     return undefined;
   }

@@ -7,10 +7,8 @@ export const LANGUAGE_ID = "introspect";
 
 export const BLOCK_DOCS: Record<BlockKind, string> = {
   prompt: "A prompt to probe. The indented lines below are the prompt text, joined with newlines.",
-  contrast:
-    "A contrast set for a steering vector: `+` lines are positive prompts, `-` lines negative ones.",
-  patch:
-    "An activation-patching experiment: clean and corrupted prompts, the correct and wrong answers, the sites.",
+  contrast: "A contrast set for a steering vector: `+` lines are positive prompts, `-` lines negative ones.",
+  patch: "An activation-patching experiment: clean and corrupted prompts, the correct and wrong answers, the sites.",
   options: "File-wide options such as the model to use.",
 };
 export const BLOCK_KINDS = Object.keys(BLOCK_DOCS) as BlockKind[];
@@ -119,10 +117,7 @@ export const SITE_NAMES = Object.keys(SITE_DOCS);
 export const BOOL_WORDS: Record<string, boolean> = { yes: true, no: false, true: true, false: false, on: true, off: false };
 
 /** Finds a key by name or alias; returns its canonical name. */
-export function lookupKey(
-  keys: Record<string, KeySpec>,
-  word: string,
-): { name: string; spec: KeySpec } | undefined {
+export function lookupKey(keys: Record<string, KeySpec>, word: string): { name: string; spec: KeySpec } | undefined {
   if (keys[word]) return { name: word, spec: keys[word] };
   for (const [name, spec] of Object.entries(keys)) if (spec.aliases?.includes(word)) return { name, spec };
   return undefined;
@@ -130,9 +125,11 @@ export function lookupKey(
 
 /** Whether `word` is a full hook name such as `blocks.3.hook_resid_post`. */
 export function isFullHookName(word: string): boolean {
-  return /^blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out|mlp\.hook_post|attn\.hook_pattern|moe\.hook_router_logits)$/.test(
-    word,
-  ) || word === "ln_final.hook_normalized";
+  return (
+    /^blocks\.\d+\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out|mlp\.hook_post|attn\.hook_pattern|moe\.hook_router_logits)$/.test(
+      word,
+    ) || word === "ln_final.hook_normalized"
+  );
 }
 
 /** The closest candidate within a small edit distance, for "did you mean" messages. */

@@ -23,7 +23,12 @@ const SNIPPETS: Record<Block["kind"], string> = {
   options: "options\n  model ${1:demo-llama}$0",
 };
 
-export function computeCompletions(file: PromptFile, lineText: string, pos: Position, facade: LanguageModelFacade | undefined): CompletionItem[] {
+export function computeCompletions(
+  file: PromptFile,
+  lineText: string,
+  pos: Position,
+  facade: LanguageModelFacade | undefined,
+): CompletionItem[] {
   const prefix = lineText.slice(0, pos.character);
   const top = /^(\S*)$/.exec(prefix);
   if (top) {

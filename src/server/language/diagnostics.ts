@@ -51,12 +51,18 @@ export function computeDiagnostics(file: PromptFile, facade: LanguageModelFacade
       const n = count(value.text);
       if (n !== undefined && budget > 0 && n > budget) {
         out.push(
-          diag(value.range, `This prompt is ${n} tokens, over the budget of ${budget} (${file.options.maxTokens ? "max-tokens in this file" : "setting introspect.promptFile.maxTokens"}).`, DiagnosticSeverity.Warning, "over-budget"),
+          diag(
+            value.range,
+            `This prompt is ${n} tokens, over the budget of ${budget} (${file.options.maxTokens ? "max-tokens in this file" : "setting introspect.promptFile.maxTokens"}).`,
+            DiagnosticSeverity.Warning,
+            "over-budget",
+          ),
         );
       }
     }
     if (block.kind === "patch") out.push(...patchChecks(block, facade, count));
-    if (info && info.numLayers > 0 && (block.kind === "patch" || block.kind === "contrast")) out.push(...layerChecks(block.layers, info.numLayers, info.id));
+    if (info && info.numLayers > 0 && (block.kind === "patch" || block.kind === "contrast"))
+      out.push(...layerChecks(block.layers, info.numLayers, info.id));
     if (info && info.sites.length > 0) {
       const sites = block.kind === "patch" ? block.sites : block.kind === "contrast" && block.site ? [block.site] : [];
       out.push(...siteChecks(sites, info.sites, info.id));
@@ -68,7 +74,10 @@ export function computeDiagnostics(file: PromptFile, facade: LanguageModelFacade
 function patchChecks(block: PatchBlock, facade: LanguageModelFacade, count: (t: string) => number | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   const context = block.clean?.text ?? block.corrupt?.text ?? "";
-  for (const [label, value] of [["answer", block.answer], ["wrong answer", block.wrong]] as const) {
+  for (const [label, value] of [
+    ["answer", block.answer],
+    ["wrong answer", block.wrong],
+  ] as const) {
     if (!value || value.text === "") continue;
     out.push(...answerCheck(label, value, context, facade));
   }
@@ -135,7 +144,14 @@ function layerChecks(layers: Located<number>[], numLayers: number, model: string
     const key = JSON.stringify(l.range);
     if (l.value < numLayers || reported.has(key)) continue;
     reported.add(key);
-    out.push(diag(l.range, `Layer ${l.value} is out of range: ${model} has layers 0-${numLayers - 1}.`, DiagnosticSeverity.Error, "layer-out-of-range"));
+    out.push(
+      diag(
+        l.range,
+        `Layer ${l.value} is out of range: ${model} has layers 0-${numLayers - 1}.`,
+        DiagnosticSeverity.Error,
+        "layer-out-of-range",
+      ),
+    );
   }
   return out;
 }
@@ -146,7 +162,14 @@ function siteChecks(sites: Located<string>[], available: string[], model: string
     const short = SITE_NAMES.includes(s.value);
     const present = short ? available.some((h) => shortSite(h) === s.value) : available.includes(s.value);
     if (!present && (short || /^blocks\./.test(s.value))) {
-      out.push(diag(s.range, `${model} has no '${s.value}' site${short ? "" : " (check the layer number)"}.`, DiagnosticSeverity.Warning, "site-unavailable"));
+      out.push(
+        diag(
+          s.range,
+          `${model} has no '${s.value}' site${short ? "" : " (check the layer number)"}.`,
+          DiagnosticSeverity.Warning,
+          "site-unavailable",
+        ),
+      );
     }
   }
   return out;

@@ -45,6 +45,10 @@ export const DEFAULT_SETTINGS: LanguageSettings = { inlayNextToken: false, maxPr
 
 /** Whether a file's `model` option names the loaded model (by folder name). */
 export function modelMatches(option: string, modelId: string): boolean {
-  const name = option.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? option;
+  const name =
+    option
+      .replace(/[\\/]+$/, "")
+      .split(/[\\/]/)
+      .pop() ?? option;
   return modelId === name || modelId.split(/[\\/:@ ]/)[0] === name;
 }

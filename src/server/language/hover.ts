@@ -33,7 +33,10 @@ function textHover(
 ): Hover | undefined {
   const tokens = facade?.tokenize(value.text);
   if (!tokens) {
-    return { contents: { kind: MarkupKind.Markdown, value: `${role} · ${value.text.length} characters · tokens appear once a model is loaded` }, range: value.range };
+    return {
+      contents: { kind: MarkupKind.Markdown, value: `${role} · ${value.text.length} characters · tokens appear once a model is loaded` },
+      range: value.range,
+    };
   }
   const offset = positionToTextOffset(value, pos) ?? value.text.length;
   // The token covering the cursor; at the very end, the last one.

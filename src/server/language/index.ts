@@ -81,7 +81,10 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   }
   const schedule = (uri: string) => {
     clearTimeout(timers.get(uri));
-    timers.set(uri, setTimeout(() => void validate(uri).catch((e: Error) => ctx.log(`Prompt-file diagnostics failed: ${e.message}`)), DEBOUNCE_MS));
+    timers.set(
+      uri,
+      setTimeout(() => void validate(uri).catch((e: Error) => ctx.log(`Prompt-file diagnostics failed: ${e.message}`)), DEBOUNCE_MS),
+    );
   };
   function refresh(): void {
     for (const doc of documents.all()) if (isPromptFile(doc)) schedule(doc.uri);
@@ -103,11 +106,17 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     refresh();
   });
 
-  connection.onCodeLens((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeCodeLenses(p.textDocument.uri, file, facadeFor(p.textDocument.uri, file))));
-  connection.onHover((p) => withDoc(p.textDocument.uri, null, (_d, file) => computeHover(file, p.position, facadeFor(p.textDocument.uri, file)) ?? null));
+  connection.onCodeLens((p) =>
+    withDoc(p.textDocument.uri, [], (_d, file) => computeCodeLenses(p.textDocument.uri, file, facadeFor(p.textDocument.uri, file))),
+  );
+  connection.onHover((p) =>
+    withDoc(p.textDocument.uri, null, (_d, file) => computeHover(file, p.position, facadeFor(p.textDocument.uri, file)) ?? null),
+  );
   connection.onCompletion((p) =>
     withDoc(p.textDocument.uri, [], (doc, file) => {
-      const line = doc.getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } }).replace(/\r?\n$/, "");
+      const line = doc
+        .getText({ start: { line: p.position.line, character: 0 }, end: { line: p.position.line + 1, character: 0 } })
+        .replace(/\r?\n$/, "");
       return computeCompletions(file, line, p.position, facadeFor(p.textDocument.uri, file));
     }),
   );

@@ -15,7 +15,13 @@ export function computeSymbols(file: PromptFile): DocumentSymbol[] {
     const children: DocumentSymbol[] = [];
     for (const t of textsOf(b)) {
       if (b.kind === "prompt") break;
-      children.push({ name: t.role, detail: firstLine(t.value.text), kind: SymbolKind.String, range: t.value.range, selectionRange: t.value.range });
+      children.push({
+        name: t.role,
+        detail: firstLine(t.value.text),
+        kind: SymbolKind.String,
+        range: t.value.range,
+        selectionRange: t.value.range,
+      });
     }
     const detail = b.kind === "prompt" ? firstLine(b.text?.text ?? "") : b.kind;
     return { name: b.name?.value ?? b.kind, detail, kind: KIND[b.kind], range: b.range, selectionRange, children };

@@ -53,9 +53,15 @@ describe("prompt-file diagnostics", () => {
     const { doc, d } = diags(IOI);
     const byCode = (c: string) => d.filter((x) => x.code === c);
     assert.deepStrictEqual(byCode("answer-not-one-token"), []);
-    assert.deepStrictEqual(byCode("layer-out-of-range").map((x) => textOf(doc, x.range)), ["2-5", "9"]);
+    assert.deepStrictEqual(
+      byCode("layer-out-of-range").map((x) => textOf(doc, x.range)),
+      ["2-5", "9"],
+    );
     assert.match(msg(byCode("layer-out-of-range")[0]), /layers 0-3/);
-    assert.deepStrictEqual(byCode("site-unavailable").map((x) => textOf(doc, x.range)), ["router_logits"]);
+    assert.deepStrictEqual(
+      byCode("site-unavailable").map((x) => textOf(doc, x.range)),
+      ["router_logits"],
+    );
     assert.ok(d.every((x) => x.source === "introspect"));
   });
 
@@ -88,7 +94,9 @@ describe("prompt-file diagnostics", () => {
   });
 
   it("notes clean and corrupted prompts of different token counts", () => {
-    const { doc, d } = diags("patch p\n  clean When Mary and John went to the store, John gave a drink to\n  corrupt When Mary went out, she gave a drink to\n");
+    const { doc, d } = diags(
+      "patch p\n  clean When Mary and John went to the store, John gave a drink to\n  corrupt When Mary went out, she gave a drink to\n",
+    );
     const m = d.filter((x) => x.code === "length-mismatch");
     assert.strictEqual(m.length, 1);
     assert.strictEqual(m[0].severity, DiagnosticSeverity.Information);
@@ -99,7 +107,10 @@ describe("prompt-file diagnostics", () => {
     const { doc, d } = diags("model demo-moe\nprompt\n  x\n");
     assert.deepStrictEqual(d.map((x) => x.code).sort(), ["missing-name", "other-model"]);
     assert.strictEqual(textOf(doc, d.find((x) => x.code === "other-model")!.range), "demo-moe");
-    assert.deepStrictEqual(computeDiagnostics(open("prompt\n  x\n").file, undefined, DEFAULT_SETTINGS).map((x) => x.code), ["missing-name"]);
+    assert.deepStrictEqual(
+      computeDiagnostics(open("prompt\n  x\n").file, undefined, DEFAULT_SETTINGS).map((x) => x.code),
+      ["missing-name"],
+    );
   });
 });
 
@@ -108,22 +119,36 @@ describe("prompt-file code lenses", () => {
     const { file } = open(IOI.replace("0 2-5", "0 2-3").replace("layer 9", "layer 1"));
     const lenses = computeCodeLenses(URI, file, facade);
     const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
-    assert.deepStrictEqual(titles, ["1:$(search) Probe", "3:$(debug-alt) Run patching", "3:Probe clean", "10:$(symbol-event) Build steering vector"]);
+    assert.deepStrictEqual(titles, [
+      "1:$(search) Probe",
+      "3:$(debug-alt) Run patching",
+      "3:Probe clean",
+      "10:$(symbol-event) Build steering vector",
+    ]);
     const probe = lenses[0].command!;
     assert.strictEqual(probe.command, PromptFileCommands.probeText);
     const pa = probe.arguments![0] as ProbeTextArgs;
-    assert.deepStrictEqual({ uri: pa.uri, blockName: pa.blockName, model: pa.model, text: pa.text }, {
-      uri: URI,
-      blockName: "store",
-      model: "demo-llama",
-      text: "When Mary and John went to the store, John gave a drink to",
-    });
+    assert.deepStrictEqual(
+      { uri: pa.uri, blockName: pa.blockName, model: pa.model, text: pa.text },
+      {
+        uri: URI,
+        blockName: "store",
+        model: "demo-llama",
+        text: "When Mary and John went to the store, John gave a drink to",
+      },
+    );
     const run = lenses[1].command!.arguments![0] as RunPatchingArgs;
     assert.strictEqual(lenses[1].command!.command, "introspect.runPatching");
-    assert.deepStrictEqual([run.spec.answer, run.spec.wrong, run.spec.sites, run.spec.layers], [" Mary", " John", ["resid_pre", "attn_out", "router_logits"], [0, 2, 3]]);
+    assert.deepStrictEqual(
+      [run.spec.answer, run.spec.wrong, run.spec.sites, run.spec.layers],
+      [" Mary", " John", ["resid_pre", "attn_out", "router_logits"], [0, 2, 3]],
+    );
     const build = lenses[3].command!.arguments![0] as BuildVectorArgs;
     assert.strictEqual(lenses[3].command!.command, "introspect.buildVector");
-    assert.deepStrictEqual([build.blockName, build.spec.layers, build.spec.positive, build.spec.negative], ["mood", [1], ["I loved it"], ["I hated it"]]);
+    assert.deepStrictEqual(
+      [build.blockName, build.spec.layers, build.spec.positive, build.spec.negative],
+      ["mood", [1], ["I loved it"], ["I hated it"]],
+    );
   });
 
   it("adds Open in steering panel once a vector is built, and disables lenses of broken blocks", async () => {
@@ -132,13 +157,19 @@ describe("prompt-file code lenses", () => {
     const openLens = lenses.find((l) => l.command?.command === PromptFileCommands.openVector)!;
     assert.deepStrictEqual(openLens.command!.arguments, [{ uri: URI, blockName: "mood", model: "demo-llama", vectorId: "vec-1" }]);
     const broken = computeCodeLenses(URI, open("patch p\n  clean a\n  corrupt b\n  metric nope\n").file, f);
-    assert.deepStrictEqual(broken.map((l) => [l.command!.title, l.command!.command]), [
-      ["$(debug-alt) Run patching (fix the errors first)", ""],
-      ["Probe clean (fix the errors first)", ""],
-    ]);
+    assert.deepStrictEqual(
+      broken.map((l) => [l.command!.title, l.command!.command]),
+      [
+        ["$(debug-alt) Run patching (fix the errors first)", ""],
+        ["Probe clean (fix the errors first)", ""],
+      ],
+    );
     // Model checks count too: a layer the model lacks disables the patching lens of that block.
     const titles = computeCodeLenses(URI, open(IOI).file, f).map((l) => l.command!.title);
-    assert.ok(titles.includes("$(debug-alt) Run patching (fix the errors first)") && titles.includes("$(search) Probe"), JSON.stringify(titles));
+    assert.ok(
+      titles.includes("$(debug-alt) Run patching (fix the errors first)") && titles.includes("$(search) Probe"),
+      JSON.stringify(titles),
+    );
   });
 });
 
@@ -186,15 +217,27 @@ describe("prompt-file inlay hints", () => {
     const { doc, file } = open(IOI);
     assert.deepStrictEqual(await computeInlayHints(file, all, f, DEFAULT_SETTINGS, NEVER), []);
     const hints = await computeInlayHints(file, all, f, { ...DEFAULT_SETTINGS, inlayNextToken: true }, NEVER);
-    assert.deepStrictEqual(hints.map((h) => [h.position, h.label]), [
-      [{ line: 2, character: 60 }, '→ " Mary" 63%'],
-      [{ line: 4, character: 69 }, '→ " Mary" 63%'],
-      [{ line: 5, character: 69 }, '→ " Mary" 63%'],
-    ]);
+    assert.deepStrictEqual(
+      hints.map((h) => [h.position, h.label]),
+      [
+        [{ line: 2, character: 60 }, '→ " Mary" 63%'],
+        [{ line: 4, character: 69 }, '→ " Mary" 63%'],
+        [{ line: 5, character: 69 }, '→ " Mary" 63%'],
+      ],
+    );
     assert.strictEqual(doc.getText({ start: { line: 2, character: 58 }, end: hints[0].position }), "to");
-    const some = await computeInlayHints(file, { start: { line: 3, character: 0 }, end: { line: 4, character: 0 } }, f, { ...DEFAULT_SETTINGS, inlayNextToken: true }, NEVER);
+    const some = await computeInlayHints(
+      file,
+      { start: { line: 3, character: 0 }, end: { line: 4, character: 0 } },
+      f,
+      { ...DEFAULT_SETTINGS, inlayNextToken: true },
+      NEVER,
+    );
     assert.strictEqual(some.length, 2);
-    assert.deepStrictEqual(await computeInlayHints(file, all, f, { ...DEFAULT_SETTINGS, inlayNextToken: true }, { isCancellationRequested: true }), []);
+    assert.deepStrictEqual(
+      await computeInlayHints(file, all, f, { ...DEFAULT_SETTINGS, inlayNextToken: true }, { isCancellationRequested: true }),
+      [],
+    );
     assert.deepStrictEqual([formatProb(1), formatProb(0.05), formatProb(0.0001)], ["100%", "5.0%", "<0.1%"]);
   });
 });
@@ -227,16 +270,22 @@ describe("prompt-file completion and outline", () => {
 
   it("outlines blocks with their prompts", () => {
     const symbols = computeSymbols(open(IOI).file);
-    assert.deepStrictEqual(symbols.map((s) => [s.name, s.kind, s.range.start.line, s.range.end.line]), [
-      ["store", SymbolKind.String, 1, 2],
-      ["swap", SymbolKind.Function, 3, 9],
-      ["mood", SymbolKind.Class, 10, 13],
-    ]);
-    assert.deepStrictEqual(symbols[1].children!.map((c) => [c.name, c.detail]), [
-      ["clean", "When Mary and John went to the store, John gave a drink to"],
-      ["corrupt", "When Mary and John went to the store, Mary gave a drink to"],
-      ["answer", " Mary"],
-      ["wrong", " John"],
-    ]);
+    assert.deepStrictEqual(
+      symbols.map((s) => [s.name, s.kind, s.range.start.line, s.range.end.line]),
+      [
+        ["store", SymbolKind.String, 1, 2],
+        ["swap", SymbolKind.Function, 3, 9],
+        ["mood", SymbolKind.Class, 10, 13],
+      ],
+    );
+    assert.deepStrictEqual(
+      symbols[1].children!.map((c) => [c.name, c.detail]),
+      [
+        ["clean", "When Mary and John went to the store, John gave a drink to"],
+        ["corrupt", "When Mary and John went to the store, Mary gave a drink to"],
+        ["answer", " Mary"],
+        ["wrong", " John"],
+      ],
+    );
   });
 });

@@ -12,7 +12,10 @@ async function loadGrammar(): Promise<IGrammar> {
   const wasm = readFileSync(require.resolve("vscode-oniguruma/release/onig.wasm"));
   await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
   const registry = new Registry({
-    onigLib: Promise.resolve({ createOnigScanner: (p) => new oniguruma.OnigScanner(p), createOnigString: (s) => new oniguruma.OnigString(s) }),
+    onigLib: Promise.resolve({
+      createOnigScanner: (p) => new oniguruma.OnigScanner(p),
+      createOnigString: (s) => new oniguruma.OnigString(s),
+    }),
     loadGrammar: async (scope) => {
       if (scope !== "source.introspect") return null;
       const file = path.join(ROOT, "syntaxes/introspect.tmLanguage.json");
@@ -84,10 +87,17 @@ describe("prompt-file TextMate grammar", () => {
     assert.strictEqual(scopeOf(s, 12, "  "), "source.introspect");
     assert.strictEqual(scopeOf(s, 12, "# a comment inside a block"), "comment.line.number-sign.introspect");
     // Prompt text is plain: a # or quotes in the middle of a prompt line are text.
-    assert.ok(s[13].every(([, scope]) => scope === "source.introspect"), JSON.stringify(s[13]));
+    assert.ok(
+      s[13].every(([, scope]) => scope === "source.introspect"),
+      JSON.stringify(s[13]),
+    );
     assert.strictEqual(scopeOf(s, 14, "# quoted line"), "string.quoted.double.introspect");
     // Inside a prompt block, lines that look like keys or contrast items are text.
-    for (const line of [15, 16, 18]) assert.ok(s[line].every(([, scope]) => scope === "source.introspect"), JSON.stringify(s[line]));
+    for (const line of [15, 16, 18])
+      assert.ok(
+        s[line].every(([, scope]) => scope === "source.introspect"),
+        JSON.stringify(s[line]),
+      );
     assert.strictEqual(scopeOf(s, 11, "prompt"), "keyword.control.block.introspect");
     assert.strictEqual(scopeOf(s, 19, "patch"), "keyword.control.block.introspect");
     assert.strictEqual(scopeOf(s, 20, "resid_pre"), "support.constant.site.introspect");
@@ -98,7 +108,10 @@ describe("prompt-file TextMate grammar", () => {
       const s = scopes(grammar, readFileSync(path.join(ROOT, `demo/${f}.introspect`), "utf8"));
       const flat = s.flat();
       assert.ok(!flat.some(([, scope]) => scope.startsWith("invalid")), f);
-      assert.ok(flat.some(([, scope]) => scope === "keyword.control.block.introspect"), f);
+      assert.ok(
+        flat.some(([, scope]) => scope === "keyword.control.block.introspect"),
+        f,
+      );
     }
   });
 });

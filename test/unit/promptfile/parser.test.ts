@@ -1,4 +1,6 @@
 import * as assert from "assert";
+import { readFileSync } from "fs";
+import * as path from "path";
 import {
   parsePromptFile,
   positionToTextOffset,
@@ -40,7 +42,10 @@ describe("prompt-file parser", () => {
   it("reads a well-formed file without diagnostics", () => {
     const f = parsePromptFile(IOI);
     assert.deepStrictEqual(f.diagnostics, []);
-    assert.deepStrictEqual(f.blocks.map((b) => `${b.kind}:${b.name?.value}`), ["prompt:greeting", "patch:ioi", "contrast:sentiment"]);
+    assert.deepStrictEqual(
+      f.blocks.map((b) => `${b.kind}:${b.name?.value}`),
+      ["prompt:greeting", "patch:ioi", "contrast:sentiment"],
+    );
     assert.strictEqual(f.options.model?.value, "demo-llama");
     assert.deepStrictEqual(f.options.model?.range, r(1, 6, 16));
     const p = f.blocks[0] as PromptBlock;
@@ -65,7 +70,10 @@ describe("prompt-file parser", () => {
       layers: [],
       metric: "logit-diff",
     });
-    assert.deepStrictEqual(b.sites.map((s) => s.range), [r(11, 11, 20), r(11, 21, 29), r(11, 30, 37)]);
+    assert.deepStrictEqual(
+      b.sites.map((s) => s.range),
+      [r(11, 11, 20), r(11, 21, 29), r(11, 30, 37)],
+    );
   });
 
   it("fills contrast defaults and pairs by order", () => {
@@ -86,7 +94,7 @@ describe("prompt-file parser", () => {
   });
 
   it("reads multi-line prompts: relative indentation, blank lines, comments, quoted lines", () => {
-    const src = "prompt code\n  def add(a, b):\n      return a + b\n\n  # a comment, skipped\n  \"# kept\"\n\n\nprompt next\n  x\n";
+    const src = 'prompt code\n  def add(a, b):\n      return a + b\n\n  # a comment, skipped\n  "# kept"\n\n\nprompt next\n  x\n';
     const f = parsePromptFile(src);
     assert.deepStrictEqual(f.diagnostics, []);
     const p = f.blocks[0] as PromptBlock;
@@ -102,7 +110,10 @@ describe("prompt-file parser", () => {
     assert.strictEqual(p.clean?.text, "one\ntwo");
     assert.deepStrictEqual(p.clean?.range, r(2, 4, 7, 3));
     assert.strictEqual(p.corrupt?.text, "three\nfour");
-    assert.deepStrictEqual((f.blocks[1] as ContrastBlock).positive.map((t) => t.text), ["pos\nmore"]);
+    assert.deepStrictEqual(
+      (f.blocks[1] as ContrastBlock).positive.map((t) => t.text),
+      ["pos\nmore"],
+    );
   });
 
   it("resolves escapes and maps text offsets back to the document", () => {
@@ -170,7 +181,10 @@ describe("prompt-file parser", () => {
     assert.deepStrictEqual(codes("contrast c\n  layer 1\n"), ["no-positive", "no-negative"]);
     const src = "contrast c\n  paired yes\n  + a\n  + b\n  - c\n";
     const d = parsePromptFile(src).diagnostics;
-    assert.deepStrictEqual(d.map((x) => x.code), ["unbalanced"]);
+    assert.deepStrictEqual(
+      d.map((x) => x.code),
+      ["unbalanced"],
+    );
     assert.deepStrictEqual(d[0].range, r(3, 4, 5));
     assert.deepStrictEqual(codes("contrast c\n  + a\n  + b\n  - c\n"), []);
     assert.deepStrictEqual(codes("contrast c\n  method pca\n  paired no\n  + a\n  - c\n"), ["pca-unpaired"]);
@@ -185,9 +199,12 @@ describe("prompt-file parser", () => {
     assert.deepStrictEqual(codes("clean x\n+ y\n"), ["not-in-block", "not-in-block"]);
     assert.deepStrictEqual(codes("  floating\n  text\n"), ["orphan-line"]);
     assert.deepStrictEqual(codes("prompt p\n"), ["empty-prompt"]);
-    assert.deepStrictEqual(codes("patch p\n  clean a\n  corrupt b\n  answer\n  layers\n  sites blocks.3.hook_resid_post\n"), ["missing-value", "missing-value"]);
+    assert.deepStrictEqual(codes("patch p\n  clean a\n  corrupt b\n  answer\n  layers\n  sites blocks.3.hook_resid_post\n"), [
+      "missing-value",
+      "missing-value",
+    ]);
     assert.deepStrictEqual(codes("options\n  max-tokens many\n  seed 3\n"), ["bad-value"]);
-    assert.deepStrictEqual(codes("patch p\n  clean a\n  corrupt b\n  answer \" x\"\n  wrong \" x\"\n"), ["same-answers"]);
+    assert.deepStrictEqual(codes('patch p\n  clean a\n  corrupt b\n  answer " x"\n  wrong " x"\n'), ["same-answers"]);
   });
 
   it("expands layer ranges and reads options", () => {
@@ -202,11 +219,14 @@ describe("prompt-file parser", () => {
 
 describe("prompt-file documentation", () => {
   it("the README's example parses without diagnostics", () => {
-    const readme = require("fs").readFileSync(require("path").join(__dirname, "../../../README.md"), "utf8") as string;
+    const readme = readFileSync(path.join(__dirname, "../../../README.md"), "utf8");
     const example = /## Prompt files[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(example, "README has a Prompt files section with an example");
     const f = parsePromptFile(example);
     assert.deepStrictEqual(f.diagnostics, []);
-    assert.deepStrictEqual(f.blocks.map((b) => b.kind), ["prompt", "patch", "contrast"]);
+    assert.deepStrictEqual(
+      f.blocks.map((b) => b.kind),
+      ["prompt", "patch", "contrast"],
+    );
   });
 });

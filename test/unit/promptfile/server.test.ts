@@ -11,7 +11,15 @@ import {
   StreamMessageWriter,
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
-import type { CodeLens, CompletionItem, Diagnostic, DocumentSymbol, Hover, InitializeResult, PublishDiagnosticsParams } from "vscode-languageserver-protocol";
+import type {
+  CodeLens,
+  CompletionItem,
+  Diagnostic,
+  DocumentSymbol,
+  Hover,
+  InitializeResult,
+  PublishDiagnosticsParams,
+} from "vscode-languageserver-protocol";
 
 const ROOT = path.join(__dirname, "../../..");
 const MODEL = path.join(ROOT, "test/fixtures/local/tiny-llama");
@@ -46,7 +54,10 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
   };
 
   before(() => {
-    host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+    host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
     conn.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => void published.push(p));
     conn.onNotification("window/logMessage", () => undefined);
@@ -68,13 +79,18 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
       capabilities: { workspace: { configuration: true } },
     })) as InitializeResult;
     const caps = init.capabilities;
-    assert.ok(caps.codeLensProvider && caps.hoverProvider && caps.completionProvider && caps.documentSymbolProvider && caps.inlayHintProvider);
+    assert.ok(
+      caps.codeLensProvider && caps.hoverProvider && caps.completionProvider && caps.documentSymbolProvider && caps.inlayHintProvider,
+    );
     await conn.sendNotification("initialized", {});
     await conn.sendNotification("textDocument/didOpen", { textDocument: { uri: URI, languageId: "introspect", version: 1, text: TEXT } });
 
     // Before a model is loaded: only what the parser finds.
     const before = await waitFor((d) => d.length > 0);
-    assert.deepStrictEqual(before.map((d) => d.code), ["no-negative"]);
+    assert.deepStrictEqual(
+      before.map((d) => d.code),
+      ["no-negative"],
+    );
 
     const state = (await conn.sendRequest("introspect/configure", { modelPath: MODEL, variant: "" })) as { kind: string };
     assert.strictEqual(state.kind, "ready", JSON.stringify(state));
@@ -89,13 +105,28 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
 
     const lenses = (await conn.sendRequest("textDocument/codeLens", { textDocument: { uri: URI } })) as CodeLens[];
     // The patch block has errors (a two-token answer, layer 5) and the contrast set no negatives.
-    assert.deepStrictEqual(lenses.map((l) => l.command?.command), ["introspect.probeText", "", "", ""]);
-    const hover = (await conn.sendRequest("textDocument/hover", { textDocument: { uri: URI }, position: { line: 2, character: 5 } })) as Hover;
+    assert.deepStrictEqual(
+      lenses.map((l) => l.command?.command),
+      ["introspect.probeText", "", "", ""],
+    );
+    const hover = (await conn.sendRequest("textDocument/hover", {
+      textDocument: { uri: URI },
+      position: { line: 2, character: 5 },
+    })) as Hover;
     assert.match((hover.contents as { value: string }).value, /\*\*prompt\*\* · \d+ tokens · tiny-llama\/model/);
     assert.deepStrictEqual(hover.range, { start: { line: 2, character: 5 }, end: { line: 2, character: 7 } }); // "t2"
-    const completion = (await conn.sendRequest("textDocument/completion", { textDocument: { uri: URI }, position: { line: 10, character: 9 } })) as CompletionItem[]; // after "layer 1"
-    assert.deepStrictEqual(completion.map((c) => c.label), ["0"]);
+    const completion = (await conn.sendRequest("textDocument/completion", {
+      textDocument: { uri: URI },
+      position: { line: 10, character: 9 },
+    })) as CompletionItem[]; // after "layer 1"
+    assert.deepStrictEqual(
+      completion.map((c) => c.label),
+      ["0"],
+    );
     const symbols = (await conn.sendRequest("textDocument/documentSymbol", { textDocument: { uri: URI } })) as DocumentSymbol[];
-    assert.deepStrictEqual(symbols.map((s) => s.name), ["p", "swap", "c"]);
+    assert.deepStrictEqual(
+      symbols.map((s) => s.name),
+      ["p", "swap", "c"],
+    );
   });
 });
