@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { main } from "../../../src/cli/main";
 import type { Io } from "../../../src/cli/common";
 import { readSafetensors } from "../../../src/engine/safetensors";
+import { saveVector } from "../../../src/engine/steer/ivec";
+import { makeVector } from "../../../src/engine/steer/vector";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const TINY = path.join(ROOT, "test", "fixtures", "local", "tiny-llama");
@@ -260,6 +262,34 @@ describe("introspect probe table, generate and patch on tiny-llama", () => {
     assert.equal(j.tokens[0].id, probe.prediction[2].id);
     const plain = await cli(["generate", "--model", TINY, "--text", "t1 t2 t3", "--max-tokens", "4"]);
     assert.equal(plain.out.trim(), j.text.trim());
+  });
+
+  it("generates with a steering vector file active at every step", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-steer-"));
+    try {
+      const file = path.join(tmp, "v.ivec");
+      const data = Float32Array.from({ length: 16 }, (_, i) => (i % 2 ? 1 : -1) * (1 + i / 8));
+      saveVector(file, makeVector({ name: "test", modelId: "tiny-llama", site: "blocks.0.hook_resid_post", data }));
+      const args = ["generate", "--model", TINY, "--text", "t1 t2 t3", "--max-tokens", "6", "--json"];
+      const plain = JSON.parse((await cli(args)).out) as { tokens: { id: number }[] };
+      const r = await cli([...args, "--steer", file, "--alpha", "20"]);
+      assert.equal(r.code, 0, r.err);
+      const steered = JSON.parse(r.out) as { steer: { site: string; alpha: number }[]; tokens: { id: number }[] };
+      assert.deepEqual(steered.steer, [{ name: "test", site: "blocks.0.hook_resid_post", alpha: 20 }]);
+      assert.notDeepEqual(
+        steered.tokens.map((t) => t.id),
+        plain.tokens.map((t) => t.id),
+      );
+      const zero = JSON.parse((await cli([...args, "--steer", file, "--alpha", "0"])).out) as { tokens: { id: number }[] };
+      assert.deepEqual(
+        zero.tokens.map((t) => t.id),
+        plain.tokens.map((t) => t.id),
+      );
+      assert.equal((await cli([...args, "--steer", path.join(tmp, "none.ivec")])).code, 2);
+      assert.equal((await cli([...args, "--alpha", "2"])).code, 1);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("patches: the clean run restores fully at the last resid_pre of layer 0", async () => {
