@@ -20,7 +20,7 @@ export interface SiteRef {
   fusedSkipNode?: number;
 }
 
-export type StepKind = "attn" | "mlp" | "moe";
+export type StepKind = "attn" | "mlp" | "moe" | "parallel";
 
 export interface ResidualStep {
   kind: StepKind;
@@ -31,6 +31,9 @@ export interface ResidualStep {
   /** Node index of the Add or Skip*LayerNormalization. */
   node: number;
   fused: boolean;
+  /** Parallel blocks only: the attention and MLP parts of the branch. */
+  attnBranch?: string;
+  mlpBranch?: string;
 }
 
 export interface ArchMap {
@@ -81,6 +84,52 @@ function noLayers(detail: string): IntrospectError {
   );
 }
 
+const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization"]);
+
+/**
+ * The projection output of a branch. With "sandwich" norms (Gemma 2: a norm after attention and
+ * after the MLP, before the residual add) the branch output is a norm's output; the site is then the
+ * projection before that norm, as in the reference hooks. Returns [tensor, hadPostNorm].
+ */
+function branchProjection(g: GraphIndex, x: string): [string, boolean] {
+  if (projectionNode(g, x) !== undefined) return [x, false];
+  // Find the nearest norm behind x, then what it normalises.
+  const queue = [x];
+  const seen = new Set<string>();
+  while (queue.length && seen.size < 40) {
+    const t = queue.shift()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const p = g.producerNode(t);
+    if (!p) continue;
+    if (NORM_OPS.has(p.opType)) {
+      const pow = p.opType === "ReduceMean" ? g.producerNode(p.input[0]) : undefined;
+      const normIn = backThrough(g, pow?.opType === "Pow" ? pow.input[0] : p.input[0]);
+      return projectionNode(g, normIn) !== undefined ? [normIn, true] : [x, false];
+    }
+    for (const i of p.input) if (i && !g.isConst(i)) queue.push(i);
+  }
+  return [x, false];
+}
+
+/** Whether a Softmax output reaches a MatMul (the one with V) through casts / dropout only. */
+function patternMatMul(g: GraphIndex, t: string): boolean {
+  for (let i = 0; i < 4; i++) {
+    const us = g.users(t).map((u) => g.node(u.node));
+    if (us.some((n) => n.opType === "MatMul" || n.opType === "Einsum")) return true;
+    const pass = us.find((n) => PASS_THROUGH.has(n.opType));
+    if (!pass) return false;
+    t = pass.output[0];
+  }
+  return false;
+}
+
+/** A Cast to the stream's own type (or to float when the type is unknown) keeps the value. */
+function castKeepsType(n: { attribute: Array<{ name: string; i: bigint }> }, residType: number): boolean {
+  const to = Number(n.attribute.find((a) => a.name === "to")?.i ?? -1);
+  return to === (residType || 1);
+}
+
 /** Follows a tensor back through shape-only ops (Reshape, Cast...) to the tensor that carries data. */
 function backThrough(g: GraphIndex, t: string, ops = PASS_THROUGH): string {
   for (let i = 0; i < 8; i++) {
@@ -98,13 +147,14 @@ function projectionNode(g: GraphIndex, t: string): number | undefined {
     if (!use) return undefined;
     const n = g.node(use.node);
     if (MATMULS.has(n.opType)) return use.node;
-    if (PASS_THROUGH.has(n.opType)) t = n.input[0];
+    if (PASS_THROUGH.has(n.opType) || n.opType === "Tanh") t = n.input[0]; // Tanh: logit soft-capping (Gemma 2)
     else if ((n.opType === "Add" || n.opType === "Mul" || n.opType === "Div") && n.input.length === 2) {
       const c0 = g.isConst(n.input[0]);
       const c1 = g.isConst(n.input[1]);
       if (c0 === c1) {
         // Dequantised MatMulInteger output: Mul(Cast(MatMulInteger), scale*scale) where both are computed.
-        const q = [n.input[0], n.input[1]].find((x) => /MatMulInteger|Cast/.test(g.producerNode(x)?.opType ?? ""));
+        const isInt = (x: string) => /^MatMulInteger/.test(g.producerNode(x)?.opType ?? "");
+        const q = [n.input[0], n.input[1]].find((x) => isInt(x) || (g.producerNode(x)?.opType === "Cast" && isInt(g.producerNode(x)!.input[0])));
         if (!q) return undefined;
         t = q;
       } else t = c0 ? n.input[1] : n.input[0];
@@ -146,16 +196,29 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const embedDims = g.weightDims(nodes[embedNode].input[0])!;
 
   // 2. Residual chain.
+  const embedInit0 = g.m.initializers.get(nodes[embedNode].input[0]);
+  const map0 = { residType: embedInit0 && [1, 10, 16].includes(embedInit0.dataType) ? embedInit0.dataType : 0 };
   const steps: ResidualStep[] = [];
   const addSumOutputs: ArchMap["addSumOutputs"] = [];
   const stream = new Set<string>([embedOutput]);
   let R = embedOutput;
   for (let guard = 0; guard < 10000; guard++) {
     let next: { step?: ResidualStep; pre?: string } | undefined;
-    for (const u of g.users(R)) {
+    // Tracing records `x.to(float32)` on a float32 tensor as a Cast whose output then stands for x
+    // everywhere (HF norms do this), so the residual Add may read an alias of R.
+    const aliases = [R];
+    for (let i = 0; i < aliases.length && i < 16; i++) {
+      for (const u of g.users(aliases[i])) {
+        const n = nodes[u.node];
+        if ((n.opType === "Identity" || (n.opType === "Cast" && castKeepsType(n, map0.residType))) && n.output[0]) aliases.push(n.output[0]);
+      }
+    }
+    const uses = aliases.flatMap((a) => g.users(a));
+    for (const u of uses) {
       const n = nodes[u.node];
       if (n.opType === "Add" && n.input.length === 2) {
         const other = n.input[1 - u.slot];
+        if (aliases.includes(other)) continue;
         if (g.isConst(other)) {
           if (steps.length === 0) next = next ?? { pre: n.output[0] };
           continue;
@@ -174,6 +237,8 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
         }
         next = { step: { kind: "mlp", input: R, branch: other, output: out, node: u.node, fused: true } };
         break;
+      } else if ((n.opType === "DequantizeLinear" || n.opType === "Cast") && steps.length === 0 && u.slot === 0) {
+        next = next ?? { pre: n.output[0] }; // quantised embedding table
       } else if (n.opType === "Mul" && steps.length === 0 && n.input.some((x) => x !== R && g.isConst(x))) {
         next = next ?? { pre: n.output[0] }; // embedding scale (Gemma)
       }
@@ -181,6 +246,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     if (!next) break;
     if (next.step) steps.push(next.step);
     R = next.step ? next.step.output : next.pre!;
+    for (const a of aliases) stream.add(a);
     stream.add(R);
   }
   if (steps.length === 0) throw noLayers("no residual Add or Skip*LayerNormalization after the embedding");
@@ -190,21 +256,37 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   // A fused norm's normalised output is where a branch starts: walking past it would enter the previous branch.
   const branchStop = new Set([...stream, ...steps.filter((s) => s.fused).flatMap((s) => nodes[s.node].output.filter(Boolean))]);
   const branchNodes = steps.map((s) => g.between(s.branch, branchStop));
-  steps.forEach((s, i) => {
+  const kindOf = (set: Set<number>): StepKind => {
     let attn = false;
     let moe = false;
-    for (const k of branchNodes[i]) {
+    for (const k of set) {
       const n = nodes[k];
       if (FUSED_ATTENTION.has(n.opType)) {
         attn = true;
         fusedAttention = n.opType;
       }
-      if (n.input.some((x) => x.startsWith("past_key_values") || x.startsWith("past_key"))) attn = true;
+      if (n.input.some((x) => x.startsWith("past_key"))) attn = true;
       if (n.output.some((x) => x.startsWith("present"))) attn = true;
-      if (n.opType === "Softmax" && g.users(n.output[0]).some((u) => nodes[u.node].opType === "MatMul")) attn = true;
+      if (n.opType === "Softmax" && patternMatMul(g, n.output[0])) attn = true;
       if (n.opType === "TopK" || n.opType === "MoE" || n.opType === "QMoE") moe = true;
     }
-    s.kind = attn ? "attn" : moe ? "moe" : "mlp";
+    return attn ? "attn" : moe ? "moe" : "mlp";
+  };
+  steps.forEach((s, i) => {
+    s.kind = kindOf(branchNodes[i]);
+    // Parallel blocks (GPT-NeoX, GPT-J, Phi-2): x + (attn(ln1 x) + mlp(ln2 x)) in one residual step.
+    const p = g.producerNode(s.branch);
+    if (s.kind === "attn" && p?.opType === "Add" && p.input.length === 2 && p.input.every((x) => !g.isConst(x))) {
+      const [a, b] = p.input;
+      const ka = kindOf(g.between(a, branchStop));
+      const kb = kindOf(g.between(b, branchStop));
+      if ((ka === "attn") !== (kb === "attn")) {
+        s.kind = "parallel";
+        s.attnBranch = ka === "attn" ? a : b;
+        s.mlpBranch = ka === "attn" ? b : a;
+        branchNodes[i] = g.between(s.attnBranch, branchStop);
+      }
+    }
   });
 
   // 4. Group into layers: attention step then MLP/MoE step.
@@ -218,23 +300,53 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   let dMlp: number | undefined;
   let numExperts: number | undefined;
   let expertsPerToken: number | undefined;
+  const mlpSites = (layer: number, branch: string) => {
+    const pn = projectionNode(g, branch);
+    if (pn === undefined) return;
+    const post = projectionInput(g, pn);
+    if (!stream.has(post)) site(layer, "mlp.hook_post", post);
+    const pnode = nodes[pn];
+    const wd = g.weightDims(pnode.input[1]);
+    if (pnode.opType === "MatMulNBits") dMlp = Number(pnode.attribute.find((a) => a.name === "K")?.i ?? 0) || dMlp;
+    else if (wd && wd.length === 2) {
+      const transB = pnode.opType === "Gemm" && Number(pnode.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
+      dMlp = transB ? wd[1] : wd[0];
+    }
+  };
+  let postNorms = false;
+  const patternSite = (layer: number, set: Set<number>) => {
+    const sm = [...set].find((k) => nodes[k].opType === "Softmax" && patternMatMul(g, nodes[k].output[0]));
+    if (sm !== undefined) site(layer, "attn.hook_pattern", nodes[sm].output[0]);
+  };
   steps.forEach((s, i) => {
+    if (s.kind === "parallel") {
+      layer++;
+      open = false;
+      site(layer, "hook_resid_pre", s.input, producerFused(s.input));
+      site(layer, "hook_attn_out", s.attnBranch!);
+      site(layer, "hook_mlp_out", s.mlpBranch!);
+      site(layer, "hook_resid_post", s.output, fusedNode(s));
+      patternSite(layer, branchNodes[i]);
+      mlpSites(layer, s.mlpBranch!);
+      return;
+    }
     if (s.kind === "attn" || !open) {
       layer++;
       site(layer, "hook_resid_pre", s.input, producerFused(s.input));
       open = s.kind === "attn";
     }
     if (s.kind === "attn") {
-      site(layer, "hook_attn_out", s.branch);
+      const [attnOut, post] = branchProjection(g, s.branch);
+      if (post) postNorms = true;
+      site(layer, "hook_attn_out", attnOut);
       site(layer, "hook_resid_mid", s.output, fusedNode(s));
-      const sm = [...branchNodes[i]].find(
-        (k) => nodes[k].opType === "Softmax" && g.users(nodes[k].output[0]).some((u) => nodes[u.node].opType === "MatMul"),
-      );
-      if (sm !== undefined) site(layer, "attn.hook_pattern", nodes[sm].output[0]);
+      patternSite(layer, branchNodes[i]);
       return;
     }
     open = false;
-    site(layer, "hook_mlp_out", s.branch);
+    const [mlpOut, postM] = branchProjection(g, s.branch);
+    if (postM) postNorms = true;
+    site(layer, "hook_mlp_out", mlpOut);
     site(layer, "hook_resid_post", s.output, fusedNode(s));
     if (s.kind === "moe") {
       for (const k of branchNodes[i]) {
@@ -256,24 +368,12 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
           if (wd) numExperts = Math.min(...wd);
         }
       }
-    } else {
-      const pn = projectionNode(g, s.branch);
-      if (pn !== undefined) {
-        const post = projectionInput(g, pn);
-        if (!stream.has(post)) site(layer, "mlp.hook_post", post);
-        const pnode = nodes[pn];
-        const wd = g.weightDims(pnode.input[1]);
-        if (pnode.opType === "MatMulNBits") dMlp = Number(pnode.attribute.find((a) => a.name === "K")?.i ?? 0) || dMlp;
-        else if (wd && wd.length === 2) {
-          const transB = pnode.opType === "Gemm" && Number(pnode.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
-          dMlp = transB ? wd[1] : wd[0];
-        }
-      }
-    }
+    } else mlpSites(layer, mlpOut);
   });
   const numLayers = layer + 1;
   if (fusedAttention) notes.push(`attention is fused (${fusedAttention}): attention patterns are not available`);
   if (open) notes.push("the last layer has no MLP step");
+  if (postNorms) notes.push("attention/MLP outputs are normalised again before the residual add: hook_attn_out / hook_mlp_out are taken before those post-norms");
 
   // 5. Final norm and unembedding.
   const un = projectionNode(g, logitsOutput);

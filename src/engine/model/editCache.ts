@@ -65,7 +65,16 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
  * `editKey` must identify the edit set (e.g. its sorted JSON).
  */
 export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string, sub?: Subgraph, forceCache = false): EditedFile {
-  const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}`).digest("hex").slice(0, 20);
+  // The key covers the plan itself (tensor names, new and changed nodes), not just the site names,
+  // so a change in how sites are mapped never reuses a stale edited file.
+  const planKey = JSON.stringify([
+    [...plan.outputs],
+    plan.newInputs,
+    plan.added.map((n) => [n.opType, n.input, n.output]),
+    [...plan.changed].map(([i, n]) => [i, n.input, n.output]),
+    sub ? [...sub.keep].sort((a, b) => a - b) : null,
+  ]);
+  const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}|${planKey}`).digest("hex").slice(0, 20);
   const dir = path.dirname(m.path);
   const base = path.basename(m.path);
   const besideOriginal = !forceCache && writable(dir);

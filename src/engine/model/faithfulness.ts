@@ -118,8 +118,9 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
     const tol = toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
     const worst = new Map<string, { maxAbsError: number; refMax: number }>();
     const note = new Map<string, string>();
-    const available = manifest.sites.filter((s) => m.map.sites.has(s));
-    for (const s of manifest.sites) if (!m.map.sites.has(s)) note.set(s, "not in this graph");
+    const wanted = manifest.sites.filter((s) => s !== "logits");
+    const available = wanted.filter((s) => m.map.sites.has(s));
+    for (const s of wanted) if (!m.map.sites.has(s)) note.set(s, "not in this graph");
     for (let p = 0; p < manifest.prompts.length; p++) {
       const r = await m.run({ ids: manifest.prompts[p].ids, capture: available });
       const pairs: Array<[string, Float32Array]> = [["logits", r.logits.data], ...available.map((s) => [s, r.captures.get(s)!.data] as [string, Float32Array])];
