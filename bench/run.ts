@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama]
-//                [--no-reference] [--tiny]
+//                [--passive] [--no-reference] [--tiny]
 // Measures Introspect against onnxruntime's plain forward (the physical limit) and against a
 // PyTorch forward-hooks reference on the same weights, in one run; prints a table and writes
 // bench/results/<model>-<time>.json, latest.json and latest.md.
@@ -16,6 +16,7 @@ import { sweep } from "./figures/sweep";
 import { Ctx, Options } from "./lib/context";
 import { machine } from "./lib/machine";
 import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
+import { usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
 
 export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
@@ -23,18 +24,20 @@ export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, mem
 interface Args extends Options {
   model: string;
   tiny: boolean;
+  passive: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: [], noReference: false, model: "gpt2-small", tiny: false };
+  const a: Args = { quick: false, only: [], noReference: false, model: "gpt2-small", tiny: false, passive: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === "--quick") a.quick = true;
     else if (k === "--tiny") a.tiny = true;
     else if (k === "--no-reference") a.noReference = true;
+    else if (k === "--passive") a.passive = true;
     else if (k === "--only") a.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (k === "--model") a.model = argv[++i] ?? "";
-    else throw new Error(`unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --no-reference --tiny`);
+    else throw new Error(`unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny`);
   }
   const known = FIGURES.map((f) => f.id);
   for (const f of a.only) if (!known.includes(f)) throw new Error(`unknown figure ${f}; figures: ${known.join(", ")}`);
@@ -54,6 +57,7 @@ function pickModel(a: Args, log: (s: string) => void): BenchModel {
 export async function main(argv: string[]): Promise<{ rows: Row[]; file: string }> {
   const args = parseArgs(argv);
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  if (args.passive) usePassiveWaiting();
   const model = pickModel(args, log);
   const ctx = new Ctx(model, args, log);
   const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
@@ -61,7 +65,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const started = new Date();
   const loadBefore = machine().loadAverage[0];
   if (loadBefore > machine().cpus) {
-    log(`warning: load average ${loadBefore} on ${machine().cpus} CPUs: other work will distort the timings (PyTorch's spinning threads most)`);
+    log(`warning: load average ${loadBefore} on ${machine().cpus} CPUs: other work distorts the timings${args.passive ? "" : "; --passive stops both sides' threads spinning, which suffers most"}`);
   }
   const rows: Row[] = [];
   try {
@@ -77,7 +81,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
     model: { name: model.name, onnx: path.relative(ROOT, model.onnx), layers: model.layers, dModel: model.dModel, vocab: model.vocab },
-    options: { quick: args.quick, only: args.only },
+    options: { quick: args.quick, only: args.only, passive: args.passive },
     machine: { ...machine(), loadAverageAtStart: loadBefore },
     sizes: ctx.sizes,
     checks: ctx.checks,
@@ -90,7 +94,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
   fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(result, null, 1));
   const md = [
-    `${model.name}, ${args.quick ? "quick run" : "full run"}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average ${loadBefore} at start, ${result.machine.loadAverage[0]} at end`,
+    `${model.name}, ${args.quick ? "quick run" : "full run"}${args.passive ? ", passive waiting" : ""}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average ${loadBefore} at start, ${result.machine.loadAverage[0]} at end`,
     "",
     markdownTable(rows),
     "",

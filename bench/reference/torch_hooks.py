@@ -169,7 +169,7 @@ def main():
         spec = json.load(f)
     torch.set_num_threads(int(spec.get("threads", 2)))
     torch.set_grad_enabled(False)
-    out = {"env": {"torch": torch.__version__, "threads": torch.get_num_threads(), **blas_check()}}
+    out = {"env": {"torch": torch.__version__, "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), **blas_check()}}
     log(f"BLAS: {out['env']}")
     t = time.perf_counter()
     model, info = load_model(spec["model_dir"], spec["onnx"])
