@@ -15,17 +15,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
 
   reg("introspect.showModelInfo", () => info.show());
 
-  // Until the probe panel lands this echoes the selection into the info panel.
-  reg("introspect.probeSelection", () => {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
-      void vscode.window.showInformationMessage("Open a file and select text to probe.");
-      return;
-    }
-    const doc = editor.document;
-    const range = editor.selection.isEmpty ? doc.lineAt(editor.selection.active.line).range : editor.selection;
-    return info.show({ text: doc.getText(range), uri: doc.uri.toString(), start: doc.offsetAt(range.start), end: doc.offsetAt(range.end) });
-  });
+  // introspect.probeSelection, introspect.probeText and introspect.clearTokenTint: src/extension/probe/commands.ts.
 }
 
 /** Errors from commands become one readable message instead of an unhandled rejection. */

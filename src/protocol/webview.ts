@@ -45,6 +45,8 @@ export type FromWebview =
   | { type: "introspect/ready" }
   /** Probe panel -> extension: tint the probed tokens in the editor with one value per token (null clears). */
   | { type: "introspect/tint"; tint: TintRequest | null }
+  /** Probe panel -> extension: a result was drawn (first frame after it); the extension times probes with it. */
+  | { type: "introspect/rendered"; probeId?: string; renderMs: number }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
 

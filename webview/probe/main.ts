@@ -73,7 +73,11 @@ function show(raw: ProbeResult): void {
   if (result.moe) views.push(moeView(ctx, result.moe));
   root.replaceChildren(...views);
   root.dataset.rendered = String(Date.now());
-  requestAnimationFrame(() => (root.dataset.renderMs = (performance.now() - started).toFixed(1)));
+  requestAnimationFrame(() => {
+    const renderMs = performance.now() - started;
+    root.dataset.renderMs = renderMs.toFixed(1);
+    post({ type: "introspect/rendered", probeId: result.id, renderMs });
+  });
 }
 
 window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {

@@ -15,6 +15,10 @@ export interface PanelOptions {
   column?: vscode.ViewColumn;
   /** Requests the webview may send (see WebviewRequests). */
   handlers?: RequestHandlers;
+  /** Other messages from the webview (not ready, not requests), e.g. introspect/tint. */
+  onMessage?: (msg: FromWebview) => void;
+  /** A panel VS Code restored after a reload (WebviewPanelSerializer); adopted instead of creating one. */
+  existing?: vscode.WebviewPanel;
 }
 
 export class WebviewPanel implements vscode.Disposable {
@@ -28,22 +32,27 @@ export class WebviewPanel implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly options: PanelOptions,
   ) {
-    this.panel = vscode.window.createWebviewPanel(
-      options.viewType,
-      options.title,
-      { viewColumn: options.column ?? vscode.ViewColumn.Beside, preserveFocus: true },
-      {
-        enableScripts: true,
-        retainContextWhenHidden: false,
-        localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
-      },
-    );
+    const webviewOptions = {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
+    };
+    if (options.existing) options.existing.webview.options = webviewOptions;
+    this.panel =
+      options.existing ??
+      vscode.window.createWebviewPanel(
+        options.viewType,
+        options.title,
+        { viewColumn: options.column ?? vscode.ViewColumn.Beside, preserveFocus: true },
+        webviewOptions,
+      );
     let markReady!: () => void;
     this.ready = new Promise((resolve) => (markReady = resolve));
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((msg: FromWebview) => {
         if (msg.type === "introspect/ready") markReady();
         else if (isRequest(msg)) void answerRequest(msg, options.handlers ?? {}, (r) => void this.panel.webview.postMessage(r));
+        else options.onMessage?.(msg);
       }),
       this.panel.onDidDispose(() => this.dispose()),
     );

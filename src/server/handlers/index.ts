@@ -2,5 +2,6 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as probe from "./probe";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe];

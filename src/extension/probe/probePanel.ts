@@ -1,0 +1,207 @@
+// The probe panel on the extension side: one panel beside the editor (reused, restored after a
+// reload), the probe request with progress and cancel, and the panel's requests (other layers,
+// other heads, exports, editor tint). The panel's page is webview/probe.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
+import { fromWire, toWire, type AttentionData, type ExportRequest, type NeuronData, type ProbeResult } from "../../protocol/probeData";
+import type { FromWebview } from "../../protocol/webview";
+import type { HostClient } from "../hostClient";
+import { WebviewPanel } from "../panels/webviewPanel";
+import { ProbeRecorder, type ProbeTiming } from "./record";
+import type { ProbeTarget } from "./target";
+import { EditorTint } from "./tint";
+
+const VIEW_TYPE = "introspect.probe";
+const TITLE = "Introspect: Probe";
+/** File (in the extension's storage) holding the last result, so a reloaded window can redraw it. */
+const LAST_FILE = "last-probe.json";
+
+interface Current {
+  result: ProbeResult;
+  target: ProbeTarget;
+  uri: string;
+}
+
+export class ProbePanel implements vscode.Disposable {
+  private panel: WebviewPanel | undefined;
+  private current: Current | undefined;
+  private readonly tint = new EditorTint();
+  private readonly recorder = ProbeRecorder.fromEnv();
+  private timing: ProbeTiming | undefined;
+  private readonly disposables: vscode.Disposable[] = [this.tint];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly host: HostClient,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+        deserializeWebviewPanel: async (existing) => {
+          this.open(existing);
+          const last = this.current?.result ?? this.readLast();
+          if (last) await this.panel?.post({ type: "introspect/probeResult", result: last });
+        },
+      }),
+    );
+  }
+
+  /** Probes `target` (from document `uri`) and shows the result; errors are shown in the panel and as a message. */
+  async probe(target: ProbeTarget, uri: string, startedAt = performance.now()): Promise<void> {
+    const config = vscode.workspace.getConfiguration("introspect");
+    const params: ProbeParams = {
+      uri,
+      text: target.text,
+      selection: target.selection,
+      maxTokens: config.get<number>("probe.maxTokens") ?? 1024,
+    };
+    const panel = this.open();
+    const timing: ProbeTiming = { startedAt, chars: target.selection.end - target.selection.start };
+    this.timing = timing;
+    void panel.post({ type: "introspect/probeStatus", status: { kind: "running", message: `Probing ${describeSource(target)}…` } });
+    if (!this.host.isRunning) return this.fail('The model host is not running: run "Introspect: Restart Model Host".');
+    let result: ProbeResult;
+    try {
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Introspect: probing", cancellable: true },
+        async (_progress, token) => {
+          timing.sentAt = performance.now();
+          const wire = await this.host.client.sendRequest(ProbeRequest.type, params, token);
+          timing.repliedAt = performance.now();
+          const decoded = fromWire<ProbeResult>(wire);
+          timing.decodedAt = performance.now();
+          return decoded;
+        },
+      );
+    } catch (e) {
+      return this.fail(messageOf(e));
+    }
+    this.current = { result, target, uri };
+    this.tint.clear();
+    timing.probeId = result.id;
+    timing.tokens = result.selection.end - result.selection.start;
+    timing.forwardMs = result.timing?.forwardMs;
+    timing.analysisMs = result.timing?.analysisMs;
+    await panel.post({ type: "introspect/probeResult", result });
+    timing.postedAt = performance.now();
+    this.saveLast(result);
+    this.recorder?.result(params, result);
+  }
+
+  /** Shows the panel (creating it, or adopting one VS Code restored); one panel is reused. */
+  private open(existing?: vscode.WebviewPanel): WebviewPanel {
+    if (this.panel && !existing) {
+      this.panel.reveal();
+      return this.panel;
+    }
+    this.panel?.dispose();
+    const panel = new WebviewPanel(this.context.extensionUri, {
+      viewType: VIEW_TYPE,
+      title: TITLE,
+      app: "probe",
+      existing,
+      onMessage: (msg) => this.onMessage(msg),
+      handlers: {
+        "introspect/probeNeurons": async (p) =>
+          fromWire<NeuronData>(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
+        "introspect/probeAttention": async (p) =>
+          fromWire<AttentionData>(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
+        "introspect/export": (p) => this.export(p),
+      },
+    });
+    panel.onDidDispose(() => {
+      if (this.panel === panel) this.panel = undefined;
+    });
+    this.panel = panel;
+    return panel;
+  }
+
+  private onMessage(msg: FromWebview): void {
+    if (msg.type === "introspect/tint") {
+      const n = this.tint.apply(this.current, msg.tint);
+      if (msg.tint && n === 0)
+        void vscode.window.showInformationMessage(
+          this.current ? "Open the probed file in an editor to see the tint." : "Probe the selection again to tint it.",
+        );
+    } else if (msg.type === "introspect/rendered") {
+      const t = this.timing;
+      if (!t || t.probeId !== msg.probeId || t.renderedAt) return;
+      t.renderedAt = performance.now();
+      t.renderMs = msg.renderMs;
+      this.recorder?.timing(t);
+    }
+  }
+
+  private probeId(): string {
+    const id = this.current?.result.id;
+    if (!id) throw new Error("This panel's probe is no longer available: probe the selection again.");
+    return id;
+  }
+
+  private async export(req: ExportRequest): Promise<{ path: string }> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const filters: Record<string, string[]> = { png: { PNG: ["png"] }, csv: { CSV: ["csv"] }, json: { JSON: ["json"] } }[req.format];
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(req.suggestedName)) : undefined,
+      filters,
+      title: `Export ${req.format.toUpperCase()}`,
+    });
+    if (!target) return { path: "" };
+    const bytes = typeof req.data === "string" ? Buffer.from(req.data, "utf8") : new Uint8Array(req.data);
+    await vscode.workspace.fs.writeFile(target, bytes);
+    return { path: target.fsPath };
+  }
+
+  /** Tints the last probe's tokens in the editor (null clears); used by the clear command. */
+  clearTint(): void {
+    this.tint.clear();
+  }
+
+  private async fail(message: string): Promise<void> {
+    await this.panel?.post({ type: "introspect/probeStatus", status: { kind: "failed", message } });
+    this.recorder?.failure(message);
+    void vscode.window.showErrorMessage(`Introspect: ${message}`);
+  }
+
+  private lastPath(): string {
+    return path.join(this.context.globalStorageUri.fsPath, LAST_FILE);
+  }
+
+  private saveLast(result: ProbeResult): void {
+    try {
+      fs.mkdirSync(path.dirname(this.lastPath()), { recursive: true });
+      fs.writeFileSync(this.lastPath(), JSON.stringify(toWire(result)));
+    } catch {
+      // Only a convenience for reloads: a full disk must not fail the probe.
+    }
+  }
+
+  private readLast(): ProbeResult | undefined {
+    try {
+      return fromWire<ProbeResult>(JSON.parse(fs.readFileSync(this.lastPath(), "utf8")));
+    } catch {
+      return undefined;
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+function describeSource(t: ProbeTarget): string {
+  const n = t.selection.end - t.selection.start;
+  const what = `${n} selected character${n === 1 ? "" : "s"}`;
+  return t.source === "file" ? `${what} in the file's context` : t.source === "prompt block" ? `${what} of a prompt block` : what;
+}
+
+/** A sentence for the user: LSP errors carry the host's message; cancellations say so. */
+export function messageOf(e: unknown): string {
+  if (e instanceof vscode.CancellationError) return "Probe cancelled.";
+  const code = (e as { code?: number }).code;
+  if (code === -32800 /* RequestCancelled */) return "Probe cancelled.";
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg === "Cancelled." ? "Probe cancelled." : msg;
+}
