@@ -32,7 +32,7 @@ def configs(vocab, eos):
     llama = dict(vocab_size=vocab, hidden_size=128, intermediate_size=384, num_hidden_layers=6,
                  num_attention_heads=4, num_key_value_heads=2, head_dim=32, rms_norm_eps=1e-5,
                  rope_theta=10000.0, max_position_embeddings=256, tie_word_embeddings=True, **ids)
-    moe = dict(llama, num_hidden_layers=4, intermediate_size=128, moe_intermediate_size=128, num_experts=4, num_experts_per_tok=2)
+    moe = dict(llama, intermediate_size=128, moe_intermediate_size=128, num_experts=4, num_experts_per_tok=2)
     gpt2 = dict(vocab_size=vocab, n_embd=128, n_layer=4, n_head=4, n_inner=512, n_positions=256,
                 layer_norm_epsilon=1e-5, **ids)
     return {"demo-llama": (llama, lambda c: arch.DemoCausalLM(c)),
