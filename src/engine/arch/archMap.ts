@@ -10,6 +10,10 @@ import type { HookName } from "../types";
 import { IntrospectError, hookName } from "../types";
 import { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf } from "../onnx/modelFile";
+import {
+  FUSED_ATTENTION, SKIP_NORMS, QUANT_OPS, backThrough, branchProjection, castKeepsType, patternMatMul, projectionInput,
+  projectionNode,
+} from "./patterns";
 
 export interface SiteRef {
   hook: HookName;
@@ -60,14 +64,6 @@ export interface ArchMap {
   notes: string[];
 }
 
-const FUSED_ATTENTION = new Set([
-  "Attention", "MultiHeadAttention", "GroupQueryAttention", "PackedAttention", "PackedMultiHeadAttention",
-  "SparseAttention", "PagedAttention", "DecoderMaskedMultiHeadAttention", "DecoderMaskedSelfAttention",
-]);
-const SKIP_NORMS = new Set(["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
-const MATMULS = new Set(["MatMul", "Gemm", "MatMulNBits", "MatMulInteger", "FusedMatMul", "QLinearMatMul", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized"]);
-const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"]);
-const QUANT_OPS = new Set(["MatMulInteger", "MatMulNBits", "DynamicQuantizeLinear", "QLinearMatMul", "DequantizeLinear", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized", "QMoE"]);
 
 export const PATTERNS_TRIED = [
   "token embedding: Gather or GatherBlockQuantized of a 2-D weight by input_ids",
@@ -82,93 +78,6 @@ function noLayers(detail: string): IntrospectError {
     `No transformer layer structure was found (${detail}). Patterns tried: ${PATTERNS_TRIED.join("; ")}. ` +
       "Introspect supports decoder-only language models exported to ONNX (Optimum, torch.onnx, onnxruntime-genai).",
   );
-}
-
-const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization"]);
-
-/**
- * The projection output of a branch. With "sandwich" norms (Gemma 2: a norm after attention and
- * after the MLP, before the residual add) the branch output is a norm's output; the site is then the
- * projection before that norm, as in the reference hooks. Returns [tensor, hadPostNorm].
- */
-function branchProjection(g: GraphIndex, x: string): [string, boolean] {
-  if (projectionNode(g, x) !== undefined) return [x, false];
-  // Find the nearest norm behind x, then what it normalises.
-  const queue = [x];
-  const seen = new Set<string>();
-  while (queue.length && seen.size < 40) {
-    const t = queue.shift()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const p = g.producerNode(t);
-    if (!p) continue;
-    if (NORM_OPS.has(p.opType)) {
-      const pow = p.opType === "ReduceMean" ? g.producerNode(p.input[0]) : undefined;
-      const normIn = backThrough(g, pow?.opType === "Pow" ? pow.input[0] : p.input[0]);
-      return projectionNode(g, normIn) !== undefined ? [normIn, true] : [x, false];
-    }
-    for (const i of p.input) if (i && !g.isConst(i)) queue.push(i);
-  }
-  return [x, false];
-}
-
-/** Whether a Softmax output reaches a MatMul (the one with V) through casts / dropout only. */
-function patternMatMul(g: GraphIndex, t: string): boolean {
-  for (let i = 0; i < 4; i++) {
-    const us = g.users(t).map((u) => g.node(u.node));
-    if (us.some((n) => n.opType === "MatMul" || n.opType === "Einsum")) return true;
-    const pass = us.find((n) => PASS_THROUGH.has(n.opType));
-    if (!pass) return false;
-    t = pass.output[0];
-  }
-  return false;
-}
-
-/** A Cast to the stream's own type (or to float when the type is unknown) keeps the value. */
-function castKeepsType(n: { attribute: Array<{ name: string; i: bigint }> }, residType: number): boolean {
-  const to = Number(n.attribute.find((a) => a.name === "to")?.i ?? -1);
-  return to === (residType || 1);
-}
-
-/** Follows a tensor back through shape-only ops (Reshape, Cast...) to the tensor that carries data. */
-function backThrough(g: GraphIndex, t: string, ops = PASS_THROUGH): string {
-  for (let i = 0; i < 8; i++) {
-    const p = g.producerNode(t);
-    if (!p || !ops.has(p.opType)) return t;
-    t = p.input[0];
-  }
-  return t;
-}
-
-/** From a projection's output back to the MatMul-like node computing it (skipping bias adds and scales). */
-function projectionNode(g: GraphIndex, t: string): number | undefined {
-  for (let i = 0; i < 10; i++) {
-    const use = g.producer.get(t);
-    if (!use) return undefined;
-    const n = g.node(use.node);
-    if (MATMULS.has(n.opType)) return use.node;
-    if (PASS_THROUGH.has(n.opType) || n.opType === "Tanh") t = n.input[0]; // Tanh: logit soft-capping (Gemma 2)
-    else if ((n.opType === "Add" || n.opType === "Mul" || n.opType === "Div") && n.input.length === 2) {
-      const c0 = g.isConst(n.input[0]);
-      const c1 = g.isConst(n.input[1]);
-      if (c0 === c1) {
-        // Dequantised MatMulInteger output: Mul(Cast(MatMulInteger), scale*scale) where both are computed.
-        const isInt = (x: string) => /^MatMulInteger/.test(g.producerNode(x)?.opType ?? "");
-        const q = [n.input[0], n.input[1]].find((x) => isInt(x) || (g.producerNode(x)?.opType === "Cast" && isInt(g.producerNode(x)!.input[0])));
-        if (!q) return undefined;
-        t = q;
-      } else t = c0 ? n.input[1] : n.input[0];
-    } else return undefined;
-  }
-  return undefined;
-}
-
-/** The activation entering a projection node (before dynamic quantisation and reshapes). */
-function projectionInput(g: GraphIndex, node: number): string {
-  let t = g.node(node).input[0];
-  const p = g.producerNode(t);
-  if (p?.opType === "DynamicQuantizeLinear") t = p.input[0];
-  return backThrough(g, t);
 }
 
 export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}): ArchMap {

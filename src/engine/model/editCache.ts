@@ -60,6 +60,21 @@ function writeAtomic(target: string, chunks: Uint8Array[]): void {
   fs.renameSync(tmp, target);
 }
 
+/** Keeps the newest KEEP edited files of one model in a folder; older ones are stale edit sets. */
+const KEEP = 24;
+function prune(dir: string, stem: string): void {
+  try {
+    const mine = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(`${stem}.introspect-`) && f.endsWith(".onnx"))
+      .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of mine.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+  } catch {
+    // Pruning is housekeeping; a failure must not stop a run.
+  }
+}
+
 /**
  * Returns the edited model file for (model, plan), writing it if no cached copy exists.
  * `editKey` must identify the edit set (e.g. its sorted JSON).
@@ -85,6 +100,7 @@ export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan,
   if (!fs.existsSync(target)) {
     writeAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub));
     written = true;
+    prune(path.dirname(target), base.replace(/\.onnx$/, ""));
   }
   if (besideOriginal) return { path: target, written };
   // Read-only model folder: hand every referenced weight file over as a buffer.

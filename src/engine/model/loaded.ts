@@ -75,6 +75,9 @@ export interface DecodeResult {
 
 export interface EditedSession {
   session: ort.InferenceSession;
+  /** Runs in flight; an evicted session is released when this drops to zero. */
+  busy?: number;
+  evicted?: boolean;
   /** Graph output to read for each site. */
   outputs: Map<HookName, string>;
 }
@@ -140,7 +143,10 @@ export class LoadedModel {
     while (this.sessions.size > (this.options.maxSessions ?? 3)) {
       const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<EditedSession>];
       this.sessions.delete(oldKey);
-      void old.then((x) => x.session.release()).catch(() => undefined);
+      void old.then((x) => {
+        x.evicted = true;
+        return x.busy ? undefined : x.session.release();
+      }).catch(() => undefined);
     }
     try {
       return await s;
@@ -206,7 +212,8 @@ export class LoadedModel {
     for (const s of [...steerSites, ...patchSites, ...(req.capture ?? [])]) {
       if (!this.map.sites.has(s)) throw new IntrospectError("bad-input", `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`);
     }
-    const { session, outputs } = await this.session(steerSites, patchSites);
+    const edited = await this.session(steerSites, patchSites);
+    const { session, outputs } = edited;
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);
       if (sp.length === 0) {
@@ -249,10 +256,14 @@ export class LoadedModel {
     const fetch = [this.map.logitsOutput, ...new Set(capture.map((c) => outputs.get(c)!)), ...extraFetch];
     throwIfCancelled(req.cancel);
     let raw: ort.InferenceSession.OnnxValueMapType;
+    edited.busy = (edited.busy ?? 0) + 1;
     try {
       raw = await session.run(feeds, [...new Set(fetch)]);
     } catch (e) {
       throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
+    } finally {
+      edited.busy--;
+      if (edited.evicted && edited.busy === 0) void edited.session.release().catch(() => undefined);
     }
     const captures = new Map<HookName, ActivationTensor>();
     for (const c of capture) captures.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor));
