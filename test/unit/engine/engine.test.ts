@@ -116,6 +116,34 @@ describe("engine: open, map, runs", function () {
     assert.strictEqual(ll.topIds.length, 2 * 7);
   });
 
+  it("batched runs with padding equal single runs on a Llama graph with position_ids and past inputs", async () => {
+    const a = await llama.run({ ids: PROMPT, capture: ["blocks.1.attn.hook_pattern"] });
+    const b = await llama.run({ ids: [3, 7, 11] });
+    const ab = await llama.run({ ids: [PROMPT, [3, 7, 11]], capture: ["blocks.1.attn.hook_pattern"] });
+    assert.ok(maxDiff(ab.logits.data.subarray(0, 7 * 64), a.logits.data) < 1e-5);
+    assert.ok(maxDiff(ab.logits.data.subarray(7 * 64, 10 * 64), b.logits.data) < 1e-5);
+    assert.deepStrictEqual(ab.captures.get("blocks.1.attn.hook_pattern")!.dims, [2, 2, 7, 7]);
+  });
+
+  it("demo-llama: the logit lens's last layer agrees with the model's own top-1", async function () {
+    const demo = path.resolve(__dirname, "../../../models/demo-llama");
+    if (!fs.existsSync(path.join(demo, "onnx", "model.onnx"))) this.skip();
+    const m = await openModel(demo);
+    try {
+      const ids = [5, 17, 40, 99, 3, 250, 12, 7];
+      const full = await m.run({ ids });
+      const lens = await logitLens(m, ids, { k: 1 });
+      const V = m.info.vocabSize;
+      const last = lens.sites.length - 1;
+      for (let p = 0; p < ids.length; p++) {
+        const row = full.logits.data.subarray(p * V, (p + 1) * V);
+        assert.strictEqual(lens.topIds[last * ids.length + p], row.indexOf(Math.max(...row)));
+      }
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it("top neurons are sorted by |activation|", async () => {
     const r = await llama.run({ ids: PROMPT, capture: ["blocks.0.mlp.hook_post"] });
     const top = topNeurons(r.captures.get("blocks.0.mlp.hook_post")!, 5);
