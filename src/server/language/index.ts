@@ -1,7 +1,13 @@
 // Language features for prompt files (`*.introspect`), served by the model host: diagnostics,
 // code lenses, hover, inlay hints, completion and the outline. The host calls
 // registerLanguageFeatures(ctx) once and merges LANGUAGE_CAPABILITIES into its capabilities.
-import type { CancellationToken, Connection, ServerCapabilities, TextDocuments } from "vscode-languageserver";
+import {
+  DidChangeConfigurationNotification,
+  type CancellationToken,
+  type Connection,
+  type ServerCapabilities,
+  type TextDocuments,
+} from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { FILE_EXTENSION, LANGUAGE_ID, parsePromptFile, type PromptFile } from "../../engine/promptfile";
 import type { ModelState } from "../../engine/types";
@@ -12,7 +18,7 @@ import { DEFAULT_SETTINGS, type LanguageModelFacade, type LanguageSettings } fro
 import { computeHover } from "./hover";
 import { TokenizerFacade } from "./hostFacade";
 import { computeInlayHints } from "./inlayHints";
-import { computeSymbols } from "./symbols";
+import { computeFoldingRanges, computeSymbols } from "./symbols";
 
 export type { LanguageModelFacade, LanguageSettings } from "./facade";
 
@@ -21,6 +27,7 @@ export const LANGUAGE_CAPABILITIES: ServerCapabilities = {
   hoverProvider: true,
   completionProvider: { triggerCharacters: [" "] },
   documentSymbolProvider: true,
+  foldingRangeProvider: true,
   inlayHintProvider: { resolveProvider: false },
 };
 
@@ -40,12 +47,13 @@ export interface LanguageFeatures {
 }
 
 const DEBOUNCE_MS = 200;
+const SETTINGS_TTL_MS = 10_000;
 
 export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   const { connection, documents } = ctx;
   const parsed = new Map<string, { version: number; file: PromptFile }>();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
-  const settingsCache = new Map<string, Promise<LanguageSettings>>();
+  const settingsCache = new Map<string, { at: number; value: Promise<LanguageSettings> }>();
   const tokenizerFacade = new TokenizerFacade(ctx.getState, () => refresh(), ctx.log);
 
   const isPromptFile = (doc: TextDocument) => doc.languageId === LANGUAGE_ID || doc.uri.endsWith(FILE_EXTENSION);
@@ -58,13 +66,14 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   };
   const facadeFor = (uri: string, file: PromptFile) =>
     ctx.languageModel ? ctx.languageModel(uri, file.options.model?.value) : tokenizerFacade;
+  // Settings are cached briefly: change notifications need the client's cooperation (registered
+  // below), and the expiry keeps a client without them from seeing stale values for long.
   const settingsFor = (uri: string): Promise<LanguageSettings> => {
-    let s = settingsCache.get(uri);
-    if (!s) {
-      s = readSettings(connection, uri);
-      settingsCache.set(uri, s);
-    }
-    return s;
+    const hit = settingsCache.get(uri);
+    if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit.value;
+    const value = readSettings(connection, uri);
+    settingsCache.set(uri, { at: Date.now(), value });
+    return value;
   };
   const withDoc = <T>(uri: string, empty: T, f: (doc: TextDocument, file: PromptFile) => T): T => {
     const doc = documents.get(uri);
@@ -94,6 +103,18 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   }
 
   documents.onDidChangeContent((e) => schedule(e.document.uri));
+  // Ask the client for introspect.* change notifications once it is initialised (the first open
+  // comes after that); the host's onInitialized handler is its own, so this does not replace it.
+  let registered = false;
+  documents.onDidOpen((e) => {
+    if (registered || !isPromptFile(e.document)) return;
+    registered = true;
+    try {
+      connection.client.register(DidChangeConfigurationNotification.type, { section: "introspect" }).catch(() => undefined);
+    } catch {
+      // a client without dynamic registration: the settings cache expiry covers it
+    }
+  });
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));
     parsed.delete(e.document.uri);
@@ -121,6 +142,7 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     }),
   );
   connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeSymbols(file)));
+  connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeFoldingRanges(file)));
   connection.languages.inlayHint.on(async (p, token: CancellationToken) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc || !isPromptFile(doc)) return [];

@@ -1,5 +1,5 @@
 // The outline: one symbol per block, with its keys and prompts as children.
-import { SymbolKind, type DocumentSymbol } from "vscode-languageserver";
+import { SymbolKind, type DocumentSymbol, type FoldingRange } from "vscode-languageserver";
 import { textsOf, type Block, type PromptFile } from "../../engine/promptfile";
 
 const KIND: Record<Block["kind"], SymbolKind> = {
@@ -31,4 +31,11 @@ export function computeSymbols(file: PromptFile): DocumentSymbol[] {
 function firstLine(s: string): string {
   const line = s.split("\n")[0];
   return line.length > 60 ? line.slice(0, 57) + "..." : line;
+}
+
+/** One fold per block of more than one line (from its header to its last line). */
+export function computeFoldingRanges(file: PromptFile): FoldingRange[] {
+  return file.blocks
+    .filter((b) => b.range.end.line > b.range.start.line)
+    .map((b) => ({ startLine: b.range.start.line, endLine: b.range.end.line }));
 }

@@ -9,7 +9,7 @@ import { computeDiagnostics } from "../../../src/server/language/diagnostics";
 import { DEFAULT_SETTINGS } from "../../../src/server/language/facade";
 import { computeHover } from "../../../src/server/language/hover";
 import { computeInlayHints, formatProb } from "../../../src/server/language/inlayHints";
-import { computeSymbols } from "../../../src/server/language/symbols";
+import { computeFoldingRanges, computeSymbols } from "../../../src/server/language/symbols";
 import { makeFacade, type TestFacade } from "./facades";
 
 const URI = "file:///work/demo/t.introspect";
@@ -266,6 +266,15 @@ describe("prompt-file completion and outline", () => {
     const patch = computeCompletions(file, "pa", { line: 0, character: 2 }, facade).find((c) => c.label === "patch")!;
     assert.strictEqual(patch.kind, CompletionItemKind.Keyword);
     assert.match(String(patch.insertText), /answer {3}"\$4"/);
+  });
+
+  it("folds each block from its header to its last line", () => {
+    assert.deepStrictEqual(computeFoldingRanges(open(IOI).file), [
+      { startLine: 1, endLine: 2 },
+      { startLine: 3, endLine: 9 },
+      { startLine: 10, endLine: 13 },
+    ]);
+    assert.deepStrictEqual(computeFoldingRanges(open("prompt\n").file), []);
   });
 
   it("outlines blocks with their prompts", () => {

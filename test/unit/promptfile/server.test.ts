@@ -80,7 +80,12 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
     })) as InitializeResult;
     const caps = init.capabilities;
     assert.ok(
-      caps.codeLensProvider && caps.hoverProvider && caps.completionProvider && caps.documentSymbolProvider && caps.inlayHintProvider,
+      caps.codeLensProvider &&
+        caps.hoverProvider &&
+        caps.completionProvider &&
+        caps.documentSymbolProvider &&
+        caps.inlayHintProvider &&
+        caps.foldingRangeProvider,
     );
     await conn.sendNotification("initialized", {});
     await conn.sendNotification("textDocument/didOpen", { textDocument: { uri: URI, languageId: "introspect", version: 1, text: TEXT } });
