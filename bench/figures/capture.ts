@@ -11,7 +11,7 @@ export const capture: Figure = {
     const rows: Row[] = [];
     for (const n of [64, 512] as const) {
       const base = await ctx.plainForward(n);
-      const fig = `capture all resid_* + mlp_post / plain forward, ${n} tok`;
+      const fig = `capture all resid_* + mlp_post / plain forward, ${ctx.len(n)} tok`;
       const goal = { kind: "max", value: 1.1 } as const;
       const e = await engineWith(ctx, "captureAll");
       if ("why" in e) rows.push(notMeasured(fig, goal, e.why));
@@ -23,9 +23,10 @@ export const capture: Figure = {
     }
     const ref = await referenceOr(ctx);
     if (!("why" in ref)) {
-      for (const n of ["64", "512"]) {
+      for (const n of [64, 512] as const) {
+        const k = String(n);
         rows.push(
-          ratioRow(`PyTorch hooks capture / PyTorch plain, ${n} tok`, sec("PyTorch hooks", fromPython(ref.r.capture![n])), sec("PyTorch", fromPython(ref.r.plain![n])), { kind: "report" }, "context"),
+          ratioRow(`PyTorch hooks capture / PyTorch plain, ${ctx.len(n)} tok`, sec("PyTorch hooks", fromPython(ref.r.capture![k])), sec("PyTorch", fromPython(ref.r.plain![k])), { kind: "report" }, "context"),
         );
       }
     }

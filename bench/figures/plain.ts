@@ -13,7 +13,7 @@ export const plain: Figure = {
     for (const n of [64, 512] as const) {
       const ortStat = await ctx.plainForward(n);
       const goal = { kind: "report" } as const;
-      const fig = `plain forward ${n} tok: Introspect / PyTorch`;
+      const fig = `plain forward ${ctx.len(n)} tok: Introspect / PyTorch`;
       const e = await engineWith(ctx, "plain");
       if ("why" in ref) rows.push(notMeasured(fig, goal, ref.why));
       else if ("why" in e) rows.push(notMeasured(fig, goal, e.why));
@@ -21,11 +21,11 @@ export const plain: Figure = {
         const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
         const s = await time(() => e.m.plain(ids), n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats);
         rows.push(ratioRow(fig, sec("Introspect", s), sec("PyTorch", fromPython(ref.r.plain![String(n)])), goal));
-        rows.push(ratioRow(`plain forward ${n} tok: Introspect / ORT on the unmodified graph`, sec("Introspect", s), sec("ORT", ortStat), goal, "context"));
+        rows.push(ratioRow(`plain forward ${ctx.len(n)} tok: Introspect / ORT on the unmodified graph`, sec("Introspect", s), sec("ORT", ortStat), goal, "context"));
       }
       if (!("why" in ref)) {
         rows.push(
-          ratioRow(`plain forward ${n} tok: onnxruntime / PyTorch`, sec("ORT", ortStat), sec("PyTorch", fromPython(ref.r.plain![String(n)])), goal, "context"),
+          ratioRow(`plain forward ${ctx.len(n)} tok: onnxruntime / PyTorch`, sec("ORT", ortStat), sec("PyTorch", fromPython(ref.r.plain![String(n)])), goal, "context"),
         );
       }
     }

@@ -56,7 +56,7 @@ export class Ctx {
     const avoid = model.eosId === undefined ? [] : [model.eosId];
     this.prompts = {
       p64: randomIds(64, model.vocab, 64, avoid),
-      p512: randomIds(512, model.vocab, 512, avoid),
+      p512: randomIds(Math.min(512, model.maxPositions), model.vocab, 512, avoid),
       check: randomIds(16, model.vocab, 16, avoid),
       gen: randomIds(this.sizes.genPrompt, model.vocab, 7, avoid),
     };
@@ -72,13 +72,18 @@ export class Ctx {
     return this.once("plainModel", () => PlainModel.open(this.model.onnx, this.model.kv));
   }
 
+  /** Tokens of the "64" or "512" prompt (the long one is shorter for models with fewer positions). */
+  len(n: 64 | 512): number {
+    return n === 64 ? this.prompts.p64.length : this.prompts.p512.length;
+  }
+
   /** Seconds for one plain onnxruntime forward of `n` tokens on the unmodified graph. */
   plainForward(n: 64 | 512): Promise<Stat> {
     return this.once(`plain${n}`, async () => {
       const m = await this.plainModel();
       const ids = n === 64 ? this.prompts.p64 : this.prompts.p512;
       const s = await time(() => m.forward(ids), n === 64 ? this.sizes.plainRepeats : this.sizes.longRepeats);
-      this.log(`onnxruntime plain forward ${n} tokens: ${(s.median * 1000).toFixed(1)} ms`);
+      this.log(`onnxruntime plain forward ${ids.length} tokens: ${(s.median * 1000).toFixed(1)} ms`);
       return s;
     });
   }

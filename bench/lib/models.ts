@@ -20,6 +20,8 @@ export interface BenchModel {
   dModel: number;
   kv: KvShape;
   eosId?: number;
+  /** Longest sequence the model takes (the "512-token" figures use min(512, this)). */
+  maxPositions: number;
 }
 
 export function readModel(name: string, dir: string, inlineDir?: string): BenchModel {
@@ -42,6 +44,7 @@ export function readModel(name: string, dir: string, inlineDir?: string): BenchM
     dModel,
     kv: { layers, kvHeads, headDim },
     eosId: typeof c.eos_token_id === "number" ? c.eos_token_id : undefined,
+    maxPositions: c.n_positions ?? c.max_position_embeddings ?? 512,
   };
 }
 

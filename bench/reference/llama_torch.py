@@ -123,9 +123,10 @@ class Model(nn.Module):
 class Llama(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        scaling = cfg.get("rope_scaling")
-        if scaling and scaling.get("rope_type", scaling.get("type")) not in (None, "default"):
-            raise SystemExit(f"reference Llama: rope_scaling {scaling} is not implemented")
+        # transformers 5 writes rope_parameters {rope_theta, rope_type}; 4.x rope_theta + rope_scaling.
+        rope = dict(cfg.get("rope_scaling") or {}, **(cfg.get("rope_parameters") or {}))
+        if rope.get("rope_type", rope.get("type")) not in (None, "default"):
+            raise SystemExit(f"reference Llama: rope scaling {rope} is not implemented")
         self.cfg = cfg
         self.model = Model(cfg)
         self.lm_head = nn.Linear(cfg["hidden_size"], cfg["vocab_size"], bias=False)
@@ -133,7 +134,7 @@ class Llama(nn.Module):
             self.lm_head.weight = self.model.embed_tokens.weight
         a = self.model.layers[0].self_attn
         self.n_layer, self.n_kv, self.hd = len(self.model.layers), a.n_kv, a.hd
-        theta = float(cfg.get("rope_theta", 10000.0))
+        theta = float(cfg.get("rope_theta") or rope.get("rope_theta") or 10000.0)
         self.inv_freq = 1.0 / (theta ** (torch.arange(0, self.hd, 2, dtype=torch.float32) / self.hd))
 
     def forward(self, input_ids, attention_mask, position_ids, *past):
