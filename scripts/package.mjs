@@ -7,7 +7,15 @@ import { existsSync, statSync } from "node:fs";
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: "inherit" });
 
 // vsce runs the "vscode:prepublish" script first: a production build (esbuild.mjs --production).
-run(process.execPath, ["node_modules/@vscode/vsce/vsce", "package", "--allow-missing-repository", "--out", "introspect.vsix"]);
+// The README links to files in the repository (demo/README.md): keep those links relative.
+run(process.execPath, [
+  "node_modules/@vscode/vsce/vsce",
+  "package",
+  "--allow-missing-repository",
+  "--no-rewrite-relative-links",
+  "--out",
+  "introspect.vsix",
+]);
 for (const f of ["dist/extension.js", "dist/server.js"]) {
   if (!existsSync(f)) throw new Error(`${f} was not built`);
 }
