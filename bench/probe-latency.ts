@@ -1,0 +1,140 @@
+// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024]
+// Time from "Probe Selection" to the rendered heatmap, in a real VS Code (code-server + Chromium,
+// the e2e harness) on demo-llama, for selections of 32, 256 and 1024 tokens; and where the time
+// goes: the forward pass, the rest of the host's work (tokenising, logit lens, analyses), the
+// JSON-RPC transfer and decoding, and the panel (postMessage, DOM, heatmaps, first frame).
+// The extension measures (INTROSPECT_PROBE_RECORD): the command handler's start to the panel's
+// "rendered" message, all on the extension host's clock.
+import * as fs from "fs";
+import * as path from "path";
+import { openModel } from "../src/engine";
+import { loadTokenizer, tokensInRange } from "../src/engine/tokenizer";
+import type { ProbeTiming } from "../src/extension/probe/record";
+import { REPO } from "../test/e2e/harness/codeServer";
+import { startSession } from "../test/e2e/harness/session";
+import { machine } from "./lib/machine";
+
+interface Args {
+  repeats: number;
+  sizes: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { repeats: 3, sizes: [32, 256, 1024] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--repeats") a.repeats = Number(argv[++i]);
+    else if (argv[i] === "--sizes") a.sizes = (argv[++i] ?? "").split(",").map(Number);
+    else throw new Error(`unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024`);
+  }
+  if (!(a.repeats >= 1) || a.sizes.some((n) => !(n >= 1))) throw new Error("--repeats and --sizes take positive numbers");
+  return a;
+}
+
+// Plain English of the kind the demo model was trained on; repeated to reach 1024 tokens.
+const PROMPTS = [
+  "When Mary and John went to the store, John gave a drink to Mary.",
+  "The capital of France is Paris, and the capital of Italy is Rome.",
+  "After the meeting, Sarah and Tom walked to the park, and Sarah handed the book to Tom.",
+  "The movie was wonderful: the acting was great and the music was beautiful.",
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string) => process.stderr.write(`[probe-bench] ${s}\n`);
+  const model = await openModel(path.join(REPO, "models/demo-llama/onnx/model.onnx"), { warm: false });
+  const tok = await loadTokenizer(model.resolved.folder);
+  // Texts of exactly N selected tokens: the corpus repeated, cut after its N-th token.
+  const corpus = PROMPTS.join(" ").repeat(40);
+  const texts = new Map<number, { text: string; selected: number }>();
+  for (const n of args.sizes) {
+    const toks = tok.encode(corpus);
+    const real = toks.filter((t) => t.span.end > t.span.start);
+    if (real.length < n) throw new Error(`the corpus has only ${real.length} tokens`);
+    const text = corpus.slice(0, real[n - 1].span.end);
+    texts.set(n, { text, selected: tokensInRange(tok.encode(text), { start: 0, end: text.length }).length });
+  }
+  await model.dispose();
+
+  const record = path.join(REPO, ".test-output/bench-probe");
+  fs.rmSync(record, { recursive: true, force: true });
+  const s = await startSession("probe-bench", { INTROSPECT_PROBE_RECORD: record });
+  const rows: Record<string, number | string>[] = [];
+  try {
+    const { wb } = s;
+    await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 180000);
+    const timings = () =>
+      fs.existsSync(path.join(record, "timings.jsonl"))
+        ? fs
+            .readFileSync(path.join(record, "timings.jsonl"), "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as ProbeTiming)
+        : [];
+    for (const n of args.sizes) {
+      const file = `bench-${n}.txt`;
+      fs.writeFileSync(path.join(s.folder, file), texts.get(n)!.text);
+      await wb.openFile(file);
+      const runs: ProbeTiming[] = [];
+      // One extra run first: the first probe of a size also opens the engine model / warms caches.
+      for (let r = 0; r < args.repeats + 1; r++) {
+        const before = timings().length;
+        await wb.activeEditor().locator(".view-lines").click();
+        await wb.page.keyboard.press("Control+A");
+        await wb.page.keyboard.press("Control+Alt+I");
+        const end = Date.now() + 120000;
+        while (timings().length === before) {
+          if (Date.now() > end) throw new Error(`no rendered probe for ${n} tokens within 120 s`);
+          const failure = path.join(record, "last-failure.json");
+          if (fs.existsSync(failure)) throw new Error(fs.readFileSync(failure, "utf8"));
+          await wb.page.waitForTimeout(100);
+        }
+        const t = timings()[before];
+        if (r > 0) runs.push(t);
+        log(`${n} tokens, run ${r}: ${(t.renderedAt! - t.startedAt).toFixed(0)} ms${r === 0 ? " (warm-up)" : ""}`);
+      }
+      await wb.screenshot(`bench probe ${n} tokens`);
+      const total = median(runs.map((t) => t.renderedAt! - t.startedAt));
+      const forward = median(runs.map((t) => t.forwardMs ?? 0));
+      const hostRest = median(runs.map((t) => t.analysisMs ?? 0));
+      const transfer = median(runs.map((t) => t.decodedAt! - t.sentAt! - (t.forwardMs ?? 0) - (t.analysisMs ?? 0)));
+      const panel = median(runs.map((t) => t.renderedAt! - t.decodedAt!));
+      rows.push({
+        tokens: runs[0].tokens ?? n,
+        "total ms": Math.round(total),
+        "forward ms": Math.round(forward),
+        "host analyses ms": Math.round(hostRest),
+        "transfer+decode ms": Math.round(transfer),
+        "panel ms": Math.round(panel),
+        "model share": `${((100 * forward) / total).toFixed(0)}%`,
+        "rest share": `${((100 * (total - forward)) / total).toFixed(0)}%`,
+      });
+    }
+  } finally {
+    await s.close();
+  }
+  const m = machine();
+  process.stdout.write(
+    `\nProbe Selection -> rendered heatmap, demo-llama, median of ${args.repeats} (after one warm-up), ${m.cpus} CPUs, load ${m.loadAverage[0]}\n`,
+  );
+  console.table(rows);
+  process.stdout.write(
+    "model = the forward pass with captures; host analyses = tokenising, logit lens (the model's own unembedding per layer), ranking;\n" +
+      "transfer+decode = JSON-RPC round trip and base64 decoding; panel = postMessage, DOM and canvas, first frame.\n",
+  );
+  const dir = path.join(REPO, "bench/results");
+  fs.mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, `probe-latency-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(out, JSON.stringify({ machine: m, repeats: args.repeats, rows }, null, 1));
+  process.stdout.write(`written ${path.relative(REPO, out)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
