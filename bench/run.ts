@@ -37,7 +37,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--passive") a.passive = true;
     else if (k === "--only") a.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (k === "--model") a.model = argv[++i] ?? "";
-    else throw new Error(`unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny`);
+    else
+      throw new Error(
+        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny`,
+      );
   }
   const known = FIGURES.map((f) => f.id);
   for (const f of a.only) if (!known.includes(f)) throw new Error(`unknown figure ${f}; figures: ${known.join(", ")}`);
@@ -65,7 +68,9 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const started = new Date();
   const loadBefore = machine().loadAverage[0];
   if (loadBefore > machine().cpus) {
-    log(`warning: load average ${loadBefore} on ${machine().cpus} CPUs: other work distorts the timings${args.passive ? "" : "; --passive stops both sides' threads spinning, which suffers most"}`);
+    log(
+      `warning: load average ${loadBefore} on ${machine().cpus} CPUs: other work distorts the timings${args.passive ? "" : "; --passive stops both sides' threads spinning, which suffers most"}`,
+    );
   }
   const rows: Row[] = [];
   try {

@@ -26,7 +26,13 @@ export const capture: Figure = {
       for (const n of [64, 512] as const) {
         const k = String(n);
         rows.push(
-          ratioRow(`PyTorch hooks capture / PyTorch plain, ${ctx.len(n)} tok`, sec("PyTorch hooks", fromPython(ref.r.capture![k])), sec("PyTorch", fromPython(ref.r.plain![k])), { kind: "report" }, "context"),
+          ratioRow(
+            `PyTorch hooks capture / PyTorch plain, ${ctx.len(n)} tok`,
+            sec("PyTorch hooks", fromPython(ref.r.capture![k])),
+            sec("PyTorch", fromPython(ref.r.plain![k])),
+            { kind: "report" },
+            "context",
+          ),
         );
       }
     }

@@ -28,8 +28,24 @@ export const generation: Figure = {
     const ref = await referenceOr(ctx);
     if (!("why" in ref)) {
       const g = ref.r.generate!;
-      rows.push(ratioRow(`unsteered generation tok/s: ORT / PyTorch`, tps("ORT", ortGen), tps("PyTorch", toTps(fromPython(g.unsteered))), { kind: "report" }, "context"));
-      rows.push(ratioRow(`PyTorch hooks steered / unsteered tok/s`, tps("steered", toTps(fromPython(g.steered))), tps("unsteered", toTps(fromPython(g.unsteered))), { kind: "report" }, "context"));
+      rows.push(
+        ratioRow(
+          `unsteered generation tok/s: ORT / PyTorch`,
+          tps("ORT", ortGen),
+          tps("PyTorch", toTps(fromPython(g.unsteered))),
+          { kind: "report" },
+          "context",
+        ),
+      );
+      rows.push(
+        ratioRow(
+          `PyTorch hooks steered / unsteered tok/s`,
+          tps("steered", toTps(fromPython(g.steered))),
+          tps("unsteered", toTps(fromPython(g.unsteered))),
+          { kind: "report" },
+          "context",
+        ),
+      );
       ctx.checks["greedy tokens equal, ORT vs PyTorch"] = String(ortTokens.join(",") === g.unsteered.tokens.join(","));
     }
     return rows;

@@ -24,7 +24,15 @@ export const memory: Figure = {
     else {
       try {
         const r = measureOpen("engine", path.dirname(path.dirname(file)));
-        rows.push(ratioRow(fig, bytes("peak RSS", r.maxRssBytes), bytes("file", size), goal, `child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB, ${(r.ms / 1000).toFixed(1)} s`));
+        rows.push(
+          ratioRow(
+            fig,
+            bytes("peak RSS", r.maxRssBytes),
+            bytes("file", size),
+            goal,
+            `child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB, ${(r.ms / 1000).toFixed(1)} s`,
+          ),
+        );
       } catch (err) {
         rows.push(notMeasured(fig, goal, (err as Error).message));
       }
@@ -39,7 +47,12 @@ export const memory: Figure = {
       }
       ctx.log(`${mode}: peak RSS ${Math.round(r.maxRssBytes / 2 ** 20)} MiB in ${r.ms.toFixed(0)} ms`);
       rows.push({
-        ...ratioRow(`plain ORT session (${mode === "ort-path" ? "from path" : "from a Buffer"}): peak RSS / file size`, bytes("peak RSS", r.maxRssBytes), { label: "file", stat: statOf([size]), unit: "bytes" }, { kind: "report" }),
+        ...ratioRow(
+          `plain ORT session (${mode === "ort-path" ? "from path" : "from a Buffer"}): peak RSS / file size`,
+          bytes("peak RSS", r.maxRssBytes),
+          { label: "file", stat: statOf([size]), unit: "bytes" },
+          { kind: "report" },
+        ),
         note: `context; child baseline ${Math.round(r.baselineRssBytes / 2 ** 20)} MiB, ${(r.ms / 1000).toFixed(1)} s`,
       });
     }

@@ -21,11 +21,25 @@ export const plain: Figure = {
         const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
         const s = await time(() => e.m.plain(ids), n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats);
         rows.push(ratioRow(fig, sec("Introspect", s), sec("PyTorch", fromPython(ref.r.plain![String(n)])), goal));
-        rows.push(ratioRow(`plain forward ${ctx.len(n)} tok: Introspect / ORT on the unmodified graph`, sec("Introspect", s), sec("ORT", ortStat), goal, "context"));
+        rows.push(
+          ratioRow(
+            `plain forward ${ctx.len(n)} tok: Introspect / ORT on the unmodified graph`,
+            sec("Introspect", s),
+            sec("ORT", ortStat),
+            goal,
+            "context",
+          ),
+        );
       }
       if (!("why" in ref)) {
         rows.push(
-          ratioRow(`plain forward ${ctx.len(n)} tok: onnxruntime / PyTorch`, sec("ORT", ortStat), sec("PyTorch", fromPython(ref.r.plain![String(n)])), goal, "context"),
+          ratioRow(
+            `plain forward ${ctx.len(n)} tok: onnxruntime / PyTorch`,
+            sec("ORT", ortStat),
+            sec("PyTorch", fromPython(ref.r.plain![String(n)])),
+            goal,
+            "context",
+          ),
         );
       }
     }

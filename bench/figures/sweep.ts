@@ -32,9 +32,25 @@ export const sweep: Figure = {
     else rows.push(ratioRow(figB, ours!, sec(`${cells} x ORT plain`, limit), { kind: "max", value: 0.4 }, note));
     if (!("why" in ref)) {
       const torchSweep = sec("PyTorch hooks", fromPython(ref.r.sweep!));
-      rows.push(ratioRow(`PyTorch hooks sweep / (cells x ORT plain forward)`, torchSweep, sec(`${cells} x ORT plain`, limit), { kind: "report" }, "context"));
+      rows.push(
+        ratioRow(
+          `PyTorch hooks sweep / (cells x ORT plain forward)`,
+          torchSweep,
+          sec(`${cells} x ORT plain`, limit),
+          { kind: "report" },
+          "context",
+        ),
+      );
       const torchPlain = scaleStat(fromPython(ref.r.plain!["64"]), cells);
-      rows.push(ratioRow(`PyTorch hooks sweep / (cells x PyTorch plain forward)`, torchSweep, sec(`${cells} x PyTorch plain`, torchPlain), { kind: "report" }, "context"));
+      rows.push(
+        ratioRow(
+          `PyTorch hooks sweep / (cells x PyTorch plain forward)`,
+          torchSweep,
+          sec(`${cells} x PyTorch plain`, torchPlain),
+          { kind: "report" },
+          "context",
+        ),
+      );
       if (outcome) {
         const ours = outcome.logitDiff;
         let d = 0;

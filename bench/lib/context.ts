@@ -32,8 +32,26 @@ export interface Sizes {
 
 export function sizesFor(quick: boolean, layers: number): Sizes {
   return quick
-    ? { plainRepeats: 3, longRepeats: 2, sweepRepeats: 1, sweepLayers: Math.min(3, layers), sweepPositions: 32, genTokens: 16, genPrompt: 16, genRepeats: 2 }
-    : { plainRepeats: 10, longRepeats: 5, sweepRepeats: 3, sweepLayers: layers, sweepPositions: 32, genTokens: 32, genPrompt: 16, genRepeats: 5 };
+    ? {
+        plainRepeats: 3,
+        longRepeats: 2,
+        sweepRepeats: 1,
+        sweepLayers: Math.min(3, layers),
+        sweepPositions: 32,
+        genTokens: 16,
+        genPrompt: 16,
+        genRepeats: 2,
+      }
+    : {
+        plainRepeats: 10,
+        longRepeats: 5,
+        sweepRepeats: 3,
+        sweepLayers: layers,
+        sweepPositions: 32,
+        genTokens: 32,
+        genPrompt: 16,
+        genRepeats: 5,
+      };
 }
 
 export type ReferenceTask = "plain" | "capture" | "sweep" | "generate";
@@ -129,7 +147,13 @@ export class Ctx {
         plain: { inputs: { "64": this.prompts.p64, "512": this.prompts.p512 } },
         capture: { inputs: { "64": this.prompts.p64, "512": this.prompts.p512 } },
         sweep: { ...sw, layers: sw.layers.length, repeats: z.sweepRepeats },
-        generate: { prompt: this.prompts.gen, new_tokens: z.genTokens, steer_layer: this.steer.layer, steer_vector: Array.from(this.steerVector()), repeats: z.genRepeats },
+        generate: {
+          prompt: this.prompts.gen,
+          new_tokens: z.genTokens,
+          steer_layer: this.steer.layer,
+          steer_vector: Array.from(this.steerVector()),
+          repeats: z.genRepeats,
+        },
       };
       this.log(`running the PyTorch reference (${spec.tasks.join(", ")})...`);
       const r = await runReference(spec);

@@ -76,7 +76,15 @@ function wrap(model: LoadedModel): EngineModel {
       const sites = spec.layers.map((l) => `blocks.${l}.hook_resid_pre`);
       const r = await patchingSweep(
         modelPatchRunner(model, sites),
-        { cleanIds: spec.clean, corruptIds: spec.corrupted, correct: spec.correct, wrong: spec.wrong, sites: ["hook_resid_pre"], layers: spec.layers, positions: spec.positions },
+        {
+          cleanIds: spec.clean,
+          corruptIds: spec.corrupted,
+          correct: spec.correct,
+          wrong: spec.wrong,
+          sites: ["hook_resid_pre"],
+          layers: spec.layers,
+          positions: spec.positions,
+        },
         { extra: ["logit-diff"] },
       );
       const g = r.grids.hook_resid_pre!.logitDiff!;

@@ -59,9 +59,7 @@ export function ensureGpt2(tiny = false, log: (s: string) => void = console.erro
     const args = [path.join(ROOT, "bench", "models", "make_gpt2_small.py"), "--out", CACHE, ...(tiny ? ["--tiny"] : [])];
     const r = spawnSync(PYTHON, args, { stdio: ["ignore", "inherit", "inherit"] });
     if (r.status !== 0) {
-      throw new Error(
-        `making ${name} failed (${PYTHON} ${args.join(" ")}). It needs Debian's python3-torch and python3-onnx.`,
-      );
+      throw new Error(`making ${name} failed (${PYTHON} ${args.join(" ")}). It needs Debian's python3-torch and python3-onnx.`);
     }
   }
   return readModel(name, dir, inlineDir);

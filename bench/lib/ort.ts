@@ -60,13 +60,16 @@ export class PlainModel {
       attention_mask: new ort.Tensor("int64", new BigInt64Array(pastLen + n).fill(1n), [1, pastLen + n]),
     };
     if (this.hasPositionIds) {
-      f.position_ids = new ort.Tensor("int64", BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)), [1, n]);
+      f.position_ids = new ort.Tensor(
+        "int64",
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(pastLen + i)),
+        [1, n],
+      );
     }
     const { layers, kvHeads, headDim } = this.kv;
     for (let i = 0; i < layers; i++) {
       for (const [j, kind] of ["key", "value"].entries()) {
-        f[`past_key_values.${i}.${kind}`] =
-          past?.[2 * i + j] ?? new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
+        f[`past_key_values.${i}.${kind}`] = past?.[2 * i + j] ?? new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
       }
     }
     return f;

@@ -35,7 +35,11 @@ describe("bench: tiny GPT-2 generator and PyTorch reference", function () {
     const m = await PlainModel.open(path.join(ext, "model.onnx"), readModel("t", path.join(out, "gpt2-tiny")).kv);
     try {
       assert.deepStrictEqual(m.session.inputNames.slice(0, 5), [
-        "input_ids", "attention_mask", "position_ids", "past_key_values.0.key", "past_key_values.0.value",
+        "input_ids",
+        "attention_mask",
+        "position_ids",
+        "past_key_values.0.key",
+        "past_key_values.0.value",
       ]);
       assert.deepStrictEqual(m.session.outputNames.slice(0, 3), ["logits", "present.0.key", "present.0.value"]);
     } finally {
@@ -69,14 +73,21 @@ describe("bench: tiny GPT-2 generator and PyTorch reference", function () {
       const diff = (l: Float32Array) => l[l.length - model.vocab + correct] - l[l.length - model.vocab + wrong];
       const checkFile = path.join(out, "check.f32");
       const vector = gaussian(model.dModel, 0, 30);
-      const r = await runReference({
-        model_dir: model.dir, onnx: model.onnx, threads: 2, repeats: 1, warmup: 0,
-        tasks: ["check", "plain", "sweep", "generate"],
-        check: { ids: clean, out: checkFile },
-        plain: { inputs: { "8": clean } },
-        sweep: { clean, corrupted, layers: 2, positions: [4, 5, 7], correct, wrong },
-        generate: { prompt: clean.slice(0, 4), new_tokens: 6, steer_layer: 1, steer_vector: Array.from(vector) },
-      }, true);
+      const r = await runReference(
+        {
+          model_dir: model.dir,
+          onnx: model.onnx,
+          threads: 2,
+          repeats: 1,
+          warmup: 0,
+          tasks: ["check", "plain", "sweep", "generate"],
+          check: { ids: clean, out: checkFile },
+          plain: { inputs: { "8": clean } },
+          sweep: { clean, corrupted, layers: 2, positions: [4, 5, 7], correct, wrong },
+          generate: { prompt: clean.slice(0, 4), new_tokens: 6, steer_layer: 1, steer_vector: Array.from(vector) },
+        },
+        true,
+      );
       assert.ok(r.env.openblas, "torch must use OpenBLAS (install libopenblas0-pthread)");
       const torchLogits = new Float32Array(fs.readFileSync(checkFile).buffer.slice(0));
       assert.ok(maxAbsDiff(cl, torchLogits) < 1e-4, `logits differ by ${maxAbsDiff(cl, torchLogits)}`);
@@ -110,12 +121,19 @@ describe("bench: PyTorch reference on a tiny Llama export", function () {
       try {
         const ids = randomIds(12, model.vocab, 5);
         const checkFile = path.join(out, "check.f32");
-        const r = await runReference({
-          model_dir: out, onnx: model.onnx, threads: 2, repeats: 1, warmup: 0,
-          tasks: ["check", "generate"],
-          check: { ids, out: checkFile },
-          generate: { prompt: ids.slice(0, 5), new_tokens: 5, steer_layer: 1, steer_vector: Array.from(gaussian(64, 0, 1)) },
-        }, true);
+        const r = await runReference(
+          {
+            model_dir: out,
+            onnx: model.onnx,
+            threads: 2,
+            repeats: 1,
+            warmup: 0,
+            tasks: ["check", "generate"],
+            check: { ids, out: checkFile },
+            generate: { prompt: ids.slice(0, 5), new_tokens: 5, steer_layer: 1, steer_vector: Array.from(gaussian(64, 0, 1)) },
+          },
+          true,
+        );
         const torchLogits = new Float32Array(fs.readFileSync(checkFile).buffer.slice(0));
         const ortLogits = await plain.logits(ids);
         assert.ok(maxAbsDiff(ortLogits, torchLogits) < 1e-4, `logits differ by ${maxAbsDiff(ortLogits, torchLogits)}`);
@@ -135,7 +153,10 @@ describe("bench: helpers", () => {
     assert.notDeepStrictEqual(randomIds(5, 100, 3), randomIds(5, 100, 4));
     const c = randomIds(10, 50, 1);
     const k = corrupt(c, [2, 7], 50, 9);
-    assert.deepStrictEqual(c.map((v, i) => v !== k[i]), c.map((_, i) => i === 2 || i === 7));
+    assert.deepStrictEqual(
+      c.map((v, i) => v !== k[i]),
+      c.map((_, i) => i === 2 || i === 7),
+    );
   });
 
   it("statistics and goals", () => {
