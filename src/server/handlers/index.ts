@@ -2,6 +2,8 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as patch from "./patch";
 import * as probe from "./probe";
+import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch];

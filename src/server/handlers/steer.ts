@@ -1,0 +1,275 @@
+// introspect/steer*: building, loading, combining and exporting steering vectors, the live paired
+// generation of the steering side panel (steps stream as introspect/steerStep), and sweeps.
+// Vectors live in the host by id (steerLive.ts); the client keeps their .ivec bytes and files.
+import * as fs from "fs";
+import * as path from "path";
+import { openModel } from "../../engine";
+import { steeringSweep } from "../../engine/generate";
+import {
+  atLayer,
+  buildFromContrast,
+  capturePooled,
+  combine,
+  decodeIvec,
+  encodeIvec,
+  exportControlVector,
+  fromPair,
+  importControlVector,
+  wordTokenIds,
+  type SteeringVector,
+} from "../../engine/steer";
+import { loadTokenizer } from "../../engine/tokenizer";
+import { IntrospectError, hookName, parseHookName, type SiteKind } from "../../engine/types";
+import { BuiltVectorStore } from "../language/engineFacade";
+import {
+  SteerBuildRequest,
+  SteerCombineRequest,
+  SteerExportRequest,
+  SteerGenerateRequest,
+  SteerLoadRequest,
+  SteerPairRequest,
+  SteerStepNotification,
+  SteerSweepRequest,
+  type SteerVectorResult,
+} from "../../protocol/lsp";
+import type { HostContext, LoadedModel as HostModel } from "../context";
+import { LiveSteering, vectorInfo } from "./steerLive";
+
+/** Vectors built from contrast blocks, by file and block: for the "Open in steering panel" lens. */
+export const builtVectors = new BuiltVectorStore();
+
+const SHORT_KINDS: Record<string, SiteKind> = {
+  resid_pre: "hook_resid_pre",
+  resid_mid: "hook_resid_mid",
+  resid_post: "hook_resid_post",
+  attn_out: "hook_attn_out",
+  mlp_out: "hook_mlp_out",
+};
+
+export function register(ctx: HostContext): void {
+  let engine: { forModel: HostModel; live: Promise<LiveSteering> } | undefined;
+  /** The live generation now running; a new one supersedes it at once (before its cancel arrives). */
+  let liveCancel: { isCancellationRequested: boolean } | undefined;
+
+  async function live(): Promise<LiveSteering> {
+    const current = ctx.getModel();
+    if (!current) {
+      const s = ctx.getState();
+      throw new IntrospectError(
+        "model-not-found",
+        s.kind === "loading"
+          ? "The model is still loading: wait for the status bar to show it, then try again."
+          : s.kind === "failed"
+            ? `The model could not be loaded (${s.reason}): fix introspect.model, then try again.`
+            : "No model is loaded: set introspect.model to a model folder, then try again.",
+      );
+    }
+    if (engine?.forModel !== current) {
+      const old = engine;
+      const opening = (async () => {
+        const model = await openModel(current.onnxFile, { intraOpThreads: threads() });
+        return new LiveSteering(model, await loadTokenizer(model.resolved.folder));
+      })();
+      engine = { forModel: current, live: opening };
+      opening.catch(() => {
+        if (engine?.forModel === current) engine = undefined;
+      });
+      if (old) void old.live.then((l) => l.model.dispose()).catch(() => undefined);
+    }
+    return engine.live;
+  }
+
+  const result = (l: LiveSteering, v: SteeringVector, id?: string): SteerVectorResult => {
+    const key = l.add(v, id);
+    return { vector: vectorInfo(key, v), ivec: encodeIvec(v).toString("base64") };
+  };
+
+  ctx.connection.onRequest(SteerBuildRequest.type, async (p, token) => {
+    const progress = await ctx.connection.window.createWorkDoneProgress();
+    progress.begin(`Introspect: building steering vector "${p.spec.name}"`, 0, "opening the model", true);
+    const cancel = anyCancelled(token, progress.token);
+    try {
+      const l = await live();
+      const info = l.model.info;
+      const kind = siteKind(p.spec.site);
+      const layers = p.spec.layers.length ? p.spec.layers : [Math.floor(info.numLayers / 2)];
+      for (const layer of layers) {
+        if (layer >= info.numLayers) throw new IntrospectError("bad-input", `Layer ${layer} does not exist: ${info.id} has layers 0-${info.numLayers - 1}.`);
+      }
+      const enc = (s: string) => l.tok.encode(s).map((t) => t.id);
+      const positive = p.spec.positive.map(enc);
+      const negative = p.spec.negative.map(enc);
+      const out: SteerVectorResult[] = [];
+      for (const [i, layer] of layers.entries()) {
+        progress.report(Math.round((100 * i) / layers.length), `layer ${layer}: ${positive.length}+${negative.length} prompts`);
+        const v = await buildFromContrast(l.model, {
+          name: layers.length > 1 ? `${p.spec.name}@${layer}` : p.spec.name,
+          site: hookName(layer, kind),
+          positive,
+          negative,
+          method: p.spec.method === "pca" ? "pca" : "mean-diff",
+          pooling: p.spec.position,
+          normalise: p.spec.normalize,
+          source: p.source,
+          cancel,
+        });
+        out.push(result(l, v));
+      }
+      if (p.uri) builtVectors.record(p.uri, p.spec.name, out[0].vector.id);
+      return out;
+    } catch (e) {
+      throw userError(e, cancel);
+    } finally {
+      progress.done();
+    }
+  });
+
+  ctx.connection.onRequest(SteerPairRequest.type, async (p, token) => {
+    try {
+      const l = await live();
+      const site = p.site;
+      if (!parseHookName(site)) throw new IntrospectError("bad-input", `"${site}" is not a site name such as blocks.2.hook_resid_post.`);
+      const [pos] = await capturePooled(l.model, [l.tok.encode(p.positive).map((t) => t.id)], site, p.pooling, { cancel: token });
+      const [neg] = await capturePooled(l.model, [l.tok.encode(p.negative).map((t) => t.id)], site, p.pooling, { cancel: token });
+      const v = fromPair(pos, neg, { name: p.name, modelId: l.model.info.id, site, pooling: p.pooling, normalise: false, source: "two selections" });
+      return result(l, v);
+    } catch (e) {
+      throw userError(e, token);
+    }
+  });
+
+  ctx.connection.onRequest(SteerLoadRequest.type, async (p, token) => {
+    try {
+      const l = await live();
+      const bytes = Buffer.from(p.base64, "base64");
+      if (p.format === "ivec") return { vectors: [result(l, decodeIvec(bytes, p.label), p.id)], warnings: [] };
+      const name = path.basename(p.label).replace(/\.gguf$/i, "");
+      const cv = importControlVector(bytes, { name, modelId: l.model.info.id, model: l.model.info, label: p.label });
+      return { vectors: cv.vectors.map((v) => result(l, v)), warnings: cv.warnings };
+    } catch (e) {
+      throw userError(e, token);
+    }
+  });
+
+  ctx.connection.onRequest(SteerCombineRequest.type, async (p, token) => {
+    try {
+      const l = await live();
+      return result(l, combine(p.parts.map((x) => ({ vector: l.get(x.id), coef: x.coef })), p.name));
+    } catch (e) {
+      throw userError(e, token);
+    }
+  });
+
+  ctx.connection.onRequest(SteerExportRequest.type, async (p, token) => {
+    try {
+      const l = await live();
+      const hint = String(l.model.resolved.config?.model_type ?? l.model.info.architecture);
+      return { base64: exportControlVector(l.active(p.vectors), hint).toString("base64") };
+    } catch (e) {
+      throw userError(e, token);
+    }
+  });
+
+  ctx.connection.onRequest(SteerGenerateRequest.type, async (p, token) => {
+    liveCancel && (liveCancel.isCancellationRequested = true);
+    const mine = { isCancellationRequested: false };
+    liveCancel = mine;
+    const cancel = anyCancelled(token, mine);
+    try {
+      const l = await live();
+      const r = await l.generate({
+        prompt: p.prompt,
+        vectors: p.vectors,
+        maxTokens: p.maxTokens,
+        sampling: p.sampling,
+        stopIds: stopIdsOf(l),
+        cancel,
+        onStep: (step) => void ctx.connection.sendNotification(SteerStepNotification.type, { genId: p.genId, step }),
+      });
+      return { genId: p.genId, ...r, stopped: "done" as const };
+    } catch (e) {
+      if (cancel.isCancellationRequested) return { genId: p.genId, steps: 0, promptTokens: 0, stopped: "cancelled" as const };
+      throw userError(e);
+    } finally {
+      if (liveCancel === mine) liveCancel = undefined;
+    }
+  });
+
+  ctx.connection.onRequest(SteerSweepRequest.type, async (p, token) => {
+    const progress = await ctx.connection.window.createWorkDoneProgress();
+    progress.begin("Introspect: steering sweep", 0, "opening the model", true);
+    const cancel = anyCancelled(token, progress.token);
+    try {
+      const l = await live();
+      const v = l.get(p.vectorId);
+      const ids = l.tok.encode(p.prompt).map((t) => t.id);
+      if (ids.length === 0) throw new IntrospectError("bad-input", "The sweep needs a prompt: type one in the steering panel.");
+      const words = p.score.kind === "words" ? wordTokenIds(l.tok, p.score.words) : [];
+      if (p.score.kind === "words" && words.length === 0) throw new IntrospectError("bad-input", "None of the score words is a token of this model: give other words.");
+      const cells = p.layers.length * p.alphas.length;
+      let done = 0;
+      const grid = await steeringSweep(l.factory(p.layers.map((layer) => ({ vector: atLayer(v, layer), alpha: 0 })), cancel), ids, v, {
+        alphas: p.alphas,
+        layers: p.layers,
+        score: p.score.kind === "kl" ? { kind: "kl" } : { kind: "word-probability", ids: words },
+        maxTokens: p.maxTokens,
+        stopIds: stopIdsOf(l),
+        cancel,
+        onCell: (c) => progress.report(Math.round((100 * ++done) / cells), `layer ${c.layer}, strength ${c.alpha}`),
+      });
+      return {
+        vector: v.name,
+        layers: grid.layers,
+        alphas: grid.alphas,
+        scores: Array.from(grid.scores),
+        texts: grid.tokens.map((t) => l.tok.decode(t, { skipSpecialTokens: true })),
+        baseline: grid.baseline,
+        scoreLabel: p.score.kind === "kl" ? "KL(steered||unsteered), nats" : `p(${p.score.words.join(", ")})`,
+      };
+    } catch (e) {
+      throw userError(e, cancel);
+    } finally {
+      progress.done();
+    }
+  });
+}
+
+function siteKind(site: string | undefined): SiteKind {
+  if (!site) return "hook_resid_post";
+  const s = site.replace(/^blocks\.\d+\./, "");
+  const kind = SHORT_KINDS[s] ?? (s.startsWith("hook_") ? (s as SiteKind) : undefined);
+  if (!kind) throw new IntrospectError("bad-input", `Steering needs a residual or branch-output site (${Object.keys(SHORT_KINDS).join(", ")}), not "${site}".`);
+  return kind;
+}
+
+/** EOS ids from the tokenizer and generation_config.json (which may list several). */
+function stopIdsOf(l: LiveSteering): number[] {
+  const ids = new Set<number>(l.tok.eosTokenId === undefined ? [] : [l.tok.eosTokenId]);
+  try {
+    const cfg = JSON.parse(fs.readFileSync(path.join(l.model.resolved.folder, "generation_config.json"), "utf8")) as { eos_token_id?: number | number[] };
+    for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
+  } catch {
+    // No generation_config.json: the tokenizer's EOS is enough.
+  }
+  return [...ids];
+}
+
+function threads(): number | undefined {
+  const n = Number(process.env.INTROSPECT_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function anyCancelled(...tokens: { isCancellationRequested: boolean }[]) {
+  return {
+    get isCancellationRequested() {
+      return tokens.some((t) => t.isCancellationRequested);
+    },
+  };
+}
+
+function userError(e: unknown, token?: { isCancellationRequested: boolean }): Error {
+  if (token?.isCancellationRequested) return new Error("Cancelled.");
+  if (e instanceof IntrospectError) return new Error(e.message);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new Error(`Steering failed inside the model runtime: ${msg.split("\n")[0]}. See the "Introspect Model Host" output for details.`);
+}

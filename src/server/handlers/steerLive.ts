@@ -1,0 +1,171 @@
+// The host side of live steering, without the LSP: a registry of vectors by id, a gate that lets
+// one forward pass run at a time, and the paired generation the side panel streams. Kept free of
+// vscode-languageserver so the benchmark can time the panel's path (`LiveSteering.sliderLatency`).
+import { generatePaired, modelDecoderFactory, type Decoder, type DecoderFactory, type PairedStep } from "../../engine/generate";
+import type { LoadedModel } from "../../engine/model/loaded";
+import { checkVectorFits, vectorSites, type ActiveVector, type SteeringVector } from "../../engine/steer";
+import type { TextTokenizer } from "../../engine/tokenizer";
+import { IntrospectError, throwIfCancelled, type CancelToken } from "../../engine/types";
+import type { SteerActive, SteerSampling, SteerStep, SteerVectorInfo } from "../../protocol/lsp";
+
+/** Runs one task at a time; a waiter whose token is cancelled by the time its turn comes never runs. */
+export class PassGate {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(task: () => Promise<T>, cancel?: CancelToken): Promise<T> {
+    const turn = this.tail.then(() => {
+      throwIfCancelled(cancel);
+      return task();
+    });
+    this.tail = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+}
+
+export function vectorInfo(id: string, v: SteeringVector): SteerVectorInfo {
+  return {
+    id,
+    name: v.name,
+    site: v.site,
+    dim: v.dim,
+    modelId: v.modelId,
+    method: v.meta.method,
+    normalised: v.meta.normalised,
+    ...(v.meta.rawNorm !== undefined ? { rawNorm: v.meta.rawNorm } : {}),
+    ...(v.layerWeights ? { layerWeights: v.layerWeights } : {}),
+    ...(v.meta.source ? { source: v.meta.source } : {}),
+  };
+}
+
+export interface LiveRun {
+  prompt: string;
+  vectors: SteerActive[];
+  maxTokens: number;
+  sampling: SteerSampling;
+  stopIds: number[];
+  cancel: CancelToken;
+  onStep(step: SteerStep): void;
+}
+
+export class LiveSteering {
+  readonly vectors = new Map<string, SteeringVector>();
+  private readonly gate = new PassGate();
+  private nextId = 1;
+
+  constructor(
+    readonly model: LoadedModel,
+    readonly tok: TextTokenizer,
+  ) {}
+
+  /** Registers a vector under a fresh id (or `id`, when the client re-sends one after a host restart). */
+  add(v: SteeringVector, id?: string): string {
+    checkVectorFits(v, this.model.info);
+    const key = id ?? `${v.name.replace(/[^\w.@-]+/g, "_")}-${this.nextId++}`;
+    this.vectors.set(key, v);
+    return key;
+  }
+
+  get(id: string): SteeringVector {
+    const v = this.vectors.get(id);
+    if (!v) throw new IntrospectError("bad-input", `The model host has no vector "${id}" (it may have restarted): load the vector file again.`);
+    return v;
+  }
+
+  active(list: SteerActive[]): ActiveVector[] {
+    return list.map((a) => ({ vector: this.get(a.id), alpha: a.alpha }));
+  }
+
+  /**
+   * A decoder factory whose edited session has inputs at every site of `vectors` (strength 0
+   * included), so toggling a vector or moving a slider never builds a new session, and whose
+   * passes go through the gate: a restarted generation waits at most for the pass in flight.
+   */
+  factory(vectors: ActiveVector[], cancel: CancelToken): DecoderFactory {
+    const prepare = [...new Set(vectors.flatMap((a) => vectorSites(a.vector).map((s) => s.site)))];
+    const inner = modelDecoderFactory(this.model, { prepare });
+    return (add) => {
+      const d: Decoder = inner(add);
+      return { feed: (ids) => this.gate.run(() => d.feed(ids), cancel), dispose: () => d.dispose() };
+    };
+  }
+
+  /** Paired unsteered/steered generation; resolves with the step count, or throws IntrospectError("cancelled"). */
+  async generate(run: LiveRun): Promise<{ steps: number; promptTokens: number; firstTokenMs?: number }> {
+    const started = performance.now();
+    const ids = this.tok.encode(run.prompt).map((t) => t.id);
+    if (ids.length === 0) throw new IntrospectError("bad-input", "The prompt is empty: type a prompt in the steering panel.");
+    const active = this.active(run.vectors);
+    const sampling = run.sampling.kind === "greedy" ? run.sampling : { kind: "sample" as const, seed: run.sampling.seed, temperature: run.sampling.temperature };
+    let steps = 0;
+    let firstTokenMs: number | undefined;
+    const text = (id: number) => (id < 0 ? "" : this.tok.tokenText(id));
+    for await (const s of generatePaired(this.factory(active, run.cancel), ids, {
+      maxTokens: run.maxTokens,
+      steer: active,
+      sampling,
+      stopIds: run.stopIds,
+      cancel: run.cancel,
+    })) {
+      throwIfCancelled(run.cancel);
+      firstTokenMs ??= performance.now() - started;
+      run.onStep(toStep(s, text));
+      steps++;
+    }
+    return { steps, promptTokens: ids.length, firstTokenMs };
+  }
+
+  /**
+   * For the benchmark: a live generation is running with `vectors`; the slider moves to
+   * `alpha2`; the running one is cancelled (not awaited) and a new one starts. Returns the
+   * seconds from the move to the new generation's first step (both runs, KL, entropies).
+   */
+  async sliderLatency(prompt: string, vector: SteeringVector, alpha1: number, alpha2: number, stopIds: number[] = []): Promise<number> {
+    const id = this.add(vector);
+    const first = { isCancellationRequested: false };
+    let third!: () => void;
+    const reached = new Promise<void>((r) => (third = r));
+    let n = 0;
+    const running = this.generate({
+      prompt,
+      vectors: [{ id, alpha: alpha1 }],
+      maxTokens: 64,
+      sampling: { kind: "greedy" },
+      stopIds,
+      cancel: first,
+      onStep: () => ++n === 3 && third(),
+    }).catch(() => undefined);
+    await Promise.race([reached, running]);
+    const t0 = performance.now();
+    first.isCancellationRequested = true;
+    let done!: (ms: number) => void;
+    const firstStep = new Promise<number>((r) => (done = r));
+    const second = { isCancellationRequested: false };
+    const next = this.generate({
+      prompt,
+      vectors: [{ id, alpha: alpha2 }],
+      maxTokens: 64,
+      sampling: { kind: "greedy" },
+      stopIds,
+      cancel: second,
+      onStep: () => done(performance.now() - t0),
+    }).catch(() => undefined);
+    const ms = await Promise.race([firstStep, next.then(() => NaN)]);
+    second.isCancellationRequested = true;
+    await Promise.all([running, next]);
+    this.vectors.delete(id);
+    return ms / 1000;
+  }
+}
+
+function toStep(s: PairedStep, text: (id: number) => string): SteerStep {
+  const tok = (t: PairedStep["steered"]) => ({ id: t.id, text: text(t.id), p: t.p, entropy: t.entropy });
+  return {
+    index: s.index,
+    unsteered: tok(s.unsteered),
+    steered: tok(s.steered),
+    kl: s.kl,
+    ...(s.firstDifference !== undefined ? { firstDifference: s.firstDifference } : {}),
+  };
+}
