@@ -73,13 +73,13 @@ describe("prompt-file TextMate grammar", () => {
     assert.strictEqual(scopeOf(s, 0, "# a comment"), "comment.line.number-sign.introspect");
     assert.strictEqual(scopeOf(s, 1, "model"), "keyword.other.option.introspect");
     assert.strictEqual(scopeOf(s, 2, "patch"), "keyword.control.block.introspect");
-    assert.strictEqual(scopeOf(s, 2, "ioi"), "entity.name.section.introspect");
+    assert.strictEqual(scopeOf(s, 2, "ioi"), "entity.name.function.introspect");
     assert.strictEqual(scopeOf(s, 2, "# trailing"), "comment.line.number-sign.introspect");
     assert.strictEqual(scopeOf(s, 3, "clean"), "variable.other.key.introspect");
     assert.strictEqual(scopeOf(s, 4, "\\u{61}"), "constant.character.escape.introspect");
     assert.strictEqual(scopeOf(s, 4, " M"), "string.quoted.double.introspect");
     assert.strictEqual(scopeOf(s, 4, "# note"), "comment.line.number-sign.introspect");
-    assert.strictEqual(scopeOf(s, 5, "attn_out"), "support.constant.site.introspect");
+    assert.strictEqual(scopeOf(s, 5, "attn_out"), "entity.name.type.site.introspect");
     assert.strictEqual(scopeOf(s, 7, "2-3"), "constant.numeric.introspect");
     assert.strictEqual(scopeOf(s, 8, "pca"), "constant.language.introspect");
     assert.strictEqual(scopeOf(s, 9, "+"), "keyword.operator.contrast.introspect");
@@ -100,7 +100,7 @@ describe("prompt-file TextMate grammar", () => {
       );
     assert.strictEqual(scopeOf(s, 11, "prompt"), "keyword.control.block.introspect");
     assert.strictEqual(scopeOf(s, 19, "patch"), "keyword.control.block.introspect");
-    assert.strictEqual(scopeOf(s, 20, "resid_pre"), "support.constant.site.introspect");
+    assert.strictEqual(scopeOf(s, 20, "resid_pre"), "entity.name.type.site.introspect");
   });
 
   it("highlights every demo file without invalid escapes", () => {
