@@ -58,17 +58,16 @@ export async function buildFromContrast(model: LoadedModel, b: ContrastBuild): P
 
 /**
  * Token ids for a word list, for the "probability of these words" score: the first token of
- * each word as it would follow a space and at the start of a text, in the given and capitalised
- * forms. Ids that stand for no word text (special tokens) are dropped.
+ * each word as it follows a space (the usual case mid-sentence), as given and capitalised. A
+ * first token that is only a fragment (shorter than 3 characters, unless the word is) is left
+ * out, since fragments such as " A" or "w" would count unrelated continuations.
  */
 export function wordTokenIds(tok: TextTokenizer, words: string[]): number[] {
   const ids = new Set<number>();
   for (const w of words.map((x) => x.trim()).filter(Boolean)) {
     for (const form of new Set([w, w[0].toUpperCase() + w.slice(1)])) {
-      for (const text of [` ${form}`, form]) {
-        const t = tok.encode(text, { addSpecialTokens: false }).filter((x) => !tok.isSpecial(x.id));
-        if (t.length > 0 && t[0].text.trim().length > 0) ids.add(t[0].id);
-      }
+      const first = tok.encode(` ${form}`, { addSpecialTokens: false }).find((t) => !tok.isSpecial(t.id) && t.text.trim().length > 0);
+      if (first && first.text.trim().length >= Math.min(3, form.length)) ids.add(first.id);
     }
   }
   return [...ids];

@@ -53,12 +53,16 @@ describe("patch/demo-llama indirect object", function () {
     const g = res.grids.hook_resid_pre!.normalised;
     const P = res.positions.length;
     assert.ok(res.baselines.clean.logitDiff > res.baselines.corrupt.logitDiff, "the clean prompt should prefer the answer");
-    // Layer 0: only the changed name's position carries any difference; patching it restores all.
-    assert.strictEqual(argmax(g, 0, P), differ[0]);
+    // tools/models/README.md ("Indirect-object patching picture"): layers 0-3 peak at the S2 name
+    // position, layers 4-5 at the final position. Layer 0 restores fully at S2 (the only changed token).
+    assert.strictEqual(L, 6);
+    for (let l = 0; l < L; l++) {
+      const at = argmax(g, l * P, P);
+      assert.strictEqual(at, l <= 3 ? differ[0] : P - 1, `layer ${l}: maximum at position ${at}`);
+      assert.ok(g[l * P + at] > 0.5, `layer ${l}: maximum ${g[l * P + at]}`);
+    }
     assert.ok(Math.abs(g[differ[0]] - 1) < 1e-3);
-    // Last layer: the answer sits at the final position.
-    assert.strictEqual(argmax(g, (L - 1) * P, P), P - 1);
-    assert.ok(g[(L - 1) * P + P - 1] > 0.5);
+    assert.ok(Math.abs(g[(L - 1) * P + P - 1] - 1) < 0.05);
     const rows = Array.from({ length: L }, (_, l) => `      L${l}: ${Array.from(g.subarray(l * P, (l + 1) * P), (x) => x.toFixed(2)).join(" ")}`);
     console.log(`      resid_pre sweep, ${res.cellsRun} cells run in ${res.forwardPasses} passes, ${ms} ms\n${rows.join("\n")}`);
   });

@@ -4,6 +4,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
+import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
@@ -14,18 +15,10 @@ export interface ReferenceCase {
   tensors: Map<string, { dims: number[]; data: Float32Array }>;
 }
 
-/** Minimal safetensors reader for float32 tensors (the reference files hold nothing else we use). */
-export function readSafetensors(file: string): Map<string, { dims: number[]; data: Float32Array }> {
-  const b = fs.readFileSync(file);
-  const n = Number(b.readBigUInt64LE(0));
-  const header = JSON.parse(b.toString("utf8", 8, 8 + n));
+function readTensors(file: string): Map<string, { dims: number[]; data: Float32Array }> {
   const out = new Map<string, { dims: number[]; data: Float32Array }>();
-  for (const [k, v] of Object.entries<any>(header)) { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (k === "__metadata__" || v.dtype !== "F32") continue;
-    const [s, e] = v.data_offsets;
-    const data = new Float32Array((e - s) / 4);
-    for (let i = 0; i < data.length; i++) data[i] = b.readFloatLE(8 + n + s + 4 * i);
-    out.set(k, { dims: v.shape, data });
+  for (const [k, t] of readSafetensors(file).tensors) {
+    if (t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16" || t.dtype === "F64") out.set(k, { dims: [...t.shape], data: toFloat32(t) });
   }
   return out;
 }
@@ -36,7 +29,7 @@ export function findReferenceCases(): ReferenceCase[] {
     const mf = path.join(refDir, "manifest.json");
     const tf = path.join(refDir, "tensors.safetensors");
     if (!modelDir || !fs.existsSync(mf) || !fs.existsSync(tf)) return;
-    cases.push({ name, modelDir, manifest: JSON.parse(fs.readFileSync(mf, "utf8")), tensors: readSafetensors(tf) });
+    cases.push({ name, modelDir, manifest: JSON.parse(fs.readFileSync(mf, "utf8")), tensors: readTensors(tf) });
   };
   const refRoot = path.join(ROOT, "test/fixtures/reference");
   if (fs.existsSync(refRoot)) {

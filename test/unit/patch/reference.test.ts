@@ -1,12 +1,12 @@
 // Patched logits against the PyTorch reference patching case of every model that has one.
 import * as assert from "assert";
 import { openModel } from "../../../src/engine/model/open";
+import { toleranceFor } from "../../../src/engine/model/faithfulness";
 import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
 import { patchingSweep } from "../../../src/engine/patch/sweep";
 import { parseHookName } from "../../../src/engine/types";
 import { findReferenceCases, patchingCase } from "./reference-files";
 
-const TOL = 1e-4;
 
 describe("patch/reference", () => {
   const cases = findReferenceCases().filter((c) => patchingCase(c));
@@ -16,6 +16,8 @@ describe("patch/reference", () => {
       const ref = patchingCase(c)!;
       const model = await openModel(c.modelDir);
       try {
+        // The engine's faithfulness tolerance for this export style, scaled by the reference's magnitude.
+        const TOL = toleranceFor(model.info.exportStyle, c.manifest.tolerance?.abs) * Math.max(1, ref.logits.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0));
         const runner = modelPatchRunner(model, [ref.site]);
         const clean = await runner.capture(ref.cleanIds, [ref.site]);
         const d = model.info.dModel;

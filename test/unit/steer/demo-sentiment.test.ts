@@ -49,8 +49,9 @@ describe("steer/demo-llama sentiment", function () {
     const prompt = enc("The movie was");
     const pos = wordTokenIds(tok, POSITIVE);
     const neg = wordTokenIds(tok, NEGATIVE);
-    assert.ok(pos.length >= 5 && neg.length >= 5);
-    const alphas = [-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
+    assert.ok(pos.length >= 5 && neg.length >= 5, `word tokens: ${pos.length} positive, ${neg.length} negative`);
+    // Strength in units of the raw difference of means (norm ~3.5 at layer 2 of demo-llama).
+    const alphas = [-4, -3, -2, -1, 0, 1, 2, 3, 4];
     const factory = modelDecoderFactory(model, { prepare: [site] });
     const grid = await steeringSweep(factory, prompt, v, { alphas, score: { kind: "word-probability", ids: pos } });
     const p = Array.from(grid.scores);
@@ -58,12 +59,12 @@ describe("steer/demo-llama sentiment", function () {
     const table = alphas.map((a, i) => `${a}: ${p[i].toFixed(4)}`).join(", ");
     for (let i = zero + 1; i < alphas.length; i++) assert.ok(p[i] > p[i - 1], `not rising at alpha ${alphas[i]}: ${table}`);
     for (let i = zero - 1; i >= 0; i--) assert.ok(p[i] < p[i + 1], `not falling at alpha ${alphas[i]}: ${table}`);
-    assert.ok(p[p.length - 1] > 2 * p[zero], `the effect should be large: ${table}`);
+    assert.ok(p[p.length - 1] - p[zero] > 0.15 && p[zero] - p[0] > 0.15, `the effect should be large: ${table}`);
     // And the negative words move the other way.
-    const negGrid = await steeringSweep(factory, prompt, v, { alphas: [-2, 0, 2], score: { kind: "word-probability", ids: neg } });
+    const negGrid = await steeringSweep(factory, prompt, v, { alphas: [-4, 0, 4], score: { kind: "word-probability", ids: neg } });
     assert.ok(negGrid.scores[0] > negGrid.scores[1] && negGrid.scores[1] > negGrid.scores[2], `negative words: ${Array.from(negGrid.scores)}`);
     const base = await factory(new Map()).feed(prompt);
-    assert.ok(Math.abs(probabilityMass(base, pos) - p[zero]) < 1e-9);
+    assert.ok(Math.abs(probabilityMass(base, pos) - p[zero]) < 1e-6);
     console.log(`      p(positive words) by strength: ${table}`);
   });
 });
