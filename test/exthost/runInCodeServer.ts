@@ -9,7 +9,7 @@ import { startSession, type Session } from "../e2e/harness/session";
 async function main(): Promise<number> {
   const suite = path.join(REPO, "dist/test/exthost.js");
   if (!fs.existsSync(suite)) throw new Error(`${suite} not built: run "npm run build"`);
-  const results = path.join(E2E_DIR, "runs/exthost-results.json");
+  const results = path.join(E2E_DIR, `runs/exthost-results-${process.pid}.json`);
   fs.rmSync(results, { force: true });
   let s: Session | undefined;
   try {

@@ -24,7 +24,10 @@ export function usesBundledModel(): boolean {
 }
 
 export async function startSession(name: string, env: Record<string, string> = {}): Promise<Session> {
-  const runDir = path.join(E2E_DIR, "runs", name);
+  // One folder per test process: two people (or CI and a developer) may run e2e tests at once.
+  const runs = path.join(E2E_DIR, "runs");
+  removeStaleRuns(runs);
+  const runDir = path.join(runs, `${name}-${process.pid}`);
   const folder = path.join(runDir, "workspace");
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.cpSync(path.join(REPO, "test/e2e/workspace"), folder, { recursive: true });
@@ -52,5 +55,19 @@ export async function startSession(name: string, env: Record<string, string> = {
     await browser?.close().catch(() => undefined);
     await server.stop();
     throw e;
+  }
+}
+
+/** Deletes run folders of test processes that no longer exist (their logs are kept until then). */
+function removeStaleRuns(runs: string): void {
+  if (!fs.existsSync(runs)) return;
+  for (const entry of fs.readdirSync(runs)) {
+    const pid = Number(/-(\d+)$/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      fs.rmSync(path.join(runs, entry), { recursive: true, force: true });
+    }
   }
 }
