@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
+import { registerPatchCommands } from "./patch/commands";
 import { registerProbeCommands } from "./probe/commands";
 import { StatusBar } from "./statusBar";
 import { runExthostSuiteIfAsked } from "./testHook";
@@ -20,6 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   context.subscriptions.push(output, host, new StatusBar(host), { dispose: () => info.dispose() });
   registerCommands(context, host, info);
   registerProbeCommands(context, host);
+  registerPatchCommands(context, host);
   // Do not block activation on the host: the status bar shows progress.
   void host.start().catch((e: unknown) => {
     void vscode.window.showErrorMessage(`Introspect could not start its model host: ${e instanceof Error ? e.message : String(e)}`);

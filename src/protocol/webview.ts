@@ -4,6 +4,7 @@
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
 import type { ModelInfoResult } from "./lsp";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
+import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
 
 /** Requests a webview may send to the extension, by method: params and result types. */
 export interface WebviewRequests {
@@ -15,6 +16,8 @@ export interface WebviewRequests {
   "introspect/probeAttention": { params: AttentionRequest; result: AttentionData };
   /** Any panel -> extension: save exported PNG/CSV/JSON through a save dialog; resolves with the path, or "" if cancelled. */
   "introspect/export": { params: ExportRequest; result: { path: string } };
+  /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
+  "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
 }
 
 export type RequestMethod = keyof WebviewRequests;
@@ -36,6 +39,12 @@ export type ToWebview =
   | { type: "introspect/probeResult"; result: ProbeResult }
   /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
   | { type: "introspect/probeStatus"; status: { kind: "running"; message: string } | { kind: "failed"; message: string } }
+  /** Extension -> patching panel: a whole run (a new sweep's header, a finished run, or the saved run after a reload). */
+  | { type: "introspect/patchRun"; run: WebviewPatchRun }
+  /** Extension -> patching panel: more cells of run `runId` finished; grids of the sites that changed, NaN where pending. */
+  | { type: "introspect/patchProgress"; runId: number; done: number; total: number; grids: Partial<Record<PatchSiteKind, WebviewGrid>> }
+  /** Extension -> patching panel: run `runId` ended (done, cancelled, failed), or a run is being prepared (runId 0). */
+  | { type: "introspect/patchStatus"; runId: number; status: PatchStatus | { kind: "preparing"; message: string } }
   /** Extension -> webview: the answer to a FromWebview request. */
   | ResponseMessage;
 
@@ -47,6 +56,10 @@ export type FromWebview =
   | { type: "introspect/tint"; tint: TintRequest | null }
   /** Probe panel -> extension: a result was drawn (first frame after it); the extension times probes with it. */
   | { type: "introspect/rendered"; probeId?: string; renderMs: number }
+  /** Patching panel -> extension: stop the running sweep (it stops within one batch). */
+  | { type: "introspect/patchCancel"; runId: number }
+  /** Patching panel -> extension: run again with changed options (prompts, answers, sites, positions). */
+  | { type: "introspect/patchRerun"; experiment: PatchExperiment }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
 

@@ -1,0 +1,104 @@
+// The heatmaps of the patching panel: one per site, layers x positions, one diverging colour
+// scale centred on zero shared by all sites (so colours compare across sites), hover values,
+// and a click that asks the extension for the top tokens after that patch.
+import { PATCH_METRICS, shortSite, type PatchMetricName, type PatchRun, type PatchSiteKind } from "../../src/protocol/patchData";
+import { legend, scaleFor, type ColorScale } from "../shared/colors";
+import { el, fmt } from "../shared/dom";
+import { Heatmap, pixelsFromValues } from "../shared/heatmap";
+import { quoted, tokenLabel } from "../shared/tokens";
+
+export interface GridContext {
+  run: PatchRun;
+  metric: PatchMetricName;
+  onSelect(site: PatchSiteKind, li: number, pi: number): void;
+  /** Cell to keep selected across redraws while cells stream in. */
+  selected?: { site: PatchSiteKind; li: number; pi: number };
+}
+
+export function formatValue(m: PatchMetricName, v: number): string {
+  if (!Number.isFinite(v)) return "pending";
+  return m === "pCorrect" ? `${fmt(v * 100, 3)}%` : fmt(v, 3);
+}
+
+/** One scale for every site: symmetric around zero; normalised at least [-1, 1], p(correct) fixed [-1, 1]. */
+export function sharedScale(run: PatchRun, m: PatchMetricName): ColorScale {
+  if (m === "pCorrect") return scaleFor(new Float32Array(0), "rdbu", [-1, 1]);
+  let a = m === "normalised" ? 1 : Math.max(Math.abs(run.header.baselines.clean.logitDiff), Math.abs(run.header.baselines.corrupt.logitDiff));
+  for (const g of Object.values(run.grids)) for (const v of g![m]) if (Number.isFinite(v)) a = Math.max(a, Math.abs(v));
+  return scaleFor(new Float32Array(0), "rdbu", [-a, a]);
+}
+
+export function finishedCells(a: Float32Array): number {
+  let n = 0;
+  for (const v of a) if (!Number.isNaN(v)) n++;
+  return n;
+}
+
+export function positionLabel(run: PatchRun, pi: number): string {
+  const h = run.header;
+  const pos = h.positions[pi];
+  return `${pos} ${tokenLabel({ id: h.corruptTokens[pos].id, text: h.corruptTokens[pos].text, piece: "" })}`;
+}
+
+export function gridViews(ctx: GridContext): HTMLElement {
+  const { run, metric } = ctx;
+  const h = run.header;
+  const scale = sharedScale(run, metric);
+  const info = PATCH_METRICS.find((x) => x.name === metric)!;
+  const wrap = el("div", { class: "grids" }, el("p", { class: "muted explain", text: info.explain }), legend(scale, info.label, (v) => formatValue(metric, v)));
+  for (const site of h.runSites) {
+    const g = run.grids[site];
+    if (!g) continue;
+    const values = g[metric];
+    const P = h.positions.length;
+    const short = shortSite(site);
+    const hm = new Heatmap({
+      name: `patch-${short}`,
+      label: `${short}: ${info.label}, layers by positions`,
+      rows: h.layers.length,
+      cols: P,
+      pixels: pixelsFromValues(values, scale),
+      rowLabel: (li) => `L${h.layers[li]}`,
+      colLabel: (pi) => positionLabel(run, pi),
+      describe: (li, pi) => `${short} layer ${h.layers[li]}, position ${h.positions[pi]} ${quoted(h.corruptTokens[h.positions[pi]].text)}: ${formatValue(metric, values[li * P + pi])}`,
+      tooltip: (li, pi) => tooltip(run, site, li, pi, metric),
+      onSelect: (li, pi) => ctx.onSelect(site, li, pi),
+      maxCellW: 56,
+      cellH: 22,
+    });
+    const finished = finishedCells(g.normalised);
+    const section = el(
+      "section",
+      { class: "site", data: { site: short, finished, cells: h.layers.length * P } },
+      el("h3", {}, short, el("span", { class: "muted small", text: `  ${site} · ${finished} / ${h.layers.length * P} cells` })),
+      hm.root,
+    );
+    wrap.append(section);
+    const sel = ctx.selected;
+    if (sel && sel.site === site) requestAnimationFrame(() => hm.moveTo(sel.li, sel.pi, false));
+  }
+  return wrap;
+}
+
+function tooltip(run: PatchRun, site: PatchSiteKind, li: number, pi: number, current: PatchMetricName): Node[] {
+  const h = run.header;
+  const g = run.grids[site]!;
+  const P = h.positions.length;
+  const pos = h.positions[pi];
+  const cleanTok = h.cleanTokens[h.cleanPositions[pi]];
+  const corTok = h.corruptTokens[pos];
+  const lines: Node[] = [
+    el("div", { class: "tip-title" }, `${shortSite(site)} · L${h.layers[li]} · position ${pos} `, el("code", { text: quoted(corTok.text) })),
+  ];
+  if (cleanTok.id !== corTok.id || h.cleanPositions[pi] !== pos) {
+    lines.push(el("div", { class: "tip-sub" }, `clean token (position ${h.cleanPositions[pi]}): `, el("code", { text: quoted(cleanTok.text) })));
+  }
+  const t = el("table", { class: "tip-table" });
+  for (const m of PATCH_METRICS) {
+    const row = el("tr", {}, el("td", { text: m.label }), el("td", { text: formatValue(m.name, g[m.name][li * P + pi]) }));
+    if (m.name === current) row.className = "current";
+    t.append(row);
+  }
+  lines.push(t, el("div", { class: "tip-sub muted", text: "Click for the top tokens after this patch." }));
+  return lines;
+}
