@@ -14,7 +14,8 @@ export function session(): Session {
 export const mochaHooks = {
   async beforeAll(this: Context) {
     this.timeout(240000);
-    current = await startSession("e2e");
+    // INTROSPECT_E2E_RUN names the run folder (.e2e/runs/<name>) so two runs on one machine do not collide.
+    current = await startSession(process.env.INTROSPECT_E2E_RUN || "e2e");
   },
   async afterEach(this: Context) {
     const t = this.currentTest;

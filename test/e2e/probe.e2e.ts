@@ -197,7 +197,11 @@ describe("Probe Selection (code-server)", function () {
 
   it("records the time from command to rendered heatmap", () => {
     const file = path.join(RECORD, "timings.jsonl");
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = fs
+      .readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, number>);
     assert.ok(lines.length >= 2, "one timing per probe");
     for (const t of lines) assert.ok(t.renderedAt > t.decodedAt && t.decodedAt > t.startedAt, JSON.stringify(t));
     fs.copyFileSync(file, path.join(SCREENSHOTS, "probe-timings.jsonl"));

@@ -69,7 +69,8 @@ async function blockTarget(args: ProbeTextArgs): Promise<ProbeTarget> {
   }
   const value = source
     ? promptTexts(source).find(
-        (v) => v.text === args.text && v.range.start.line === args.range.start.line && v.range.start.character === args.range.start.character,
+        (v) =>
+          v.text === args.text && v.range.start.line === args.range.start.line && v.range.start.character === args.range.start.character,
       )
     : undefined;
   if (value) return wholeTextTarget(value);

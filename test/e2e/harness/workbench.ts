@@ -30,7 +30,8 @@ export class Workbench {
   static async open(browser: Browser, url: string, folder: string): Promise<Workbench> {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
-    await page.goto(url);
+    // A loaded 2-core machine can take well over the default 30 s to load the workbench.
+    await page.goto(url, { timeout: 180000 });
     await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
     return new Workbench(page, folder);
   }

@@ -1,0 +1,72 @@
+// What "Probe Selection" sends: the selection in its context (file / selection setting, prompt
+// blocks in .introspect files) and the way back from text offsets to document positions.
+import * as assert from "assert";
+import { probeTarget, promptTexts, wholeTextTarget, type DocumentLike } from "../../../src/extension/probe/target";
+
+function doc(text: string, languageId = "plaintext"): DocumentLike {
+  return {
+    text,
+    languageId,
+    positionAt(offset) {
+      const before = text.slice(0, offset).split("\n");
+      return { line: before.length - 1, character: before[before.length - 1].length };
+    },
+  };
+}
+
+const FILE = "line one\nWhen Mary and John went to the store, John gave\nrest of file\n";
+
+describe("probe target", () => {
+  it("file context: the text up to the selection's end, the selection at its document offsets", () => {
+    const start = FILE.indexOf("John gave");
+    const end = start + "John gave".length;
+    const t = probeTarget(doc(FILE), start, end, "file");
+    assert.strictEqual(t.text, FILE.slice(0, end));
+    assert.deepStrictEqual(t.selection, { start, end });
+    assert.deepStrictEqual(t.toDocument(start, start + 4), { start: { line: 1, character: 38 }, end: { line: 1, character: 42 } });
+  });
+
+  it("selection context: the selected text alone, mapped back by its start", () => {
+    const start = FILE.indexOf("Mary");
+    const t = probeTarget(doc(FILE), start, start + 4, "selection");
+    assert.strictEqual(t.text, "Mary");
+    assert.deepStrictEqual(t.selection, { start: 0, end: 4 });
+    assert.deepStrictEqual(t.toDocument(0, 4).start, { line: 1, character: 5 });
+  });
+
+  const PROMPT_FILE =
+    'model demo-llama\n\nprompt store\n  When Mary and John went to the store, John gave a drink to\n\nprompt q\n  "say \\"hi\\" now"\n';
+
+  it("a selection inside a prompt block is probed in the block's text only", () => {
+    const start = PROMPT_FILE.indexOf("John gave");
+    const t = probeTarget(doc(PROMPT_FILE, "introspect"), start, start + "John gave".length, "file");
+    assert.strictEqual(t.source, "prompt block");
+    assert.strictEqual(t.text, "When Mary and John went to the store, John gave");
+    assert.strictEqual(t.text.slice(t.selection.start, t.selection.end), "John gave");
+    // Back to the document: line 3, after the two-space indent.
+    const r = t.toDocument(t.selection.start, t.selection.end);
+    assert.deepStrictEqual(r, {
+      start: { line: 3, character: start - PROMPT_FILE.indexOf("When") + 2 },
+      end: { line: 3, character: start - PROMPT_FILE.indexOf("When") + 2 + 9 },
+    });
+  });
+
+  it("quoted prompt text: escapes resolved, positions mapped through them", () => {
+    const values = promptTexts(PROMPT_FILE);
+    const q = values.find((v) => v.text.startsWith("say"));
+    assert.ok(q, `prompt texts: ${values.map((v) => v.text).join(" | ")}`);
+    assert.strictEqual(q.text, 'say "hi" now');
+    const t = wholeTextTarget(q);
+    const hi = q.text.indexOf("hi");
+    const r = t.toDocument(hi, hi + 2);
+    const line = PROMPT_FILE.split("\n")[r.start.line];
+    assert.strictEqual(line.slice(r.start.character, r.end.character), "hi");
+  });
+
+  it("outside any prompt text, a prompt file falls back to the setting", () => {
+    const start = PROMPT_FILE.indexOf("demo-llama");
+    const t = probeTarget(doc(PROMPT_FILE, "introspect"), start, start + 4, "selection");
+    assert.strictEqual(t.source, "selection");
+    assert.strictEqual(t.text, "demo");
+  });
+});
