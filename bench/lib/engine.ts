@@ -52,6 +52,9 @@ export interface EngineStatus {
   reason?: string;
 }
 
+/** Patched cells per forward pass in the sweep figure. */
+export const SWEEP_BATCH = 32;
+
 let cached: EngineStatus | undefined;
 
 /** Wraps the engine's openModel; a reason instead when the engine is not there. */
@@ -85,7 +88,8 @@ function wrap(model: LoadedModel): EngineModel {
           layers: spec.layers,
           positions: spec.positions,
         },
-        { extra: ["logit-diff"] },
+        // Pinned (the engine's default may change): the extension's introspect.patch.batchSize default.
+        { extra: ["logit-diff"], batchSize: SWEEP_BATCH },
       );
       const g = r.grids.hook_resid_pre!.logitDiff!;
       const P = spec.positions.length;
