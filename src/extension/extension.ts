@@ -7,6 +7,7 @@ import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
 import { registerProbeCommands } from "./probe/commands";
 import { StatusBar } from "./statusBar";
+import { registerSteerCommands } from "./steer/commands";
 import { runExthostSuiteIfAsked } from "./testHook";
 
 /** What activate() returns; extension-host tests reach the running pieces through it. */
@@ -21,6 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   context.subscriptions.push(output, host, new StatusBar(host), { dispose: () => info.dispose() });
   registerCommands(context, host, info);
   registerProbeCommands(context, host);
+  registerSteerCommands(context, host);
   registerPatchCommands(context, host);
   // Do not block activation on the host: the status bar shows progress.
   void host.start().catch((e: unknown) => {

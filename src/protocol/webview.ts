@@ -4,6 +4,7 @@
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
 import type { ModelInfoResult } from "./lsp";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
+import type { SteerAction, SteerGenStatus, SteerLiveInput, SteerPanelState, SteerStep, SteerSweepResult } from "./steerData";
 import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
 
 /** Requests a webview may send to the extension, by method: params and result types. */
@@ -45,6 +46,14 @@ export type ToWebview =
   | { type: "introspect/patchProgress"; runId: number; done: number; total: number; grids: Partial<Record<PatchSiteKind, WebviewGrid>> }
   /** Extension -> patching panel: run `runId` ended (done, cancelled, failed), or a run is being prepared (runId 0). */
   | { type: "introspect/patchStatus"; runId: number; status: PatchStatus | { kind: "preparing"; message: string } }
+  /** Extension -> steering view: vectors, sliders, prompt and settings (after any change made outside the page). */
+  | { type: "introspect/steerState"; state: SteerPanelState }
+  /** Extension -> steering view: one paired step of generation `genId` (stale ids are ignored). */
+  | { type: "introspect/steerStep"; genId: number; step: SteerStep }
+  /** Extension -> steering view: generation `genId` started, ended, was cancelled or failed. */
+  | { type: "introspect/steerGen"; genId: number; status: SteerGenStatus }
+  /** Extension -> steering view: a sweep's grid of scores and continuations (null clears it). */
+  | { type: "introspect/steerSweep"; sweep: SteerSweepResult | null }
   /** Extension -> webview: the answer to a FromWebview request. */
   | ResponseMessage;
 
@@ -60,6 +69,10 @@ export type FromWebview =
   | { type: "introspect/patchCancel"; runId: number }
   /** Patching panel -> extension: run again with changed options (prompts, answers, sites, positions). */
   | { type: "introspect/patchRerun"; experiment: PatchExperiment }
+  /** Steering view -> extension: a slider, toggle, prompt or sampling change; restarts the steered run (latest wins). */
+  | { type: "introspect/steerInput"; input: SteerLiveInput }
+  /** Steering view -> extension: a button (save, negate, sweep, load, export GGUF, ...). */
+  | { type: "introspect/steerAction"; action: SteerAction }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
 
