@@ -8,6 +8,7 @@ import { StatusNotification } from "../protocol/lsp";
 import type { ModelState } from "../engine/types";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
 import { handlerModules } from "./handlers";
+import { builtVectors } from "./handlers/steer";
 import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
 
 const connection = createConnection(ProposedFeatures.all);
@@ -44,7 +45,8 @@ connection.onInitialize(() => ({
 connection.onInitialized(() => ctx.setState(state));
 
 for (const m of handlerModules) m.register(ctx);
-language.features = registerLanguageFeatures(ctx);
+// Lenses show "Open in steering panel" for contrast blocks whose vector the steering handler built.
+language.features = registerLanguageFeatures({ ...ctx, facadeExtras: { builtVector: (uri, name) => builtVectors.get(uri, name) } });
 
 documents.listen(connection);
 connection.listen();

@@ -13,6 +13,18 @@ export interface PredictingModel {
   run(req: RunRequest): Promise<RunResult>;
 }
 
+const storeListeners = new Set<() => void>();
+
+/** Runs `f` whenever a store records something (the features refresh hovers and lenses). */
+export function onStoresChanged(f: () => void): () => void {
+  storeListeners.add(f);
+  return () => storeListeners.delete(f);
+}
+
+function storesChanged(): void {
+  for (const f of storeListeners) f();
+}
+
 /** Values of the last probe of each text, per token; the probe handler records, the hover reads. */
 export class ProbeValueStore {
   private readonly byText = new Map<string, TokenProbeValues[]>();
@@ -21,6 +33,7 @@ export class ProbeValueStore {
     this.byText.delete(text);
     this.byText.set(text, perToken);
     while (this.byText.size > this.limit) this.byText.delete(this.byText.keys().next().value as string);
+    storesChanged();
   }
   get(text: string, tokenIndex: number): TokenProbeValues | undefined {
     return this.byText.get(text)?.[tokenIndex];
@@ -32,6 +45,7 @@ export class BuiltVectorStore {
   private readonly ids = new Map<string, string>();
   record(uri: string, blockName: string, vectorId: string): void {
     this.ids.set(`${uri}\n${blockName}`, vectorId);
+    storesChanged();
   }
   get(uri: string, blockName: string): { id: string } | undefined {
     const id = this.ids.get(`${uri}\n${blockName}`);

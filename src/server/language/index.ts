@@ -16,11 +16,13 @@ import { computeCompletions } from "./completion";
 import { computeDiagnostics } from "./diagnostics";
 import { DEFAULT_SETTINGS, type LanguageModelFacade, type LanguageSettings } from "./facade";
 import { computeHover } from "./hover";
+import { onStoresChanged } from "./engineFacade";
 import { TokenizerFacade } from "./hostFacade";
 import { computeInlayHints } from "./inlayHints";
 import { computeFoldingRanges, computeSymbols } from "./symbols";
 
 export type { LanguageModelFacade, LanguageSettings } from "./facade";
+export { BuiltVectorStore, ProbeValueStore, createEngineFacade } from "./engineFacade";
 
 export const LANGUAGE_CAPABILITIES: ServerCapabilities = {
   codeLensProvider: { resolveProvider: false },
@@ -39,6 +41,8 @@ export interface LanguageHost {
   log(message: string): void;
   /** The host's own facade (predictions, probe values, built vectors); default: tokenizer only. */
   languageModel?(uri: string, fileModel: string | undefined): LanguageModelFacade | undefined;
+  /** Added to the default tokenizer facade when `languageModel` is not given. */
+  facadeExtras?: Partial<Pick<LanguageModelFacade, "predictNext" | "probeValues" | "builtVector" | "knownModels">>;
 }
 
 export interface LanguageFeatures {
@@ -54,7 +58,15 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   const parsed = new Map<string, { version: number; file: PromptFile }>();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
   const settingsCache = new Map<string, { at: number; value: Promise<LanguageSettings> }>();
-  const tokenizerFacade = new TokenizerFacade(ctx.getState, () => refresh(), ctx.log);
+  const tokenizer = new TokenizerFacade(ctx.getState, () => refresh(), ctx.log);
+  const extras = ctx.facadeExtras ?? {};
+  const tokenizerFacade: LanguageModelFacade = {
+    info: () => tokenizer.info(),
+    tokenize: (text) => tokenizer.tokenize(text),
+    ...extras,
+  };
+  // A probe or a vector build recorded in a store changes hovers and lenses.
+  onStoresChanged(() => refresh());
 
   const isPromptFile = (doc: TextDocument) => doc.languageId === LANGUAGE_ID || doc.uri.endsWith(FILE_EXTENSION);
   const fileOf = (doc: TextDocument): PromptFile => {
@@ -150,7 +162,15 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     return computeInlayHints(file, p.range, facadeFor(doc.uri, file), await settingsFor(doc.uri), token);
   });
 
-  return { refresh };
+  active = { refresh };
+  return active;
+}
+
+let active: LanguageFeatures | undefined;
+
+/** For host handlers: recompute prompt-file diagnostics and ask for fresh lenses and hints. */
+export function refreshLanguageFeatures(): void {
+  active?.refresh();
 }
 
 async function readSettings(connection: Connection, uri: string): Promise<LanguageSettings> {

@@ -7,7 +7,7 @@ import { openModel, type LoadedModel } from "../../../src/engine";
 import { loadTokenizer } from "../../../src/engine/tokenizer";
 import { parsePromptFile } from "../../../src/engine/promptfile";
 import { computeCodeLenses } from "../../../src/server/language/codeLens";
-import { BuiltVectorStore, createEngineFacade, ProbeValueStore } from "../../../src/server/language/engineFacade";
+import { BuiltVectorStore, createEngineFacade, onStoresChanged, ProbeValueStore } from "../../../src/server/language/engineFacade";
 import { DEFAULT_SETTINGS } from "../../../src/server/language/facade";
 import { computeHover } from "../../../src/server/language/hover";
 import { computeInlayHints } from "../../../src/server/language/inlayHints";
@@ -67,5 +67,17 @@ describe("engine-backed prompt-file facade (demo-llama)", function () {
     vectors.record("file:///x.introspect", "s", "vec-7");
     const open = computeCodeLenses("file:///x.introspect", file, facade).find((l) => l.command?.command === "introspect.openVector");
     assert.deepStrictEqual(open?.command?.arguments, [{ uri: "file:///x.introspect", blockName: "s", vectorId: "vec-7" }]);
+  });
+});
+
+describe("prompt-file stores", () => {
+  it("tell the features when a probe or a vector build is recorded", () => {
+    let n = 0;
+    const off = onStoresChanged(() => n++);
+    new BuiltVectorStore().record("file:///a.introspect", "s", "v1");
+    new ProbeValueStore().record("text", []);
+    off();
+    new BuiltVectorStore().record("file:///a.introspect", "s", "v2");
+    assert.strictEqual(n, 2);
   });
 });
