@@ -10,8 +10,9 @@ export interface ReadoutPlot {
 
 const SERIES = [
   { key: "kl", label: "KL(steered‖unsteered)", color: ["--vscode-charts-red", "#f14c4c"], dash: [] as number[] },
-  { key: "hu", label: "entropy unsteered", color: ["--vscode-charts-blue", "#3794ff"], dash: [4, 3] },
   { key: "hs", label: "entropy steered", color: ["--vscode-charts-green", "#89d185"], dash: [] as number[] },
+  // Drawn last and dashed: where both entropies agree the unsteered one stays visible on top.
+  { key: "hu", label: "entropy unsteered", color: ["--vscode-charts-blue", "#3794ff"], dash: [4, 3] },
 ] as const;
 
 function valuesOf(steps: SteerStep[], key: (typeof SERIES)[number]["key"]): number[] {
