@@ -53,9 +53,9 @@ export async function chooseExperiment(host: HostClient, editor: vscode.TextEdit
     { location: vscode.ProgressLocation.Window, title: "Introspect: reading the prompts" },
     () => host.client.sendRequest(PatchPrepareRequest.type, base),
   );
-  const answer = await askAnswer(preview.correct, "3/6: correct answer", "clean", preview.note);
+  const answer = await askAnswer(preview.correct, "(3/6): correct answer", "clean", preview.note);
   if (answer === null) return undefined;
-  const wrong = await askAnswer(preview.wrong, "4/6: wrong answer", "corrupted");
+  const wrong = await askAnswer(preview.wrong, "(4/6): wrong answer", "corrupted");
   if (wrong === null) return undefined;
   const sites = await pickSites(preview);
   if (!sites) return undefined;
@@ -73,7 +73,7 @@ export async function chooseExperiment(host: HostClient, editor: vscode.TextEdit
 /** null: backed out; undefined: keep the model's top-1 token. */
 async function askAnswer(def: PatchPreview["correct"], step: string, run: string, note?: string): Promise<string | undefined | null> {
   const typed = await vscode.window.showInputBox({
-    title: `${TITLE} (${step})`,
+    title: `${TITLE} ${step}`,
     prompt:
       `One token, e.g. " Mary" (leading space included) or an id as #1234. Default: the ${run} prompt's top prediction ${JSON.stringify(def.text)}` +
       (def.p !== undefined ? ` (p = ${def.p.toFixed(3)})` : "") +
