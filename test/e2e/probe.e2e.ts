@@ -57,6 +57,23 @@ async function recorded(afterMtime = 0): Promise<{ params: ProbeParams; result: 
   throw new Error(`no probe result recorded${fs.existsSync(failure) ? `; failure: ${fs.readFileSync(failure, "utf8")}` : ""}`);
 }
 
+/**
+ * Right-click "Probe Selection". Under load the editor may re-render the selection between
+ * finding it and measuring it ("no visible selection"): try again a few times.
+ */
+async function probeFromContextMenu(): Promise<void> {
+  const { wb } = session();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await wb.editorContextMenu("Probe Selection");
+      return;
+    } catch (e) {
+      if (attempt >= 4 || !/no visible selection/.test(String(e))) throw e;
+      await wb.page.waitForTimeout(1000);
+    }
+  }
+}
+
 function lastMtime(): number {
   const file = path.join(RECORD, "last-result.json");
   return fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0;
@@ -106,7 +123,7 @@ describe("Probe Selection (code-server)", function () {
     await wb.openFile(FILE);
     await wb.selectText(FILE, SELECTED);
     const before = lastMtime();
-    await wb.editorContextMenu("Probe Selection");
+    await probeFromContextMenu();
     const { result, params } = await recorded(before);
     const frame = await panelFor(result.id ?? "");
 
@@ -138,6 +155,18 @@ describe("Probe Selection (code-server)", function () {
     await shotOfView(frame, "lens", "probe demo-llama logit lens");
     await shotOfView(frame, "neurons", "probe demo-llama neurons");
     await shotOfView(frame, "attention", "probe demo-llama attention");
+
+    // Choosing a neuron tints the probed tokens in the editor; the command clears it.
+    // The editor group is not the active one while the panel has focus: look page-wide.
+    const tinted = wb.page.locator('.view-overlays [class*="ced-"]');
+    const canvas = frame.locator('[data-heatmap="neurons"] canvas').first();
+    await canvas.focus();
+    await canvas.press("Enter");
+    await tinted.first().waitFor({ timeout: 30000 });
+    assert.ok((await tinted.count()) >= 1, "tinted tokens in the editor");
+    await wb.screenshot("probe demo-llama neuron tint in the editor");
+    await wb.runCommand("Introspect: Clear Token Tint");
+    await tinted.first().waitFor({ state: "detached", timeout: 30000 });
   });
 
   it("panel values equal the engine's (what the extension posted vs buildProbeResult run here)", async () => {
@@ -174,10 +203,11 @@ describe("Probe Selection (code-server)", function () {
     fs.writeFileSync(settings, JSON.stringify({ "introspect.model": path.join(REPO, "models/demo-moe") }, null, 2));
     try {
       await wb.waitForStatus("Introspect", /Introspect: demo-moe/, 120000);
+      await wb.closeAllEditors();
       await wb.openFile(FILE);
       await wb.selectText(FILE, SELECTED);
       const before = lastMtime();
-      await wb.editorContextMenu("Probe Selection");
+      await probeFromContextMenu();
       const { result } = await recorded(before);
       assert.match(result.model.id, /demo-moe/);
       const frame = await panelFor(result.id ?? "");

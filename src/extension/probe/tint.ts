@@ -57,8 +57,9 @@ export class EditorTint implements vscode.Disposable {
       if (i >= values.length || !Number.isFinite(v) || tok.span.end <= tok.span.start) return;
       const r = target.toDocument(tok.span.start, tok.span.end);
       const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
-      const level = maxAbs > 0 ? Math.min(BUCKETS - 1, Math.floor((Math.abs(v) / maxAbs) * BUCKETS)) : 0;
-      (signed && v < 0 ? perBucket.neg : perBucket.pos)[level].push(range);
+      // Values under half a bucket stay untinted (a faint colour would still read as a sign).
+      const level = maxAbs > 0 ? Math.round((Math.abs(v) / maxAbs) * BUCKETS) : 0;
+      if (level > 0) (signed && v < 0 ? perBucket.neg : perBucket.pos)[level - 1].push(range);
       const md = new vscode.MarkdownString();
       md.appendMarkdown(`**${escapeMd(tint.label)}**: \`${v.toPrecision(4)}\`  \n`);
       md.appendMarkdown(`token ${i} · id ${tok.id} · `);
@@ -87,7 +88,7 @@ function buckets(rgb: number[]): vscode.TextEditorDecorationType[] {
   return Array.from({ length: BUCKETS }, (_, k) =>
     vscode.window.createTextEditorDecorationType({
       // Alpha grows with |value|; the text colour stays the theme's, so it stays readable.
-      backgroundColor: `rgba(${rgb.join(",")},${(0.12 + (0.6 * (k + 1)) / BUCKETS).toFixed(2)})`,
+      backgroundColor: `rgba(${rgb.join(",")},${((0.6 * (k + 1)) / BUCKETS).toFixed(3)})`,
       borderRadius: "2px",
     }),
   );
