@@ -156,6 +156,9 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
       }
     }
   }
+  // Position-major order: a batch's cells then share their earliest patched position, so a runner
+  // that reuses the prompt's unchanged prefix (model-runner.ts) recomputes only the tokens after it.
+  toRun.sort((a, b) => a.pi - b.pi);
   const total = toRun.length + skippedCells.length;
   let done = skippedCells.length;
   if (skippedCells.length) opts.onProgress?.({ done, total, cells: skippedCells });
