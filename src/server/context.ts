@@ -6,6 +6,7 @@ import type { TextDocuments } from "vscode-languageserver/node";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { ModelState } from "../engine/types";
 import type * as Ort from "onnxruntime-node";
+import type { EngineModelAccess } from "./engineModel";
 
 export type OrtModule = typeof Ort;
 
@@ -30,4 +31,6 @@ export interface HostContext {
   setModel(model: LoadedModel | undefined): void;
   /** Writes to the "Introspect Model Host" output channel. */
   log(message: string): void;
+  /** The engine model of the current model, shared by handlers (one open per model, not one per feature). */
+  readonly engine: EngineModelAccess;
 }

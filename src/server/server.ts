@@ -7,9 +7,12 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import { StatusNotification } from "../protocol/lsp";
 import type { ModelState } from "../engine/types";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
+import { createEngineModelAccess } from "./engineModel";
 import { handlerModules } from "./handlers";
+import { probeValues } from "./handlers/probe";
 import { builtVectors } from "./handlers/steer";
 import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
+import { engineFacadeCache } from "./language/hostFacade";
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -19,6 +22,13 @@ let model: LoadedModel | undefined;
 let ortPromise: Promise<OrtModule> | undefined;
 // Filled once the features are registered; setState may run before that.
 const language: { features?: LanguageFeatures } = {};
+// Shared by the probe handler and the prompt-file features; a newly opened model refines the
+// prompt-file checks (the engine finds the model's sites), so they are recomputed then.
+const engine = createEngineModelAccess({
+  getModel: () => model,
+  getState: () => state,
+  onOpened: () => language.features?.refresh(),
+});
 
 const ctx: HostContext = {
   connection,
@@ -36,6 +46,7 @@ const ctx: HostContext = {
     model = next;
   },
   log: (message) => connection.console.log(message),
+  engine,
 };
 
 connection.onInitialize(() => ({
@@ -45,8 +56,19 @@ connection.onInitialize(() => ({
 connection.onInitialized(() => ctx.setState(state));
 
 for (const m of handlerModules) m.register(ctx);
-// Lenses show "Open in steering panel" for contrast blocks whose vector the steering handler built.
-language.features = registerLanguageFeatures({ ...ctx, facadeExtras: { builtVector: (uri, name) => builtVectors.get(uri, name) } });
+// Prompt-file features: once the shared engine model is open, a facade over it (next-token
+// hints, probe values in hovers, built vectors on lenses); before that the tokenizer facade with
+// the same stores, whose next-token hint opens the engine model on first use.
+const engineFacade = engineFacadeCache(engine, { probes: probeValues, vectors: builtVectors });
+language.features = registerLanguageFeatures({
+  ...ctx,
+  languageModel: () => engineFacade.current(),
+  facadeExtras: {
+    builtVector: (uri, name) => builtVectors.get(uri, name),
+    probeValues: (text, i) => probeValues.get(text, i),
+    predictNext: async (text, cancel) => (await engineFacade.open()).predictNext!(text, cancel),
+  },
+});
 
 documents.listen(connection);
 connection.listen();

@@ -1,49 +1,32 @@
 // introspect/probe, introspect/probeNeurons, introspect/probeAttention: the probe panel's data.
 // The host's loader (model.ts) opens a plain onnxruntime session; probing needs the engine's
-// LoadedModel (architecture map, captures, logit lens), opened here from the same .onnx file on
-// the first probe and kept until the configured model changes.
+// LoadedModel (architecture map, captures, logit lens): the host's shared one (ctx.engine), opened
+// on first use and kept until the configured model changes.
 import type { CancellationToken } from "vscode-languageserver/node";
-import { openModel, type LoadedModel } from "../../engine";
+import type { LoadedModel } from "../../engine";
 import { ProbeSessions } from "../../engine/analysis/probe";
 import { IntrospectError } from "../../engine/types";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
 import { toWire } from "../../protocol/probeData";
-import type { HostContext, LoadedModel as HostModel } from "../context";
+import type { HostContext } from "../context";
+import { ProbeValueStore } from "../language/engineFacade";
+import { probeValueRows } from "../language/probeValues";
 
-/** The engine model opened for the host's current model; reopened when that changes. */
-interface EngineModel {
-  forModel: HostModel;
-  model: Promise<LoadedModel>;
-}
+/** Values of recent probes by text, for prompt-file hovers (the host passes it to the language features). */
+export const probeValues = new ProbeValueStore();
 
 export function register(ctx: HostContext): void {
   const sessions = new ProbeSessions();
-  let engine: EngineModel | undefined;
+  let lastModel: LoadedModel | undefined;
 
+  // The host's shared engine model (src/server/engineModel.ts); probes of an older model are dropped.
   async function engineModel(): Promise<LoadedModel> {
-    const current = ctx.getModel();
-    if (!current) {
-      const s = ctx.getState();
-      throw new IntrospectError(
-        "model-not-found",
-        s.kind === "loading"
-          ? "The model is still loading: wait for the status bar to show it, then probe again."
-          : s.kind === "failed"
-            ? `The model could not be loaded (${s.reason}): fix introspect.model, then probe again.`
-            : "No model is loaded: set introspect.model to a model folder, then probe again.",
-      );
-    }
-    if (engine?.forModel !== current) {
-      const old = engine;
+    const model = await ctx.engine.get("probe again");
+    if (model !== lastModel) {
       sessions.clear();
-      engine = { forModel: current, model: openModel(current.onnxFile, { intraOpThreads: threads() }) };
-      // A failed open is retried on the next probe rather than remembered.
-      engine.model.catch(() => {
-        if (engine?.forModel === current) engine = undefined;
-      });
-      if (old) void old.model.then((m) => m.dispose()).catch(() => undefined);
+      lastModel = model;
     }
-    return engine.model;
+    return model;
   }
 
   ctx.connection.onRequest(ProbeRequest.type, async (p, token) => {
@@ -53,12 +36,15 @@ export function register(ctx: HostContext): void {
       const model = await engineModel();
       progress.report("running the model");
       const result = await sessions.probe(model, p.text, p.selection, {
+        tokenizer: await ctx.engine.tokenizer(model),
         maxTokens: p.maxTokens,
         neuronLayer: p.neuronLayer,
         neuronCount: p.neuronCount,
         attention: p.attention,
         cancel: anyCancelled(token, progress.token),
       });
+      // Prompt-file hovers show these values at each probed token.
+      probeValues.record(p.text, probeValueRows(result));
       return toWire(result);
     } catch (e) {
       throw userError(e, token);
@@ -84,12 +70,6 @@ export function register(ctx: HostContext): void {
       throw userError(e, token);
     }
   });
-}
-
-/** onnxruntime intra-op threads for probes: INTROSPECT_THREADS when set, else onnxruntime's choice. */
-function threads(): number | undefined {
-  const n = Number(process.env.INTROSPECT_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function anyCancelled(...tokens: CancellationToken[]) {

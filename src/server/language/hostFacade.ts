@@ -1,8 +1,10 @@
 // The default LanguageModelFacade: the loaded model's info and tokenizer, read from the host's
 // model state. Next-token predictions, probe values and built vectors need the engine's
-// session; the host supplies them by passing its own facade (LanguageHost.languageModel).
+// session; the host supplies them by passing its own facade (LanguageHost.languageModel), kept
+// per engine model by engineFacadeCache below.
 import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer";
 import type { ModelState } from "../../engine/types";
+import { createEngineFacade, type EngineFacadeOptions, type PredictingModel } from "./engineFacade";
 import type { LanguageModelFacade } from "./facade";
 
 export class TokenizerFacade implements LanguageModelFacade {
@@ -45,4 +47,38 @@ export class TokenizerFacade implements LanguageModelFacade {
       (e: Error) => this.log(`Prompt files: no tokenizer for ${path}: ${e.message}`),
     );
   }
+}
+
+/** Where the host's engine model comes from (src/server/engineModel.ts implements it). */
+export interface EngineSource<M extends PredictingModel> {
+  get(): Promise<M>;
+  current(): M | undefined;
+  tokenizer(model: M): Promise<TextTokenizer>;
+  currentTokenizer(): TextTokenizer | undefined;
+}
+
+/**
+ * One engine facade per opened engine model, so its prediction cache lives as long as the model:
+ * `current()` without opening anything (undefined until the model is open), `open()` opening it.
+ */
+export function engineFacadeCache<M extends PredictingModel>(
+  source: EngineSource<M>,
+  extras: Omit<EngineFacadeOptions, "model" | "tokenizer">,
+): { current(): LanguageModelFacade | undefined; open(): Promise<LanguageModelFacade> } {
+  let memo: { model: M; facade: LanguageModelFacade } | undefined;
+  const facadeOf = (model: M, tokenizer: TextTokenizer) => {
+    if (memo?.model !== model) memo = { model, facade: createEngineFacade({ model, tokenizer, ...extras }) };
+    return memo.facade;
+  };
+  return {
+    current() {
+      const model = source.current();
+      const tokenizer = source.currentTokenizer();
+      return model && tokenizer ? facadeOf(model, tokenizer) : undefined;
+    },
+    async open() {
+      const model = await source.get();
+      return facadeOf(model, await source.tokenizer(model));
+    },
+  };
 }

@@ -39,9 +39,9 @@ export interface LanguageHost {
   readonly documents: TextDocuments<TextDocument>;
   getState(): ModelState;
   log(message: string): void;
-  /** The host's own facade (predictions, probe values, built vectors); default: tokenizer only. */
+  /** The host's own facade (predictions, probe values, built vectors); undefined or absent: the tokenizer facade with facadeExtras. */
   languageModel?(uri: string, fileModel: string | undefined): LanguageModelFacade | undefined;
-  /** Added to the default tokenizer facade when `languageModel` is not given. */
+  /** Added to the default tokenizer facade, used when `languageModel` is absent or returns undefined. */
   facadeExtras?: Partial<Pick<LanguageModelFacade, "predictNext" | "probeValues" | "builtVector" | "knownModels">>;
 }
 
@@ -76,8 +76,8 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     parsed.set(doc.uri, { version: doc.version, file });
     return file;
   };
-  const facadeFor = (uri: string, file: PromptFile) =>
-    ctx.languageModel ? ctx.languageModel(uri, file.options.model?.value) : tokenizerFacade;
+  // The host's facade when it has one ready (an opened engine model), else the tokenizer facade.
+  const facadeFor = (uri: string, file: PromptFile) => ctx.languageModel?.(uri, file.options.model?.value) ?? tokenizerFacade;
   // Settings are cached briefly: change notifications need the client's cooperation (registered
   // below), and the expiry keeps a client without them from seeing stale values for long.
   const settingsFor = (uri: string): Promise<LanguageSettings> => {
