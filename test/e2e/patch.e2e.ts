@@ -80,13 +80,25 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     await acceptQuickInput(wb, "5/6"); // sites: resid_pre, attn_out, mlp_out
     await acceptQuickInput(wb, "6/6"); // positions: all
     const frame = await wb.webview(PANEL);
-    const { seen } = await watchUntil(frame, /^done$/);
+    await watchUntil(frame, /^done$/);
+    // Rerun from the panel with one cell per forward pass, recording every data-done the page shows.
+    await frame.locator("#patch-options summary").click();
+    await frame.locator("input[data-field=batch]").fill("1");
+    await frame.locator("#root").evaluate((root) => {
+      const seen: number[] = [];
+      (window as unknown as { __dones: number[] }).__dones = seen;
+      new MutationObserver(() => seen.push(Number((root as HTMLElement).dataset.done))).observe(root, { attributes: true, attributeFilter: ["data-done"] });
+    });
+    await frame.locator("#patch-rerun").click();
+    await watchUntil(frame, /^running$/);
+    await watchUntil(frame, /^done$/);
+    const seen = await frame.locator("#root").evaluate(() => (window as unknown as { __dones: number[] }).__dones);
     const total = Number(await attr(frame, "#root", "data-total"));
     assert.strictEqual(await attr(frame, "#root", "data-rows"), "6", "rows = layers");
     assert.strictEqual(await attr(frame, "#root", "data-cols"), "14", "cols = positions");
     assert.strictEqual(total, 3 * 6 * 14);
-    const rising = seen.filter((d) => d > 0 && d < total);
-    assert.ok(rising.length >= 2, `finished cells should be seen rising, saw ${seen.join(",")}`);
+    const rising = [...new Set(seen.filter((d) => d > 0 && d < total))];
+    assert.ok(rising.length >= 2 && rising.every((d, i) => i === 0 || d > rising[i - 1]), `finished cells should be seen rising, saw ${seen.join(",")}`);
     assert.strictEqual(seen[seen.length - 1], total);
     for (const s of ["resid_pre", "attn_out", "mlp_out"]) {
       assert.strictEqual(await attr(frame, `[data-heatmap=patch-${s}]`, "data-rows"), "6");

@@ -97,7 +97,7 @@ interface Resolved {
 }
 
 /** Tokenises, checks the sites, runs the clean and corrupted prompts once (captures kept for the sweep) and picks the answers. */
-async function resolve(model: LoadedModel, exp: PatchExperiment, cancel?: CancelToken): Promise<Resolved> {
+async function resolve(model: LoadedModel, exp: PatchExperiment, cancel?: CancelToken, forPreview = false): Promise<Resolved> {
   const tok = await tokenizerOf(model);
   const cleanIds = encode(tok, exp.clean, "clean");
   const corruptIds = encode(tok, exp.corrupt, "corrupted");
@@ -123,7 +123,8 @@ async function resolve(model: LoadedModel, exp: PatchExperiment, cancel?: Cancel
   };
   const correct = answer(exp.answer, exp.clean, top.correct, clean.logits, "correct answer");
   const wrong = answer(exp.wrong, exp.corrupt, top.wrong, corrupt.logits, "wrong answer");
-  if (correct.id === wrong.id) {
+  // A preview may show equal defaults: the user is about to choose the answers.
+  if (correct.id === wrong.id && !(forPreview && !correct.given && !wrong.given)) {
     throw new IntrospectError(
       "bad-input",
       correct.given || wrong.given
@@ -149,7 +150,7 @@ async function resolve(model: LoadedModel, exp: PatchExperiment, cancel?: Cancel
 }
 
 export async function preparePatch(model: LoadedModel, exp: PatchExperiment): Promise<PatchPreview> {
-  return (await resolve(model, exp)).preview;
+  return (await resolve(model, exp, undefined, true)).preview;
 }
 
 export interface RunHooks {

@@ -123,7 +123,9 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
 
   it("refuses bad answers with a sentence and pairs prompts of different lengths from the end", async () => {
     await assert.rejects(preparePatch(model, { ...exp(), answer: " Mary Jane" }), /2 tokens .*single next tokens/);
-    await assert.rejects(preparePatch(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined }), /same|nothing to restore|predict/);
+    await assert.rejects(runPatchExperiment(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined }, 1), /predict " Mary", so there is no difference to restore/);
+    const same = await preparePatch(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined });
+    assert.strictEqual(same.correct.id, same.wrong.id, "a preview offers equal defaults; the user then picks the answers");
     const p = await preparePatch(model, { ...exp(), corrupt: "Then Mary and John went to the big store, Mary gave a drink to" });
     assert.match(p.note ?? "", /paired from the end/);
     assert.strictEqual(p.positions.length, Math.min(p.cleanTokens.length, p.corruptTokens.length));
