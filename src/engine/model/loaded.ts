@@ -29,6 +29,12 @@ export interface SessionOptions {
   maxSessions?: number;
 }
 
+/** Variants of an edited session beyond its sites. */
+export interface SessionVariant {
+  /** `logits` holds only the last position ([batch, 1, vocab]) where the graph allows it. */
+  lastLogits?: boolean;
+}
+
 /** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
 export interface SteerSpec {
   site: HookName;
@@ -119,9 +125,10 @@ export class LoadedModel {
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
-  async session(steer: HookName[] = [], patch: HookName[] = []): Promise<EditedSession> {
+  async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
-    const key = JSON.stringify([edit.steer, edit.patch]);
+    if (variant.lastLogits) edit.lastLogits = true;
+    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : [])]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // LRU: re-insert as newest

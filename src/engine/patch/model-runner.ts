@@ -2,10 +2,12 @@
 // edited session directly: every batch row carries its own position mask (the cell it patches)
 // while the replacement values are one [1, T, d] tensor shared by all rows.
 //
-// Prefix reuse: patching position p cannot change anything before p (causal attention), so when
-// the prompt's key/value cache is known (remembered from capture()), a batch whose earliest
-// patched position is `from` feeds only tokens from..T-1 after the cached keys/values of 0..from-1.
-// For the benchmark's sweep (last 32 positions of 64) that is about a quarter of the tokens.
+// Work that cannot change is skipped:
+// - the session unembeds only the last position (the metric reads nothing else);
+// - prefix reuse: patching position p cannot change anything before p (causal attention), so when
+//   the prompt's key/value cache is known (remembered from capture()), a row whose first patched
+//   position is p feeds only tokens p..T-1 after the cached keys/values of 0..p-1. Rows are grouped
+//   by p, so a cell's numbers never depend on which other cells share its batch.
 
 import * as ort from "onnxruntime-node";
 import type { LoadedModel } from "../model/loaded";
@@ -17,89 +19,47 @@ import type { BatchPatch, PatchRunner } from "./sweep";
 export interface PatchRunnerOptions {
   /** Reuse the captured prompt's key/value cache before the first patched position (default true). */
   reusePrefix?: boolean;
+  /** Unembed only the last position (default true). */
+  lastLogitsOnly?: boolean;
 }
 
 /** Prompts whose key/value cache is remembered (the clean and the corrupted one). */
 const MAX_PREFIXES = 2;
 
+interface Past {
+  from: number;
+  tensors: Map<string, ort.Tensor>;
+}
+
 export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: PatchRunnerOptions = {}): PatchRunner {
   const info = model.info;
   const prepared = [...new Set(sites)].sort();
   const prefixes = new Map<string, Map<string, ort.Tensor>>();
-  const canPrefix = () => (opts.reusePrefix ?? true) && info.hasKvCache && model.pastInputs.length > 0;
-  return {
-    numLayers: info.numLayers,
-    dModel: info.dModel,
-    vocabSize: info.vocabSize,
-    async capture(ids, capture) {
-      // The same edited session as the patched runs (all-false masks are no-ops), so one session serves the sweep.
-      const { session } = await model.session([], prepared);
-      const acts = new Map<HookName, Float32Array>();
-      if (canPrefix() && session.inputNames.includes("attention_mask")) {
-        const r = await model.decodeStep([ids], undefined, { capture, prepare: { patch: prepared } });
-        for (const [k, v] of r.captures) acts.set(k, v.data);
-        prefixes.delete(ids.join(","));
-        prefixes.set(ids.join(","), r.cache.tensors);
-        while (prefixes.size > MAX_PREFIXES) prefixes.delete(prefixes.keys().next().value as string);
-        const V = r.logits.dims[r.logits.dims.length - 1];
-        return { logits: r.logits.data.slice(r.logits.data.length - V), acts };
-      }
-      const r = await model.run({ ids, capture, prepare: { patch: prepared } });
-      const V = r.logits.dims[r.logits.dims.length - 1];
-      for (const [k, v] of r.captures) acts.set(k, v.data);
-      return { logits: r.logits.data.slice(r.logits.data.length - V), acts };
-    },
-    async runPatched(ids, rows, patches) {
-      const { session } = await model.session([], prepared);
-      const S = ids.length;
-      const d = info.dModel;
-      for (const [site, p] of patches) {
-        if (!prepared.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
-        if (p.mask.length !== rows * S || p.values.length !== S * d) throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
-      }
-      const names = new Set(session.inputNames);
-      const prefix = canPrefix() && names.has("attention_mask") ? prefixes.get(ids.join(",")) : undefined;
-      const all = Array.from({ length: rows }, (_, b) => b);
-      const V = info.vocabSize;
-      const out = new Float32Array(rows * V);
-      // Rows grouped by their own first patched position, so a cell's numbers never depend on which
-      // other cells share its batch (batch size does not change results).
-      const groups = new Map<number, number[]>();
-      if (prefix) for (const b of all) {
-        const f = firstPatched(patches, b, S);
-        groups.set(f, [...(groups.get(f) ?? []), b]);
-      }
-      else groups.set(0, all);
-      for (const [first, members] of groups) {
-        const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
-        const logits = await runRows(session, names, ids, members, rows, patches, past);
-        if (logits.length !== members.length * V) throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
-        members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
-      }
-      return out;
-    },
-  };
+  const variant = { lastLogits: opts.lastLogitsOnly ?? true };
+  const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
+  const usePrefix = (session: ort.InferenceSession) =>
+    (opts.reusePrefix ?? true) && info.hasKvCache && model.pastInputs.length > 0 && session.inputNames.includes("attention_mask");
 
-  /** Rows `members` of the batch, fed from `past.from` (0: the whole prompt); last-position logits [members x V]. */
+  /** Rows `members` of a batch, fed from `past.from` (0: the whole prompt). */
   async function runRows(
     session: ort.InferenceSession,
-    names: Set<string>,
     ids: number[],
     members: number[],
     rows: number,
     patches: Map<HookName, BatchPatch>,
-    past: { from: number; tensors: Map<string, ort.Tensor> } | undefined,
-  ): Promise<Float32Array> {
+    past: Past | undefined,
+    fetch: string[],
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const names = new Set(session.inputNames);
     const S = ids.length;
     const d = info.dModel;
     const R = members.length;
     const from = past?.from ?? 0;
     const n = S - from;
-    const feeds: Record<string, ort.Tensor> = {};
     const tail = ids.slice(from);
     const flat: number[] = [];
     for (let b = 0; b < R; b++) flat.push(...tail);
-    feeds.input_ids = int64Tensor(flat, [R, n]);
+    const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(flat, [R, n]) };
     if (names.has("attention_mask")) feeds.attention_mask = int64Tensor(new Array(R * S).fill(1), [R, S]);
     if (names.has("position_ids")) feeds.position_ids = int64Tensor(Array.from({ length: R * n }, (_, i) => from + (i % n)), [R, n]);
     for (const p of model.pastInputs) feeds[p.name] = past?.tensors.get(p.name) ?? zerosTensor(p.elemType, [R, p.heads, 0, p.headDim]);
@@ -118,21 +78,74 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       feeds[patchMaskInput(site)] = new ort.Tensor("bool", mask, [R, n, 1]);
       feeds[patchValueInput(site)] = float32Tensor(from > 0 ? p.values.subarray(from * d) : p.values, [1, n, d]);
     }
-    let raw: ort.InferenceSession.OnnxValueMapType;
     try {
-      raw = await session.run(feeds, [model.map.logitsOutput]);
+      return await session.run(feeds, [...new Set([model.map.logitsOutput, ...fetch])]);
     } catch (e) {
       throw new IntrospectError("internal", `A patched forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
     }
+  }
+
+  /** Each row's last position's logits [R x V], whether the graph returns every position or only the last. */
+  function lastRows(raw: ort.InferenceSession.OnnxValueMapType, R: number): Float32Array {
     const t = raw[model.map.logitsOutput] as ort.Tensor;
     const V = t.dims[t.dims.length - 1];
     const data = toActivation(t).data;
-    // Each row's last V values are its last position, whether the graph returns every position or only the last.
     const stride = data.length / R;
     const out = new Float32Array(R * V);
     for (let b = 0; b < R; b++) out.set(data.subarray((b + 1) * stride - V, (b + 1) * stride), b * V);
     return out;
   }
+
+  return {
+    numLayers: info.numLayers,
+    dModel: info.dModel,
+    vocabSize: info.vocabSize,
+    async capture(ids, capture) {
+      // The same edited session as the patched runs (all-false masks are no-ops), so one session serves the sweep.
+      if (ids.length === 0) throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
+      for (const c of capture) if (!model.map.sites.has(c)) throw new IntrospectError("bad-input", `The site ${c} does not exist in this model.`);
+      const { session, outputs } = await model.session([], prepared, variant);
+      const prefix = usePrefix(session);
+      const presents = prefix ? model.pastInputs.map((p) => presentOf(p.name)) : [];
+      const raw = await runRows(session, ids, [0], 1, new Map(), undefined, [...capture.map((c) => outputs.get(c)!), ...presents]);
+      const acts = new Map<HookName, Float32Array>();
+      for (const c of capture) acts.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor).data);
+      if (prefix) {
+        const key = ids.join(",");
+        prefixes.delete(key);
+        prefixes.set(key, new Map(model.pastInputs.map((p, i) => [p.name, raw[presents[i]] as ort.Tensor])));
+        while (prefixes.size > MAX_PREFIXES) prefixes.delete(prefixes.keys().next().value as string);
+      }
+      return { logits: lastRows(raw, 1), acts };
+    },
+    async runPatched(ids, rows, patches) {
+      const { session } = await model.session([], prepared, variant);
+      const S = ids.length;
+      const d = info.dModel;
+      for (const [site, p] of patches) {
+        if (!prepared.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
+        if (p.mask.length !== rows * S || p.values.length !== S * d) throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
+      }
+      const prefix = usePrefix(session) ? prefixes.get(ids.join(",")) : undefined;
+      const all = Array.from({ length: rows }, (_, b) => b);
+      const V = info.vocabSize;
+      const out = new Float32Array(rows * V);
+      const groups = new Map<number, number[]>();
+      if (prefix) {
+        for (const b of all) {
+          const f = firstPatched(patches, b, S);
+          groups.set(f, [...(groups.get(f) ?? []), b]);
+        }
+      } else groups.set(0, all);
+      for (const [first, members] of groups) {
+        const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
+        const logits = lastRows(await runRows(session, ids, members, rows, patches, past, []), members.length);
+        if (logits.length !== members.length * V) throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
+        members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
+      }
+      return out;
+    },
+  };
 }
 
 /** The earliest position row `b` patches (S - 1 when it patches nothing: only the last position is read). */
@@ -143,7 +156,7 @@ function firstPatched(patches: Map<HookName, BatchPatch>, b: number, S: number):
 }
 
 /** The cached keys/values of positions 0..from-1, repeated for `rows`; undefined when the layout is not [1, heads, S, headDim]. */
-function pastFor(prefix: Map<string, ort.Tensor>, model: LoadedModel, S: number, rows: number, from: number) {
+function pastFor(prefix: Map<string, ort.Tensor>, model: LoadedModel, S: number, rows: number, from: number): Past | undefined {
   if (from <= 0) return undefined;
   const tensors = new Map<string, ort.Tensor>();
   for (const p of model.pastInputs) {
@@ -154,7 +167,7 @@ function pastFor(prefix: Map<string, ort.Tensor>, model: LoadedModel, S: number,
     const out = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows * H * from * hd);
     for (let h = 0; h < H; h++) {
       const part = src.subarray(h * S * hd, (h * S + from) * hd);
-      for (let b = 0; b < rows; b++) out.set(part, ((b * H + h) * from) * hd);
+      for (let b = 0; b < rows; b++) out.set(part, (b * H + h) * from * hd);
     }
     tensors.set(p.name, new ort.Tensor(t.type as "float32", out as Float32Array, [rows, H, from, hd]));
   }

@@ -13,7 +13,7 @@ import { IntrospectError } from "../types";
 import type { ArchMap } from "../arch/archMap";
 import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
-import { F } from "../onnx/modelFile";
+import { F, shapeOf } from "../onnx/modelFile";
 import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
@@ -26,6 +26,8 @@ export interface EditSet {
   steer: HookName[];
   /** Sites with patch inputs `patch_mask/<site>` (bool, broadcastable) and `patch_value/<site>` (float32). */
   patch: HookName[];
+  /** Unembed only the last position: `logits` becomes [batch, 1, vocab] (for readers of the last row only). */
+  lastLogits?: boolean;
 }
 
 export interface EditResult {
@@ -132,7 +134,29 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
     current.set(site, t);
   }
   for (const site of edit.capture) outputs.set(site, current.get(site) ?? ref(site).tensor);
+  if (edit.lastLogits) lastPositionOnly(g, map, mutable, added);
   return { changed, added, newInputs, outputs };
+}
+
+/**
+ * Gathers the last position of the unembedding's [batch, seq, d] input, so a forward pass multiplies
+ * one row per sequence by the (vocab x d) unembedding instead of seq rows: for GPT-2 small that
+ * product is about a third of a forward's arithmetic. Norms before it work per position, so the
+ * last row's logits are unchanged. Left alone when the unembedding is not a MatMul on a rank-3 input.
+ */
+function lastPositionOnly(g: GraphIndex, map: ArchMap, mutable: (i: number) => NodeProto, added: NodeProto[]) {
+  const un = g.node(map.unembedNode);
+  if (un.opType !== "MatMul" && un.opType !== "MatMulNBits") return;
+  const x = un.input[0];
+  if (g.m.initializers.has(x)) return;
+  const rank = g.m.outputs.find((o) => o.name === map.logitsOutput);
+  const dims = rank && shapeOf(rank);
+  if (!dims || dims.length !== 3) return;
+  const idx = "introspect/last/index";
+  const last = "introspect/last/hidden";
+  added.push(create(NodeProtoSchema, { opType: "Constant", name: idx, output: [idx], attribute: [{ name: "value_ints", type: 7, ints: [-1n] }] }));
+  added.push(create(NodeProtoSchema, { opType: "Gather", name: last, input: [x, idx], output: [last], attribute: [{ name: "axis", type: 2, i: 1n }] }));
+  mutable(map.unembedNode).input[0] = last;
 }
 
 export type EditPlan = ReturnType<typeof planEdit>;
