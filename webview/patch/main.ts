@@ -204,6 +204,8 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
       if (!run || run.header.runId !== msg.runId) return;
       for (const [k, g] of Object.entries(msg.grids)) run.grids[k as PatchSiteKind] = gridFromWebview(g!);
       run.done = msg.done;
+      // Counted at once (tests and assistive tech follow it); drawing waits for the next frame.
+      root.dataset.done = String(msg.done);
       scheduleGrids();
       break;
     case "introspect/patchStatus":
