@@ -91,7 +91,9 @@ describe("Introspect steering (code-server)", function () {
     for (let i = 0; i < 20; i++) await slider.press("ArrowLeft");
     assert.strictEqual(await view.locator(".vector output").innerText(), "-2");
     const neg = await waitGen(view, (g) => g.gen > z.gen && g.steered !== g.unsteered, "a steered continuation that differs");
-    console.log(`      unsteered: ${JSON.stringify(neg.unsteered)}\n      steered -2: ${JSON.stringify(neg.steered)} (first difference at step ${Number(neg.first) + 1})`);
+    console.log(
+      `      unsteered: ${JSON.stringify(neg.unsteered)}\n      steered -2: ${JSON.stringify(neg.steered)} (first difference at step ${Number(neg.first) + 1})`,
+    );
     assert.notStrictEqual(neg.steered, neg.unsteered, "strength -2 changes the continuation");
     assert.notStrictEqual(neg.first, "");
     assert.ok((await view.locator("#steered .tok.first-diff").count()) === 1, "the first differing token is marked");

@@ -31,9 +31,18 @@ prompt.addEventListener("input", () => {
   typing = setTimeout(sendInput, 300);
 });
 
-const mode = el("select", { attrs: { id: "sampling", "aria-label": "Decoding" } }, el("option", { text: "greedy", attrs: { value: "greedy" } }), el("option", { text: "sample (fixed seed)", attrs: { value: "sample" } }));
-const seed = el("input", { attrs: { id: "seed", type: "number", value: "0", min: "0", step: "1", "aria-label": "Seed", title: "Seed: the same for both runs" } });
-const temp = el("input", { attrs: { id: "temperature", type: "number", value: "0.8", min: "0.05", step: "0.05", "aria-label": "Temperature" } });
+const mode = el(
+  "select",
+  { attrs: { id: "sampling", "aria-label": "Decoding" } },
+  el("option", { text: "greedy", attrs: { value: "greedy" } }),
+  el("option", { text: "sample (fixed seed)", attrs: { value: "sample" } }),
+);
+const seed = el("input", {
+  attrs: { id: "seed", type: "number", value: "0", min: "0", step: "1", "aria-label": "Seed", title: "Seed: the same for both runs" },
+});
+const temp = el("input", {
+  attrs: { id: "temperature", type: "number", value: "0.8", min: "0.05", step: "0.05", "aria-label": "Temperature" },
+});
 const sampleOpts = el("span", { class: "sample-opts" }, el("label", {}, "seed ", seed), el("label", {}, "T ", temp));
 const syncSampling = () => (sampleOpts.hidden = mode.value !== "sample");
 for (const c of [mode, seed, temp])
@@ -55,8 +64,16 @@ root.replaceChildren(
     "div",
     { class: "toolbar" },
     button("Load…", () => post({ type: "introspect/steerAction", action: { kind: "load" } }), "Load .ivec or GGUF control vector files"),
-    button("Combine…", () => post({ type: "introspect/steerAction", action: { kind: "combine" } }), "Sum vectors times their strengths into a new vector"),
-    button("Export GGUF…", () => post({ type: "introspect/steerAction", action: { kind: "exportGguf" } }), "Write the active vectors as a llama.cpp control vector"),
+    button(
+      "Combine…",
+      () => post({ type: "introspect/steerAction", action: { kind: "combine" } }),
+      "Sum vectors times their strengths into a new vector",
+    ),
+    button(
+      "Export GGUF…",
+      () => post({ type: "introspect/steerAction", action: { kind: "exportGguf" } }),
+      "Write the active vectors as a llama.cpp control vector",
+    ),
   ),
   el("h2", { text: "Prompt" }),
   prompt,
@@ -64,10 +81,19 @@ root.replaceChildren(
     "div",
     { class: "prompt-row" },
     promptSource,
-    button("From editor", () => post({ type: "introspect/steerAction", action: { kind: "promptFromEditor" } }), "Use the editor's selection, or the prompt block under the cursor"),
+    button(
+      "From editor",
+      () => post({ type: "introspect/steerAction", action: { kind: "promptFromEditor" } }),
+      "Use the editor's selection, or the prompt block under the cursor",
+    ),
   ),
   el("div", { class: "sampling-row" }, mode, sampleOpts),
-  el("div", { class: "columns" }, el("div", { class: "col" }, el("h3", { text: "Unsteered" }), colU), el("div", { class: "col" }, el("h3", { text: "Steered" }), colS)),
+  el(
+    "div",
+    { class: "columns" },
+    el("div", { class: "col" }, el("h3", { text: "Unsteered" }), colU),
+    el("div", { class: "col" }, el("h3", { text: "Steered" }), colS),
+  ),
   status,
   plot.root,
   sweep.root,
@@ -111,11 +137,19 @@ function tokenSpan(text: string, index: number, diff: boolean, first: boolean): 
 function drawColumns(): void {
   const first = steps.find((s) => s.firstDifference !== undefined)?.firstDifference;
   const col = (key: "unsteered" | "steered") =>
-    steps.filter((s) => s[key].id >= 0).map((s) => tokenSpan(s[key].text, s.index, first !== undefined && s.index >= first, s.index === first));
+    steps
+      .filter((s) => s[key].id >= 0)
+      .map((s) => tokenSpan(s[key].text, s.index, first !== undefined && s.index >= first, s.index === first));
   colU.replaceChildren(...col("unsteered"));
   colS.replaceChildren(...col("steered"));
-  colS.dataset.text = steps.filter((s) => s.steered.id >= 0).map((s) => s.steered.text).join("");
-  colU.dataset.text = steps.filter((s) => s.unsteered.id >= 0).map((s) => s.unsteered.text).join("");
+  colS.dataset.text = steps
+    .filter((s) => s.steered.id >= 0)
+    .map((s) => s.steered.text)
+    .join("");
+  colU.dataset.text = steps
+    .filter((s) => s.unsteered.id >= 0)
+    .map((s) => s.unsteered.text)
+    .join("");
   colS.dataset.firstDifference = first === undefined ? "" : String(first);
   plot.draw(steps);
 }

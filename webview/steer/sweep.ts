@@ -16,7 +16,12 @@ export function sweepView(): { root: HTMLElement; show(r: SteerSweepResult | nul
         return;
       }
       const scale = scaleFor(Float32Array.from(r.scores), "viridis");
-      const head = el("tr", {}, el("th", { text: "layer \\ strength" }), ...r.alphas.map((a) => el("th", { class: "mono", text: fmt(a, 3) })));
+      const head = el(
+        "tr",
+        {},
+        el("th", { text: "layer \\ strength" }),
+        ...r.alphas.map((a) => el("th", { class: "mono", text: fmt(a, 3) })),
+      );
       const body = r.layers.map((layer, li) =>
         el(
           "tr",
@@ -37,7 +42,10 @@ export function sweepView(): { root: HTMLElement; show(r: SteerSweepResult | nul
       );
       root.replaceChildren(
         el("h2", { text: `Sweep · ${r.vector}` }),
-        el("p", { class: "muted", text: `${r.scoreLabel} on the first token (unsteered: ${fmt(r.baseline, 4)}); each cell continues a few tokens.` }),
+        el("p", {
+          class: "muted",
+          text: `${r.scoreLabel} on the first token (unsteered: ${fmt(r.baseline, 4)}); each cell continues a few tokens.`,
+        }),
         el("div", { class: "sweep-scroll" }, el("table", { class: "sweep-grid" }, el("thead", {}, head), el("tbody", {}, ...body))),
         button("Close sweep", () => {
           root.hidden = true;

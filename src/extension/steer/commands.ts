@@ -60,13 +60,19 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
 
   reg(PromptFileCommands.buildVector, async (raw: unknown) => {
     const args = raw as BuildVectorArgs | undefined;
-    if (!args?.spec) throw new Error("This command builds a vector from a contrast block: use the “Build steering vector” lens in a .introspect file.");
+    if (!args?.spec)
+      throw new Error("This command builds a vector from a contrast block: use the “Build steering vector” lens in a .introspect file.");
     needHost();
     const uri = vscode.Uri.parse(args.uri);
     const file = uri.path.split("/").pop() ?? args.uri;
     const results = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Introspect: building steering vector “${args.spec.name}”`, cancellable: true },
-      (_p, token) => host.client.sendRequest(SteerBuildRequest.type, { spec: args.spec, source: `${file}#${args.blockName}`, uri: args.uri }, token),
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Introspect: building steering vector “${args.spec.name}”`,
+        cancellable: true,
+      },
+      (_p, token) =>
+        host.client.sendRequest(SteerBuildRequest.type, { spec: args.spec, source: `${file}#${args.blockName}`, uri: args.uri }, token),
     );
     const saved: string[] = [];
     for (const r of results) {
@@ -76,7 +82,8 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     }
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
-      const d = doc && defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 });
+      const d =
+        doc && defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 });
       if (d) view.setPrompt(d.prompt, d.source);
     }
     await view.reveal();
@@ -103,7 +110,9 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     const ed = vscode.window.activeTextEditor;
     const sels = ed?.selections.filter((s) => !s.isEmpty) ?? [];
     if (!ed || sels.length !== 2) {
-      throw new Error("Select two pieces of text (the second with Alt+drag or Ctrl+D): the first is the positive side, the second the negative.");
+      throw new Error(
+        "Select two pieces of text (the second with Alt+drag or Ctrl+D): the first is the positive side, the second the negative.",
+      );
     }
     const [positive, negative] = sels.map((s) => ed.document.getText(s));
     const layers = host.state.kind === "ready" ? host.state.info.numLayers : 0;
@@ -122,7 +131,8 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
 
   const pickVector = async (title: string, id?: string) => {
     if (id) return view.entry(id);
-    if (view.rows.length === 0) throw new Error("The steering panel has no vectors yet: build one with a contrast block's lens, or load a vector file.");
+    if (view.rows.length === 0)
+      throw new Error("The steering panel has no vectors yet: build one with a contrast block's lens, or load a vector file.");
     const pick = await vscode.window.showQuickPick(
       view.rows.map((r) => ({ label: r.info.name, description: r.info.site, id: r.info.id })),
       { title },
@@ -148,7 +158,11 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     const picked =
       arg instanceof vscode.Uri
         ? [arg]
-        : await vscode.window.showOpenDialog({ canSelectMany: true, filters: { "Steering vectors": ["ivec", "gguf"] }, title: "Load steering vectors" });
+        : await vscode.window.showOpenDialog({
+            canSelectMany: true,
+            filters: { "Steering vectors": ["ivec", "gguf"] },
+            title: "Load steering vectors",
+          });
     for (const uri of picked ?? []) {
       const bytes = await vscode.workspace.fs.readFile(uri);
       const format = uri.path.toLowerCase().endsWith(".gguf") ? "gguf" : "ivec";
@@ -163,9 +177,13 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   reg("introspect.steer.exportGguf", async () => {
     needHost();
     const active = view.rows.filter((r) => r.enabled && r.alpha !== 0 && !r.error);
-    if (!active.length) throw new Error("Turn on at least one vector with a non-zero strength: the export writes the active vectors times their strengths.");
+    if (!active.length)
+      throw new Error("Turn on at least one vector with a non-zero strength: the export writes the active vectors times their strengths.");
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: folder && vscode.Uri.joinPath(folder, "control-vector.gguf"), filters: { "GGUF control vector": ["gguf"] } });
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder && vscode.Uri.joinPath(folder, "control-vector.gguf"),
+      filters: { "GGUF control vector": ["gguf"] },
+    });
     if (!target) return;
     const r = await host.client.sendRequest(SteerExportRequest.type, { vectors: active.map((a) => ({ id: a.info.id, alpha: a.alpha })) });
     await vscode.workspace.fs.writeFile(target, Buffer.from(r.base64, "base64"));
@@ -179,7 +197,10 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       { canPickMany: true, title: "Combine vectors: each is added times its current slider value" },
     );
     if (!picks?.length) return;
-    const name = await vscode.window.showInputBox({ title: "Name of the combination", value: picks.map((p) => `${p.alpha}*${p.label}`).join("+") });
+    const name = await vscode.window.showInputBox({
+      title: "Name of the combination",
+      value: picks.map((p) => `${p.alpha}*${p.label}`).join("+"),
+    });
     if (!name) return;
     const r = await host.client.sendRequest(SteerCombineRequest.type, { name, parts: picks.map((p) => ({ id: p.id, coef: p.alpha })) });
     view.add([r], await saveInWorkspace(r));
@@ -206,8 +227,16 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       prompt: `Layers to move the vector to (0-${n - 1}), separated by spaces`,
     });
     if (layersText === undefined) return;
-    const layers = [...new Set(layersText.split(/[\s,]+/).filter(Boolean).map(Number))];
-    if (!layers.length || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= n)) throw new Error(`Layers must be whole numbers from 0 to ${n - 1}.`);
+    const layers = [
+      ...new Set(
+        layersText
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map(Number),
+      ),
+    ];
+    if (!layers.length || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= n))
+      throw new Error(`Layers must be whole numbers from 0 to ${n - 1}.`);
     const scorePick = await vscode.window.showQuickPick(
       [
         { label: "Probability of words…", score: "words" as const },
@@ -218,7 +247,10 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!scorePick) return;
     let score: { kind: "kl" } | { kind: "words"; words: string[] } = { kind: "kl" };
     if (scorePick.score === "words") {
-      const words = await vscode.window.showInputBox({ title: "Sweep: words whose probability is the score", value: "good great wonderful lovely excellent" });
+      const words = await vscode.window.showInputBox({
+        title: "Sweep: words whose probability is the score",
+        value: "good great wonderful lovely excellent",
+      });
       if (!words?.trim()) return;
       score = { kind: "words", words: words.split(/[\s,]+/).filter(Boolean) };
     }
@@ -227,7 +259,11 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Introspect: sweeping “${e.info.name}”`, cancellable: true },
       (_p, token) =>
-        host.client.sendRequest(SteerSweepRequest.type, { vectorId: e.info.id, prompt: view.currentPrompt, alphas, layers, score, maxTokens: 6 }, token),
+        host.client.sendRequest(
+          SteerSweepRequest.type,
+          { vectorId: e.info.id, prompt: view.currentPrompt, alphas, layers, score, maxTokens: 6 },
+          token,
+        ),
     );
     await view.postSweep({ type: "introspect/steerSweep", sweep: result });
   });
@@ -259,5 +295,13 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
 }
 
 function short(s: string): string {
-  return s.trim().split(/\s+/).slice(0, 2).join("_").replace(/[^\w-]+/g, "").slice(0, 16) || "text";
+  return (
+    s
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join("_")
+      .replace(/[^\w-]+/g, "")
+      .slice(0, 16) || "text"
+  );
 }

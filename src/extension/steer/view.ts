@@ -3,12 +3,7 @@
 // generation: every change restarts it through LatestWins (running one cancelled, not awaited),
 // and host step notifications are forwarded to the page when their generation id is current.
 import * as vscode from "vscode";
-import {
-  SteerGenerateRequest,
-  SteerLoadRequest,
-  SteerStepNotification,
-  type SteerVectorResult,
-} from "../../protocol/lsp";
+import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type SteerVectorResult } from "../../protocol/lsp";
 import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from "../../protocol/steerData";
 import type { FromWebview, ToWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
@@ -207,7 +202,11 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   private async generate(input: SteerLiveInput, token: vscode.CancellationToken): Promise<void> {
     const genId = ++this.genId;
     if (!input.prompt.trim()) {
-      await this.post({ type: "introspect/steerGen", genId, status: { kind: "idle", message: "Type a prompt, or select text and run “Introspect: Open Steering Panel”." } });
+      await this.post({
+        type: "introspect/steerGen",
+        genId,
+        status: { kind: "idle", message: "Type a prompt, or select text and run “Introspect: Open Steering Panel”." },
+      });
       return;
     }
     if (!this.host.isRunning || this.host.state.kind !== "ready") {
@@ -217,7 +216,9 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     await this.post({ type: "introspect/steerGen", genId, status: { kind: "running" } });
     try {
       await this.ensureRegistered();
-      const vectors = input.alphas.filter((a) => this.entry(a.id) && !this.entry(a.id)!.error).map((a) => ({ id: a.id, alpha: a.enabled ? a.alpha : 0 }));
+      const vectors = input.alphas
+        .filter((a) => this.entry(a.id) && !this.entry(a.id)!.error)
+        .map((a) => ({ id: a.id, alpha: a.enabled ? a.alpha : 0 }));
       const r = await this.host.client.sendRequest(
         SteerGenerateRequest.type,
         { genId, prompt: input.prompt, vectors, maxTokens: this.settings().maxTokens, sampling: input.sampling },
@@ -231,7 +232,11 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       });
     } catch (e) {
       if (token.isCancellationRequested || genId !== this.genId) return;
-      await this.post({ type: "introspect/steerGen", genId, status: { kind: "failed", message: e instanceof Error ? e.message : String(e) } });
+      await this.post({
+        type: "introspect/steerGen",
+        genId,
+        status: { kind: "failed", message: e instanceof Error ? e.message : String(e) },
+      });
     }
   }
 

@@ -94,7 +94,8 @@ export function register(ctx: HostContext): void {
       const kind = siteKind(p.spec.site);
       const layers = p.spec.layers.length ? p.spec.layers : [Math.floor(info.numLayers / 2)];
       for (const layer of layers) {
-        if (layer >= info.numLayers) throw new IntrospectError("bad-input", `Layer ${layer} does not exist: ${info.id} has layers 0-${info.numLayers - 1}.`);
+        if (layer >= info.numLayers)
+          throw new IntrospectError("bad-input", `Layer ${layer} does not exist: ${info.id} has layers 0-${info.numLayers - 1}.`);
       }
       const enc = (s: string) => l.tok.encode(s).map((t) => t.id);
       const positive = p.spec.positive.map(enc);
@@ -131,7 +132,14 @@ export function register(ctx: HostContext): void {
       if (!parseHookName(site)) throw new IntrospectError("bad-input", `"${site}" is not a site name such as blocks.2.hook_resid_post.`);
       const [pos] = await capturePooled(l.model, [l.tok.encode(p.positive).map((t) => t.id)], site, p.pooling, { cancel: token });
       const [neg] = await capturePooled(l.model, [l.tok.encode(p.negative).map((t) => t.id)], site, p.pooling, { cancel: token });
-      const v = fromPair(pos, neg, { name: p.name, modelId: l.model.info.id, site, pooling: p.pooling, normalise: false, source: "two selections" });
+      const v = fromPair(pos, neg, {
+        name: p.name,
+        modelId: l.model.info.id,
+        site,
+        pooling: p.pooling,
+        normalise: false,
+        source: "two selections",
+      });
       return result(l, v);
     } catch (e) {
       throw userError(e, token);
@@ -154,7 +162,13 @@ export function register(ctx: HostContext): void {
   ctx.connection.onRequest(SteerCombineRequest.type, async (p, token) => {
     try {
       const l = await live();
-      return result(l, combine(p.parts.map((x) => ({ vector: l.get(x.id), coef: x.coef })), p.name));
+      return result(
+        l,
+        combine(
+          p.parts.map((x) => ({ vector: l.get(x.id), coef: x.coef })),
+          p.name,
+        ),
+      );
     } catch (e) {
       throw userError(e, token);
     }
@@ -171,7 +185,7 @@ export function register(ctx: HostContext): void {
   });
 
   ctx.connection.onRequest(SteerGenerateRequest.type, async (p, token) => {
-    liveCancel && (liveCancel.isCancellationRequested = true);
+    if (liveCancel) liveCancel.isCancellationRequested = true;
     const mine = { isCancellationRequested: false };
     liveCancel = mine;
     const cancel = anyCancelled(token, mine);
@@ -205,18 +219,27 @@ export function register(ctx: HostContext): void {
       const ids = l.tok.encode(p.prompt).map((t) => t.id);
       if (ids.length === 0) throw new IntrospectError("bad-input", "The sweep needs a prompt: type one in the steering panel.");
       const words = p.score.kind === "words" ? wordTokenIds(l.tok, p.score.words) : [];
-      if (p.score.kind === "words" && words.length === 0) throw new IntrospectError("bad-input", "None of the score words is a token of this model: give other words.");
+      if (p.score.kind === "words" && words.length === 0)
+        throw new IntrospectError("bad-input", "None of the score words is a token of this model: give other words.");
       const cells = p.layers.length * p.alphas.length;
       let done = 0;
-      const grid = await steeringSweep(l.factory(p.layers.map((layer) => ({ vector: atLayer(v, layer), alpha: 0 })), cancel), ids, v, {
-        alphas: p.alphas,
-        layers: p.layers,
-        score: p.score.kind === "kl" ? { kind: "kl" } : { kind: "word-probability", ids: words },
-        maxTokens: p.maxTokens,
-        stopIds: stopIdsOf(l),
-        cancel,
-        onCell: (c) => progress.report(Math.round((100 * ++done) / cells), `layer ${c.layer}, strength ${c.alpha}`),
-      });
+      const grid = await steeringSweep(
+        l.factory(
+          p.layers.map((layer) => ({ vector: atLayer(v, layer), alpha: 0 })),
+          cancel,
+        ),
+        ids,
+        v,
+        {
+          alphas: p.alphas,
+          layers: p.layers,
+          score: p.score.kind === "kl" ? { kind: "kl" } : { kind: "word-probability", ids: words },
+          maxTokens: p.maxTokens,
+          stopIds: stopIdsOf(l),
+          cancel,
+          onCell: (c) => progress.report(Math.round((100 * ++done) / cells), `layer ${c.layer}, strength ${c.alpha}`),
+        },
+      );
       return {
         vector: v.name,
         layers: grid.layers,
@@ -238,7 +261,11 @@ function siteKind(site: string | undefined): SiteKind {
   if (!site) return "hook_resid_post";
   const s = site.replace(/^blocks\.\d+\./, "");
   const kind = SHORT_KINDS[s] ?? (s.startsWith("hook_") ? (s as SiteKind) : undefined);
-  if (!kind) throw new IntrospectError("bad-input", `Steering needs a residual or branch-output site (${Object.keys(SHORT_KINDS).join(", ")}), not "${site}".`);
+  if (!kind)
+    throw new IntrospectError(
+      "bad-input",
+      `Steering needs a residual or branch-output site (${Object.keys(SHORT_KINDS).join(", ")}), not "${site}".`,
+    );
   return kind;
 }
 
@@ -246,7 +273,9 @@ function siteKind(site: string | undefined): SiteKind {
 function stopIdsOf(l: LiveSteering): number[] {
   const ids = new Set<number>(l.tok.eosTokenId === undefined ? [] : [l.tok.eosTokenId]);
   try {
-    const cfg = JSON.parse(fs.readFileSync(path.join(l.model.resolved.folder, "generation_config.json"), "utf8")) as { eos_token_id?: number | number[] };
+    const cfg = JSON.parse(fs.readFileSync(path.join(l.model.resolved.folder, "generation_config.json"), "utf8")) as {
+      eos_token_id?: number | number[];
+    };
     for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
   } catch {
     // No generation_config.json: the tokenizer's EOS is enough.

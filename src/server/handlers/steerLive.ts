@@ -69,7 +69,8 @@ export class LiveSteering {
 
   get(id: string): SteeringVector {
     const v = this.vectors.get(id);
-    if (!v) throw new IntrospectError("bad-input", `The model host has no vector "${id}" (it may have restarted): load the vector file again.`);
+    if (!v)
+      throw new IntrospectError("bad-input", `The model host has no vector "${id}" (it may have restarted): load the vector file again.`);
     return v;
   }
 
@@ -97,7 +98,10 @@ export class LiveSteering {
     const ids = this.tok.encode(run.prompt).map((t) => t.id);
     if (ids.length === 0) throw new IntrospectError("bad-input", "The prompt is empty: type a prompt in the steering panel.");
     const active = this.active(run.vectors);
-    const sampling = run.sampling.kind === "greedy" ? run.sampling : { kind: "sample" as const, seed: run.sampling.seed, temperature: run.sampling.temperature };
+    const sampling =
+      run.sampling.kind === "greedy"
+        ? run.sampling
+        : { kind: "sample" as const, seed: run.sampling.seed, temperature: run.sampling.temperature };
     let steps = 0;
     let firstTokenMs: number | undefined;
     const text = (id: number) => (id < 0 ? "" : this.tok.tokenText(id));

@@ -6,7 +6,13 @@ import { defaultPrompt } from "../../../src/extension/steer/prompt";
 /** A manual scheduler: starts happen only when the test says so. */
 function manual() {
   const jobs: (() => void)[] = [];
-  return { schedule: (f: () => void) => void jobs.push(f), runAll: () => jobs.splice(0).forEach((f) => f()), get size() { return jobs.length; } };
+  return {
+    schedule: (f: () => void) => void jobs.push(f),
+    runAll: () => jobs.splice(0).forEach((f) => f()),
+    get size() {
+      return jobs.length;
+    },
+  };
 }
 
 describe("steer-ui/LatestWins", () => {
@@ -90,18 +96,25 @@ describe("steer-ui/LatestWins", () => {
 describe("steer-ui/defaultPrompt", () => {
   const file = "model demo-llama\n\nprompt neutral\n  The food was\n\nprompt other\n  I hated it. It was\n\ncontrast c\n  + a\n  - b\n";
   it("takes the selection first", () => {
-    assert.deepStrictEqual(defaultPrompt({ text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "xyz", cursorLine: 0 }), {
-      prompt: "xyz",
-      source: "selection",
-    });
+    assert.deepStrictEqual(
+      defaultPrompt({ text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "xyz", cursorLine: 0 }),
+      {
+        prompt: "xyz",
+        source: "selection",
+      },
+    );
   });
   it("takes the prompt block under the cursor, else the first prompt block", () => {
-    const at = (line: number) => defaultPrompt({ text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "", cursorLine: line });
+    const at = (line: number) =>
+      defaultPrompt({ text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "", cursorLine: line });
     assert.strictEqual(at(6)?.prompt, "I hated it. It was");
     assert.strictEqual(at(6)?.source, "s.introspect: other");
     assert.strictEqual(at(9)?.prompt, "The food was");
   });
   it("gives nothing for other files without a selection", () => {
-    assert.strictEqual(defaultPrompt({ text: "hello", languageId: "plaintext", fileName: "a.txt", selected: " ", cursorLine: 0 }), undefined);
+    assert.strictEqual(
+      defaultPrompt({ text: "hello", languageId: "plaintext", fileName: "a.txt", selected: " ", cursorLine: 0 }),
+      undefined,
+    );
   });
 });

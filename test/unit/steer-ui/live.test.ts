@@ -42,7 +42,9 @@ describe("steer-ui/LiveSteering on demo-llama", function () {
     const model = await openModel(MODEL);
     const tok = await loadTokenizer(MODEL);
     live = new LiveSteering(model, tok);
-    const spec = toContrastSpec(findBlock(parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8")), "sentiment") as ContrastBlock);
+    const spec = toContrastSpec(
+      findBlock(parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8")), "sentiment") as ContrastBlock,
+    );
     const enc = (s: string) => tok.encode(s).map((t) => t.id);
     const v = await buildFromContrast(model, {
       name: "sentiment",
@@ -59,7 +61,15 @@ describe("steer-ui/LiveSteering on demo-llama", function () {
   });
 
   const run = (alpha: number, cancel = { isCancellationRequested: false }, steps: SteerStep[] = []) =>
-    live.generate({ prompt: "The food was", vectors: [{ id, alpha }], maxTokens: 12, sampling: { kind: "greedy" }, stopIds: [0], cancel, onStep: (s) => steps.push(s) });
+    live.generate({
+      prompt: "The food was",
+      vectors: [{ id, alpha }],
+      maxTokens: 12,
+      sampling: { kind: "greedy" },
+      stopIds: [0],
+      cancel,
+      onStep: (s) => steps.push(s),
+    });
 
   it("streams paired steps; strength 0 gives identical runs with KL 0, a strong vector changes the text", async () => {
     const zero: SteerStep[] = [];
@@ -101,7 +111,9 @@ describe("steer-ui/LiveSteering on demo-llama", function () {
     const t0 = performance.now();
     for (let i = 0; i < 5; i++) await live.model.run({ ids: live.tok.encode("The food was").map((t) => t.id) });
     const plain = (performance.now() - t0) / 5 / 1000;
-    console.log(`      slider -> first paired step: median ${(samples[2] * 1000).toFixed(1)} ms; plain forward ${(plain * 1000).toFixed(1)} ms`);
+    console.log(
+      `      slider -> first paired step: median ${(samples[2] * 1000).toFixed(1)} ms; plain forward ${(plain * 1000).toFixed(1)} ms`,
+    );
     assert.ok(samples[2] > 0 && samples[2] < 5);
   });
 });

@@ -9,7 +9,16 @@ import type { SteerPanelState, SteerStep } from "../../../src/protocol/steerData
 import { outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
 
 const vec = (id: string, name: string, alpha: number) => ({
-  info: { id, name, site: "blocks.2.hook_resid_post", dim: 128, modelId: "demo-llama/model", method: "mean-diff", normalised: false, rawNorm: 3.2 },
+  info: {
+    id,
+    name,
+    site: "blocks.2.hook_resid_post",
+    dim: 128,
+    modelId: "demo-llama/model",
+    method: "mean-diff",
+    normalised: false,
+    rawNorm: 3.2,
+  },
   alpha,
   enabled: true,
   file: `.introspect/vectors/${name}.ivec`,
@@ -39,11 +48,16 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
   before(async () => {
     h = await startHarness("steer");
     page = await h.open("dark", { width: 380, height: 1000 });
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === "introspect/ready"));
+    await page.waitForFunction(() =>
+      (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === "introspect/ready"),
+    );
   });
   after(async () => h && (await h.close()));
 
-  const posted = () => page.evaluate(() => (window as unknown as { __posted: { type: string; input?: unknown }[] }).__posted.filter((m) => m.type === "introspect/steerInput"));
+  const posted = () =>
+    page.evaluate(() =>
+      (window as unknown as { __posted: { type: string; input?: unknown }[] }).__posted.filter((m) => m.type === "introspect/steerInput"),
+    );
 
   it("draws rows, streams both columns and marks tokens from the first difference", async () => {
     await postToPage(page, { type: "introspect/steerState", state });
@@ -83,7 +97,15 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     const alphas = [-2, 0, 2];
     await postToPage(page, {
       type: "introspect/steerSweep",
-      sweep: { vector: "sentiment", layers: [1, 2], alphas, scores: [0.01, 0.05, 0.2, 0.02, 0.05, 0.4], texts: ["bad", "ok", "great", "awful", "ok", "<b>wow</b>"], baseline: 0.05, scoreLabel: "p(good, great)" },
+      sweep: {
+        vector: "sentiment",
+        layers: [1, 2],
+        alphas,
+        scores: [0.01, 0.05, 0.2, 0.02, 0.05, 0.4],
+        texts: ["bad", "ok", "great", "awful", "ok", "<b>wow</b>"],
+        baseline: 0.05,
+        scoreLabel: "p(good, great)",
+      },
     });
     assert.strictEqual(await page.locator(".sweep-grid tbody td").count(), 6);
     assert.strictEqual(await page.locator(".sweep-grid b").count(), 0);

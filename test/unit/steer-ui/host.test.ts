@@ -1,0 +1,155 @@
+// The steering requests through the real model host over LSP (stdio) on demo-llama: build from
+// the demo contrast block, stream a paired generation, supersede it with a new one, sweep,
+// combine, and a GGUF export/import round trip with a clear message on a width mismatch.
+import * as assert from "assert";
+import { spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  createProtocolConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ProtocolConnection,
+} from "vscode-languageserver-protocol/node";
+import { CancellationTokenSource } from "vscode-languageserver-protocol";
+import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine/promptfile";
+import type { ContrastBlock } from "../../../src/engine/promptfile/model";
+import { GgufType, writeGguf } from "../../../src/engine/steer";
+import {
+  ConfigureRequest,
+  SteerBuildRequest,
+  SteerCombineRequest,
+  SteerExportRequest,
+  SteerGenerateRequest,
+  SteerLoadRequest,
+  SteerStepNotification,
+  SteerSweepRequest,
+  type SteerStep,
+} from "../../../src/protocol/lsp";
+
+const ROOT = path.join(__dirname, "../../..");
+const MODEL = path.join(ROOT, "models/demo-llama");
+
+describe("steering requests in the model host (LSP over stdio, demo-llama)", function () {
+  this.timeout(120000);
+  let host: ChildProcess;
+  let conn: ProtocolConnection;
+  const steps = new Map<number, SteerStep[]>();
+
+  before(async function () {
+    if (!fs.existsSync(path.join(MODEL, "onnx/model.onnx"))) this.skip();
+    host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
+    for (const n of ["window/logMessage", "introspect/status", "$/progress", "textDocument/publishDiagnostics"])
+      conn.onNotification(n, () => undefined);
+    conn.onNotification(SteerStepNotification.type, (n) => void (steps.get(n.genId) ?? steps.set(n.genId, []).get(n.genId)!).push(n.step));
+    for (const r of ["window/workDoneProgress/create", "workspace/codeLens/refresh", "workspace/inlayHint/refresh"])
+      conn.onRequest(r, () => null);
+    conn.onRequest("workspace/configuration", () => [{}]);
+    conn.listen();
+    const exited = new Promise<never>((_, reject) => host.once("exit", (code) => reject(new Error(`the model host exited (${code})`))));
+    exited.catch(() => undefined);
+    await Promise.race([
+      exited,
+      conn.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } } }),
+    ]);
+    await conn.sendNotification("initialized", {});
+    const state = await conn.sendRequest(ConfigureRequest.type, { modelPath: MODEL, variant: "" });
+    assert.strictEqual(state.kind, "ready");
+  });
+  after(() => {
+    conn?.dispose();
+    host?.kill();
+  });
+
+  let id = "";
+  it("builds the sentiment vector from the demo contrast block", async () => {
+    const file = parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8"));
+    const spec = toContrastSpec(findBlock(file, "sentiment") as ContrastBlock);
+    const [r] = await conn.sendRequest(SteerBuildRequest.type, { spec, source: "sentiment.introspect#sentiment" });
+    assert.strictEqual(r.vector.site, "blocks.2.hook_resid_post");
+    assert.strictEqual(r.vector.dim, 128);
+    assert.ok(Buffer.from(r.ivec, "base64").subarray(0, 4).toString() === "IVEC");
+    id = r.vector.id;
+  });
+
+  it("streams a paired generation; a newer one supersedes the running one at once", async () => {
+    const first = conn.sendRequest(SteerGenerateRequest.type, {
+      genId: 1,
+      prompt: "The food was",
+      vectors: [{ id, alpha: 2 }],
+      maxTokens: 200,
+      sampling: { kind: "greedy" },
+    });
+    while ((steps.get(1)?.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
+    const second = await conn.sendRequest(SteerGenerateRequest.type, {
+      genId: 2,
+      prompt: "The food was",
+      vectors: [{ id, alpha: -2 }],
+      maxTokens: 12,
+      sampling: { kind: "greedy" },
+    });
+    const r1 = await first;
+    assert.strictEqual(r1.stopped, "cancelled");
+    assert.strictEqual(second.stopped, "done");
+    const s2 = steps.get(2)!;
+    assert.strictEqual(s2.length, second.steps);
+    assert.notStrictEqual(s2.map((s) => s.steered.text).join(""), s2.map((s) => s.unsteered.text).join(""));
+    assert.ok(second.firstTokenMs! > 0);
+  });
+
+  it("LSP cancellation stops a generation", async () => {
+    const src = new CancellationTokenSource();
+    const p = conn.sendRequest(
+      SteerGenerateRequest.type,
+      {
+        genId: 3,
+        prompt: "The food was",
+        vectors: [{ id, alpha: 1 }],
+        maxTokens: 200,
+        sampling: { kind: "sample", seed: 1, temperature: 1 },
+      },
+      src.token,
+    );
+    while ((steps.get(3)?.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
+    src.cancel();
+    // The host answers a cancelled generation with stopped: "cancelled" (the client ignores it).
+    const r = await p;
+    assert.strictEqual(r.stopped, "cancelled");
+    assert.ok(steps.get(3)!.length < 200, `ran ${steps.get(3)!.length} steps after the cancel`);
+  });
+
+  it("sweeps strengths x layers with a word score that rises with strength", async () => {
+    const r = await conn.sendRequest(SteerSweepRequest.type, {
+      vectorId: id,
+      prompt: "The movie was",
+      alphas: [-2, 0, 2],
+      layers: [1, 2],
+      score: { kind: "words", words: ["wonderful", "great", "good", "lovely", "excellent", "amazing", "fantastic"] },
+      maxTokens: 3,
+    });
+    assert.strictEqual(r.scores.length, 6);
+    assert.strictEqual(r.texts.length, 6);
+    assert.ok(r.scores[3] < r.scores[4] && r.scores[4] < r.scores[5], `layer 2: ${r.scores.slice(3)}`);
+  });
+
+  it("negates, exports GGUF, imports it back, and refuses a GGUF of another width with a sentence", async () => {
+    const neg = await conn.sendRequest(SteerCombineRequest.type, { name: "-sentiment", parts: [{ id, coef: -1 }] });
+    assert.strictEqual(neg.vector.site, "blocks.2.hook_resid_post");
+    const out = await conn.sendRequest(SteerExportRequest.type, { vectors: [{ id, alpha: 1.5 }] });
+    const back = await conn.sendRequest(SteerLoadRequest.type, { format: "gguf", base64: out.base64, label: "x.gguf" });
+    assert.strictEqual(back.vectors.length, 1);
+    assert.strictEqual(back.vectors[0].vector.site, "blocks.2.hook_resid_post");
+    const wrong = writeGguf(
+      [["general.architecture", { type: GgufType.STRING, value: "controlvector" }]],
+      [{ name: "direction.1", dims: [64], data: new Float32Array(64) }],
+    );
+    await assert.rejects(
+      conn.sendRequest(SteerLoadRequest.type, { format: "gguf", base64: wrong.toString("base64"), label: "other.gguf" }),
+      /64 values.*residual width of 128/,
+    );
+  });
+});
