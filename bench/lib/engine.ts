@@ -6,7 +6,7 @@ import { generate } from "../../src/engine/generate/generate";
 import { modelDecoderFactory } from "../../src/engine/generate/model-decoder";
 import { modelPatchRunner } from "../../src/engine/patch/model-runner";
 import { patchingSweep } from "../../src/engine/patch/sweep";
-import { THREADS } from "./ort";
+import { THREADS, passiveWaiting } from "./ort";
 
 export interface EngineModel {
   /** One forward of the unmodified path through the engine (no sites, no steering). */
@@ -61,7 +61,7 @@ let cached: EngineStatus | undefined;
 export async function loadEngine(): Promise<EngineStatus> {
   if (cached) return cached;
   if (typeof openModel !== "function") return (cached = { reason: "the engine exports no openModel" });
-  const open = async (modelPath: string) => wrap(await openModel(modelPath, { intraOpThreads: THREADS }));
+  const open = async (modelPath: string) => wrap(await openModel(modelPath, { intraOpThreads: THREADS, ...(passiveWaiting() ? { allowSpinning: false } : {}) }));
   return (cached = { api: { open } });
 }
 

@@ -4,24 +4,22 @@ import * as ort from "onnxruntime-node";
 
 export const THREADS = 2;
 
+let passive = false;
+
 /**
  * Passive waiting: onnxruntime's intra-op threads and PyTorch's OpenMP threads spin while idle by
  * default, which is fastest on an idle machine and ruinous on a loaded one (measured here under a
  * load of 14 on 2 cores: ORT 1.27 s -> 0.43 s, PyTorch 4.4 s -> 1.0 s for one 64-token forward).
- * With --passive every session in this process (the engine's included) and the reference wait
- * passively, so both sides are measured alike.
+ * With --passive the plain sessions (sessionOptions()), the engine (its allowSpinning option) and
+ * the reference (OMP_WAIT_POLICY) all wait passively, so both sides are measured alike.
  */
 export function usePassiveWaiting(): void {
-  const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (...a: unknown[]) => Promise<ort.InferenceSession>;
-  const patched = (...args: unknown[]) => {
-    // create(path | buffer, options?) or create(buffer, offset, length, options?)
-    const i = args.length >= 3 ? 3 : 1;
-    const o = (args[i] ?? {}) as ort.InferenceSession.SessionOptions;
-    args[i] = { ...o, extra: { ...(o.extra ?? {}), session: { intra_op: { allow_spinning: "0" } } } };
-    return create(...args);
-  };
-  (ort.InferenceSession as unknown as { create: typeof patched }).create = patched;
+  passive = true;
   process.env.OMP_WAIT_POLICY = "PASSIVE";
+}
+
+export function passiveWaiting(): boolean {
+  return passive;
 }
 
 /** The session options both the plain and the engine side use (2 intra-op threads, as PyTorch). */
@@ -31,6 +29,7 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    ...(passive ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
   };
 }
 
