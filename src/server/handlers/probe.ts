@@ -31,7 +31,9 @@ export function register(ctx: HostContext): void {
 
   ctx.connection.onRequest(ProbeRequest.type, async (p, token) => {
     const progress = await ctx.connection.window.createWorkDoneProgress();
-    progress.begin("Introspect: probing", undefined, "opening the model", true);
+    // Not cancellable here: the extension's own progress notification has the Cancel button, and a
+    // cancellable host progress would show a second notification.
+    progress.begin("Introspect: probing", undefined, "opening the model", false);
     try {
       const model = await engineModel();
       progress.report("running the model");
