@@ -3,7 +3,7 @@
 // Vectors live in the host by id (steerLive.ts); the client keeps their .ivec bytes and files.
 import * as fs from "fs";
 import * as path from "path";
-import { openModel } from "../../engine";
+import type { LoadedModel } from "../../engine";
 import { steeringSweep } from "../../engine/generate";
 import {
   atLayer,
@@ -18,7 +18,6 @@ import {
   wordTokenIds,
   type SteeringVector,
 } from "../../engine/steer";
-import { loadTokenizer } from "../../engine/tokenizer";
 import { IntrospectError, hookName, parseHookName, type SiteKind } from "../../engine/types";
 import { BuiltVectorStore } from "../language/engineFacade";
 import {
@@ -32,7 +31,7 @@ import {
   SteerSweepRequest,
   type SteerVectorResult,
 } from "../../protocol/lsp";
-import type { HostContext, LoadedModel as HostModel } from "../context";
+import type { HostContext } from "../context";
 import { LiveSteering, vectorInfo } from "./steerLive";
 
 /** Vectors built from contrast blocks, by file and block: for the "Open in steering panel" lens. */
@@ -47,36 +46,21 @@ const SHORT_KINDS: Record<string, SiteKind> = {
 };
 
 export function register(ctx: HostContext): void {
-  let engine: { forModel: HostModel; live: Promise<LiveSteering> } | undefined;
+  /** One LiveSteering (vector registry, pass gate) per engine model; the engine model is the host's shared one. */
+  let current: { model: LoadedModel; live: Promise<LiveSteering> } | undefined;
   /** The live generation now running; a new one supersedes it at once (before its cancel arrives). */
   let liveCancel: { isCancellationRequested: boolean } | undefined;
 
   async function live(): Promise<LiveSteering> {
-    const current = ctx.getModel();
-    if (!current) {
-      const s = ctx.getState();
-      throw new IntrospectError(
-        "model-not-found",
-        s.kind === "loading"
-          ? "The model is still loading: wait for the status bar to show it, then try again."
-          : s.kind === "failed"
-            ? `The model could not be loaded (${s.reason}): fix introspect.model, then try again.`
-            : "No model is loaded: set introspect.model to a model folder, then try again.",
-      );
-    }
-    if (engine?.forModel !== current) {
-      const old = engine;
-      const opening = (async () => {
-        const model = await openModel(current.onnxFile, { intraOpThreads: threads() });
-        return new LiveSteering(model, await loadTokenizer(model.resolved.folder));
-      })();
-      engine = { forModel: current, live: opening };
-      opening.catch(() => {
-        if (engine?.forModel === current) engine = undefined;
+    const model = await ctx.engine.get("try again");
+    if (current?.model !== model) {
+      const entry = { model, live: ctx.engine.tokenizer(model).then((tok) => new LiveSteering(model, tok)) };
+      current = entry;
+      entry.live.catch(() => {
+        if (current === entry) current = undefined;
       });
-      if (old) void old.live.then((l) => l.model.dispose()).catch(() => undefined);
     }
-    return engine.live;
+    return current.live;
   }
 
   const result = (l: LiveSteering, v: SteeringVector, id?: string): SteerVectorResult => {
@@ -281,11 +265,6 @@ function stopIdsOf(l: LiveSteering): number[] {
     // No generation_config.json: the tokenizer's EOS is enough.
   }
   return [...ids];
-}
-
-function threads(): number | undefined {
-  const n = Number(process.env.INTROSPECT_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function anyCancelled(...tokens: { isCancellationRequested: boolean }[]) {
