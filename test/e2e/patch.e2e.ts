@@ -90,7 +90,11 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
       new MutationObserver(() => seen.push(Number((root as HTMLElement).dataset.done))).observe(root, { attributes: true, attributeFilter: ["data-done"] });
     });
     await frame.locator("#patch-rerun").click();
-    await watchUntil(frame, /^running$/);
+    // The rerun may finish between two polls: wait for the recorder to have seen the last cell.
+    await frame.locator("#root").evaluate(async (root) => {
+      const w = window as unknown as { __dones: number[] };
+      for (let i = 0; i < 600 && !(w.__dones.length && w.__dones[w.__dones.length - 1] === Number((root as HTMLElement).dataset.total)); i++) await new Promise((r) => setTimeout(r, 100));
+    });
     await watchUntil(frame, /^done$/);
     const seen = await frame.locator("#root").evaluate(() => (window as unknown as { __dones: number[] }).__dones);
     const total = Number(await attr(frame, "#root", "data-total"));
