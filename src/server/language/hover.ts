@@ -54,14 +54,13 @@ function textHover(
     rows.push(`${i === at ? "▶" : " "}${String(i).padStart(4)}  ${String(tk.id).padStart(idWidth)}  ${JSON.stringify(tk.text)}`);
   }
   if (to < tokens.length) rows.push(`   ... ${tokens.length - to} tokens after`);
-  lines.push(fence(rows.join("\n")));
-  if (at >= 0) {
-    const probed = facade?.probeValues?.(value.text, at);
-    if (probed && probed.rows.length > 0) {
-      lines.push(`After the last probe, at token ${at}:`);
-      lines.push(fence(probed.rows.map((r) => `${r.label}: ${r.value}`).join("\n")));
-    }
+  // Probe values first: the token table can be long enough to push them out of the hover's view.
+  const probed = at >= 0 ? facade?.probeValues?.(value.text, at) : undefined;
+  if (probed && probed.rows.length > 0) {
+    lines.push(`After the last probe, at token ${at}:`);
+    lines.push(fence(probed.rows.map((r) => `${r.label}: ${r.value}`).join("\n")));
   }
+  lines.push(fence(rows.join("\n")));
   const tk = at >= 0 ? tokens[at] : undefined;
   const range = tk && tk.span.end > tk.span.start ? textSpanToRange(value, tk.span.start, tk.span.end) : value.range;
   return { contents: { kind: MarkupKind.Markdown, value: lines.join("\n\n") }, range };
