@@ -101,4 +101,30 @@ describe("Introspect steering (code-server)", function () {
     assert.match(await view.locator("#readout-text").innerText(), /KL/);
     await wb.screenshot("steer 3 strength -2");
   });
+
+  it("a sweep over strengths x layers from the row button shows a grid", async () => {
+    const { wb } = session();
+    // The host offers the lens once the vector is built (asserted over LSP in test/unit/steer-ui/host.test.ts);
+    // whether the editor has redrawn its lenses yet is the client's business, so only report it here.
+    const lensShown = await wb.page
+      .locator(".codelens-decoration a", { hasText: "Open in steering panel" })
+      .first()
+      .waitFor({ timeout: 10000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    console.log(`      "Open in steering panel" lens drawn in the editor: ${lensShown}`);
+    const view = await steerView();
+    await view.locator(".vector button", { hasText: "Sweep…" }).click();
+    // Layers (default: the vector's layer and its neighbours), then the score, then its words: defaults.
+    for (const step of ["Sweep: layers", "Sweep: score", "Sweep: words"]) {
+      await wb.page.locator(".quick-input-widget", { hasText: step }).waitFor({ timeout: 15000 });
+      await wb.page.keyboard.press("Enter");
+    }
+    await view.locator(".sweep-grid tbody td").first().waitFor({ timeout: 90000 });
+    assert.strictEqual(await view.locator(".sweep-grid tbody td").count(), 3 * 7);
+    await view.locator("#sweep").scrollIntoViewIfNeeded();
+    await wb.screenshot("steer 4 sweep");
+  });
 });

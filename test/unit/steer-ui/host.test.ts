@@ -5,6 +5,7 @@ import * as assert from "assert";
 import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { pathToFileURL } from "url";
 import {
   createProtocolConnection,
   StreamMessageReader,
@@ -69,7 +70,22 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
   it("builds the sentiment vector from the demo contrast block", async () => {
     const file = parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8"));
     const spec = toContrastSpec(findBlock(file, "sentiment") as ContrastBlock);
-    const [r] = await conn.sendRequest(SteerBuildRequest.type, { spec, source: "sentiment.introspect#sentiment" });
+    const uri = pathToFileURL(path.join(ROOT, "demo/sentiment.introspect")).toString();
+    await conn.sendNotification("textDocument/didOpen", {
+      textDocument: {
+        uri,
+        languageId: "introspect",
+        version: 1,
+        text: fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8"),
+      },
+    });
+    const [r] = await conn.sendRequest(SteerBuildRequest.type, { spec, source: "sentiment.introspect#sentiment", uri });
+    const lenses = (await conn.sendRequest("textDocument/codeLens", { textDocument: { uri } })) as {
+      command?: { title: string; arguments?: { vectorId?: string }[] };
+    }[];
+    const open = lenses.find((l) => l.command?.title === "Open in steering panel");
+    assert.ok(open, `lenses: ${lenses.map((l) => l.command?.title).join(", ")}`);
+    assert.strictEqual(open.command!.arguments![0].vectorId, r.vector.id);
     assert.strictEqual(r.vector.site, "blocks.2.hook_resid_post");
     assert.strictEqual(r.vector.dim, 128);
     assert.ok(Buffer.from(r.ivec, "base64").subarray(0, 4).toString() === "IVEC");
