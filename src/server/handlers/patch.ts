@@ -3,7 +3,7 @@
 // modelPatchRunner); this file resolves answers and sites, streams the cells as they finish and
 // answers clicks on cells. The pure functions are exported for tests.
 import type { CancellationToken } from "vscode-languageserver/node";
-import { openModel, type LoadedModel } from "../../engine";
+import type { LoadedModel } from "../../engine";
 import { baseline, defaultAnswers, modelPatchRunner, patchingSweep, alignPositions, type PatchRunner } from "../../engine/patch";
 import { topK } from "../../engine/generate/readout";
 import { answerTokens } from "../../engine/promptfile";
@@ -24,7 +24,7 @@ import {
   type PatchSiteKind,
 } from "../../protocol/patchData";
 import { toWire } from "../../protocol/probeData";
-import type { HostContext, LoadedModel as HostModel } from "../context";
+import type { HostContext } from "../context";
 
 const tokenizers = new WeakMap<LoadedModel, Promise<TextTokenizer>>();
 export function tokenizerOf(model: LoadedModel): Promise<TextTokenizer> {
@@ -269,31 +269,8 @@ function cellRunner(model: LoadedModel, exp: PatchExperiment, name: HookName): P
 // ---- LSP wiring ------------------------------------------------------------------------------
 
 export function register(ctx: HostContext): void {
-  let engine: { forModel: HostModel; model: Promise<LoadedModel> } | undefined;
-
-  async function engineModel(): Promise<LoadedModel> {
-    const current = ctx.getModel();
-    if (!current) {
-      const s = ctx.getState();
-      throw new IntrospectError(
-        "model-not-found",
-        s.kind === "loading"
-          ? "The model is still loading: wait for the status bar to show it, then run patching again."
-          : s.kind === "failed"
-            ? `The model could not be loaded (${s.reason}): fix introspect.model, then run patching again.`
-            : "No model is loaded: set introspect.model to a model folder, then run patching again.",
-      );
-    }
-    if (engine?.forModel !== current) {
-      const old = engine;
-      engine = { forModel: current, model: openModel(current.onnxFile, { intraOpThreads: threads() }) };
-      engine.model.catch(() => {
-        if (engine?.forModel === current) engine = undefined;
-      });
-      if (old) void old.model.then((m) => m.dispose()).catch(() => undefined);
-    }
-    return engine.model;
-  }
+  // The host's shared engine model (also used by probe, steering and the prompt-file features).
+  const engineModel = (): Promise<LoadedModel> => ctx.engine.get("run patching again");
 
   ctx.connection.onRequest(PatchPrepareRequest.type, async (exp, token) => {
     try {
@@ -325,11 +302,6 @@ export function register(ctx: HostContext): void {
       throw userError(e, token);
     }
   });
-}
-
-function threads(): number | undefined {
-  const n = Number(process.env.INTROSPECT_THREADS);
-  return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
 function userError(e: unknown, token?: CancellationToken): Error {
