@@ -40,13 +40,26 @@
 export * from "./types";
 export { openModel, type OpenOptions } from "./model/open";
 export {
-  LoadedModel, expandSites, type SessionOptions, type SteerSpec, type PatchSpec, type RunRequest, type RunResult,
-  type KvCache, type DecodeResult,
+  LoadedModel,
+  expandSites,
+  type SessionOptions,
+  type SteerSpec,
+  type PatchSpec,
+  type RunRequest,
+  type RunResult,
+  type KvCache,
+  type DecodeResult,
 } from "./model/loaded";
 export { resolveModelPath, VARIANTS, type ResolvedModel } from "./model/resolve";
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
 export { defaultCacheDir } from "./model/editCache";
 export { logitLens, unembedResidual, topNeurons, type LensResult } from "./model/lens";
 export {
-  faithfulnessTable, faithfulnessOf, findFaithCases, formatFaithTable, toleranceFor, type FaithRow, type FaithCase,
+  faithfulnessTable,
+  faithfulnessOf,
+  findFaithCases,
+  formatFaithTable,
+  toleranceFor,
+  type FaithRow,
+  type FaithCase,
 } from "./model/faithfulness";

@@ -35,9 +35,14 @@ export const PATCH_METRICS: { name: PatchMetricName; label: string; explain: str
   {
     name: "normalised",
     label: "Normalised logit difference",
-    explain: "(patched − corrupted) / (clean − corrupted) of logit(correct) − logit(wrong): 0 = nothing restored, 1 = the clean answer fully restored.",
+    explain:
+      "(patched − corrupted) / (clean − corrupted) of logit(correct) − logit(wrong): 0 = nothing restored, 1 = the clean answer fully restored.",
   },
-  { name: "logitDiff", label: "Logit difference", explain: "logit(correct) − logit(wrong) of the corrupted run with this one activation patched." },
+  {
+    name: "logitDiff",
+    label: "Logit difference",
+    explain: "logit(correct) − logit(wrong) of the corrupted run with this one activation patched.",
+  },
   { name: "pCorrect", label: "p(correct)", explain: "Probability of the correct answer after the patch." },
 ];
 
@@ -169,12 +174,19 @@ export interface WebviewGrid {
 }
 
 export function gridToWebview(g: PatchGrid, rows: number, cols: number): WebviewGrid {
-  const t = (a: Float32Array): WebviewTensor => ({ dims: [rows, cols], buffer: a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer });
+  const t = (a: Float32Array): WebviewTensor => ({
+    dims: [rows, cols],
+    buffer: a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer,
+  });
   return { normalised: t(g.normalised), logitDiff: t(g.logitDiff), pCorrect: t(g.pCorrect) };
 }
 
 export function gridFromWebview(g: WebviewGrid): PatchGrid {
-  return { normalised: new Float32Array(g.normalised.buffer), logitDiff: new Float32Array(g.logitDiff.buffer), pCorrect: new Float32Array(g.pCorrect.buffer) };
+  return {
+    normalised: new Float32Array(g.normalised.buffer),
+    logitDiff: new Float32Array(g.logitDiff.buffer),
+    pCorrect: new Float32Array(g.pCorrect.buffer),
+  };
 }
 
 export function gridsToWebview(grids: PatchRun["grids"], rows: number, cols: number): Partial<Record<PatchSiteKind, WebviewGrid>> {
@@ -187,7 +199,8 @@ export function gridsToWebview(grids: PatchRun["grids"], rows: number, cols: num
 export function exportJson(run: PatchRun): unknown {
   const h = run.header;
   const P = h.positions.length;
-  const rows = (a: Float32Array) => h.layers.map((_, li) => Array.from(a.subarray(li * P, (li + 1) * P), (v) => (Number.isFinite(v) ? v : null)));
+  const rows = (a: Float32Array) =>
+    h.layers.map((_, li) => Array.from(a.subarray(li * P, (li + 1) * P), (v) => (Number.isFinite(v) ? v : null)));
   return {
     kind: "introspect.patching",
     version: 1,

@@ -87,13 +87,21 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     await frame.locator("#root").evaluate((root) => {
       const seen: number[] = [];
       (window as unknown as { __dones: number[] }).__dones = seen;
-      new MutationObserver(() => seen.push(Number((root as HTMLElement).dataset.done))).observe(root, { attributes: true, attributeFilter: ["data-done"] });
+      new MutationObserver(() => seen.push(Number((root as HTMLElement).dataset.done))).observe(root, {
+        attributes: true,
+        attributeFilter: ["data-done"],
+      });
     });
     await frame.locator("#patch-rerun").click();
     // The rerun may finish between two polls: wait for the recorder to have seen the last cell.
     await frame.locator("#root").evaluate(async (root) => {
       const w = window as unknown as { __dones: number[] };
-      for (let i = 0; i < 600 && !(w.__dones.length && w.__dones[w.__dones.length - 1] === Number((root as HTMLElement).dataset.total)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (
+        let i = 0;
+        i < 600 && !(w.__dones.length && w.__dones[w.__dones.length - 1] === Number((root as HTMLElement).dataset.total));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
     });
     await watchUntil(frame, /^done$/);
     const seen = await frame.locator("#root").evaluate(() => (window as unknown as { __dones: number[] }).__dones);
@@ -102,7 +110,10 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     assert.strictEqual(await attr(frame, "#root", "data-cols"), "14", "cols = positions");
     assert.strictEqual(total, 3 * 6 * 14);
     const rising = [...new Set(seen.filter((d) => d > 0 && d < total))];
-    assert.ok(rising.length >= 1 && rising.every((d, i) => i === 0 || d > rising[i - 1]), `finished cells should be seen rising, saw ${seen.join(",")}`);
+    assert.ok(
+      rising.length >= 1 && rising.every((d, i) => i === 0 || d > rising[i - 1]),
+      `finished cells should be seen rising, saw ${seen.join(",")}`,
+    );
     assert.strictEqual(seen[seen.length - 1], total);
     for (const s of ["resid_pre", "attn_out", "mlp_out"]) {
       assert.strictEqual(await attr(frame, `[data-heatmap=patch-${s}]`, "data-rows"), "6");

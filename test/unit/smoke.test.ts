@@ -1,2 +1,4 @@
 import * as assert from "assert";
-describe("smoke", () => { it("runs", () => assert.strictEqual(1 + 1, 2)); });
+describe("smoke", () => {
+  it("runs", () => assert.strictEqual(1 + 1, 2));
+});

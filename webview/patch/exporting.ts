@@ -27,7 +27,16 @@ export function csvRows(run: PatchRun): (string | number)[][] {
     h.layers.forEach((layer, li) =>
       h.positions.forEach((pos, pi) => {
         const k = li * P + pi;
-        rows.push([shortSite(site), layer, pos, h.corruptTokens[pos].text, h.cleanPositions[pi], g.normalised[k], g.logitDiff[k], g.pCorrect[k]]);
+        rows.push([
+          shortSite(site),
+          layer,
+          pos,
+          h.corruptTokens[pos].text,
+          h.cleanPositions[pi],
+          g.normalised[k],
+          g.logitDiff[k],
+          g.pCorrect[k],
+        ]);
       }),
     );
   }

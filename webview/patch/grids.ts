@@ -23,7 +23,8 @@ export function formatValue(m: PatchMetricName, v: number): string {
 /** One scale for every site: symmetric around zero; normalised at least [-1, 1], p(correct) fixed [-1, 1]. */
 export function sharedScale(run: PatchRun, m: PatchMetricName): ColorScale {
   if (m === "pCorrect") return scaleFor(new Float32Array(0), "rdbu", [-1, 1]);
-  let a = m === "normalised" ? 1 : Math.max(Math.abs(run.header.baselines.clean.logitDiff), Math.abs(run.header.baselines.corrupt.logitDiff));
+  let a =
+    m === "normalised" ? 1 : Math.max(Math.abs(run.header.baselines.clean.logitDiff), Math.abs(run.header.baselines.corrupt.logitDiff));
   for (const g of Object.values(run.grids)) for (const v of g![m]) if (Number.isFinite(v)) a = Math.max(a, Math.abs(v));
   return scaleFor(new Float32Array(0), "rdbu", [-a, a]);
 }
@@ -45,7 +46,12 @@ export function gridViews(ctx: GridContext): HTMLElement {
   const h = run.header;
   const scale = sharedScale(run, metric);
   const info = PATCH_METRICS.find((x) => x.name === metric)!;
-  const wrap = el("div", { class: "grids" }, el("p", { class: "muted explain", text: info.explain }), legend(scale, info.label, (v) => formatValue(metric, v)));
+  const wrap = el(
+    "div",
+    { class: "grids" },
+    el("p", { class: "muted explain", text: info.explain }),
+    legend(scale, info.label, (v) => formatValue(metric, v)),
+  );
   for (const site of h.runSites) {
     const g = run.grids[site];
     if (!g) continue;
@@ -60,7 +66,8 @@ export function gridViews(ctx: GridContext): HTMLElement {
       pixels: pixelsFromValues(values, scale),
       rowLabel: (li) => `L${h.layers[li]}`,
       colLabel: (pi) => positionLabel(run, pi),
-      describe: (li, pi) => `${short} layer ${h.layers[li]}, position ${h.positions[pi]} ${quoted(h.corruptTokens[h.positions[pi]].text)}: ${formatValue(metric, values[li * P + pi])}`,
+      describe: (li, pi) =>
+        `${short} layer ${h.layers[li]}, position ${h.positions[pi]} ${quoted(h.corruptTokens[h.positions[pi]].text)}: ${formatValue(metric, values[li * P + pi])}`,
       tooltip: (li, pi) => tooltip(run, site, li, pi, metric),
       onSelect: (li, pi) => ctx.onSelect(site, li, pi),
       maxCellW: 56,
@@ -88,10 +95,17 @@ function tooltip(run: PatchRun, site: PatchSiteKind, li: number, pi: number, cur
   const cleanTok = h.cleanTokens[h.cleanPositions[pi]];
   const corTok = h.corruptTokens[pos];
   const lines: Node[] = [
-    el("div", { class: "tip-title" }, `${shortSite(site)} · L${h.layers[li]} · position ${pos} `, el("code", { text: quoted(corTok.text) })),
+    el(
+      "div",
+      { class: "tip-title" },
+      `${shortSite(site)} · L${h.layers[li]} · position ${pos} `,
+      el("code", { text: quoted(corTok.text) }),
+    ),
   ];
   if (cleanTok.id !== corTok.id || h.cleanPositions[pi] !== pos) {
-    lines.push(el("div", { class: "tip-sub" }, `clean token (position ${h.cleanPositions[pi]}): `, el("code", { text: quoted(cleanTok.text) })));
+    lines.push(
+      el("div", { class: "tip-sub" }, `clean token (position ${h.cleanPositions[pi]}): `, el("code", { text: quoted(cleanTok.text) })),
+    );
   }
   const t = el("table", { class: "tip-table" });
   for (const m of PATCH_METRICS) {

@@ -34,14 +34,23 @@ const ui: UiState = { ...(api.getState() ?? {}) };
 const root = document.getElementById("root") ?? document.body.appendChild(el("main", { attrs: { id: "root" } }));
 root.removeAttribute("aria-live");
 root.dataset.status = "empty";
-root.replaceChildren(el("p", { class: "muted", text: "Run “Introspect: Run Activation Patching” from the command palette, or the “Run patching” lens of a patch block." }));
+root.replaceChildren(
+  el("p", {
+    class: "muted",
+    text: "Run “Introspect: Run Activation Patching” from the command palette, or the “Run patching” lens of a patch block.",
+  }),
+);
 
 let run: PatchRun | undefined;
 let selected: { site: PatchSiteKind; li: number; pi: number } | undefined;
 const gridsHost = el("div", { class: "grid-host" });
 const statusLine = el("span", { class: "status", attrs: { id: "patch-status", role: "status" } });
 const bar = el("progress", { attrs: { id: "patch-progress", max: "1", value: "0" } });
-const cancelBtn = button("Cancel", () => run && post({ type: "introspect/patchCancel", runId: run.header.runId }), "Stop the sweep after the batch in flight");
+const cancelBtn = button(
+  "Cancel",
+  () => run && post({ type: "introspect/patchCancel", runId: run.header.runId }),
+  "Stop the sweep after the batch in flight",
+);
 cancelBtn.id = "patch-cancel";
 const detail = el("section", { class: "cell-detail", attrs: { id: "cell-detail", "aria-live": "polite" } });
 const metricOf = (): PatchMetricName => ui.metric ?? run?.header.experiment.metric ?? "normalised";
@@ -95,16 +104,46 @@ function render(): void {
   const baselines = el(
     "table",
     { class: "data-table baselines", attrs: { id: "baselines" } },
-    el("thead", {}, el("tr", {}, ...["Run", "logit(correct) − logit(wrong)", "p(correct)", "Normalised"].map((t) => el("th", { text: t, attrs: { scope: "col" } })))),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ...["Run", "logit(correct) − logit(wrong)", "p(correct)", "Normalised"].map((t) => el("th", { text: t, attrs: { scope: "col" } })),
+      ),
+    ),
     el(
       "tbody",
       {},
-      el("tr", { data: { baseline: "clean" } }, el("th", { text: "clean", attrs: { scope: "row" } }), el("td", { text: fmt(b.clean.logitDiff, 4) }), el("td", { text: formatValue("pCorrect", b.clean.pCorrect) }), el("td", { text: "1" })),
-      el("tr", { data: { baseline: "corrupt" } }, el("th", { text: "corrupted", attrs: { scope: "row" } }), el("td", { text: fmt(b.corrupt.logitDiff, 4) }), el("td", { text: formatValue("pCorrect", b.corrupt.pCorrect) }), el("td", { text: "0" })),
+      el(
+        "tr",
+        { data: { baseline: "clean" } },
+        el("th", { text: "clean", attrs: { scope: "row" } }),
+        el("td", { text: fmt(b.clean.logitDiff, 4) }),
+        el("td", { text: formatValue("pCorrect", b.clean.pCorrect) }),
+        el("td", { text: "1" }),
+      ),
+      el(
+        "tr",
+        { data: { baseline: "corrupt" } },
+        el("th", { text: "corrupted", attrs: { scope: "row" } }),
+        el("td", { text: fmt(b.corrupt.logitDiff, 4) }),
+        el("td", { text: formatValue("pCorrect", b.corrupt.pCorrect) }),
+        el("td", { text: "0" }),
+      ),
     ),
   );
   const answer = (a: typeof h.correct, run: string) =>
-    el("span", { class: "answer" }, el("code", { text: JSON.stringify(a.text) }), el("span", { class: "muted", text: a.given ? ` (id ${a.id})` : ` (${run} top-1, id ${a.id}${a.p !== undefined ? `, p = ${fmt(a.p, 3)}` : ""})` }));
+    el(
+      "span",
+      { class: "answer" },
+      el("code", { text: JSON.stringify(a.text) }),
+      el("span", {
+        class: "muted",
+        text: a.given ? ` (id ${a.id})` : ` (${run} top-1, id ${a.id}${a.p !== undefined ? `, p = ${fmt(a.p, 3)}` : ""})`,
+      }),
+    );
   const metric = select(
     "Metric",
     PATCH_METRICS.map((m) => ({ value: m.name, label: m.label })),
@@ -130,9 +169,27 @@ function render(): void {
     el(
       "section",
       { class: "inputs", attrs: { "aria-label": "Experiment" } },
-      el("div", { class: "prompt-row" }, el("span", { class: "prompt-label", text: "clean" }), strip("Clean prompt tokens", h.cleanTokens, (i) => differs(i))),
-      el("div", { class: "prompt-row" }, el("span", { class: "prompt-label", text: "corrupted" }), strip("Corrupted prompt tokens", h.corruptTokens, (i) => differs(i + h.cleanTokens.length - h.corruptTokens.length))),
-      el("p", {}, "correct ", answer(h.correct, "clean"), " · wrong ", answer(h.wrong, "corrupted"), el("span", { class: "muted", text: e.source ? ` · from ${e.source}` : "" })),
+      el(
+        "div",
+        { class: "prompt-row" },
+        el("span", { class: "prompt-label", text: "clean" }),
+        strip("Clean prompt tokens", h.cleanTokens, (i) => differs(i)),
+      ),
+      el(
+        "div",
+        { class: "prompt-row" },
+        el("span", { class: "prompt-label", text: "corrupted" }),
+        strip("Corrupted prompt tokens", h.corruptTokens, (i) => differs(i + h.cleanTokens.length - h.corruptTokens.length)),
+      ),
+      el(
+        "p",
+        {},
+        "correct ",
+        answer(h.correct, "clean"),
+        " · wrong ",
+        answer(h.wrong, "corrupted"),
+        el("span", { class: "muted", text: e.source ? ` · from ${e.source}` : "" }),
+      ),
       h.note ? el("p", { class: "note", attrs: { id: "patch-note" }, text: h.note }) : null,
       baselines,
     ),
@@ -152,7 +209,10 @@ async function showCell(site: PatchSiteKind, li: number, pi: number): Promise<vo
   const layer = h.layers[li];
   const position = h.positions[pi];
   detail.dataset.state = "loading";
-  detail.replaceChildren(el("h2", { text: `Top tokens after patching ${shortSite(site)} at L${layer}, position ${position}` }), el("p", { class: "muted", text: "Running the patched prompt…" }));
+  detail.replaceChildren(
+    el("h2", { text: `Top tokens after patching ${shortSite(site)} at L${layer}, position ${position}` }),
+    el("p", { class: "muted", text: "Running the patched prompt…" }),
+  );
   let r: PatchCellResult;
   try {
     r = await client.request("introspect/patchCell", { site, layer, position });
@@ -162,11 +222,24 @@ async function showCell(site: PatchSiteKind, li: number, pi: number): Promise<vo
     return;
   }
   if (selected?.site !== site || selected.li !== li || selected.pi !== pi) return;
-  const table = el("table", { class: "data-table top-tokens" }, el("thead", {}, el("tr", {}, ...["#", "Token", "p", "logit"].map((t) => el("th", { text: t, attrs: { scope: "col" } })))));
+  const table = el(
+    "table",
+    { class: "data-table top-tokens" },
+    el("thead", {}, el("tr", {}, ...["#", "Token", "p", "logit"].map((t) => el("th", { text: t, attrs: { scope: "col" } })))),
+  );
   const body = el("tbody");
   r.top.forEach((t, i) => {
     const mark = t.id === h.correct.id ? "correct" : t.id === h.wrong.id ? "wrong" : "";
-    body.append(el("tr", { class: mark, data: { tokenId: t.id } }, el("td", { text: String(i + 1) }), el("td", {}, el("code", { text: JSON.stringify(t.text) }), mark ? el("span", { class: "tag", text: mark }) : null), el("td", { text: formatValue("pCorrect", t.p) }), el("td", { text: fmt(t.logit, 4) })));
+    body.append(
+      el(
+        "tr",
+        { class: mark, data: { tokenId: t.id } },
+        el("td", { text: String(i + 1) }),
+        el("td", {}, el("code", { text: JSON.stringify(t.text) }), mark ? el("span", { class: "tag", text: mark }) : null),
+        el("td", { text: formatValue("pCorrect", t.p) }),
+        el("td", { text: fmt(t.logit, 4) }),
+      ),
+    );
   });
   table.append(body);
   const span = h.baselines.clean.logitDiff - h.baselines.corrupt.logitDiff;
@@ -174,7 +247,10 @@ async function showCell(site: PatchSiteKind, li: number, pi: number): Promise<vo
   detail.dataset.cell = `${site},${layer},${position}`;
   detail.replaceChildren(
     el("h2", { text: `Top tokens after patching ${shortSite(site)} at L${layer}, position ${position}` }),
-    el("p", { class: "muted", text: `logit difference ${fmt(r.logitDiff, 4)} · normalised ${fmt((r.logitDiff - h.baselines.corrupt.logitDiff) / span, 4)} · p(correct) ${formatValue("pCorrect", r.pCorrect)}` }),
+    el("p", {
+      class: "muted",
+      text: `logit difference ${fmt(r.logitDiff, 4)} · normalised ${fmt((r.logitDiff - h.baselines.corrupt.logitDiff) / span, 4)} · p(correct) ${formatValue("pCorrect", r.pCorrect)}`,
+    }),
     table,
   );
 }
@@ -210,7 +286,8 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
       break;
     case "introspect/patchStatus":
       if (msg.status.kind === "preparing") {
-        if (!run) root.replaceChildren(el("header", { class: "patch-header" }, el("h1", { text: "Activation patching" }), statusLine, cancelBtn));
+        if (!run)
+          root.replaceChildren(el("header", { class: "patch-header" }, el("h1", { text: "Activation patching" }), statusLine, cancelBtn));
         setStatus(msg.status);
       } else if (run && run.header.runId === msg.runId) {
         run.status = msg.status;

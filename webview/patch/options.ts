@@ -76,7 +76,10 @@ export function optionsForm(run: PatchRun, rerun: (e: PatchExperiment) => void):
     "details",
     { class: "options", attrs: { id: "patch-options" } },
     el("summary", { text: "Change and rerun" }),
-    el("p", { class: "muted small", text: "Answers are single tokens, quoted as typed: a leading space matters (\" Mary\"); #1234 gives a token id." }),
+    el("p", {
+      class: "muted small",
+      text: 'Answers are single tokens, quoted as typed: a leading space matters (" Mary"); #1234 gives a token id.',
+    }),
     clean.root,
     corrupt.root,
     el("div", { class: "row" }, answer.root, wrong.root),

@@ -11,7 +11,14 @@ import { IntrospectError, hookName } from "../types";
 import { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf } from "../onnx/modelFile";
 import {
-  FUSED_ATTENTION, SKIP_NORMS, QUANT_OPS, backThrough, branchProjection, castKeepsType, patternMatMul, projectionInput,
+  FUSED_ATTENTION,
+  SKIP_NORMS,
+  QUANT_OPS,
+  backThrough,
+  branchProjection,
+  castKeepsType,
+  patternMatMul,
+  projectionInput,
   projectionNode,
 } from "./patterns";
 
@@ -63,7 +70,6 @@ export interface ArchMap {
   exportStyle: string;
   notes: string[];
 }
-
 
 export const PATTERNS_TRIED = [
   "token embedding: Gather or GatherBlockQuantized of a 2-D weight by input_ids",
@@ -119,7 +125,8 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     for (let i = 0; i < aliases.length && i < 16; i++) {
       for (const u of g.users(aliases[i])) {
         const n = nodes[u.node];
-        if ((n.opType === "Identity" || (n.opType === "Cast" && castKeepsType(n, map0.residType))) && n.output[0]) aliases.push(n.output[0]);
+        if ((n.opType === "Identity" || (n.opType === "Cast" && castKeepsType(n, map0.residType))) && n.output[0])
+          aliases.push(n.output[0]);
       }
     }
     const uses = aliases.flatMap((a) => g.users(a));
@@ -282,7 +289,10 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const numLayers = layer + 1;
   if (fusedAttention) notes.push(`attention is fused (${fusedAttention}): attention patterns are not available`);
   if (open) notes.push("the last layer has no MLP step");
-  if (postNorms) notes.push("attention/MLP outputs are normalised again before the residual add: hook_attn_out / hook_mlp_out are taken before those post-norms");
+  if (postNorms)
+    notes.push(
+      "attention/MLP outputs are normalised again before the residual add: hook_attn_out / hook_mlp_out are taken before those post-norms",
+    );
 
   // 5. Final norm and unembedding.
   const un = projectionNode(g, logitsOutput);
@@ -311,12 +321,28 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   let exportStyle = fused ? "ort-fused" : dynamo ? "dynamo" : nodes.some((n) => n.name.startsWith("/")) ? "torchscript" : "onnx";
   if ([...ops].some((o) => QUANT_OPS.has(o))) exportStyle += "+quantized";
   if (residDtype === 10) exportStyle += "+fp16";
-  if (steps.some((s) => s.kind === "moe")) numExperts = numExperts ?? (Number(config.num_local_experts ?? config.num_experts ?? 0) || undefined);
+  if (steps.some((s) => s.kind === "moe"))
+    numExperts = numExperts ?? (Number(config.num_local_experts ?? config.num_experts ?? 0) || undefined);
   expertsPerToken = expertsPerToken ?? (Number(config.num_experts_per_tok ?? 0) || undefined);
   checkNames(g, sites, notes);
   return {
-    sites, numLayers, steps, embedOutput, finalResid: R, finalNormOut, unembedNode: un, logitsOutput, addSumOutputs,
-    dModel, vocabSize, dMlp, numExperts, expertsPerToken, residDtype, exportStyle, notes,
+    sites,
+    numLayers,
+    steps,
+    embedOutput,
+    finalResid: R,
+    finalNormOut,
+    unembedNode: un,
+    logitsOutput,
+    addSumOutputs,
+    dModel,
+    vocabSize,
+    dMlp,
+    numExperts,
+    expertsPerToken,
+    residDtype,
+    exportStyle,
+    notes,
   };
 }
 

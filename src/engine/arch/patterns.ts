@@ -2,13 +2,40 @@
 import type { GraphIndex } from "../onnx/graph";
 
 export const FUSED_ATTENTION = new Set([
-  "Attention", "MultiHeadAttention", "GroupQueryAttention", "PackedAttention", "PackedMultiHeadAttention",
-  "SparseAttention", "PagedAttention", "DecoderMaskedMultiHeadAttention", "DecoderMaskedSelfAttention",
+  "Attention",
+  "MultiHeadAttention",
+  "GroupQueryAttention",
+  "PackedAttention",
+  "PackedMultiHeadAttention",
+  "SparseAttention",
+  "PagedAttention",
+  "DecoderMaskedMultiHeadAttention",
+  "DecoderMaskedSelfAttention",
 ]);
 export const SKIP_NORMS = new Set(["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
-export const MATMULS = new Set(["MatMul", "Gemm", "MatMulNBits", "MatMulInteger", "FusedMatMul", "QLinearMatMul", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized"]);
+export const MATMULS = new Set([
+  "MatMul",
+  "Gemm",
+  "MatMulNBits",
+  "MatMulInteger",
+  "FusedMatMul",
+  "QLinearMatMul",
+  "MatMulIntegerToFloat",
+  "DynamicQuantizeMatMul",
+  "GatherBlockQuantized",
+]);
 export const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"]);
-export const QUANT_OPS = new Set(["MatMulInteger", "MatMulNBits", "DynamicQuantizeLinear", "QLinearMatMul", "DequantizeLinear", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "GatherBlockQuantized", "QMoE"]);
+export const QUANT_OPS = new Set([
+  "MatMulInteger",
+  "MatMulNBits",
+  "DynamicQuantizeLinear",
+  "QLinearMatMul",
+  "DequantizeLinear",
+  "MatMulIntegerToFloat",
+  "DynamicQuantizeMatMul",
+  "GatherBlockQuantized",
+  "QMoE",
+]);
 
 export const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization"]);
 
@@ -73,14 +100,17 @@ export function projectionNode(g: GraphIndex, t: string): number | undefined {
     if (!use) return undefined;
     const n = g.node(use.node);
     if (MATMULS.has(n.opType)) return use.node;
-    if (PASS_THROUGH.has(n.opType) || n.opType === "Tanh") t = n.input[0]; // Tanh: logit soft-capping (Gemma 2)
+    if (PASS_THROUGH.has(n.opType) || n.opType === "Tanh")
+      t = n.input[0]; // Tanh: logit soft-capping (Gemma 2)
     else if ((n.opType === "Add" || n.opType === "Mul" || n.opType === "Div") && n.input.length === 2) {
       const c0 = g.isConst(n.input[0]);
       const c1 = g.isConst(n.input[1]);
       if (c0 === c1) {
         // Dequantised MatMulInteger output: Mul(Cast(MatMulInteger), scale*scale) where both are computed.
         const isInt = (x: string) => /^MatMulInteger/.test(g.producerNode(x)?.opType ?? "");
-        const q = [n.input[0], n.input[1]].find((x) => isInt(x) || (g.producerNode(x)?.opType === "Cast" && isInt(g.producerNode(x)!.input[0])));
+        const q = [n.input[0], n.input[1]].find(
+          (x) => isInt(x) || (g.producerNode(x)?.opType === "Cast" && isInt(g.producerNode(x)!.input[0])),
+        );
         if (!q) return undefined;
         t = q;
       } else t = c0 ? n.input[1] : n.input[0];
@@ -96,4 +126,3 @@ export function projectionInput(g: GraphIndex, node: number): string {
   if (p?.opType === "DynamicQuantizeLinear") t = p.input[0];
   return backThrough(g, t);
 }
-

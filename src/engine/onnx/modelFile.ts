@@ -145,8 +145,18 @@ export function scanModel(path: string, src: FileBytes, mtimeMs: number): Scanne
   }
   if (!graph || irVersion === 0) throw new Error("no graph or IR version found");
   const m: ScannedModel = {
-    path, size: src.size, mtimeMs, irVersion, opsets, graph, graphFields: [], nodes: [], inputs: [], outputs: [],
-    initializers: new Map(), inlineBytes: 0,
+    path,
+    size: src.size,
+    mtimeMs,
+    irVersion,
+    opsets,
+    graph,
+    graphFields: [],
+    nodes: [],
+    inputs: [],
+    outputs: [],
+    initializers: new Map(),
+    inlineBytes: 0,
   };
   for (const f of fields(src, graph.payloadStart, graph.payloadEnd)) {
     const ref: GraphFieldRef = { field: f.field, start: f.start, end: f.end, index: -1 };

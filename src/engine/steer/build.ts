@@ -22,10 +22,7 @@ export interface BuildOptions {
 export function pool(t: ActivationTensor, pooling: Pooling, positions?: number[]): Float32Array {
   const dims = t.dims.length === 3 && t.dims[0] === 1 ? t.dims.slice(1) : t.dims;
   if (dims.length !== 2) {
-    throw new IntrospectError(
-      "bad-input",
-      `Expected an activation of shape [tokens, width] for one prompt, got [${t.dims.join(", ")}].`,
-    );
+    throw new IntrospectError("bad-input", `Expected an activation of shape [tokens, width] for one prompt, got [${t.dims.join(", ")}].`);
   }
   const [seq, d] = dims;
   if (seq === 0) throw new IntrospectError("bad-input", "A prompt with no tokens gives no activation.");
@@ -61,13 +58,7 @@ export function mean(vs: Float32Array[]): Float32Array {
   return out;
 }
 
-function finish(
-  data: Float32Array,
-  method: VectorMethod,
-  opts: BuildOptions,
-  nPos: number,
-  nNeg: number,
-): SteeringVector {
+function finish(data: Float32Array, method: VectorMethod, opts: BuildOptions, nPos: number, nNeg: number): SteeringVector {
   const rawNorm = l2norm(data);
   const normalise = opts.normalise ?? true;
   if (normalise) {

@@ -54,11 +54,17 @@ export function importControlVector(
     }
     const n = Number(m[1]);
     if (n === 0) {
-      throw new IntrospectError("bad-input", `${label} has a direction.0 tensor; llama.cpp counts steered layers from 1, so the file is invalid.`);
+      throw new IntrospectError(
+        "bad-input",
+        `${label} has a direction.0 tensor; llama.cpp counts steered layers from 1, so the file is invalid.`,
+      );
     }
     if (dim === undefined) dim = t.data.length;
     if (t.data.length !== dim) {
-      throw new IntrospectError("bad-input", `${label}: direction.${n} has ${t.data.length} values but others have ${dim}; the file is inconsistent.`);
+      throw new IntrospectError(
+        "bad-input",
+        `${label}: direction.${n} has ${t.data.length} values but others have ${dim}; the file is inconsistent.`,
+      );
     }
     if (opts.model) {
       if (t.data.length !== opts.model.dModel) {

@@ -16,7 +16,13 @@ export async function capturePooled(
   opts: { batchSize?: number; cancel?: CancelToken } = {},
 ): Promise<Float32Array[]> {
   if (!model.info.sites.includes(site)) {
-    throw new IntrospectError("bad-input", `This model has no site ${site}; vectors can be built at: ${model.info.sites.filter((s) => /hook_resid/.test(s)).slice(0, 4).join(", ")}, ...`);
+    throw new IntrospectError(
+      "bad-input",
+      `This model has no site ${site}; vectors can be built at: ${model.info.sites
+        .filter((s) => /hook_resid/.test(s))
+        .slice(0, 4)
+        .join(", ")}, ...`,
+    );
   }
   const bs = Math.max(1, opts.batchSize ?? 8);
   const out: Float32Array[] = [];
@@ -30,7 +36,15 @@ export async function capturePooled(
     rows.forEach((ids, b) => {
       const row = { dims: [S, d], data: t.data.subarray(b * S * d, (b + 1) * S * d) };
       const n = ids.length;
-      out.push(pooling === "last" ? row.data.slice((n - 1) * d, n * d) : pool(row, "mean", Array.from({ length: n }, (_, k) => k)));
+      out.push(
+        pooling === "last"
+          ? row.data.slice((n - 1) * d, n * d)
+          : pool(
+              row,
+              "mean",
+              Array.from({ length: n }, (_, k) => k),
+            ),
+      );
     });
   }
   return out;

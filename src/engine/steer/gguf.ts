@@ -64,7 +64,8 @@ class Reader {
     this.need(8);
     const v = this.b.readBigUInt64LE(this.pos);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new IntrospectError("bad-input", `${this.label} holds a size too large to be real; the file is damaged.`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new IntrospectError("bad-input", `${this.label} holds a size too large to be real; the file is damaged.`);
     return Number(v);
   }
   str(): string {
@@ -83,18 +84,30 @@ class Reader {
       return p;
     };
     switch (t) {
-      case GgufType.UINT8: return b.readUInt8(at(1));
-      case GgufType.INT8: return b.readInt8(at(1));
-      case GgufType.UINT16: return b.readUInt16LE(at(2));
-      case GgufType.INT16: return b.readInt16LE(at(2));
-      case GgufType.UINT32: return b.readUInt32LE(at(4));
-      case GgufType.INT32: return b.readInt32LE(at(4));
-      case GgufType.FLOAT32: return b.readFloatLE(at(4));
-      case GgufType.BOOL: return b.readUInt8(at(1)) !== 0;
-      case GgufType.STRING: return this.str();
-      case GgufType.UINT64: return b.readBigUInt64LE(at(8));
-      case GgufType.INT64: return b.readBigInt64LE(at(8));
-      case GgufType.FLOAT64: return b.readDoubleLE(at(8));
+      case GgufType.UINT8:
+        return b.readUInt8(at(1));
+      case GgufType.INT8:
+        return b.readInt8(at(1));
+      case GgufType.UINT16:
+        return b.readUInt16LE(at(2));
+      case GgufType.INT16:
+        return b.readInt16LE(at(2));
+      case GgufType.UINT32:
+        return b.readUInt32LE(at(4));
+      case GgufType.INT32:
+        return b.readInt32LE(at(4));
+      case GgufType.FLOAT32:
+        return b.readFloatLE(at(4));
+      case GgufType.BOOL:
+        return b.readUInt8(at(1)) !== 0;
+      case GgufType.STRING:
+        return this.str();
+      case GgufType.UINT64:
+        return b.readBigUInt64LE(at(8));
+      case GgufType.INT64:
+        return b.readBigInt64LE(at(8));
+      case GgufType.FLOAT64:
+        return b.readDoubleLE(at(8));
       case GgufType.ARRAY: {
         const et = this.u32();
         const n = this.u64();
@@ -111,7 +124,8 @@ class Reader {
 export function readGguf(buf: Uint8Array, label = "GGUF file"): GgufFile {
   const r = new Reader(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength), label);
   r.need(4);
-  if (r.b.toString("latin1", 0, 4) !== "GGUF") throw new IntrospectError("bad-input", `${label} is not a GGUF file (it does not start with "GGUF").`);
+  if (r.b.toString("latin1", 0, 4) !== "GGUF")
+    throw new IntrospectError("bad-input", `${label} is not a GGUF file (it does not start with "GGUF").`);
   r.pos = 4;
   const version = r.u32();
   if (version !== 2 && version !== 3) {
@@ -140,10 +154,12 @@ export function readGguf(buf: Uint8Array, label = "GGUF file"): GgufFile {
     const start = dataStart + ti.offset;
     const data = new Float32Array(count);
     if (ti.type === GGML_F32) {
-      if (start + 4 * count > r.b.length) throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
+      if (start + 4 * count > r.b.length)
+        throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
       for (let i = 0; i < count; i++) data[i] = r.b.readFloatLE(start + 4 * i);
     } else if (ti.type === GGML_F16) {
-      if (start + 2 * count > r.b.length) throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
+      if (start + 2 * count > r.b.length)
+        throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
       for (let i = 0; i < count; i++) data[i] = f16ToF32(r.b.readUInt16LE(start + 2 * i));
     } else {
       throw new IntrospectError(
@@ -197,11 +213,21 @@ export function writeGguf(metadata: [string, GgufWriteValue][], tensors: GgufTen
     u32(v.type);
     const b = Buffer.alloc(4);
     switch (v.type) {
-      case GgufType.STRING: str(v.value); continue;
-      case GgufType.UINT32: b.writeUInt32LE(v.value); break;
-      case GgufType.INT32: b.writeInt32LE(v.value); break;
-      case GgufType.FLOAT32: b.writeFloatLE(v.value); break;
-      case GgufType.BOOL: parts.push(Buffer.from([v.value ? 1 : 0])); continue;
+      case GgufType.STRING:
+        str(v.value);
+        continue;
+      case GgufType.UINT32:
+        b.writeUInt32LE(v.value);
+        break;
+      case GgufType.INT32:
+        b.writeInt32LE(v.value);
+        break;
+      case GgufType.FLOAT32:
+        b.writeFloatLE(v.value);
+        break;
+      case GgufType.BOOL:
+        parts.push(Buffer.from([v.value ? 1 : 0]));
+        continue;
     }
     parts.push(b);
   }

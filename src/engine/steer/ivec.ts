@@ -54,7 +54,10 @@ export function decodeIvec(buf: Uint8Array, fileLabel = "vector file"): Steering
   }
   const version = b.readUInt32LE(4);
   if (version !== VERSION) {
-    throw new IntrospectError("bad-input", `${fileLabel} has .ivec version ${version}; this Introspect reads version ${VERSION}. Update Introspect.`);
+    throw new IntrospectError(
+      "bad-input",
+      `${fileLabel} has .ivec version ${version}; this Introspect reads version ${VERSION}. Update Introspect.`,
+    );
   }
   const n = b.readUInt32LE(8);
   if (12 + n > b.length) throw new IntrospectError("bad-input", `${fileLabel} is truncated: its header runs past the end of the file.`);

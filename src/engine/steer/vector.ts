@@ -60,14 +60,9 @@ export function l2norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
-export function makeVector(
-  fields: Omit<SteeringVector, "dim" | "meta"> & { meta?: Partial<VectorMeta> },
-): SteeringVector {
+export function makeVector(fields: Omit<SteeringVector, "dim" | "meta"> & { meta?: Partial<VectorMeta> }): SteeringVector {
   if (!parseHookName(fields.site)) {
-    throw new IntrospectError(
-      "bad-input",
-      `"${fields.site}" is not a per-layer site name: use a name like blocks.2.hook_resid_post.`,
-    );
+    throw new IntrospectError("bad-input", `"${fields.site}" is not a per-layer site name: use a name like blocks.2.hook_resid_post.`);
   }
   for (let i = 0; i < fields.data.length; i++) {
     if (!Number.isFinite(fields.data[i])) {
@@ -129,8 +124,7 @@ export function combine(parts: { vector: SteeringVector; coef?: number }[], name
   };
 }
 
-export const sum = (a: SteeringVector, b: SteeringVector, name?: string): SteeringVector =>
-  combine([{ vector: a }, { vector: b }], name);
+export const sum = (a: SteeringVector, b: SteeringVector, name?: string): SteeringVector => combine([{ vector: a }, { vector: b }], name);
 export const scale = (a: SteeringVector, k: number, name?: string): SteeringVector =>
   combine([{ vector: a, coef: k }], name ?? `${k}*${a.name}`);
 export const negate = (a: SteeringVector, name?: string): SteeringVector => scale(a, -1, name ?? `-${a.name}`);

@@ -11,7 +11,11 @@ import { answerInput, patchBlockAt, positionLabel } from "./experiment";
 const TITLE = "Activation patching";
 
 /** Prompts from the editor: a patch block (complete experiment), two selections, one selection, or nothing. */
-export function promptsFromEditor(editor: vscode.TextEditor | undefined): { experiment?: PatchExperiment; clean?: string; corrupt?: string } {
+export function promptsFromEditor(editor: vscode.TextEditor | undefined): {
+  experiment?: PatchExperiment;
+  clean?: string;
+  corrupt?: string;
+} {
   if (!editor) return {};
   const doc = editor.document;
   if (doc.languageId === "introspect" || doc.fileName.endsWith(".introspect")) {
@@ -45,7 +49,8 @@ export async function chooseExperiment(host: HostClient, editor: vscode.TextEdit
       prompt: "The clean prompt with a change that flips the answer (edit a word; same number of tokens patches every position)",
       value: clean,
       ignoreFocusOut: true,
-      validateInput: (v) => (!v.trim() ? "Type a prompt" : v === clean ? "Change something: the corrupted prompt must differ from the clean one" : undefined),
+      validateInput: (v) =>
+        !v.trim() ? "Type a prompt" : v === clean ? "Change something: the corrupted prompt must differ from the clean one" : undefined,
     }));
   if (corrupt === undefined) return undefined;
   const base: PatchExperiment = { clean, corrupt, sites: DEFAULT_SITES, source };

@@ -1,9 +1,20 @@
 // Pure helpers (no vscode) that turn what the user has -- a prompt file's patch block, editor
 // selections -- into a PatchExperiment, and describe positions for the quick picks.
 import { blockAt, parsePromptFile, toPatchSpec, type PatchSpec, type Position } from "../../engine/promptfile";
-import { DEFAULT_SITES, siteKindOf, type PatchExperiment, type PatchMetricName, type PatchPreview, type PatchSiteKind } from "../../protocol/patchData";
+import {
+  DEFAULT_SITES,
+  siteKindOf,
+  type PatchExperiment,
+  type PatchMetricName,
+  type PatchPreview,
+  type PatchSiteKind,
+} from "../../protocol/patchData";
 
-const METRIC_OF: Record<PatchSpec["metric"], PatchMetricName> = { "logit-diff": "normalised", "raw-logit-diff": "logitDiff", prob: "pCorrect" };
+const METRIC_OF: Record<PatchSpec["metric"], PatchMetricName> = {
+  "logit-diff": "normalised",
+  "raw-logit-diff": "logitDiff",
+  prob: "pCorrect",
+};
 
 /** A prompt file's patch block as an experiment; unknown site names become one error sentence. */
 export function fromPatchSpec(spec: PatchSpec, source: string): PatchExperiment {
@@ -15,7 +26,9 @@ export function fromPatchSpec(spec: PatchSpec, source: string): PatchExperiment 
     else unknown.push(s);
   }
   if (unknown.length) {
-    throw new Error(`The patch block names sites that cannot be patched layer by layer: ${unknown.join(", ")}. Use resid_pre, attn_out, mlp_out, resid_mid or resid_post.`);
+    throw new Error(
+      `The patch block names sites that cannot be patched layer by layer: ${unknown.join(", ")}. Use resid_pre, attn_out, mlp_out, resid_mid or resid_post.`,
+    );
   }
   return {
     clean: spec.clean,

@@ -67,7 +67,11 @@ export class PatchPanel implements vscode.Disposable {
     const panel = this.open();
     const config = vscode.workspace.getConfiguration("introspect");
     const exp: PatchExperiment = { ...experiment, batchSize: experiment.batchSize ?? config.get<number>("patch.batchSize") ?? 32 };
-    void panel.post({ type: "introspect/patchStatus", runId: 0, status: { kind: "preparing", message: "Running the clean and corrupted prompts…" } });
+    void panel.post({
+      type: "introspect/patchStatus",
+      runId: 0,
+      status: { kind: "preparing", message: "Running the clean and corrupted prompts…" },
+    });
     if (!this.host.isRunning) return this.fail(runId, 'The model host is not running: run "Introspect: Restart Model Host".');
     const active: Active = { runId, cts: new vscode.CancellationTokenSource(), reported: 0 };
     this.active = active;
@@ -135,7 +139,13 @@ export class PatchPanel implements vscode.Disposable {
     run.done = p.done;
     const rows = run.header.layers.length;
     const cols = run.header.positions.length;
-    void this.panel?.post({ type: "introspect/patchProgress", runId: n.runId, done: p.done, total: p.total, grids: gridsToWebview(p.grids, rows, cols) });
+    void this.panel?.post({
+      type: "introspect/patchProgress",
+      runId: n.runId,
+      done: p.done,
+      total: p.total,
+      grids: gridsToWebview(p.grids, rows, cols),
+    });
     const pct = (100 * p.done) / Math.max(1, p.total);
     active.progress?.report({ message: `${p.done} / ${p.total} cells`, increment: pct - active.reported });
     active.reported = pct;

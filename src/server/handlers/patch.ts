@@ -33,7 +33,8 @@ export function tokenizerOf(model: LoadedModel): Promise<TextTokenizer> {
   return t;
 }
 
-const SITES_NOTE = "Single attention heads are not offered: the patching engine patches whole sites (per-head outputs are not separate tensors in the graph).";
+const SITES_NOTE =
+  "Single attention heads are not offered: the patching engine patches whole sites (per-head outputs are not separate tensors in the graph).";
 /** Minimum time between progress notifications; the last batch is always sent. */
 const PROGRESS_EVERY_MS = 80;
 
@@ -56,7 +57,9 @@ function memoRunner(model: LoadedModel, names: HookName[]): PatchRunner {
 /** Site kinds present at every layer of this model. */
 export function patchableSites(model: LoadedModel): PatchSiteKind[] {
   const have = new Set(model.info.sites);
-  return PATCH_SITES.map((s) => s.kind).filter((k) => Array.from({ length: model.info.numLayers }, (_, l) => `blocks.${l}.${k}`).every((n) => have.has(n)));
+  return PATCH_SITES.map((s) => s.kind).filter((k) =>
+    Array.from({ length: model.info.numLayers }, (_, l) => `blocks.${l}.${k}`).every((n) => have.has(n)),
+  );
 }
 
 function encode(tok: TextTokenizer, text: string, label: string): number[] {
@@ -70,14 +73,22 @@ export function resolveAnswer(tok: TextTokenizer, prompt: string, given: string,
   const m = /^#(\d+)$/.exec(given.trim());
   if (m) {
     const id = Number(m[1]);
-    if (id >= tok.vocabSize) throw new IntrospectError("bad-input", `The ${label} ${given} is outside this vocabulary (0-${tok.vocabSize - 1}).`);
+    if (id >= tok.vocabSize)
+      throw new IntrospectError("bad-input", `The ${label} ${given} is outside this vocabulary (0-${tok.vocabSize - 1}).`);
     return id;
   }
-  if (given === "") throw new IntrospectError("bad-input", `The ${label} is empty: type a token such as " Mary", or leave it out to use the model's top prediction.`);
+  if (given === "")
+    throw new IntrospectError(
+      "bad-input",
+      `The ${label} is empty: type a token such as " Mary", or leave it out to use the model's top prediction.`,
+    );
   const { tokens, mergedWithPrompt } = answerTokens((t) => tok.encode(t), prompt, given);
   if (tokens.length === 1 && !mergedWithPrompt) return tokens[0].id;
   if (mergedWithPrompt)
-    throw new IntrospectError("bad-input", `The ${label} ${JSON.stringify(given)} merges with the end of the prompt into one token: start it with a space, or give a token id as #1234.`);
+    throw new IntrospectError(
+      "bad-input",
+      `The ${label} ${JSON.stringify(given)} merges with the end of the prompt into one token: start it with a space, or give a token id as #1234.`,
+    );
   throw new IntrospectError(
     "bad-input",
     `The ${label} ${JSON.stringify(given)} is ${tokens.length} tokens (${tokens.map((t) => JSON.stringify(t.text)).join(" ")}); patching compares single next tokens: give one token (for example ${JSON.stringify(tokens[0]?.text ?? " Mary")}), or an id as #1234.`,
@@ -105,10 +116,15 @@ async function resolve(model: LoadedModel, exp: PatchExperiment, cancel?: Cancel
   const sites = exp.sites.length ? [...new Set(exp.sites)] : available.slice(0, 3);
   const missing = sites.filter((s) => !available.includes(s));
   if (missing.length)
-    throw new IntrospectError("bad-input", `This model's graph does not expose ${missing.join(", ")} at every layer; choose from ${available.join(", ")}.`);
+    throw new IntrospectError(
+      "bad-input",
+      `This model's graph does not expose ${missing.join(", ")} at every layer; choose from ${available.join(", ")}.`,
+    );
   const L = model.info.numLayers;
   const layers = exp.layers?.length ? [...new Set(exp.layers)].sort((a, b) => a - b) : Array.from({ length: L }, (_, i) => i);
-  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= L) throw new IntrospectError("bad-input", `Layer ${l} does not exist; the model has layers 0-${L - 1}.`);
+  for (const l of layers)
+    if (!Number.isInteger(l) || l < 0 || l >= L)
+      throw new IntrospectError("bad-input", `Layer ${l} does not exist; the model has layers 0-${L - 1}.`);
   const al = alignPositions(cleanIds.length, corruptIds.length, exp.positions?.length ? exp.positions : undefined);
   const names = sites.flatMap((s) => layers.map((l) => `blocks.${l}.${s}`));
   const runner = memoRunner(model, names);
@@ -184,7 +200,15 @@ export async function runPatchExperiment(model: LoadedModel, exp: PatchExperimen
   let last = 0;
   const res = await patchingSweep(
     r.runner,
-    { cleanIds: r.cleanIds, corruptIds: r.corruptIds, correct: correct.id, wrong: wrong.id, sites: r.sites, layers: r.layers, positions: exp.positions?.length ? exp.positions : undefined },
+    {
+      cleanIds: r.cleanIds,
+      corruptIds: r.corruptIds,
+      correct: correct.id,
+      wrong: wrong.id,
+      sites: r.sites,
+      layers: r.layers,
+      positions: exp.positions?.length ? exp.positions : undefined,
+    },
     {
       batchSize: exp.batchSize,
       extra: ["logit-diff", "p-correct"],
@@ -219,7 +243,13 @@ export async function runPatchExperiment(model: LoadedModel, exp: PatchExperimen
     header,
     grids: final,
     done: total,
-    status: { kind: "done", forwardPasses: res.forwardPasses, cellsRun: res.cellsRun, cellsSkipped: res.cellsSkipped, ms: Date.now() - started },
+    status: {
+      kind: "done",
+      forwardPasses: res.forwardPasses,
+      cellsRun: res.cellsRun,
+      cellsSkipped: res.cellsSkipped,
+      ms: Date.now() - started,
+    },
   };
 }
 
@@ -256,7 +286,9 @@ export async function patchCellTop(model: LoadedModel, p: PatchCellParams): Prom
 const cellRunners = new WeakMap<LoadedModel, { key: string; runner: PatchRunner }>();
 function cellRunner(model: LoadedModel, exp: PatchExperiment, name: HookName): PatchRunner {
   const L = model.info.numLayers;
-  const names = exp.sites.flatMap((s) => (exp.layers?.length ? exp.layers : Array.from({ length: L }, (_, i) => i)).map((l) => `blocks.${l}.${s}`));
+  const names = exp.sites.flatMap((s) =>
+    (exp.layers?.length ? exp.layers : Array.from({ length: L }, (_, i) => i)).map((l) => `blocks.${l}.${s}`),
+  );
   if (!names.includes(name)) names.push(name);
   const key = `${exp.clean}\u0000${exp.corrupt}\u0000${names.join(",")}`;
   const hit = cellRunners.get(model);
@@ -288,7 +320,9 @@ export function register(ctx: HostContext): void {
         header: (h) => void ctx.connection.sendNotification(PatchProgressNotification.type, { runId, header: toWire(h) }),
         progress: (p) => void ctx.connection.sendNotification(PatchProgressNotification.type, { runId, progress: toWire(p) }),
       });
-      ctx.log(`patching run ${runId}: ${run.status.kind === "done" ? `${run.status.cellsRun} cells in ${run.status.forwardPasses} passes, ${run.status.ms} ms` : run.status.kind}`);
+      ctx.log(
+        `patching run ${runId}: ${run.status.kind === "done" ? `${run.status.cellsRun} cells in ${run.status.forwardPasses} passes, ${run.status.ms} ms` : run.status.kind}`,
+      );
       return toWire(run);
     } catch (e) {
       throw userError(e, token);

@@ -16,9 +16,16 @@ describe("engine faithfulness vs PyTorch references", function () {
     it(`${c.name}: logits, sites, steering and patching match`, async () => {
       const rows: FaithRow[] = await faithfulnessOf(c);
       const compared = rows.filter((r) => !r.note);
-      assert.ok(compared.some((r) => r.site === "logits"), "logits were not compared");
+      assert.ok(
+        compared.some((r) => r.site === "logits"),
+        "logits were not compared",
+      );
       const bad = compared.filter((r) => !r.pass);
-      assert.deepStrictEqual(bad.map((r) => r.site), [], `\n${formatFaithTable(bad)}`);
+      assert.deepStrictEqual(
+        bad.map((r) => r.site),
+        [],
+        `\n${formatFaithTable(bad)}`,
+      );
     });
   }
 });

@@ -24,7 +24,8 @@ function toyFactory(log: { made: number; disposed: number; fed: number[][] }): D
         seq.push(...ids);
         const prev = seq[seq.length - 1];
         const out = new Float32Array(V);
-        for (let v = 0; v < V; v++) out[v] = Math.cos(prev * 1.7 + v * 2.3 + seq.length * 0.1) + (v === (prev + 1) % V ? 1.5 : 0) + (add ? add[v] : 0);
+        for (let v = 0; v < V; v++)
+          out[v] = Math.cos(prev * 1.7 + v * 2.3 + seq.length * 0.1) + (v === (prev + 1) % V ? 1.5 : 0) + (add ? add[v] : 0);
         return out;
       },
       dispose() {
@@ -55,7 +56,10 @@ describe("generate/readout + sample", () => {
     assert.ok(Math.abs(klDivergence(a, [3, 2, 1]) - want) < 1e-12);
     assert.ok(Math.abs(softmax([1000, 1000])[0] - 0.5) < 1e-12, "stable for large logits");
     assert.ok(Math.abs(probabilityMass(a, [1, 2, 2]) - (p[1] + p[2])) < 1e-12);
-    assert.deepStrictEqual(topK([0.5, 3, 1], 2).map((t) => t.id), [1, 2]);
+    assert.deepStrictEqual(
+      topK([0.5, 3, 1], 2).map((t) => t.id),
+      [1, 2],
+    );
     assert.ok(logSoftmax([0, -Infinity])[1] === -Infinity);
   });
 
@@ -95,7 +99,10 @@ describe("generate", () => {
     assert.deepStrictEqual(log.fed[0], [2, 3]);
     assert.ok(log.fed.slice(1).every((f) => f.length === 1));
     assert.strictEqual(log.fed.length, 5, "no pass wasted after the last token");
-    assert.deepStrictEqual(log.fed.slice(1).map((f) => f[0]), toks.slice(0, 4).map((t) => t.id));
+    assert.deepStrictEqual(
+      log.fed.slice(1).map((f) => f[0]),
+      toks.slice(0, 4).map((t) => t.id),
+    );
     assert.strictEqual(log.disposed, log.made);
     assert.ok(toks.every((t) => t.p > 0 && t.p <= 1 && t.entropy > 0));
   });
@@ -137,8 +144,14 @@ describe("generate", () => {
     assert.strictEqual(steps.length, 8);
     const unsteered = await collect(generate(toyFactory(newLog()), [2, 3], { maxTokens: 8 }));
     const steered = await collect(generate(toyFactory(newLog()), [2, 3], { maxTokens: 8, steer: [{ vector: v, alpha: 1 }] }));
-    assert.deepStrictEqual(steps.map((s) => s.unsteered.id), unsteered.map((t) => t.id));
-    assert.deepStrictEqual(steps.map((s) => s.steered.id), steered.map((t) => t.id));
+    assert.deepStrictEqual(
+      steps.map((s) => s.unsteered.id),
+      unsteered.map((t) => t.id),
+    );
+    assert.deepStrictEqual(
+      steps.map((s) => s.steered.id),
+      steered.map((t) => t.id),
+    );
     const fd = unsteered.findIndex((t, i) => t.id !== steered[i].id);
     assert.ok(fd >= 0, "the toy steering should change something");
     assert.strictEqual(steps[steps.length - 1].firstDifference, fd);

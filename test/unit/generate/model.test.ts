@@ -27,14 +27,21 @@ describe("generate/model", function () {
 
   it("KV-cache decoding and full recompute give the same tokens and logits, steered or not", async () => {
     const site = `blocks.${model.info.numLayers - 1}.hook_resid_post`;
-    const v = makeVector({ name: "r", modelId: model.info.id, site, data: Float32Array.from({ length: model.info.dModel }, (_, i) => Math.sin(i)) });
+    const v = makeVector({
+      name: "r",
+      modelId: model.info.id,
+      site,
+      data: Float32Array.from({ length: model.info.dModel }, (_, i) => Math.sin(i)),
+    });
     for (const steer of [[], [{ vector: v, alpha: 4 }]]) {
       const kv: number[] = [];
       const full: number[] = [];
       const pk: number[] = [];
       const pf: number[] = [];
-      for await (const t of generate(modelDecoderFactory(model, { useKvCache: true }), [1, 5, 9], { maxTokens: 12, steer })) kv.push(t.id), pk.push(t.p);
-      for await (const t of generate(modelDecoderFactory(model, { useKvCache: false }), [1, 5, 9], { maxTokens: 12, steer })) full.push(t.id), pf.push(t.p);
+      for await (const t of generate(modelDecoderFactory(model, { useKvCache: true }), [1, 5, 9], { maxTokens: 12, steer }))
+        (kv.push(t.id), pk.push(t.p));
+      for await (const t of generate(modelDecoderFactory(model, { useKvCache: false }), [1, 5, 9], { maxTokens: 12, steer }))
+        (full.push(t.id), pf.push(t.p));
       assert.deepStrictEqual(kv, full);
       pk.forEach((p, i) => assert.ok(Math.abs(p - pf[i]) < 1e-4));
     }
@@ -42,7 +49,12 @@ describe("generate/model", function () {
 
   it("paired generation on the model: strong steering changes the text, KL > 0", async () => {
     const site = `blocks.${model.info.numLayers - 1}.hook_resid_post`;
-    const v = makeVector({ name: "r", modelId: model.info.id, site, data: Float32Array.from({ length: model.info.dModel }, (_, i) => Math.cos(3 * i)) });
+    const v = makeVector({
+      name: "r",
+      modelId: model.info.id,
+      site,
+      data: Float32Array.from({ length: model.info.dModel }, (_, i) => Math.cos(3 * i)),
+    });
     const factory = modelDecoderFactory(model, { prepare: [site] });
     const steps = [];
     for await (const s of generatePaired(factory, [1, 5, 9], { maxTokens: 8, steer: [{ vector: v, alpha: 8 }] })) steps.push(s);

@@ -25,14 +25,23 @@ const hasChromium = fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromiu
  * message crosses into the page as JSON with base64 floats (the harness's toWire/__revive), and
  * each revived Float32Array becomes the ArrayBuffer the real panel receives.
  */
-async function postPatch(page: Page, msg: { grids?: PatchRun["grids"]; run?: PatchRun } & Record<string, unknown>, rows: number, cols: number): Promise<void> {
+async function postPatch(
+  page: Page,
+  msg: { grids?: PatchRun["grids"]; run?: PatchRun } & Record<string, unknown>,
+  rows: number,
+  cols: number,
+): Promise<void> {
   await page.evaluate(
     ([json, r, c]) => {
       const w = window as unknown as { __revive(v: unknown): unknown };
-      const m = w.__revive(JSON.parse(json as string)) as { grids?: Record<string, Record<string, Float32Array>>; run?: { grids: Record<string, Record<string, Float32Array>> } };
+      const m = w.__revive(JSON.parse(json as string)) as {
+        grids?: Record<string, Record<string, Float32Array>>;
+        run?: { grids: Record<string, Record<string, Float32Array>> };
+      };
       // No named helpers here: the test bundler would wrap them in __name(), unknown in the page.
       for (const gs of [m.grids, m.run?.grids])
-        for (const g of Object.values(gs ?? {})) for (const k of Object.keys(g)) (g as Record<string, unknown>)[k] = { dims: [r, c], buffer: g[k].buffer };
+        for (const g of Object.values(gs ?? {}))
+          for (const k of Object.keys(g)) (g as Record<string, unknown>)[k] = { dims: [r, c], buffer: g[k].buffer };
       window.postMessage(m, "*");
     },
     [JSON.stringify(toWire(msg)), rows, cols] as const,
@@ -61,7 +70,16 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
     model = await openModel(MODEL, { intraOpThreads: 1 });
     run = await runPatchExperiment(model, { ...exp(), batchSize: 16 }, 7, {
       header: () => headerSeen++,
-      progress: (p) => progress.push({ ...p, grids: Object.fromEntries(Object.entries(p.grids).map(([k, g]) => [k, { normalised: g!.normalised.slice(), logitDiff: g!.logitDiff.slice(), pCorrect: g!.pCorrect.slice() }])) }),
+      progress: (p) =>
+        progress.push({
+          ...p,
+          grids: Object.fromEntries(
+            Object.entries(p.grids).map(([k, g]) => [
+              k,
+              { normalised: g!.normalised.slice(), logitDiff: g!.logitDiff.slice(), pCorrect: g!.pCorrect.slice() },
+            ]),
+          ),
+        }),
     });
   });
   after(async () => {
@@ -77,15 +95,22 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
     assert.strictEqual(h.total, 3 * h.layers.length * h.positions.length);
     assert.ok(progress.length >= 2, `progress notifications: ${progress.length}`);
     const dones = progress.map((p) => p.done);
-    assert.ok(dones.every((d, i) => i === 0 || d > dones[i - 1]), `done rises: ${dones.join(",")}`);
+    assert.ok(
+      dones.every((d, i) => i === 0 || d > dones[i - 1]),
+      `done rises: ${dones.join(",")}`,
+    );
     assert.strictEqual(dones[dones.length - 1], h.total);
-    const engine = await runPatching(model, {
-      cleanIds: h.cleanTokens.map((t) => t.id),
-      corruptIds: h.corruptTokens.map((t) => t.id),
-      correct: h.correct.id,
-      wrong: h.wrong.id,
-      sites: h.runSites,
-    }, { extra: ["logit-diff", "p-correct"] });
+    const engine = await runPatching(
+      model,
+      {
+        cleanIds: h.cleanTokens.map((t) => t.id),
+        corruptIds: h.corruptTokens.map((t) => t.id),
+        correct: h.correct.id,
+        wrong: h.wrong.id,
+        sites: h.runSites,
+      },
+      { extra: ["logit-diff", "p-correct"] },
+    );
     for (const s of h.runSites) {
       assert.deepStrictEqual(Array.from(run.grids[s]!.normalised), Array.from(engine.grids[s]!.normalised), s);
       assert.deepStrictEqual(Array.from(run.grids[s]!.logitDiff), Array.from(engine.grids[s]!.logitDiff!), s);
@@ -109,13 +134,22 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
     const L = h.layers.length;
     assert.strictEqual(argmax(g, (L - 1) * P, P), P - 1, "last layer: final position");
     assert.ok(g[(L - 1) * P + P - 1] > 0.9);
-    console.log(`      resid_pre S2 by layer: ${h.layers.map((l) => g[l * P + 9].toFixed(3)).join(" ")}; END by layer: ${h.layers.map((l) => g[l * P + P - 1].toFixed(3)).join(" ")}`);
+    console.log(
+      `      resid_pre S2 by layer: ${h.layers.map((l) => g[l * P + 9].toFixed(3)).join(" ")}; END by layer: ${h.layers.map((l) => g[l * P + P - 1].toFixed(3)).join(" ")}`,
+    );
   });
 
   it("a clicked cell's patched run agrees with the grid and ranks the answer", async () => {
     const h = run.header;
     const P = h.positions.length;
-    const cell = await patchCellTop(model, { experiment: h.experiment, correct: h.correct.id, wrong: h.wrong.id, site: "hook_resid_pre", layer: 0, position: 9 });
+    const cell = await patchCellTop(model, {
+      experiment: h.experiment,
+      correct: h.correct.id,
+      wrong: h.wrong.id,
+      site: "hook_resid_pre",
+      layer: 0,
+      position: 9,
+    });
     assert.ok(Math.abs(cell.logitDiff - run.grids.hook_resid_pre!.logitDiff[9]) < 1e-4);
     assert.strictEqual(cell.top[0].text, " Mary");
     assert.ok(Math.abs(run.grids.hook_resid_pre!.logitDiff[0 * P + 9] - h.baselines.clean.logitDiff) < 1e-3);
@@ -123,7 +157,10 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
 
   it("refuses bad answers with a sentence and pairs prompts of different lengths from the end", async () => {
     await assert.rejects(preparePatch(model, { ...exp(), answer: " Mary Jane" }), /2 tokens .*single next tokens/);
-    await assert.rejects(runPatchExperiment(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined }, 1), /predict " Mary", so there is no difference to restore/);
+    await assert.rejects(
+      runPatchExperiment(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined }, 1),
+      /predict " Mary", so there is no difference to restore/,
+    );
     const same = await preparePatch(model, { ...exp(), corrupt: exp().clean, answer: undefined, wrong: undefined });
     assert.strictEqual(same.correct.id, same.wrong.id, "a preview offers equal defaults; the user then picks the answers");
     const p = await preparePatch(model, { ...exp(), corrupt: "Then Mary and John went to the big store, Mary gave a drink to" });
@@ -146,7 +183,21 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
 
     it("fills in from the streamed messages and shows the engine's values", async () => {
       const h = run.header;
-      const blank = { ...run, done: 0, status: { kind: "running" as const }, grids: Object.fromEntries(h.runSites.map((s) => [s, { normalised: new Float32Array(h.total / 3).fill(NaN), logitDiff: new Float32Array(h.total / 3).fill(NaN), pCorrect: new Float32Array(h.total / 3).fill(NaN) }])) };
+      const blank = {
+        ...run,
+        done: 0,
+        status: { kind: "running" as const },
+        grids: Object.fromEntries(
+          h.runSites.map((s) => [
+            s,
+            {
+              normalised: new Float32Array(h.total / 3).fill(NaN),
+              logitDiff: new Float32Array(h.total / 3).fill(NaN),
+              pCorrect: new Float32Array(h.total / 3).fill(NaN),
+            },
+          ]),
+        ),
+      };
       await postPatch(page, { type: "introspect/patchRun", run: blank }, h.layers.length, h.positions.length);
       await page.waitForSelector("[data-heatmap=patch-resid_pre]");
       assert.strictEqual(await page.getAttribute("#root", "data-status"), "running");
@@ -154,7 +205,12 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
       assert.strictEqual(await page.getAttribute("[data-heatmap=patch-resid_pre]", "data-cols"), String(h.positions.length));
       const finished: number[] = [];
       for (const p of progress.slice(0, 2)) {
-        await postPatch(page, { type: "introspect/patchProgress", runId: p.runId, done: p.done, total: p.total, grids: p.grids }, h.layers.length, h.positions.length);
+        await postPatch(
+          page,
+          { type: "introspect/patchProgress", runId: p.runId, done: p.done, total: p.total, grids: p.grids },
+          h.layers.length,
+          h.positions.length,
+        );
         await page.waitForFunction((d) => document.getElementById("root")?.dataset.done === String(d), p.done);
         finished.push(Number(await page.getAttribute("#root", "data-done")));
       }
@@ -162,15 +218,22 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
       await page.screenshot({ path: path.join(outputDir(), "patch-partial.png"), fullPage: true });
       await postPatch(page, { type: "introspect/patchRun", run }, h.layers.length, h.positions.length);
       await page.waitForFunction(() => document.getElementById("root")?.dataset.status === "done");
-      for (const s of ["resid_pre", "attn_out", "mlp_out"]) assert.strictEqual(await page.getAttribute(`[data-site=${s}]`, "data-finished"), String(h.total / 3));
+      for (const s of ["resid_pre", "attn_out", "mlp_out"])
+        assert.strictEqual(await page.getAttribute(`[data-site=${s}]`, "data-finished"), String(h.total / 3));
       await page.click("button:has-text('JSON')");
-      const json = await page.waitForFunction(() => (window as unknown as { __posted: { method?: string; params?: { data: string } }[] }).__posted.find((m) => m.method === "introspect/export")?.params?.data);
+      const json = await page.waitForFunction(
+        () =>
+          (window as unknown as { __posted: { method?: string; params?: { data: string } }[] }).__posted.find(
+            (m) => m.method === "introspect/export",
+          )?.params?.data,
+      );
       const exported = JSON.parse((await json.jsonValue()) as string);
       assert.deepStrictEqual(exported.experiment.clean, h.experiment.clean);
       assert.strictEqual(exported.correct.text, " Mary");
       const P = h.positions.length;
       const g = run.grids.hook_resid_pre!.normalised;
-      for (let l = 0; l < h.layers.length; l++) for (let p = 0; p < P; p++) assert.strictEqual(exported.grids.resid_pre.normalised[l][p], g[l * P + p]);
+      for (let l = 0; l < h.layers.length; l++)
+        for (let p = 0; p < P; p++) assert.strictEqual(exported.grids.resid_pre.normalised[l][p], g[l * P + p]);
       // The hidden table (what a screen reader gets) carries the same numbers, rounded.
       const cells = await page.$$eval("[data-alt=patch-resid_pre] td", (tds) => tds.map((t) => t.textContent ?? ""));
       assert.strictEqual(cells.length, h.total / 3);

@@ -63,7 +63,10 @@ describe("patch/demo-llama indirect object", function () {
     }
     assert.ok(Math.abs(g[differ[0]] - 1) < 1e-3);
     assert.ok(Math.abs(g[(L - 1) * P + P - 1] - 1) < 0.05);
-    const rows = Array.from({ length: L }, (_, l) => `      L${l}: ${Array.from(g.subarray(l * P, (l + 1) * P), (x) => x.toFixed(2)).join(" ")}`);
+    const rows = Array.from(
+      { length: L },
+      (_, l) => `      L${l}: ${Array.from(g.subarray(l * P, (l + 1) * P), (x) => x.toFixed(2)).join(" ")}`,
+    );
     console.log(`      resid_pre sweep, ${res.cellsRun} cells run in ${res.forwardPasses} passes, ${ms} ms\n${rows.join("\n")}`);
   });
 });

@@ -30,7 +30,10 @@ describe("patch/prefix reuse", () => {
         const kinds = sites.filter((s) => layers.every((l) => model.info.sites.includes(`blocks.${l}.${s}`)));
         const spec = { cleanIds: clean, corruptIds: corrupt, correct: 1, wrong: 2, sites: kinds };
         const run = (cut: boolean) =>
-          patchingSweep(modelPatchRunner(model, names, { reusePrefix: cut, lastLogitsOnly: cut }), spec, { extra: ["logit-diff"], batchSize: 5 });
+          patchingSweep(modelPatchRunner(model, names, { reusePrefix: cut, lastLogitsOnly: cut }), spec, {
+            extra: ["logit-diff"],
+            batchSize: 5,
+          });
         const cut = await run(true);
         const full = await run(false);
         assert.ok(cut.cellsRun > 0);

@@ -18,7 +18,8 @@ export interface ReferenceCase {
 function readTensors(file: string): Map<string, { dims: number[]; data: Float32Array }> {
   const out = new Map<string, { dims: number[]; data: Float32Array }>();
   for (const [k, t] of readSafetensors(file).tensors) {
-    if (t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16" || t.dtype === "F64") out.set(k, { dims: [...t.shape], data: toFloat32(t) });
+    if (t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16" || t.dtype === "F64")
+      out.set(k, { dims: [...t.shape], data: toFloat32(t) });
   }
   return out;
 }
@@ -35,7 +36,11 @@ export function findReferenceCases(): ReferenceCase[] {
   if (fs.existsSync(refRoot)) {
     for (const m of fs.readdirSync(refRoot)) {
       const candidates = [path.join(ROOT, "models", m), path.join(ROOT, "test/fixtures/zoo", m)];
-      add(m, path.join(refRoot, m), candidates.find((c) => fs.existsSync(path.join(c, "onnx"))));
+      add(
+        m,
+        path.join(refRoot, m),
+        candidates.find((c) => fs.existsSync(path.join(c, "onnx"))),
+      );
     }
   }
   const local = path.join(ROOT, "test/fixtures/local");

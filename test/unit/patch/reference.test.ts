@@ -7,17 +7,24 @@ import { patchingSweep } from "../../../src/engine/patch/sweep";
 import { parseHookName } from "../../../src/engine/types";
 import { findReferenceCases, patchingCase } from "./reference-files";
 
-
 describe("patch/reference", () => {
   const cases = findReferenceCases().filter((c) => patchingCase(c));
-  if (cases.length === 0) it("has reference patching cases to compare with", function () { this.skip(); });
+  if (cases.length === 0)
+    it("has reference patching cases to compare with", function () {
+      this.skip();
+    });
   for (const c of cases) {
     it(`${c.name}: patched logits equal PyTorch's, single and batched`, async () => {
       const ref = patchingCase(c)!;
       const model = await openModel(c.modelDir);
       try {
         // The engine's faithfulness tolerance for this export style, scaled by the reference's magnitude.
-        const TOL = toleranceFor(model.info.exportStyle, c.manifest.tolerance?.abs) * Math.max(1, ref.logits.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0));
+        const TOL =
+          toleranceFor(model.info.exportStyle, c.manifest.tolerance?.abs) *
+          Math.max(
+            1,
+            ref.logits.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+          );
         const runner = modelPatchRunner(model, [ref.site]);
         const clean = await runner.capture(ref.cleanIds, [ref.site]);
         const d = model.info.dModel;
@@ -54,7 +61,15 @@ describe("patch/reference", () => {
         }
         const res = await patchingSweep(
           runner,
-          { cleanIds: ref.cleanIds, corruptIds: ref.corruptIds, correct, wrong, sites: [p.kind as "hook_resid_pre"], layers: [p.layer], positions: [ref.position] },
+          {
+            cleanIds: ref.cleanIds,
+            corruptIds: ref.corruptIds,
+            correct,
+            wrong,
+            sites: [p.kind as "hook_resid_pre"],
+            layers: [p.layer],
+            positions: [ref.position],
+          },
           { extra: ["logit-diff"] },
         );
         const ld = res.grids[p.kind as "hook_resid_pre"]!.logitDiff![0];

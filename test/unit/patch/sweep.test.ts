@@ -27,7 +27,11 @@ describe("patch/sweep", () => {
     const { correct, wrong } = await answers(m);
     assert.notStrictEqual(correct, wrong, "toy prompts should disagree on top-1");
     const sites = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out", "hook_resid_post"] as const;
-    const res = await patchingSweep(m, { cleanIds: clean, corruptIds: corrupt, correct, wrong, sites: [...sites] }, { batchSize: 5, extra: ["logit-diff", "p-correct"] });
+    const res = await patchingSweep(
+      m,
+      { cleanIds: clean, corruptIds: corrupt, correct, wrong, sites: [...sites] },
+      { batchSize: 5, extra: ["logit-diff", "p-correct"] },
+    );
     const cl = (await m.capture(clean, [])).logits;
     const co = (await m.capture(corrupt, [])).logits;
     const ldc = cl[correct] - cl[wrong];
@@ -80,14 +84,18 @@ describe("patch/sweep", () => {
     const token = { isCancellationRequested: false };
     const seen: PatchProgress[] = [];
     await assert.rejects(
-      patchingSweep(m, { cleanIds: clean, corruptIds: corrupt, correct, wrong }, {
-        batchSize: 4,
-        cancel: token,
-        onProgress: (p) => {
-          seen.push(p);
-          if (seen.filter((s) => !s.cells[0].skipped).length === 2) token.isCancellationRequested = true;
+      patchingSweep(
+        m,
+        { cleanIds: clean, corruptIds: corrupt, correct, wrong },
+        {
+          batchSize: 4,
+          cancel: token,
+          onProgress: (p) => {
+            seen.push(p);
+            if (seen.filter((s) => !s.cells[0].skipped).length === 2) token.isCancellationRequested = true;
+          },
         },
-      }),
+      ),
       (e: unknown) => e instanceof IntrospectError && e.code === "cancelled",
     );
     assert.strictEqual(m.patchedCalls, 2);

@@ -62,7 +62,10 @@ describe("steer/demo-llama sentiment", function () {
     assert.ok(p[p.length - 1] - p[zero] > 0.15 && p[zero] - p[0] > 0.15, `the effect should be large: ${table}`);
     // And the negative words move the other way.
     const negGrid = await steeringSweep(factory, prompt, v, { alphas: [-4, 0, 4], score: { kind: "word-probability", ids: neg } });
-    assert.ok(negGrid.scores[0] > negGrid.scores[1] && negGrid.scores[1] > negGrid.scores[2], `negative words: ${Array.from(negGrid.scores)}`);
+    assert.ok(
+      negGrid.scores[0] > negGrid.scores[1] && negGrid.scores[1] > negGrid.scores[2],
+      `negative words: ${Array.from(negGrid.scores)}`,
+    );
     const base = await factory(new Map()).feed(prompt);
     assert.ok(Math.abs(probabilityMass(base, pos) - p[zero]) < 1e-6);
     console.log(`      p(positive words) by strength: ${table}`);

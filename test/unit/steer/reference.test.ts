@@ -7,17 +7,24 @@ import { generate } from "../../../src/engine/generate/generate";
 import { makeVector, steerAdditions } from "../../../src/engine/steer/vector";
 import { findReferenceCases, steeringCase } from "../patch/reference-files";
 
-
 describe("steer/reference", () => {
   const cases = findReferenceCases().filter((c) => steeringCase(c));
-  if (cases.length === 0) it("has reference steering cases to compare with", function () { this.skip(); });
+  if (cases.length === 0)
+    it("has reference steering cases to compare with", function () {
+      this.skip();
+    });
   for (const c of cases) {
     const ref = steeringCase(c)!;
     it(`${c.name}: steered logits (every position)${ref.greedyIds ? " and greedy ids" : ""} equal PyTorch's`, async () => {
       const model = await openModel(c.modelDir);
       try {
         // The engine's faithfulness tolerance for this export style, scaled by the reference's magnitude.
-        const TOL = toleranceFor(model.info.exportStyle, c.manifest.tolerance?.abs) * Math.max(1, ref.logits.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0));
+        const TOL =
+          toleranceFor(model.info.exportStyle, c.manifest.tolerance?.abs) *
+          Math.max(
+            1,
+            ref.logits.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+          );
         const v = makeVector({ name: "ref", modelId: model.info.id, site: ref.site, data: ref.vector });
         const add = steerAdditions([{ vector: v, alpha: ref.alpha }]);
         const r = await model.run({ ids: ref.ids, steer: [...add].map(([site, vector]) => ({ site, vector })) });
@@ -41,7 +48,8 @@ describe("steer/reference", () => {
           const cont = want.length > ref.ids.length && ref.ids.every((t, i) => want[i] === t) ? want.slice(ref.ids.length) : want;
           for (const useKvCache of [true, false]) {
             const got: number[] = [];
-            for await (const t of generate(modelDecoderFactory(model, { useKvCache }), ref.ids, { maxTokens: cont.length, steer: add })) got.push(t.id);
+            for await (const t of generate(modelDecoderFactory(model, { useKvCache }), ref.ids, { maxTokens: cont.length, steer: add }))
+              got.push(t.id);
             assert.deepStrictEqual(got, cont, `greedy ids (kv=${useKvCache})`);
           }
         }

@@ -1,13 +1,31 @@
 import * as assert from "assert";
-import { combine, makeVector, negate, normalise, scale, steerAdditions, sum, withLayerWeights, checkVectorFits, atLayer, l2norm } from "../../../src/engine/steer/vector";
+import {
+  combine,
+  makeVector,
+  negate,
+  normalise,
+  scale,
+  steerAdditions,
+  sum,
+  withLayerWeights,
+  checkVectorFits,
+  atLayer,
+  l2norm,
+} from "../../../src/engine/steer/vector";
 import { diffOfMeans, fromPair, pcaOfPairs, pool } from "../../../src/engine/steer/build";
 import { ModelInfo } from "../../../src/engine/types";
 
 const f = (...x: number[]) => Float32Array.from(x);
 const info: ModelInfo = {
-  id: "toy", architecture: "LlamaForCausalLM", numLayers: 4, dModel: 3, vocabSize: 10,
+  id: "toy",
+  architecture: "LlamaForCausalLM",
+  numLayers: 4,
+  dModel: 3,
+  vocabSize: 10,
   sites: [0, 1, 2, 3].flatMap((l) => [`blocks.${l}.hook_resid_pre`, `blocks.${l}.hook_resid_post`]),
-  hasKvCache: true, exportStyle: "torchscript", notes: [],
+  hasKvCache: true,
+  exportStyle: "torchscript",
+  notes: [],
 };
 const base = { name: "a", modelId: "toy", site: "blocks.1.hook_resid_post" };
 
@@ -47,7 +65,7 @@ describe("steer/vector", () => {
     scales.forEach((s, k) => {
       const n0 = f(k, -k, 2 * k);
       neg.push(n0);
-      const w = (k % 2 ? 0.05 : -0.05);
+      const w = k % 2 ? 0.05 : -0.05;
       pos.push(f(n0[0] + s * u[0], n0[1] + s * u[1], n0[2] + w));
     });
     for (const center of [true, false]) {
@@ -75,7 +93,15 @@ describe("steer/vector", () => {
     assert.deepStrictEqual(Array.from(sum(a, b).data), [2, 2, 2]);
     assert.deepStrictEqual(Array.from(scale(a, 2).data), [2, 4, 6]);
     assert.deepStrictEqual(Array.from(negate(a).data), [-1, -2, -3]);
-    assert.deepStrictEqual(Array.from(combine([{ vector: a, coef: 0.5 }, { vector: b, coef: -1 }]).data), [-0.5, 1, 2.5]);
+    assert.deepStrictEqual(
+      Array.from(
+        combine([
+          { vector: a, coef: 0.5 },
+          { vector: b, coef: -1 },
+        ]).data,
+      ),
+      [-0.5, 1, 2.5],
+    );
     assert.ok(Math.abs(l2norm(normalise(a).data) - 1) < 1e-6);
     assert.throws(() => sum(a, makeVector({ ...base, modelId: "other", data: f(1, 2, 3) })), /different models/);
     assert.throws(() => sum(a, makeVector({ ...base, data: f(1, 2) })), /dimensions differ/);
@@ -87,8 +113,16 @@ describe("steer/vector", () => {
   it("turns active vectors into per-site additions, with layer weights", () => {
     const a = makeVector({ ...base, data: f(1, 0, 0) });
     const b = makeVector({ ...base, name: "b", site: "blocks.3.hook_resid_post", data: f(0, 1, 0) });
-    const gg = withLayerWeights(a, [{ layer: 1, weight: 0.5 }, { layer: 2, weight: 1 }]);
-    const add = steerAdditions([{ vector: gg, alpha: 4 }, { vector: b, alpha: -2 }, { vector: a, alpha: 1 }, { vector: a, alpha: 0 }]);
+    const gg = withLayerWeights(a, [
+      { layer: 1, weight: 0.5 },
+      { layer: 2, weight: 1 },
+    ]);
+    const add = steerAdditions([
+      { vector: gg, alpha: 4 },
+      { vector: b, alpha: -2 },
+      { vector: a, alpha: 1 },
+      { vector: a, alpha: 0 },
+    ]);
     assert.deepStrictEqual([...add.keys()].sort(), ["blocks.1.hook_resid_post", "blocks.2.hook_resid_post", "blocks.3.hook_resid_post"]);
     assert.deepStrictEqual(Array.from(add.get("blocks.1.hook_resid_post")!), [3, 0, 0]);
     assert.deepStrictEqual(Array.from(add.get("blocks.2.hook_resid_post")!), [4, 0, 0]);
