@@ -17,7 +17,7 @@ export function floatToHalf(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
-  let e = ((x >>> 23) & 0xff) - 127 + 15;
+  const e = ((x >>> 23) & 0xff) - 127 + 15;
   let m = x & 0x7fffff;
   if (e >= 31) return sign | 0x7c00 | (((x >>> 23) & 0xff) === 0xff && m ? 0x200 : 0);
   if (e <= 0) {

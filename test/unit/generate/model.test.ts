@@ -38,10 +38,14 @@ describe("generate/model", function () {
       const full: number[] = [];
       const pk: number[] = [];
       const pf: number[] = [];
-      for await (const t of generate(modelDecoderFactory(model, { useKvCache: true }), [1, 5, 9], { maxTokens: 12, steer }))
-        (kv.push(t.id), pk.push(t.p));
-      for await (const t of generate(modelDecoderFactory(model, { useKvCache: false }), [1, 5, 9], { maxTokens: 12, steer }))
-        (full.push(t.id), pf.push(t.p));
+      for await (const t of generate(modelDecoderFactory(model, { useKvCache: true }), [1, 5, 9], { maxTokens: 12, steer })) {
+        kv.push(t.id);
+        pk.push(t.p);
+      }
+      for await (const t of generate(modelDecoderFactory(model, { useKvCache: false }), [1, 5, 9], { maxTokens: 12, steer })) {
+        full.push(t.id);
+        pf.push(t.p);
+      }
       assert.deepStrictEqual(kv, full);
       pk.forEach((p, i) => assert.ok(Math.abs(p - pf[i]) < 1e-4));
     }
