@@ -61,7 +61,8 @@ let cached: EngineStatus | undefined;
 export async function loadEngine(): Promise<EngineStatus> {
   if (cached) return cached;
   if (typeof openModel !== "function") return (cached = { reason: "the engine exports no openModel" });
-  const open = async (modelPath: string) => wrap(await openModel(modelPath, { intraOpThreads: THREADS, ...(passiveWaiting() ? { allowSpinning: false } : {}) }));
+  const open = async (modelPath: string) =>
+    wrap(await openModel(modelPath, { intraOpThreads: THREADS, ...(passiveWaiting() ? { allowSpinning: false } : {}) }));
   return (cached = { api: { open } });
 }
 

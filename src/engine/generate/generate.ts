@@ -43,11 +43,7 @@ function checkPrompt(prompt: number[], maxTokens: number): void {
  * Yields generated tokens one by one. Cancellation is checked between forward passes; a
  * cancelled generation ends with an IntrospectError("cancelled"), and the decoder is released.
  */
-export async function* generate(
-  make: DecoderFactory,
-  prompt: number[],
-  opts: GenerateOptions,
-): AsyncGenerator<GeneratedToken, void, void> {
+export async function* generate(make: DecoderFactory, prompt: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, void, void> {
   checkPrompt(prompt, opts.maxTokens);
   const choose = makeSampler(opts.sampling ?? GREEDY);
   const stop = new Set(opts.stopIds ?? []);
@@ -89,11 +85,7 @@ export interface PairedOptions extends GenerateOptions {
 }
 
 /** Unsteered and steered generation side by side, one step of each per yield. */
-export async function* generatePaired(
-  make: DecoderFactory,
-  prompt: number[],
-  opts: PairedOptions,
-): AsyncGenerator<PairedStep, void, void> {
+export async function* generatePaired(make: DecoderFactory, prompt: number[], opts: PairedOptions): AsyncGenerator<PairedStep, void, void> {
   checkPrompt(prompt, opts.maxTokens);
   const sampling = opts.sampling ?? GREEDY;
   const chooseU = makeSampler(sampling);

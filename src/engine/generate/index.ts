@@ -1,7 +1,15 @@
 // Generation with steering, paired steered/unsteered runs, read-outs, sampling and sweeps.
 export type { Decoder, DecoderFactory } from "./decoder";
 export { modelDecoderFactory, type ModelDecoderOptions } from "./model-decoder";
-export { generate, generatePaired, toAdditions, type GenerateOptions, type GeneratedToken, type PairedOptions, type PairedStep } from "./generate";
+export {
+  generate,
+  generatePaired,
+  toAdditions,
+  type GenerateOptions,
+  type GeneratedToken,
+  type PairedOptions,
+  type PairedStep,
+} from "./generate";
 export { steeringSweep, type SteeringSweepOptions, type SweepCell, type SweepGrid, type SweepScore } from "./sweep";
 export * from "./readout";
 export { makeSampler, mulberry32, checkSampling, GREEDY, type SamplingOptions } from "./sample";

@@ -6,9 +6,7 @@
 import { IntrospectError } from "../types";
 import { argmax, logSoftmax } from "./readout";
 
-export type SamplingOptions =
-  | { kind: "greedy" }
-  | { kind: "sample"; seed: number; temperature?: number; topK?: number; topP?: number };
+export type SamplingOptions = { kind: "greedy" } | { kind: "sample"; seed: number; temperature?: number; topK?: number; topP?: number };
 
 export const GREEDY: SamplingOptions = { kind: "greedy" };
 

@@ -79,7 +79,16 @@ function prune(dir: string, stem: string): void {
  * Returns the edited model file for (model, plan), writing it if no cached copy exists.
  * `editKey` must identify the edit set (e.g. its sorted JSON).
  */
-export function materialiseEdit(m: ScannedModel, src: FileBytes, plan: EditPlan, editKey: string, fp: string, cacheDir?: string, sub?: Subgraph, forceCache = false): EditedFile {
+export function materialiseEdit(
+  m: ScannedModel,
+  src: FileBytes,
+  plan: EditPlan,
+  editKey: string,
+  fp: string,
+  cacheDir?: string,
+  sub?: Subgraph,
+  forceCache = false,
+): EditedFile {
   // The key covers the plan itself (tensor names, new and changed nodes), not just the site names,
   // so a change in how sites are mapped never reuses a stale edited file.
   const planKey = JSON.stringify([

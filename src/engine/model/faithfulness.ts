@@ -123,13 +123,17 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
     for (const s of wanted) if (!m.map.sites.has(s)) note.set(s, "not in this graph");
     for (let p = 0; p < manifest.prompts.length; p++) {
       const r = await m.run({ ids: manifest.prompts[p].ids, capture: available });
-      const pairs: Array<[string, Float32Array]> = [["logits", r.logits.data], ...available.map((s) => [s, r.captures.get(s)!.data] as [string, Float32Array])];
+      const pairs: Array<[string, Float32Array]> = [
+        ["logits", r.logits.data],
+        ...available.map((s) => [s, r.captures.get(s)!.data] as [string, Float32Array]),
+      ];
       for (const [site, data] of pairs) {
         const t = ref.get(`${p}/${site}`);
         if (!t) continue;
         const cmp = compare(data, t);
         const w = worst.get(site);
-        if (!w || cmp.maxAbsError > w.maxAbsError) worst.set(site, { maxAbsError: cmp.maxAbsError, refMax: Math.max(cmp.refMax, w?.refMax ?? 0) });
+        if (!w || cmp.maxAbsError > w.maxAbsError)
+          worst.set(site, { maxAbsError: cmp.maxAbsError, refMax: Math.max(cmp.refMax, w?.refMax ?? 0) });
       }
     }
     const st = manifest.steering;
@@ -142,7 +146,8 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
     if (pa && m.map.sites.has(pa.site) && ref.has(pa.logits)) {
       const clean = await m.run({ ids: pa.clean_ids, capture: [pa.site] });
       const values = clean.captures.get(pa.site)!;
-      if (pa.clean_ids.length !== pa.corrupt_ids.length) throw new IntrospectError("bad-input", "Patching reference prompts differ in length.");
+      if (pa.clean_ids.length !== pa.corrupt_ids.length)
+        throw new IntrospectError("bad-input", "Patching reference prompts differ in length.");
       const r = await m.run({ ids: pa.corrupt_ids, patch: [{ site: pa.site, positions: [pa.position], values }] });
       worst.set("patch/logits", compare(r.logits.data, ref.get(pa.logits)!));
     }
@@ -177,13 +182,23 @@ export function formatFaithTable(rows: FaithRow[]): string {
   const lines = [["model", "site", "max abs error", "ref max", "tolerance", "result"]];
   for (const r of rows) {
     lines.push([
-      r.model, r.site, Number.isFinite(r.maxAbsError) ? r.maxAbsError.toExponential(2) : String(r.maxAbsError),
-      Number.isFinite(r.refMax) ? r.refMax.toFixed(2) : "-", r.tolerance.toExponential(0),
+      r.model,
+      r.site,
+      Number.isFinite(r.maxAbsError) ? r.maxAbsError.toExponential(2) : String(r.maxAbsError),
+      Number.isFinite(r.refMax) ? r.refMax.toFixed(2) : "-",
+      r.tolerance.toExponential(0),
       !r.pass ? `FAIL${r.note ? ` (${r.note})` : ""}` : r.note ? `skip (${r.note})` : "ok",
     ]);
   }
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return lines.map((l) => l.map((x, i) => x.padEnd(w[i])).join("  ").trimEnd()).join("\n");
+  return lines
+    .map((l) =>
+      l
+        .map((x, i) => x.padEnd(w[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export type { HookName };

@@ -40,7 +40,11 @@ function buildTailPlan(model: LoadedModel): { plan: EditPlan; keep: Set<number>;
   const forbidden = new Set(map.steps.map((s) => s.node));
   if (fusedFinal) forbidden.delete(last.node);
   for (const k of keep) {
-    if (forbidden.has(k)) throw new IntrospectError("internal", "The logit lens could not separate the final norm and unembedding from the layers of this graph.");
+    if (forbidden.has(k))
+      throw new IntrospectError(
+        "internal",
+        "The logit lens could not separate the final norm and unembedding from the layers of this graph.",
+      );
     const n = g.node(k);
     const ins = n.input.map((x) => (stop.has(x) ? (fusedFinal && x === last.branch ? LENS_ZERO : LENS_IN) : x));
     if (ins.some((x, i) => x !== n.input[i])) changed.set(k, create(NodeProtoSchema, { ...n, input: ins, output: [...n.output] }));
@@ -50,9 +54,14 @@ function buildTailPlan(model: LoadedModel): { plan: EditPlan; keep: Set<number>;
   if (fusedFinal) newInputs.push({ name: LENS_ZERO, elemType: map.residDtype });
   for (const k of keep) {
     for (const x of (changed.get(k) ?? g.node(k)).input) {
-      if (!x || produced.has(x) || x.startsWith("introspect/") || model.scanned.initializers.has(x) || newInputs.some((i) => i.name === x)) continue;
+      if (!x || produced.has(x) || x.startsWith("introspect/") || model.scanned.initializers.has(x) || newInputs.some((i) => i.name === x))
+        continue;
       const gi = model.scanned.inputs.find((i) => i.name === x);
-      if (!gi) throw new IntrospectError("internal", `The logit lens tail of this graph needs the inner tensor ${x}; the lens is not available for it.`);
+      if (!gi)
+        throw new IntrospectError(
+          "internal",
+          `The logit lens tail of this graph needs the inner tensor ${x}; the lens is not available for it.`,
+        );
       newInputs.push({ name: x, elemType: elemType(gi) });
     }
   }
@@ -65,7 +74,16 @@ async function tail(model: LoadedModel): Promise<Tail> {
   if (!t) {
     t = (async () => {
       const { plan, keep, needsZeroSkip } = buildTailPlan(model);
-      const file = materialiseEdit(model.scanned, model.bytes, plan, "logit-lens-tail", model.fingerprint, model.options.cacheDir, { keep }, model.options.editLocation === "cache");
+      const file = materialiseEdit(
+        model.scanned,
+        model.bytes,
+        plan,
+        "logit-lens-tail",
+        model.fingerprint,
+        model.options.cacheDir,
+        { keep },
+        model.options.editLocation === "cache",
+      );
       if (file.written) model.writtenFiles.push(file.path);
       const session = await ort.InferenceSession.create(file.path, {
         executionProviders: ["cpu"],
@@ -103,7 +121,11 @@ export async function unembedResidual(model: LoadedModel, resid: ActivationTenso
   for (const i of t.extraInputs) {
     // Graph inputs the tail reads only for shapes: give them the shapes of the prompt.
     if (i.name === "attention_mask") feeds[i.name] = int64Tensor(new Array(B * S).fill(1), [B, S]);
-    else if (i.name === "position_ids") feeds[i.name] = int64Tensor(Array.from({ length: B * S }, (_, k) => k % S), [B, S]);
+    else if (i.name === "position_ids")
+      feeds[i.name] = int64Tensor(
+        Array.from({ length: B * S }, (_, k) => k % S),
+        [B, S],
+      );
     else feeds[i.name] = int64Tensor(new Array(B * S).fill(0), [B, S]);
   }
   const out = await t.session.run(feeds);

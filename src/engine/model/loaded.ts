@@ -118,12 +118,18 @@ export class LoadedModel {
   ) {
     const cfg = resolved.config;
     const heads = Number(cfg.num_key_value_heads ?? cfg.num_attention_heads ?? cfg.n_head ?? 0);
-    const hd = Number(cfg.head_dim ?? 0) || (heads ? Number(cfg.hidden_size ?? cfg.n_embd ?? 0) / Number(cfg.num_attention_heads ?? cfg.n_head) : 0);
+    const hd =
+      Number(cfg.head_dim ?? 0) || (heads ? Number(cfg.hidden_size ?? cfg.n_embd ?? 0) / Number(cfg.num_attention_heads ?? cfg.n_head) : 0);
     this.pastInputs = scanned.inputs
       .filter((i) => i.name.startsWith("past_key_values") || i.name.startsWith("past_key") || i.name.startsWith("past_value"))
       .map((i) => {
         const s = shapeOf(i) ?? [];
-        return { name: i.name, elemType: elemType(i) || 1, heads: typeof s[1] === "number" ? s[1] : heads, headDim: typeof s[3] === "number" ? s[3] : hd };
+        return {
+          name: i.name,
+          elemType: elemType(i) || 1,
+          heads: typeof s[1] === "number" ? s[1] : heads,
+          headDim: typeof s[3] === "number" ? s[3] : hd,
+        };
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
   }
@@ -140,7 +146,16 @@ export class LoadedModel {
       return s;
     }
     const plan = planEdit(this.graph, this.map, edit);
-    const file = materialiseEdit(this.scanned, this.src, plan, JSON.stringify(edit), this.fp, this.options.cacheDir, undefined, this.options.editLocation === "cache");
+    const file = materialiseEdit(
+      this.scanned,
+      this.src,
+      plan,
+      JSON.stringify(edit),
+      this.fp,
+      this.options.cacheDir,
+      undefined,
+      this.options.editLocation === "cache",
+    );
     if (file.written) this.writtenFiles.push(file.path);
     s = ort.InferenceSession.create(file.path, {
       executionProviders: ["cpu"],
@@ -154,16 +169,21 @@ export class LoadedModel {
     while (this.sessions.size > (this.options.maxSessions ?? 3)) {
       const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<EditedSession>];
       this.sessions.delete(oldKey);
-      void old.then((x) => {
-        x.evicted = true;
-        return x.busy ? undefined : x.session.release();
-      }).catch(() => undefined);
+      void old
+        .then((x) => {
+          x.evicted = true;
+          return x.busy ? undefined : x.session.release();
+        })
+        .catch(() => undefined);
     }
     try {
       return await s;
     } catch (e) {
       this.sessions.delete(key);
-      throw new IntrospectError("corrupt-model", `onnxruntime could not load ${this.resolved.onnxPath}: ${(e as Error).message.split("\n")[0]}`);
+      throw new IntrospectError(
+        "corrupt-model",
+        `onnxruntime could not load ${this.resolved.onnxPath}: ${(e as Error).message.split("\n")[0]}`,
+      );
     }
   }
 
@@ -177,7 +197,8 @@ export class LoadedModel {
     throwIfCancelled(req.cancel);
     const single = !Array.isArray(req.ids[0]);
     const rows = (single ? [req.ids as number[]] : (req.ids as number[][])).map((r) => [...r]);
-    if (rows.length === 0 || rows.some((r) => r.length === 0)) throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
+    if (rows.length === 0 || rows.some((r) => r.length === 0))
+      throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
     const S = Math.max(...rows.map((r) => r.length));
     const B = rows.length;
     const ids = new Array<number>(B * S).fill(0);
@@ -185,7 +206,11 @@ export class LoadedModel {
     rows.forEach((r, b) => r.forEach((t, i) => ((ids[b * S + i] = t), (mask[b * S + i] = 1))));
     const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(ids, [B, S]) };
     if (this.scanned.inputs.some((i) => i.name === "attention_mask")) feeds.attention_mask = int64Tensor(mask, [B, S]);
-    if (this.hasPositionIds) feeds.position_ids = int64Tensor(Array.from({ length: B * S }, (_, i) => i % S), [B, S]);
+    if (this.hasPositionIds)
+      feeds.position_ids = int64Tensor(
+        Array.from({ length: B * S }, (_, i) => i % S),
+        [B, S],
+      );
     for (const p of this.pastInputs) feeds[p.name] = zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const out = await this.forward(feeds, req, B, S);
     if (single) {
@@ -197,7 +222,8 @@ export class LoadedModel {
 
   /** One incremental step: feeds `ids` (new tokens per row) after `cache` (none = empty). */
   async decodeStep(ids: number[][], cache?: KvCache, opts: Omit<RunRequest, "ids"> = {}): Promise<DecodeResult> {
-    if (!this.info.hasKvCache) throw new IntrospectError("bad-input", "This model has no past_key_values inputs: recompute the full sequence with run() instead.");
+    if (!this.info.hasKvCache)
+      throw new IntrospectError("bad-input", "This model has no past_key_values inputs: recompute the full sequence with run() instead.");
     throwIfCancelled(opts.cancel);
     const B = ids.length;
     const n = ids[0].length;
@@ -206,7 +232,11 @@ export class LoadedModel {
       input_ids: int64Tensor(ids.flat(), [B, n]),
       attention_mask: int64Tensor(new Array(B * (past + n)).fill(1), [B, past + n]),
     };
-    if (this.hasPositionIds) feeds.position_ids = int64Tensor(Array.from({ length: B * n }, (_, i) => past + (i % n)), [B, n]);
+    if (this.hasPositionIds)
+      feeds.position_ids = int64Tensor(
+        Array.from({ length: B * n }, (_, i) => past + (i % n)),
+        [B, n],
+      );
     for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
     const r = await this.forward(feeds, opts, B, n, presentNames);
@@ -221,7 +251,11 @@ export class LoadedModel {
     const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
     const patchSites = [...patch.map((p) => p.site), ...(req.prepare?.patch ?? [])];
     for (const s of [...steerSites, ...patchSites, ...(req.capture ?? [])]) {
-      if (!this.map.sites.has(s)) throw new IntrospectError("bad-input", `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`);
+      if (!this.map.sites.has(s))
+        throw new IntrospectError(
+          "bad-input",
+          `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`,
+        );
     }
     const edited = await this.session(steerSites, patchSites);
     const { session, outputs } = edited;
@@ -240,7 +274,10 @@ export class LoadedModel {
         for (let i = 0; i < v.length; i++) sum[i] += k * v[i];
       }
       if (first.dims.length === 1 && first.dims[0] !== this.info.dModel && !site.includes("mlp.hook_post")) {
-        throw new IntrospectError("bad-input", `The steering vector for ${site} has ${first.dims[0]} values; this model's residual stream has ${this.info.dModel}.`);
+        throw new IntrospectError(
+          "bad-input",
+          `The steering vector for ${site} has ${first.dims[0]} values; this model's residual stream has ${this.info.dModel}.`,
+        );
       }
       feeds[steerInput(site)] = float32Tensor(sum, first.dims);
     }
@@ -251,15 +288,17 @@ export class LoadedModel {
         feeds[patchValueInput(site)] = float32Tensor(new Float32Array(1), [1]);
         continue;
       }
-      const vdims = p.values.dims.length === 2 || (p.values.dims.length === 3 && site.includes("pattern")) ? [1, ...p.values.dims] : p.values.dims;
+      const vdims =
+        p.values.dims.length === 2 || (p.values.dims.length === 3 && site.includes("pattern")) ? [1, ...p.values.dims] : p.values.dims;
       const posAxis = vdims.length === 4 ? 2 : 1;
       const mdims = vdims.map((d, i) => (i === 0 || i === posAxis ? d : 1));
       const m = new Uint8Array(mdims.reduce((a, b) => a * b, 1));
       const Sm = mdims[posAxis];
-      for (let b = 0; b < mdims[0]; b++) for (const pos of p.positions) {
-        if (pos < 0 || pos >= Sm) throw new IntrospectError("bad-input", `Patch position ${pos} is outside the prompt (0..${Sm - 1}).`);
-        m[b * Sm + pos] = 1;
-      }
+      for (let b = 0; b < mdims[0]; b++)
+        for (const pos of p.positions) {
+          if (pos < 0 || pos >= Sm) throw new IntrospectError("bad-input", `Patch position ${pos} is outside the prompt (0..${Sm - 1}).`);
+          m[b * Sm + pos] = 1;
+        }
       feeds[patchMaskInput(site)] = new ort.Tensor("bool", m, mdims);
       feeds[patchValueInput(site)] = float32Tensor(p.values.data, vdims);
     }
@@ -318,8 +357,14 @@ function squeeze(t: ActivationTensor): ActivationTensor {
 }
 
 const SHORT: Record<string, string> = {
-  resid_pre: "hook_resid_pre", resid_mid: "hook_resid_mid", resid_post: "hook_resid_post", attn_out: "hook_attn_out",
-  mlp_out: "hook_mlp_out", mlp_post: "mlp.hook_post", pattern: "attn.hook_pattern", router_logits: "moe.hook_router_logits",
+  resid_pre: "hook_resid_pre",
+  resid_mid: "hook_resid_mid",
+  resid_post: "hook_resid_post",
+  attn_out: "hook_attn_out",
+  mlp_out: "hook_mlp_out",
+  mlp_post: "mlp.hook_post",
+  pattern: "attn.hook_pattern",
+  router_logits: "moe.hook_router_logits",
 };
 
 /** `resid_post` -> every layer's `blocks.L.hook_resid_post` that exists; full names are checked. */
@@ -330,10 +375,18 @@ export function expandSites(list: string[], info: ModelInfo): HookName[] {
     if (raw === "ln_final" || raw === "ln_final.hook_normalized") out.push("ln_final.hook_normalized");
     else if (kind && !raw.startsWith("blocks.")) {
       const found = info.sites.filter((s) => s.endsWith(`.${kind}`) && /^blocks\.\d+\./.test(s));
-      if (found.length === 0) throw new IntrospectError("bad-input", `This model has no ${raw} sites (${info.notes.join("; ") || "not found by the architecture map"}).`);
+      if (found.length === 0)
+        throw new IntrospectError(
+          "bad-input",
+          `This model has no ${raw} sites (${info.notes.join("; ") || "not found by the architecture map"}).`,
+        );
       out.push(...found);
     } else if (info.sites.includes(raw)) out.push(raw);
-    else throw new IntrospectError("bad-input", `Unknown site ${raw}. Use names like blocks.0.hook_resid_post or short forms: ${Object.keys(SHORT).join(", ")}.`);
+    else
+      throw new IntrospectError(
+        "bad-input",
+        `Unknown site ${raw}. Use names like blocks.0.hook_resid_post or short forms: ${Object.keys(SHORT).join(", ")}.`,
+      );
   }
   return [...new Set(out)];
 }

@@ -31,13 +31,19 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     try {
       scanned = scanModel(resolved.onnxPath, src, fs.statSync(resolved.onnxPath).mtimeMs);
     } catch (e) {
-      throw new IntrospectError("corrupt-model", `${path.basename(resolved.onnxPath)} is not a readable ONNX model (${(e as Error).message}). The file may be truncated or not an ONNX protobuf: re-export or re-download it.`);
+      throw new IntrospectError(
+        "corrupt-model",
+        `${path.basename(resolved.onnxPath)} is not a readable ONNX model (${(e as Error).message}). The file may be truncated or not an ONNX protobuf: re-export or re-download it.`,
+      );
     }
     checkSupported(scanned, resolved.onnxPath);
     const dir = path.dirname(resolved.onnxPath);
     for (const t of scanned.initializers.values()) {
       if (t.external && !fs.existsSync(path.join(dir, t.external.location))) {
-        throw new IntrospectError("model-not-found", `The weights file ${t.external.location} that ${path.basename(resolved.onnxPath)} refers to is missing from ${dir}. Copy the .onnx_data file(s) next to the .onnx file.`);
+        throw new IntrospectError(
+          "model-not-found",
+          `The weights file ${t.external.location} that ${path.basename(resolved.onnxPath)} refers to is missing from ${dir}. Copy the .onnx_data file(s) next to the .onnx file.`,
+        );
       }
     }
     const g = new GraphIndex(scanned);

@@ -6,8 +6,15 @@ import type { ScannedModel } from "../onnx/modelFile";
 
 /** Variant names as Transformers.js uses them, mapped to file suffixes. */
 export const VARIANTS: Record<string, string> = {
-  fp32: "", fp16: "_fp16", quantized: "_quantized", q8: "_quantized", int8: "_int8", uint8: "_uint8",
-  q4: "_q4", q4f16: "_q4f16", bnb4: "_bnb4",
+  fp32: "",
+  fp16: "_fp16",
+  quantized: "_quantized",
+  q8: "_quantized",
+  int8: "_int8",
+  uint8: "_uint8",
+  q4: "_q4",
+  q4f16: "_q4f16",
+  bnb4: "_bnb4",
 };
 
 export interface ResolvedModel {
@@ -31,14 +38,25 @@ function findBeside(dirs: string[], name: string): string | undefined {
 export function resolveModelPath(p: string, variant?: string): ResolvedModel {
   const abs = path.resolve(p);
   if (!fs.existsSync(abs)) {
-    throw new IntrospectError("model-not-found", `No model at ${abs}: the path does not exist. Point introspect.model at a model folder (with onnx/model.onnx) or at a .onnx file.`);
+    throw new IntrospectError(
+      "model-not-found",
+      `No model at ${abs}: the path does not exist. Point introspect.model at a model folder (with onnx/model.onnx) or at a .onnx file.`,
+    );
   }
   let onnxPath: string;
   if (fs.statSync(abs).isDirectory()) {
     const dirs = [path.join(abs, "onnx"), abs].filter((d) => fs.existsSync(d) && fs.statSync(d).isDirectory());
-    const files = dirs.flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith(".onnx") && !f.includes(".introspect-")).map((f) => path.join(d, f)));
+    const files = dirs.flatMap((d) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith(".onnx") && !f.includes(".introspect-"))
+        .map((f) => path.join(d, f)),
+    );
     if (files.length === 0) {
-      throw new IntrospectError("model-not-found", `No .onnx file in ${abs} or ${path.join(abs, "onnx")}. Export the model with Optimum (optimum-cli export onnx) or torch.onnx first.`);
+      throw new IntrospectError(
+        "model-not-found",
+        `No .onnx file in ${abs} or ${path.join(abs, "onnx")}. Export the model with Optimum (optimum-cli export onnx) or torch.onnx first.`,
+      );
     }
     const byName = (n: string) => files.find((f) => path.basename(f) === n);
     let pick: string | undefined;
@@ -46,7 +64,10 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
       const suffix = VARIANTS[variant] ?? `_${variant}`;
       pick = byName(`model${suffix}.onnx`) ?? byName(`decoder_model${suffix}.onnx`);
       if (!pick) {
-        throw new IntrospectError("model-not-found", `No ${variant} variant (model${suffix}.onnx) in ${abs}. Files found: ${files.map((f) => path.basename(f)).join(", ")}.`);
+        throw new IntrospectError(
+          "model-not-found",
+          `No ${variant} variant (model${suffix}.onnx) in ${abs}. Files found: ${files.map((f) => path.basename(f)).join(", ")}.`,
+        );
       }
     } else {
       const order = ["", "_fp16", "_quantized", "_int8", "_uint8", "_q4", "_q4f16", "_bnb4"];
@@ -55,7 +76,10 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
     onnxPath = pick;
   } else {
     if (!abs.endsWith(".onnx")) {
-      throw new IntrospectError("unsupported-model", `${path.basename(abs)} is not an .onnx file. Point at a model folder or at a .onnx file with tokenizer.json beside it.`);
+      throw new IntrospectError(
+        "unsupported-model",
+        `${path.basename(abs)} is not an .onnx file. Point at a model folder or at a .onnx file with tokenizer.json beside it.`,
+      );
     }
     onnxPath = abs;
   }
@@ -83,18 +107,34 @@ export function checkSupported(m: ScannedModel, file: string): void {
   const outs = m.outputs.map((o) => o.name);
   const base = path.basename(file);
   if (names.has("use_cache_branch") || m.nodes.some((n) => n.opType === "If" || n.opType === "Loop")) {
-    throw new IntrospectError("unsupported-model", `${base} is a merged decoder (its layers sit inside If subgraphs selected by use_cache_branch), which is not supported yet. Use model.onnx or decoder_model.onnx from the same export (optimum-cli export onnx --no-post-process keeps them).`);
+    throw new IntrospectError(
+      "unsupported-model",
+      `${base} is a merged decoder (its layers sit inside If subgraphs selected by use_cache_branch), which is not supported yet. Use model.onnx or decoder_model.onnx from the same export (optimum-cli export onnx --no-post-process keeps them).`,
+    );
   }
   if (!names.has("input_ids")) {
     const found = [...names].slice(0, 4).join(", ") || "none";
-    const kind = names.has("pixel_values") ? "an image model" : names.has("input_features") || names.has("input_values") ? "an audio model" : "not a language model";
-    throw new IntrospectError("unsupported-model", `${base} looks like ${kind} (inputs: ${found}). Introspect supports decoder-only language models with an input_ids input and a logits output.`);
+    const kind = names.has("pixel_values")
+      ? "an image model"
+      : names.has("input_features") || names.has("input_values")
+        ? "an audio model"
+        : "not a language model";
+    throw new IntrospectError(
+      "unsupported-model",
+      `${base} looks like ${kind} (inputs: ${found}). Introspect supports decoder-only language models with an input_ids input and a logits output.`,
+    );
   }
   if (names.has("encoder_hidden_states") || names.has("encoder_outputs")) {
-    throw new IntrospectError("unsupported-model", `${base} is the decoder of an encoder-decoder model (it takes encoder_hidden_states). Introspect supports decoder-only language models (GPT-2, Llama, Qwen, Mistral, Phi, Mixtral-style).`);
+    throw new IntrospectError(
+      "unsupported-model",
+      `${base} is the decoder of an encoder-decoder model (it takes encoder_hidden_states). Introspect supports decoder-only language models (GPT-2, Llama, Qwen, Mistral, Phi, Mixtral-style).`,
+    );
   }
   if (!outs.includes("logits")) {
     const enc = outs.some((o) => /last_hidden_state|pooler_output|hidden_states/.test(o));
-    throw new IntrospectError("unsupported-model", `${base} has no logits output (outputs: ${outs.slice(0, 4).join(", ")})${enc ? ": it looks like an encoder-only model" : ""}. Introspect supports decoder-only language models exported with a language-model head (e.g. optimum-cli export onnx --task text-generation).`);
+    throw new IntrospectError(
+      "unsupported-model",
+      `${base} has no logits output (outputs: ${outs.slice(0, 4).join(", ")})${enc ? ": it looks like an encoder-only model" : ""}. Introspect supports decoder-only language models exported with a language-model head (e.g. optimum-cli export onnx --task text-generation).`,
+    );
   }
 }

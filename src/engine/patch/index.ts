@@ -1,6 +1,17 @@
 // Activation patching: layer x position sweeps between a clean and a corrupted prompt.
 export { alignPositions, checkSpec, DEFAULT_PATCH_SITE_KINDS, type PatchSweepSpec, type PatchSiteKind, type Alignment } from "./spec";
 export { baseline, logitDiff, normaliser, type Baseline } from "./metric";
-export { patchingSweep, defaultAnswers, type PatchRunner, type BatchPatch, type PatchOptions, type PatchProgress, type PatchCell, type PatchResult, type SiteGrid, type ExtraMetric } from "./sweep";
+export {
+  patchingSweep,
+  defaultAnswers,
+  type PatchRunner,
+  type BatchPatch,
+  type PatchOptions,
+  type PatchProgress,
+  type PatchCell,
+  type PatchResult,
+  type SiteGrid,
+  type ExtraMetric,
+} from "./sweep";
 export { modelPatchRunner } from "./model-runner";
 export { runPatching, patchCell } from "./run";

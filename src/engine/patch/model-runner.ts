@@ -61,7 +61,11 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
     for (let b = 0; b < R; b++) flat.push(...tail);
     const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(flat, [R, n]) };
     if (names.has("attention_mask")) feeds.attention_mask = int64Tensor(new Array(R * S).fill(1), [R, S]);
-    if (names.has("position_ids")) feeds.position_ids = int64Tensor(Array.from({ length: R * n }, (_, i) => from + (i % n)), [R, n]);
+    if (names.has("position_ids"))
+      feeds.position_ids = int64Tensor(
+        Array.from({ length: R * n }, (_, i) => from + (i % n)),
+        [R, n],
+      );
     for (const p of model.pastInputs) feeds[p.name] = past?.tensors.get(p.name) ?? zerosTensor(p.elemType, [R, p.heads, 0, p.headDim]);
     for (const site of prepared) {
       const p: BatchPatch | undefined = patches.get(site);
@@ -103,7 +107,8 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
     async capture(ids, capture) {
       // The same edited session as the patched runs (all-false masks are no-ops), so one session serves the sweep.
       if (ids.length === 0) throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
-      for (const c of capture) if (!model.map.sites.has(c)) throw new IntrospectError("bad-input", `The site ${c} does not exist in this model.`);
+      for (const c of capture)
+        if (!model.map.sites.has(c)) throw new IntrospectError("bad-input", `The site ${c} does not exist in this model.`);
       const { session, outputs } = await model.session([], prepared, variant);
       const prefix = usePrefix(session);
       const presents = prefix ? model.pastInputs.map((p) => presentOf(p.name)) : [];
@@ -124,7 +129,8 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       const d = info.dModel;
       for (const [site, p] of patches) {
         if (!prepared.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
-        if (p.mask.length !== rows * S || p.values.length !== S * d) throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
+        if (p.mask.length !== rows * S || p.values.length !== S * d)
+          throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
       }
       const prefix = usePrefix(session) ? prefixes.get(ids.join(",")) : undefined;
       const all = Array.from({ length: rows }, (_, b) => b);
@@ -140,7 +146,8 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       for (const [first, members] of groups) {
         const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
         const logits = lastRows(await runRows(session, ids, members, rows, patches, past, []), members.length);
-        if (logits.length !== members.length * V) throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
+        if (logits.length !== members.length * V)
+          throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
         members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
       }
       return out;

@@ -71,13 +71,19 @@ export function alignPositions(cleanLen: number, corruptLen: number, requested?:
 }
 
 export function checkSpec(spec: PatchSweepSpec, numLayers: number, vocabSize: number): void {
-  for (const [label, id] of [["correct", spec.correct], ["wrong", spec.wrong]] as const) {
+  for (const [label, id] of [
+    ["correct", spec.correct],
+    ["wrong", spec.wrong],
+  ] as const) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
       throw new IntrospectError("bad-input", `The ${label} answer token id ${id} is not in the vocabulary (0-${vocabSize - 1}).`);
     }
   }
   if (spec.correct === spec.wrong) {
-    throw new IntrospectError("bad-input", "The correct and the wrong answer are the same token, so their logit difference is always 0: choose two different answers.");
+    throw new IntrospectError(
+      "bad-input",
+      "The correct and the wrong answer are the same token, so their logit difference is always 0: choose two different answers.",
+    );
   }
   for (const l of spec.layers ?? []) {
     if (!Number.isInteger(l) || l < 0 || l >= numLayers) {

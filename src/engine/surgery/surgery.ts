@@ -62,7 +62,15 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
   const castIfNeeded = (name: string) => {
     if (dtype === 1) return name;
     const out = `${name}/cast`;
-    added.push(create(NodeProtoSchema, { opType: "Cast", name: out, input: [name], output: [out], attribute: [{ name: "to", type: 2, i: BigInt(dtype) }] }));
+    added.push(
+      create(NodeProtoSchema, {
+        opType: "Cast",
+        name: out,
+        input: [name],
+        output: [out],
+        attribute: [{ name: "to", type: 2, i: BigInt(dtype) }],
+      }),
+    );
     return out;
   };
   const ref = (site: HookName) => {
@@ -154,8 +162,18 @@ function lastPositionOnly(g: GraphIndex, map: ArchMap, mutable: (i: number) => N
   if (!dims || dims.length !== 3) return;
   const idx = "introspect/last/index";
   const last = "introspect/last/hidden";
-  added.push(create(NodeProtoSchema, { opType: "Constant", name: idx, output: [idx], attribute: [{ name: "value_ints", type: 7, ints: [-1n] }] }));
-  added.push(create(NodeProtoSchema, { opType: "Gather", name: last, input: [x, idx], output: [last], attribute: [{ name: "axis", type: 2, i: 1n }] }));
+  added.push(
+    create(NodeProtoSchema, { opType: "Constant", name: idx, output: [idx], attribute: [{ name: "value_ints", type: 7, ints: [-1n] }] }),
+  );
+  added.push(
+    create(NodeProtoSchema, {
+      opType: "Gather",
+      name: last,
+      input: [x, idx],
+      output: [last],
+      attribute: [{ name: "axis", type: 2, i: 1n }],
+    }),
+  );
   mutable(map.unembedNode).input[0] = last;
 }
 
@@ -184,7 +202,8 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
       const init = initAt.get(f.start);
       // Small tensors stay inline: onnxruntime's shape inference must read constants such as
       // Unsqueeze axes or Reshape shapes, and cannot from external data.
-      if (init?.raw && init.raw.length >= INLINE_LIMIT) graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init, dataLocation)));
+      if (init?.raw && init.raw.length >= INLINE_LIMIT)
+        graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init, dataLocation)));
       else graphParts.push(src.read(f.start, f.end - f.start).slice());
     } else {
       graphParts.push(src.read(f.start, f.end - f.start).slice());

@@ -64,11 +64,38 @@ export class Workbench {
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor();
     await input.fill(relPath);
-    const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: path.basename(relPath) }).first();
-    await row.waitFor({ timeout: 15000 });
-    await this.page.keyboard.press("Enter");
-    await this.page.locator(`.tab.active[data-resource-name="${path.basename(relPath)}"]`).waitFor({ timeout: 15000 });
+    const name = path.basename(relPath);
+    const tab = this.page.locator(`.tab.active[data-resource-name="${name}"]`);
+    const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
+    try {
+      await row.waitFor({ timeout: 10000 });
+      await this.page.keyboard.press("Enter");
+      await tab.waitFor({ timeout: 10000 });
+    } catch {
+      // Quick Open's file index can lag behind files the test just wrote (it then says "No matching
+      // results" for a file the Explorer shows): open it from the Explorer instead, as a user would.
+      await this.page.keyboard.press("Escape");
+      await this.openFromExplorer(relPath);
+      await tab.waitFor({ timeout: 15000 });
+    }
     await this.activeEditor().locator(".view-lines").waitFor();
+  }
+
+  /** Opens a file by clicking its row in the Explorer, expanding the folders on its path first. */
+  private async openFromExplorer(relPath: string): Promise<void> {
+    await this.page.keyboard.press(`${MOD}+Shift+E`);
+    const parts = relPath.split(/[\\/]/).filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      const exact = new RegExp(`^${parts[i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+      const item = this.page
+        .locator(".explorer-folders-view .monaco-list-row")
+        .filter({ has: this.page.locator(".label-name", { hasText: exact }) })
+        .first();
+      await item.waitFor({ timeout: 15000 });
+      const expanded = await item.getAttribute("aria-expanded");
+      if (i < parts.length - 1 && expanded === "true") continue;
+      await item.click();
+    }
   }
 
   activeEditor(): Locator {
