@@ -66,7 +66,10 @@ describe("host engine model shared with prompt files (demo-llama)", function () 
     assert.match(byLabel["predicted next"], /^" Mary" \d+\.\d%$/, JSON.stringify(byLabel));
     assert.match(byLabel["logit lens"], /settles on " Mary" at layer \d+ of \d+/);
     assert.strictEqual(byLabel["actual next"], undefined, "nothing follows the last token");
-    assert.ok(rows[last - 1].rows.some((r) => r.label === "actual next" && r.value.startsWith('" to"')), "the token before knows its successor");
+    assert.ok(
+      rows[last - 1].rows.some((r) => r.label === "actual next" && r.value.startsWith('" to"')),
+      "the token before knows its successor",
+    );
 
     const store = new ProbeValueStore();
     store.record(TEXT, rows);
