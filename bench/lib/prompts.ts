@@ -1,16 +1,8 @@
 // Seeded token ids: the same prompts on both sides and on every run.
+import { mulberry32 } from "../../src/engine/generate/sample";
 
-export function rng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The engine's seeded PRNG (mulberry32), so prompts are the same on every run. */
+export const rng = mulberry32;
 
 /** `n` ids in [0, vocab), avoiding `avoid` (e.g. the end-of-text id). */
 export function randomIds(n: number, vocab: number, seed: number, avoid: number[] = []): number[] {
