@@ -16,7 +16,8 @@ export interface EngineModel {
   /** Residual-stream (resid_pre) patching sweep; logit differences [layer][position index]. */
   sweep?(spec: SweepSpec): Promise<SweepOutcome>;
   /** Greedy generation with past_key_values; `steer` adds vector*1 to resid_post of a layer. */
-  generate?(prompt: number[], newTokens: number, steer?: SteerSpec): Promise<number[]>;
+  /** `useKvCache: false` recomputes the whole sequence every step (graphs without past_key_values). */
+  generate?(prompt: number[], newTokens: number, steer?: SteerSpec, useKvCache?: boolean): Promise<number[]>;
   /** From a slider change (new steering strength) to the first steered token, with generation running. */
   sliderToFirstToken?(prompt: number[], steer: SteerSpec): Promise<number>;
   close(): Promise<void>;
@@ -97,11 +98,11 @@ function wrap(model: LoadedModel): EngineModel {
       const logitDiff = spec.layers.map((_, li) => Array.from(g.subarray(li * P, (li + 1) * P)));
       return { logitDiff, cellsRun: r.cellsRun, cellsSkipped: r.cellsSkipped, forwardPasses: r.forwardPasses };
     },
-    async generate(prompt, newTokens, steer) {
+    async generate(prompt, newTokens, steer, useKvCache = true) {
       // One factory per call prepared for the steering site: the unsteered run uses the same edited
       // session with a zero vector, as the steering panel does, so the two differ only by the vector.
       const site = steerSite(steer?.layer ?? Math.floor(model.info.numLayers / 2));
-      const factory = modelDecoderFactory(model, { prepare: [site] });
+      const factory = modelDecoderFactory(model, { prepare: [site], useKvCache });
       const add = new Map(steer ? [[site, steer.vector]] : []);
       const out: number[] = [];
       for await (const t of generate(factory, prompt, { maxTokens: newTokens, steer: add })) out.push(t.id);
