@@ -139,7 +139,17 @@ export class Workbench {
       await this.page.keyboard.press("Escape");
       throw e;
     }
+    await item.hover();
     await item.click();
+    try {
+      await item.waitFor({ state: "hidden", timeout: 3000 });
+    } catch {
+      // The menu can swallow a click that lands while it is still opening (it stays open with the
+      // entry highlighted): choose the highlighted entry with Enter, as a keyboard user would.
+      await item.hover();
+      await this.page.keyboard.press("Enter");
+      await item.waitFor({ state: "hidden", timeout: 5000 });
+    }
   }
 
   /** The status-bar entry whose text contains `text` (e.g. "Introspect"). */
