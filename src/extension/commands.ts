@@ -5,8 +5,7 @@ import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
 
 export function registerCommands(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): void {
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-    context.subscriptions.push(vscode.commands.registerCommand(id, guard(fn)));
+  const reg = commandRegistrar(context);
 
   reg("introspect.restartHost", async () => {
     await host.restart();
@@ -19,14 +18,26 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
 }
 
 /** Errors from commands become one readable message instead of an unhandled rejection. */
-function guard(fn: (...args: unknown[]) => unknown): (...args: unknown[]) => Promise<unknown> {
-  return async (...args) => {
-    try {
-      return await fn(...args);
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      void vscode.window.showErrorMessage(`Introspect: ${message}`);
-      return undefined;
-    }
+/**
+ * `reg(id, fn)` for a feature's commands: registered with the context, and a failure becomes one
+ * error message (`describe` turns the error into the sentence; undefined shows nothing, e.g. for
+ * a cancellation the user asked for).
+ */
+export function commandRegistrar(
+  context: vscode.ExtensionContext,
+  describe: (e: unknown) => string | undefined = (e) => (e instanceof Error ? e.message : String(e)),
+): (id: string, fn: (...args: unknown[]) => unknown) => void {
+  return (id, fn) => {
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await fn(...args);
+        } catch (e) {
+          const message = describe(e);
+          if (message !== undefined) void vscode.window.showErrorMessage(`Introspect: ${message}`);
+          return undefined;
+        }
+      }),
+    );
   };
 }

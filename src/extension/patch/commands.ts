@@ -3,6 +3,7 @@
 // (introspect.runPatching, which runs the block as written), plus "Cancel Activation Patching".
 import * as path from "path";
 import * as vscode from "vscode";
+import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type RunPatchingArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
 import { chooseExperiment } from "./choose";
@@ -17,17 +18,7 @@ export const PATCH_COMMANDS = {
 export function registerPatchCommands(context: vscode.ExtensionContext, host: HostClient): PatchPanel {
   const panel = new PatchPanel(context, host);
   context.subscriptions.push(panel);
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-        try {
-          return await fn(...args);
-        } catch (e) {
-          void vscode.window.showErrorMessage(`Introspect: ${messageOf(e)}`);
-          return undefined;
-        }
-      }),
-    );
+  const reg = commandRegistrar(context, messageOf);
 
   reg(PATCH_COMMANDS.run, async () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');

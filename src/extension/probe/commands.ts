@@ -1,6 +1,7 @@
 // Probe commands: "Probe Selection" (context menu, palette, keybinding), the prompt-file code
 // lens "Probe" (introspect.probeText) and "Clear Token Tint".
 import * as vscode from "vscode";
+import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type ProbeTextArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
 import { ProbePanel, messageOf } from "./probePanel";
@@ -8,17 +9,7 @@ import { probeTarget, promptTexts, wholeTextTarget, type ProbeContext, type Prob
 
 export function registerProbeCommands(context: vscode.ExtensionContext, host: HostClient): ProbePanel {
   const panel = new ProbePanel(context, host);
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-        try {
-          return await fn(...args);
-        } catch (e) {
-          void vscode.window.showErrorMessage(`Introspect: ${messageOf(e)}`);
-          return undefined;
-        }
-      }),
-    );
+  const reg = commandRegistrar(context, messageOf);
   context.subscriptions.push(panel);
 
   reg("introspect.probeSelection", () => {

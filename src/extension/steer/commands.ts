@@ -2,6 +2,7 @@
 // palette entries (open the panel, a vector from two selections, save/load, GGUF import/export,
 // combine, sweep) and the panel's buttons, which arrive as steerAction messages.
 import * as vscode from "vscode";
+import { commandRegistrar } from "../commands";
 import {
   SteerBuildRequest,
   SteerCombineRequest,
@@ -20,18 +21,11 @@ import { SteerView } from "./view";
 export function registerSteerCommands(context: vscode.ExtensionContext, host: HostClient): SteerView {
   const view = new SteerView(context, host);
   context.subscriptions.push(view);
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-        try {
-          return await fn(...args);
-        } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          if (!/^Cancelled\.?$/.test(msg)) void vscode.window.showErrorMessage(`Introspect: ${msg}`);
-          return undefined;
-        }
-      }),
-    );
+  // A cancellation the user asked for is not an error.
+  const reg = commandRegistrar(context, (e) => {
+    const msg = e instanceof Error ? e.message : String(e);
+    return /^Cancelled\.?$/.test(msg) ? undefined : msg;
+  });
   const needHost = () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
   };
