@@ -200,6 +200,16 @@ export namespace SteerExportRequest {
   export const type = new RequestType<{ vectors: SteerActive[] }, { base64: string }, void>(method);
 }
 
+/**
+ * Client -> host request: apply vector `id` over several layers with a weight each (the "Guiding
+ * Giants" form; same site kind as its own site), or back at its own site alone (`weights: null`).
+ * The vector keeps its id; the result carries its new .ivec bytes.
+ */
+export namespace SteerLayersRequest {
+  export const method = "introspect/steerLayers" as const;
+  export const type = new RequestType<{ id: string; weights: { layer: number; weight: number }[] | null }, SteerVectorResult, void>(method);
+}
+
 export type SteerSampling = { kind: "greedy" } | { kind: "sample"; seed: number; temperature: number };
 
 export interface SteerGenerateParams {

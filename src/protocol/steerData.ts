@@ -33,6 +33,8 @@ export interface SteerPanelState {
   sampling: SteerSamplingUi;
   settings: SteerSettings;
   model?: string;
+  /** Layers of the loaded model (for the per-layer weight editor). */
+  numLayers?: number;
 }
 
 /** Live inputs from the panel: every slider/toggle/prompt change sends the whole set (latest wins). */
@@ -52,4 +54,6 @@ export type SteerGenStatus =
 /** Row buttons and panel buttons that the extension carries out. */
 export type SteerAction =
   | { kind: "remove" | "save" | "negate" | "sweep"; id: string }
+  /** Per-layer weights for a vector (null: back to its own site alone). */
+  | { kind: "layers"; id: string; weights: { layer: number; weight: number }[] | null }
   | { kind: "load" | "exportGguf" | "combine" | "fromSelections" | "promptFromEditor" };

@@ -110,7 +110,7 @@ function sendInput(): void {
 
 function applyState(s: SteerPanelState): void {
   state = s;
-  rows.update(s.rows, s.settings);
+  rows.update(s.rows, s.settings, s.numLayers);
   if (document.activeElement !== prompt && prompt.value !== s.prompt) prompt.value = s.prompt;
   promptSource.textContent = s.promptSource ? `from ${s.promptSource}` : "";
   modelLine.textContent = s.model ?? "no model";

@@ -1,13 +1,15 @@
 // The vector list: one row per vector with its toggle, name, site, slider (double-click resets
 // to 0) and buttons. Rows are rebuilt only when the set of vectors or the settings change, so a
-// slider being dragged is never replaced under the pointer.
+// slider being dragged is never replaced under the pointer. "Layers…" opens the row's per-layer
+// weight editor (layers.ts), which stays open across redraws.
 import { button, el, fmt } from "../shared/dom";
 import type { SteerAction, SteerRow, SteerSettings } from "../../src/protocol/steerData";
+import { layerEditor, siteLabel } from "./layers";
 
 export interface RowsView {
   root: HTMLElement;
   /** Draws the rows when their identity changed; otherwise only updates values. */
-  update(rows: SteerRow[], settings: SteerSettings): void;
+  update(rows: SteerRow[], settings: SteerSettings, numLayers?: number): void;
   values(): { id: string; alpha: number; enabled: boolean }[];
 }
 
@@ -16,8 +18,10 @@ export function rowsView(onChange: () => void, onAction: (a: SteerAction) => voi
   const root = el("section", { class: "vectors-section" }, list);
   let key = "";
   let current: { id: string; slider: HTMLInputElement; toggle: HTMLInputElement; value: HTMLOutputElement }[] = [];
+  /** Rows whose layer editor is open. */
+  const editing = new Set<string>();
 
-  function row(r: SteerRow, s: SteerSettings, i: number): HTMLElement {
+  function row(r: SteerRow, s: SteerSettings, i: number, numLayers: number | undefined): HTMLElement {
     const id = r.info.id;
     const toggle = el("input", { attrs: { type: "checkbox", "aria-label": `Apply ${r.info.name}`, class: "toggle" } });
     toggle.checked = r.enabled;
@@ -56,7 +60,7 @@ export function rowsView(onChange: () => void, onAction: (a: SteerAction) => voi
         { class: "vector-head" },
         toggle,
         el("span", { class: "name", text: r.info.name, attrs: { title: r.info.source ?? r.info.name } }),
-        el("span", { class: "site mono muted", text: r.info.site }),
+        el("span", { class: "site mono muted", text: siteLabel(r), attrs: { title: siteLabel(r) } }),
       ),
       el("div", { class: "vector-slider" }, slider, value),
       el(
@@ -66,6 +70,22 @@ export function rowsView(onChange: () => void, onAction: (a: SteerAction) => voi
         el(
           "span",
           { class: "row-buttons" },
+          numLayers
+            ? button(
+                "Layers…",
+                () => {
+                  const open = item.querySelector(".layer-weights");
+                  if (open) {
+                    open.remove();
+                    editing.delete(id);
+                  } else {
+                    editing.add(id);
+                    item.append(editor());
+                  }
+                },
+                "Apply the vector over several layers, with a weight per layer",
+              )
+            : null,
           button("Negate", () => onAction({ kind: "negate", id }), "Add the negated vector as a new row"),
           button("Sweep…", () => onAction({ kind: "sweep", id }), "Generate at several strengths and layers"),
           button("Save…", () => onAction({ kind: "save", id }), "Save as an .ivec file"),
@@ -74,14 +94,21 @@ export function rowsView(onChange: () => void, onAction: (a: SteerAction) => voi
       ),
       r.error ? el("p", { class: "error", text: r.error }) : null,
     );
+    const editor = () => layerEditor(r, i, numLayers ?? 0, (weights) => onAction({ kind: "layers", id, weights }));
+    if (numLayers && editing.has(id)) item.append(editor());
     current.push({ id, slider, toggle, value });
     return item;
   }
 
   return {
     root,
-    update(rows, s) {
-      const k = JSON.stringify([rows.map((r) => [r.info.id, r.error ?? "", r.file ?? ""]), s.range, s.step]);
+    update(rows, s, numLayers) {
+      const k = JSON.stringify([
+        rows.map((r) => [r.info.id, r.error ?? "", r.file ?? "", r.info.layerWeights ?? []]),
+        s.range,
+        s.step,
+        numLayers,
+      ]);
       if (k === key) {
         for (const r of rows) {
           const c = current.find((x) => x.id === r.info.id);
@@ -104,7 +131,8 @@ export function rowsView(onChange: () => void, onAction: (a: SteerAction) => voi
         );
         return;
       }
-      list.replaceChildren(...rows.map((r, i) => row(r, s, i)));
+      for (const id of editing) if (!rows.some((r) => r.info.id === id)) editing.delete(id);
+      list.replaceChildren(...rows.map((r, i) => row(r, s, i, numLayers)));
     },
     values: () => current.map((c) => ({ id: c.id, alpha: Number(c.slider.value), enabled: c.toggle.checked })),
   };

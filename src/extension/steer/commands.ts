@@ -7,6 +7,7 @@ import {
   SteerBuildRequest,
   SteerCombineRequest,
   SteerExportRequest,
+  SteerLayersRequest,
   SteerLoadRequest,
   SteerPairRequest,
   SteerSweepRequest,
@@ -43,13 +44,18 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   };
 
   /** Saves a vector under .introspect/vectors/ of the workspace folder of `near` (or the first folder). */
-  const saveInWorkspace = async (r: SteerVectorResult, near?: vscode.Uri): Promise<string | undefined> => {
+  const saveInWorkspace = async (r: SteerVectorResult, near?: vscode.Uri): Promise<vscode.Uri | undefined> => {
     const folder = (near && vscode.workspace.getWorkspaceFolder(near)) ?? vscode.workspace.workspaceFolders?.[0];
     if (!folder) return undefined;
     const safe = r.vector.name.replace(/[^\w.@-]+/g, "_");
     const uri = vscode.Uri.joinPath(folder.uri, ".introspect", "vectors", `${safe}.ivec`);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(r.ivec, "base64"));
-    return vscode.workspace.asRelativePath(uri);
+    return uri;
+  };
+  /** Vectors restored after a window reload reach the host before a request names them. */
+  const needVectors = async () => {
+    needHost();
+    await view.ensureRegistered();
   };
 
   reg(PromptFileCommands.buildVector, async (raw: unknown) => {
@@ -71,7 +77,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     const saved: string[] = [];
     for (const r of results) {
       const where = await saveInWorkspace(r, uri);
-      if (where) saved.push(where);
+      if (where) saved.push(vscode.workspace.asRelativePath(where));
       view.add([r], where);
     }
     if (!view.currentPrompt) {
@@ -144,7 +150,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     });
     if (!target) return;
     await vscode.workspace.fs.writeFile(target, Buffer.from(e.ivec, "base64"));
-    view.setFile(e.info.id, vscode.workspace.asRelativePath(target));
+    view.setFile(e.info.id, target);
   });
 
   reg("introspect.steer.loadVector", async (arg?: unknown) => {
@@ -162,14 +168,14 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       const format = uri.path.toLowerCase().endsWith(".gguf") ? "gguf" : "ivec";
       const label = uri.path.split("/").pop() ?? uri.toString();
       const r = await host.client.sendRequest(SteerLoadRequest.type, { format, base64: Buffer.from(bytes).toString("base64"), label });
-      view.add(r.vectors, vscode.workspace.asRelativePath(uri), format === "ivec");
+      view.add(r.vectors, uri, format === "ivec");
       for (const w of r.warnings) void vscode.window.showWarningMessage(`Introspect: ${w}`);
     }
     if (picked?.length) await view.reveal();
   });
 
   reg("introspect.steer.exportGguf", async () => {
-    needHost();
+    await needVectors();
     const active = view.rows.filter((r) => r.enabled && r.alpha !== 0 && !r.error);
     if (!active.length)
       throw new Error("Turn on at least one vector with a non-zero strength: the export writes the active vectors times their strengths.");
@@ -185,7 +191,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   });
 
   reg("introspect.steer.combine", async () => {
-    needHost();
+    await needVectors();
     const picks = await vscode.window.showQuickPick(
       view.rows.map((r) => ({ label: r.info.name, description: `${r.info.site} · strength ${r.alpha}`, id: r.info.id, alpha: r.alpha })),
       { canPickMany: true, title: "Combine vectors: each is added times its current slider value" },
@@ -203,12 +209,13 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   const negate = async (id: string) => {
     const e = view.entry(id);
     if (!e) return;
+    await needVectors();
     const r = await host.client.sendRequest(SteerCombineRequest.type, { name: `-${e.info.name}`, parts: [{ id, coef: -1 }] });
     view.add([r], await saveInWorkspace(r));
   };
 
   reg("introspect.steer.sweep", async (id?: unknown) => {
-    needHost();
+    await needVectors();
     const e = await pickVector("Sweep which vector?", typeof id === "string" ? id : undefined);
     if (!e) return;
     if (!view.currentPrompt.trim()) throw new Error("Type a prompt in the steering panel first: the sweep continues it.");
@@ -262,7 +269,20 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     await view.postSweep({ type: "introspect/steerSweep", sweep: result });
   });
 
+  /** New layer weights for a vector; its auto-saved file under .introspect/vectors/ follows, a file the user chose does not. */
+  const setLayers = async (id: string, weights: { layer: number; weight: number }[] | null) => {
+    const e = view.entry(id);
+    if (!e) return;
+    await needVectors();
+    const r = await host.client.sendRequest(SteerLayersRequest.type, { id, weights });
+    const file = e.uri ? vscode.Uri.parse(e.uri) : undefined;
+    const auto = file && /\/\.introspect\/vectors\/[^/]+\.ivec$/.test(file.path) ? file : undefined;
+    if (auto) await vscode.workspace.fs.writeFile(auto, Buffer.from(r.ivec, "base64"));
+    view.replace(r, auto);
+  };
+
   view.onAction = (a: SteerAction) => {
+    const report = (e: Error) => void vscode.window.showErrorMessage(`Introspect: ${e.message}`);
     const run = (id: string, ...args: unknown[]) => void vscode.commands.executeCommand(id, ...args);
     switch (a.kind) {
       case "remove":
@@ -270,7 +290,9 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       case "save":
         return run("introspect.steer.saveVector", a.id);
       case "negate":
-        return void negate(a.id).catch((e: Error) => vscode.window.showErrorMessage(`Introspect: ${e.message}`));
+        return void negate(a.id).catch(report);
+      case "layers":
+        return void setLayers(a.id, a.weights).catch(report);
       case "sweep":
         return run("introspect.steer.sweep", a.id);
       case "load":

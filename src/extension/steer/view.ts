@@ -2,6 +2,8 @@
 // the panel's state (vectors with sliders and toggles, the prompt, sampling) and the live paired
 // generation: every change restarts it through LatestWins (running one cancelled, not awaited),
 // and host step notifications are forwarded to the page when their generation id is current.
+// The panel (vectors with their .ivec bytes, strengths, toggles, prompt, sampling) is kept in the
+// workspace state, so a window reload brings it back; the restarted host gets the vectors again.
 import * as vscode from "vscode";
 import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type SteerVectorResult } from "../../protocol/lsp";
 import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from "../../protocol/steerData";
@@ -12,9 +14,23 @@ import { LatestWins } from "./coalesce";
 
 export const VIEW_ID = "introspect.steer";
 
-interface Entry extends SteerRow {
+interface Entry extends Omit<SteerRow, "file"> {
   /** The vector's .ivec bytes, re-sent to a restarted host. */
   ivec: string;
+  /** Its file, when saved. */
+  uri?: string;
+  /** The host generation it was registered with (0: not yet, e.g. restored after a reload). */
+  epoch: number;
+}
+
+const STATE_KEY = "introspect.steer.panel";
+/** What is kept across window reloads. */
+interface Saved {
+  version: 1;
+  entries: Omit<Entry, "epoch" | "error">[];
+  prompt: string;
+  promptSource: string;
+  sampling: SteerLiveInput["sampling"];
 }
 
 export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -26,8 +42,8 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   private sampling: SteerLiveInput["sampling"] = { kind: "greedy" };
   private genId = 0;
   /** Host generation the vectors were registered with; a restarted host gets them again. */
-  private hostEpoch = 0;
-  private registeredEpoch = 0;
+  private hostEpoch = 1;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly live: LatestWins<SteerLiveInput>;
   private readonly disposables: vscode.Disposable[] = [];
   /** Buttons of the page, carried out by the commands module. */
@@ -40,6 +56,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     this.live = new LatestWins((input, token) => this.generate(input, token as vscode.CancellationToken), {
       newSource: () => new vscode.CancellationTokenSource(),
     });
+    this.restore();
     this.disposables.push(
       vscode.window.registerWebviewViewProvider(VIEW_ID, this, { webviewOptions: { retainContextWhenHidden: true } }),
       host.client.onNotification(SteerStepNotification.type, (n) => {
@@ -80,7 +97,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     view.webview.html = renderHtml(view.webview, root, "steer", "Introspect: Steering");
   }
 
-  get rows(): readonly SteerRow[] {
+  get rows(): readonly Entry[] {
     return this.entries;
   }
 
@@ -101,14 +118,33 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   /** Adds vectors (or replaces ones of the same name and site) and turns them on at strength 1. */
-  add(results: SteerVectorResult[], file?: string, enable = true): void {
+  add(results: SteerVectorResult[], file?: vscode.Uri, enable = true): void {
     for (const r of results) {
       const old = this.entries.findIndex((e) => e.info.name === r.vector.name && e.info.site === r.vector.site);
-      const entry: Entry = { info: r.vector, ivec: r.ivec, alpha: enable ? 1 : 0, enabled: enable, ...(file ? { file } : {}) };
+      const entry: Entry = {
+        info: r.vector,
+        ivec: r.ivec,
+        alpha: enable ? 1 : 0,
+        enabled: enable,
+        epoch: this.hostEpoch,
+        ...(file ? { uri: file.toString() } : {}),
+      };
       if (old >= 0) this.entries.splice(old, 1, entry);
       else this.entries.push(entry);
     }
-    this.registeredEpoch = this.hostEpoch;
+    this.pushState();
+    this.restart();
+  }
+
+  /** The host changed a vector in place (same id: new layer weights); strength and toggle stay. */
+  replace(r: SteerVectorResult, file?: vscode.Uri): void {
+    const e = this.entry(r.vector.id);
+    if (!e) return;
+    e.info = r.vector;
+    e.ivec = r.ivec;
+    e.epoch = this.hostEpoch;
+    if (file) e.uri = file.toString();
+    else delete e.uri;
     this.pushState();
     this.restart();
   }
@@ -124,9 +160,9 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     return this.entries.find((e) => e.info.id === id);
   }
 
-  setFile(id: string, file: string): void {
+  setFile(id: string, file: vscode.Uri): void {
     const e = this.entry(id);
-    if (e) e.file = file;
+    if (e) e.uri = file.toString();
     this.pushState();
   }
 
@@ -154,18 +190,58 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
 
   private state(): SteerPanelState {
     const m = this.host.state;
+    const rows: SteerRow[] = this.entries.map(({ info, alpha, enabled, error, uri }) => ({
+      info,
+      alpha,
+      enabled,
+      ...(error ? { error } : {}),
+      ...(uri ? { file: vscode.workspace.asRelativePath(vscode.Uri.parse(uri)) } : {}),
+    }));
     return {
-      rows: this.entries.map(({ ivec: _i, ...row }) => row),
+      rows,
       prompt: this.prompt,
       promptSource: this.promptSource,
       sampling: this.sampling,
       settings: this.settings(),
-      ...(m.kind === "ready" ? { model: m.info.id } : {}),
+      ...(m.kind === "ready" ? { model: m.info.id, numLayers: m.info.numLayers } : {}),
     };
   }
 
   private pushState(): void {
+    this.persistSoon();
     void this.post({ type: "introspect/steerState", state: this.state() });
+  }
+
+  /** Writes the panel to the workspace state (coalesced: a slider drag writes once). */
+  private persistSoon(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void this.persist(), 250);
+  }
+
+  private persist(): Thenable<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const saved: Saved = {
+      version: 1,
+      entries: this.entries.map(({ info, ivec, alpha, enabled, uri }) => ({ info, ivec, alpha, enabled, ...(uri ? { uri } : {}) })),
+      prompt: this.prompt,
+      promptSource: this.promptSource,
+      sampling: this.sampling,
+    };
+    return this.context.workspaceState.update(STATE_KEY, saved);
+  }
+
+  /** Brings back the panel of the last window (its vectors are registered with the host before the next use). */
+  private restore(): void {
+    const saved = this.context.workspaceState.get<Saved>(STATE_KEY);
+    if (saved?.version !== 1 || !Array.isArray(saved.entries)) return;
+    for (const e of saved.entries) {
+      if (typeof e?.ivec !== "string" || typeof e.info?.id !== "string") continue;
+      this.entries.push({ ...e, alpha: Number(e.alpha) || 0, enabled: e.enabled !== false, epoch: 0 });
+    }
+    this.prompt = typeof saved.prompt === "string" ? saved.prompt : "";
+    this.promptSource = typeof saved.promptSource === "string" ? saved.promptSource : "";
+    if (saved.sampling?.kind === "greedy" || saved.sampling?.kind === "sample") this.sampling = saved.sampling;
   }
 
   private async post(msg: ToWebview): Promise<void> {
@@ -186,6 +262,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     if (input.prompt !== this.prompt) this.promptSource = "typed";
     this.prompt = input.prompt;
     this.sampling = input.sampling;
+    this.persistSoon();
     this.live.change(input);
   }
 
@@ -240,12 +317,15 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     }
   }
 
-  /** After a host restart or a model change, the host has none of our vectors: send them again. */
-  private async ensureRegistered(): Promise<void> {
-    if (this.registeredEpoch === this.hostEpoch) return;
-    this.registeredEpoch = this.hostEpoch;
+  /**
+   * After a host restart, a model change or a window reload, the host lacks some of our vectors:
+   * send them again (under their ids). A vector that does not fit the model shows why on its row.
+   */
+  async ensureRegistered(): Promise<void> {
+    const epoch = this.hostEpoch;
     let changed = false;
-    for (const e of this.entries) {
+    for (const e of this.entries.filter((x) => x.epoch !== epoch)) {
+      e.epoch = epoch;
       try {
         await this.host.client.sendRequest(SteerLoadRequest.type, { format: "ivec", base64: e.ivec, label: e.info.name, id: e.info.id });
         changed ||= e.error !== undefined;
@@ -259,6 +339,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   dispose(): void {
+    if (this.saveTimer) void this.persist();
     this.live.stop();
     this.disposables.forEach((d) => d.dispose());
   }

@@ -15,6 +15,7 @@ import {
   exportControlVector,
   fromPair,
   importControlVector,
+  withLayerWeights,
   wordTokenIds,
   type SteeringVector,
 } from "../../engine/steer";
@@ -25,6 +26,7 @@ import {
   SteerCombineRequest,
   SteerExportRequest,
   SteerGenerateRequest,
+  SteerLayersRequest,
   SteerLoadRequest,
   SteerPairRequest,
   SteerStepNotification,
@@ -63,8 +65,12 @@ export function register(ctx: HostContext): void {
     return current.live;
   }
 
+  // Ids stay unique across host restarts: the panel keeps (and after a window reload restores)
+  // ids of earlier hosts, and a new vector must never take one of them.
+  const epoch = Date.now().toString(36);
+  let serial = 0;
   const result = (l: LiveSteering, v: SteeringVector, id?: string): SteerVectorResult => {
-    const key = l.add(v, id);
+    const key = l.add(v, id ?? `${v.name.replace(/[^\w.@-]+/g, "_")}-${epoch}${++serial}`);
     return { vector: vectorInfo(key, v), ivec: encodeIvec(v).toString("base64") };
   };
 
@@ -153,6 +159,28 @@ export function register(ctx: HostContext): void {
           p.name,
         ),
       );
+    } catch (e) {
+      throw userError(e, token);
+    }
+  });
+
+  ctx.connection.onRequest(SteerLayersRequest.type, async (p, token) => {
+    try {
+      const l = await live();
+      const v = l.get(p.id);
+      const n = l.model.info.numLayers;
+      const weights = (p.weights ?? []).filter((w) => w.weight !== 0);
+      for (const w of weights) {
+        if (!Number.isInteger(w.layer) || w.layer < 0 || w.layer >= n)
+          throw new IntrospectError("bad-input", `Layer ${w.layer} does not exist: ${l.model.info.id} has layers 0-${n - 1}.`);
+        if (!Number.isFinite(w.weight)) throw new IntrospectError("bad-input", `The weight of layer ${w.layer} is not a number.`);
+      }
+      if (p.weights && weights.length === 0)
+        throw new IntrospectError(
+          "bad-input",
+          "Every layer weight is 0: give at least one layer a weight, or reset to the vector's own layer.",
+        );
+      return result(l, withLayerWeights(v, weights), p.id);
     } catch (e) {
       throw userError(e, token);
     }

@@ -22,6 +22,7 @@ import {
   SteerCombineRequest,
   SteerExportRequest,
   SteerGenerateRequest,
+  SteerLayersRequest,
   SteerLoadRequest,
   SteerStepNotification,
   SteerSweepRequest,
@@ -167,5 +168,49 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
       conn.sendRequest(SteerLoadRequest.type, { format: "gguf", base64: wrong.toString("base64"), label: "other.gguf" }),
       /64 values.*residual width of 128/,
     );
+  });
+
+  it("spreads a vector over layers with weights (same id, .ivec keeps them, GGUF exports each layer), and back", async () => {
+    const weights = [
+      { layer: 1, weight: 0.5 },
+      { layer: 2, weight: 1 },
+      { layer: 3, weight: 0.5 },
+    ];
+    const copy = await conn.sendRequest(SteerCombineRequest.type, { name: "spread", parts: [{ id, coef: 1 }] });
+    const r = await conn.sendRequest(SteerLayersRequest.type, { id: copy.vector.id, weights: [...weights, { layer: 4, weight: 0 }] });
+    assert.strictEqual(r.vector.id, copy.vector.id);
+    assert.deepStrictEqual(r.vector.layerWeights, weights, "zero weights are dropped");
+    const reloaded = await conn.sendRequest(SteerLoadRequest.type, { format: "ivec", base64: r.ivec, label: "spread.ivec" });
+    assert.deepStrictEqual(reloaded.vectors[0].vector.layerWeights, weights);
+    const gg = await conn.sendRequest(SteerExportRequest.type, { vectors: [{ id: r.vector.id, alpha: 2 }] });
+    const back = await conn.sendRequest(SteerLoadRequest.type, { format: "gguf", base64: gg.base64, label: "spread.gguf" });
+    assert.deepStrictEqual(
+      back.vectors.map((v) => v.vector.site),
+      ["blocks.1.hook_resid_post", "blocks.2.hook_resid_post", "blocks.3.hook_resid_post"],
+    );
+    // The spread vector steers differently from the plain one at the same strength.
+    const text = async (genId: number, vid: string) => {
+      const g = await conn.sendRequest(SteerGenerateRequest.type, {
+        genId,
+        prompt: "The food was",
+        vectors: [{ id: vid, alpha: -3 }],
+        maxTokens: 8,
+        sampling: { kind: "greedy" },
+      });
+      assert.strictEqual(g.stopped, "done");
+      return steps
+        .get(genId)!
+        .map((s) => [s.steered.id, s.kl.toFixed(5)].join(":"))
+        .join(" ");
+    };
+    assert.notStrictEqual(await text(10, r.vector.id), await text(11, id));
+    const plain = await conn.sendRequest(SteerLayersRequest.type, { id: r.vector.id, weights: null });
+    assert.strictEqual(plain.vector.layerWeights, undefined);
+    assert.strictEqual(await text(12, plain.vector.id), await text(13, id), "weights: null is the vector at its own layer again");
+    await assert.rejects(
+      conn.sendRequest(SteerLayersRequest.type, { id, weights: [{ layer: 9, weight: 1 }] }),
+      /Layer 9 does not exist.*0-5/,
+    );
+    await assert.rejects(conn.sendRequest(SteerLayersRequest.type, { id, weights: [{ layer: 1, weight: 0 }] }), /Every layer weight is 0/);
   });
 });

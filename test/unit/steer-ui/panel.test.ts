@@ -93,6 +93,44 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     assert.strictEqual(await page.locator("#steered .tok").count(), 0, "a step of the old generation must not show");
   });
 
+  it("edits per-layer weights: presets, Apply posts them (own layer alone posts null), the row shows them", async () => {
+    const actions = async () =>
+      (
+        await page.evaluate(() =>
+          (window as unknown as { __posted: { type: string; action?: unknown }[] }).__posted.filter(
+            (m) => m.type === "introspect/steerAction",
+          ),
+        )
+      ).map((m) => m.action as { kind: string; id?: string; weights?: unknown });
+    await postToPage(page, { type: "introspect/steerState", state: { ...state, numLayers: 6 } });
+    const row = page.locator(".vector").first();
+    await row.locator("button", { hasText: "Layers…" }).click();
+    const inputs = row.locator(".layer-weights input.lw-input");
+    assert.strictEqual(await inputs.count(), 6);
+    assert.deepStrictEqual(await inputs.evaluateAll((xs) => xs.map((x) => (x as HTMLInputElement).value)), ["0", "0", "1", "0", "0", "0"]);
+    await row.locator(".layer-weights button", { hasText: "Apply" }).click();
+    assert.deepStrictEqual((await actions()).pop(), { kind: "layers", id: "sentiment-1", weights: null });
+    await row.locator(".layer-weights button", { hasText: "Triangle" }).click();
+    await page.locator("#lw-0-5").fill("-0.2");
+    await row.locator(".layer-weights button", { hasText: "Apply" }).click();
+    const weights = [
+      { layer: 1, weight: 0.5 },
+      { layer: 2, weight: 1 },
+      { layer: 3, weight: 0.5 },
+      { layer: 5, weight: -0.2 },
+    ];
+    assert.deepStrictEqual((await actions()).pop(), { kind: "layers", id: "sentiment-1", weights });
+    // The extension answers with the vector's new info: the row says where it is added; the editor stays open.
+    const rows = state.rows.map((r, i) => (i === 0 ? { ...r, info: { ...r.info, layerWeights: weights } } : r));
+    await postToPage(page, { type: "introspect/steerState", state: { ...state, rows, numLayers: 6 } });
+    assert.strictEqual(await row.locator(".site").innerText(), "hook_resid_post at L1×0.5 L2×1 L3×0.5 L5×-0.2");
+    assert.strictEqual(await page.locator("#lw-0-5").inputValue(), "-0.2");
+    assert.strictEqual(await row.locator(".lw-bar.neg").count(), 1);
+    await page.screenshot({ path: path.join(outputDir(), "steer-layers.png") });
+    await row.locator("button", { hasText: "Layers…" }).click();
+    assert.strictEqual(await row.locator(".layer-weights").count(), 0, "the button closes the editor again");
+  });
+
   it("shows a sweep grid", async () => {
     const alphas = [-2, 0, 2];
     await postToPage(page, {
