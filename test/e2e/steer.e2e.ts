@@ -127,4 +127,113 @@ describe("Introspect steering (code-server)", function () {
     await view.locator("#sweep").scrollIntoViewIfNeeded();
     await wb.screenshot("steer 4 sweep");
   });
+
+  it("Layers…: the vector spread over layers 1-3 restarts the run, names its layers and is saved with them", async () => {
+    const { wb, folder } = session();
+    const view = await steerView();
+    const before = Number((await view.locator("#root").getAttribute("data-gen")) ?? 0);
+    const row = view.locator(".vector").first();
+    await row.locator("button", { hasText: "Layers…" }).click();
+    assert.strictEqual(await row.locator("input.lw-input").count(), 6, "one weight per layer of demo-llama");
+    await row.locator(".layer-weights button", { hasText: "Triangle" }).click();
+    await row.locator(".layer-weights button", { hasText: "Apply" }).click();
+    await row.locator(".site", { hasText: "L1×0.5 L2×1 L3×0.5" }).waitFor({ timeout: 30000 });
+    const g = await waitGen(view, (x) => x.gen > before, "a generation with the spread vector");
+    console.log(`      spread over layers 1-3 at -2: ${JSON.stringify(g.steered)}`);
+    const file = fs.readFileSync(path.join(folder, ".introspect/vectors/sentiment.ivec"));
+    const header = JSON.parse(file.subarray(12, 12 + file.readUInt32LE(8)).toString("utf8")) as { layerWeights?: unknown };
+    assert.deepStrictEqual(header.layerWeights, [
+      { layer: 1, weight: 0.5 },
+      { layer: 2, weight: 1 },
+      { layer: 3, weight: 0.5 },
+    ]);
+    await wb.screenshot("steer 5 layer weights");
+    // Back to the layer it was built at, for the tests that follow.
+    await row.locator(".layer-weights button", { hasText: "Own layer" }).click();
+    await row.locator(".layer-weights button", { hasText: "Apply" }).click();
+    await row.locator(".site", { hasText: /^blocks\.2\.hook_resid_post$/ }).waitFor({ timeout: 30000 });
+    await row.locator("button", { hasText: "Layers…" }).click();
+  });
+
+  it("Save…, Combine…, Export GGUF… and Load… go through VS Code's file dialogs and pickers", async () => {
+    const { wb, folder } = session();
+    const view = await steerView();
+    const quick = wb.page.locator(".quick-input-widget");
+    const input = quick.locator("input.input");
+    /** The file dialog (code-server draws it in the quick input): type a path, accept. */
+    const dialog = async (title: RegExp, file: string) => {
+      await quick.filter({ hasText: title }).waitFor({ timeout: 15000 });
+      await input.fill(file);
+      await wb.page.waitForTimeout(300);
+      await input.press("Enter");
+      await quick.waitFor({ state: "hidden", timeout: 15000 });
+    };
+    // Save… under a name of our choosing.
+    await view.locator(".vector button", { hasText: "Save…" }).first().click();
+    await dialog(/Save|sentiment/i, path.join(folder, "kept.ivec"));
+    const kept = path.join(folder, "kept.ivec");
+    await waitFile(kept);
+    assert.strictEqual(fs.readFileSync(kept).subarray(0, 4).toString(), "IVEC");
+    await view.locator(".vector .vector-meta", { hasText: "kept.ivec" }).waitFor({ timeout: 15000 });
+
+    // Combine…: pick the vector, name the result; the combination is a new row, saved beside the others.
+    await view.locator(".toolbar button", { hasText: "Combine…" }).click();
+    await quick.filter({ hasText: "Combine vectors" }).waitFor({ timeout: 15000 });
+    await quick
+      .locator(".quick-input-list .monaco-list-row", { hasText: "sentiment" })
+      .first()
+      .locator(".quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox")
+      .first()
+      .click();
+    await input.press("Enter");
+    await quick.filter({ hasText: "Name of the combination" }).waitFor({ timeout: 15000 });
+    await input.fill("doubled");
+    await input.press("Enter");
+    await view.locator(".vector .name", { hasText: "doubled" }).waitFor({ timeout: 30000 });
+    assert.strictEqual(await view.locator(".vector").count(), 2);
+    await waitFile(path.join(folder, ".introspect/vectors/doubled.ivec"));
+
+    // Export GGUF… writes the active vectors; Load… brings the file back as a row (off until turned on).
+    await view.locator(".toolbar button", { hasText: "Export GGUF…" }).click();
+    const gguf = path.join(folder, "exported.gguf");
+    await dialog(/control-vector|Save/i, gguf);
+    await waitFile(gguf);
+    assert.strictEqual(fs.readFileSync(gguf).subarray(0, 4).toString(), "GGUF");
+    await view.locator(".toolbar button", { hasText: "Load…" }).click();
+    await dialog(/Load steering vectors|Open/i, gguf);
+    await view.locator(".vector .name", { hasText: "exported" }).waitFor({ timeout: 30000 });
+    assert.strictEqual(await view.locator(".vector").count(), 3);
+    assert.strictEqual(await view.locator(".vector").nth(2).locator("input.toggle").isChecked(), false);
+    await wb.screenshot("steer 6 saved combined exported loaded");
+  });
+
+  it("the panel (vectors, strengths, prompt) comes back after a window reload and steers again", async () => {
+    const { wb } = session();
+    let view = await steerView();
+    const names = await view.locator(".vector .name").allInnerTexts();
+    const alphas = await view.locator(".vector output").allInnerTexts();
+    // The panel writes its state a moment after the last change.
+    await wb.page.waitForTimeout(1000);
+    await wb.page.reload({ timeout: 180000 });
+    await wb.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
+    await wb.waitForStatus("Introspect", /demo-llama/, 120000);
+    await wb.runCommand("Introspect: Open Steering Panel");
+    view = await steerView();
+    await view.locator(".vector .name", { hasText: names[0] }).waitFor({ timeout: 30000 });
+    assert.deepStrictEqual(await view.locator(".vector .name").allInnerTexts(), names);
+    assert.deepStrictEqual(await view.locator(".vector output").allInnerTexts(), alphas);
+    assert.strictEqual(await view.locator("#prompt").inputValue(), "The food was");
+    const g = await waitGen(view, (x) => x.steered.length > 0 && x.steered !== x.unsteered, "steering with the restored vectors");
+    console.log(`      after reload: ${JSON.stringify(g.steered)} vs ${JSON.stringify(g.unsteered)}`);
+    assert.strictEqual(await view.locator(".vector .error").count(), 0, "the restarted host took the vectors back");
+    await wb.screenshot("steer 7 after reload");
+  });
 });
+
+async function waitFile(file: string, timeoutMs = 15000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > end) throw new Error(`${file} was not written`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
