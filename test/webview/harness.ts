@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { toWire } from "../../src/protocol/probeData";
+import { stylesheetsFor } from "../../src/extension/panels/styles";
 
 export const ORIGIN = "http://introspect.test";
 const ROOT = path.resolve(__dirname, "../..");
@@ -149,13 +150,17 @@ function page(app: string, theme: Theme): string {
     `font-src ${ORIGIN}`,
     `script-src 'nonce-${nonce}'`,
   ].join("; ");
+  // The same stylesheets as renderHtml: shared sheets, then the app's own.
+  const links = stylesheetsFor(app)
+    .map((name) => `<link rel="stylesheet" href="${ORIGIN}/media/${name}.css">`)
+    .join("\n");
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <style nonce="${nonce}">
   :root { ${vars} }
   body { color: var(--vscode-foreground); background: var(--vscode-editor-background); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); padding: 0 16px; margin: 0; }
 </style>
-<link rel="stylesheet" href="${ORIGIN}/media/${app}.css">
+${links}
 </head><body class="vscode-${theme}"><main id="root" aria-live="polite"></main>
 <script nonce="${nonce}">${STUB}</script>
 <script nonce="${nonce}" src="${ORIGIN}/dist/${app}.js"></script>

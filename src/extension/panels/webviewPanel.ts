@@ -1,10 +1,12 @@
 // A base for webview panels: CSP with a nonce, localResourceRoots, theme variables, the typed
 // message protocol of src/protocol/webview.ts, and disposal. Each panel's browser code is
-// webview/<app>/main.ts, bundled to dist/webview/<app>.js (optional media/<app>.css).
+// webview/<app>/main.ts, bundled to dist/webview/<app>.js (optional media/<app>.css, after the
+// shared sheets listed in styles.ts).
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as vscode from "vscode";
 import { answerRequest, isRequest, type FromWebview, type RequestHandlers, type ToWebview } from "../../protocol/webview";
+import { stylesheetsFor } from "./styles";
 
 export interface PanelOptions {
   /** Panel type id, e.g. "introspect.info"; also the serializer's key. */
@@ -83,8 +85,11 @@ export class WebviewPanel implements vscode.Disposable {
 export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri, app: string, title: string): string {
   const nonce = crypto.randomBytes(16).toString("base64");
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", `${app}.js`));
-  const cssPath = vscode.Uri.joinPath(extensionUri, "media", `${app}.css`);
-  const css = fs.existsSync(cssPath.fsPath) ? `<link rel="stylesheet" href="${webview.asWebviewUri(cssPath).toString()}">` : "";
+  const css = stylesheetsFor(app)
+    .map((name) => vscode.Uri.joinPath(extensionUri, "media", `${name}.css`))
+    .filter((uri) => fs.existsSync(uri.fsPath))
+    .map((uri) => `<link rel="stylesheet" href="${webview.asWebviewUri(uri).toString()}">`)
+    .join("\n");
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data: blob:`,

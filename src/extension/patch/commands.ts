@@ -6,9 +6,10 @@ import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type RunPatchingArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
+import { messageOf } from "../panels/panelSupport";
 import { chooseExperiment } from "./choose";
 import { fromPatchSpec } from "./experiment";
-import { PatchPanel, messageOf } from "./patchPanel";
+import { PatchPanel } from "./patchPanel";
 
 export const PATCH_COMMANDS = {
   run: "introspect.runActivationPatching",
@@ -18,7 +19,7 @@ export const PATCH_COMMANDS = {
 export function registerPatchCommands(context: vscode.ExtensionContext, host: HostClient): PatchPanel {
   const panel = new PatchPanel(context, host);
   context.subscriptions.push(panel);
-  const reg = commandRegistrar(context, messageOf);
+  const reg = commandRegistrar(context, (e) => messageOf(e));
 
   reg(PATCH_COMMANDS.run, async () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');

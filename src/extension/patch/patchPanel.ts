@@ -2,8 +2,6 @@
 // reload from the last run saved in the extension's storage), the sweep request with progress
 // and cancel, the host's streamed cells forwarded to the page, and the page's requests (a cell's
 // top tokens, exports, rerun, cancel). The page is webview/patch.
-import * as fs from "fs";
-import * as path from "path";
 import * as vscode from "vscode";
 import { PatchCellRequest, PatchProgressNotification, PatchRunRequest } from "../../protocol/lsp";
 import {
@@ -16,14 +14,14 @@ import {
   type PatchRun,
   type PatchSiteKind,
 } from "../../protocol/patchData";
-import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
+import { fromWire } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { isCancellation, LastResult, messageOf, saveExport } from "../panels/panelSupport";
 import { WebviewPanel } from "../panels/webviewPanel";
 
 const VIEW_TYPE = "introspect.patch";
 const TITLE = "Introspect: Activation Patching";
-const LAST_FILE = "last-patch.json";
 
 interface Active {
   runId: number;
@@ -38,16 +36,23 @@ export class PatchPanel implements vscode.Disposable {
   private active: Active | undefined;
   private nextRunId = 1;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The last run, so that a reloaded window can redraw it. */
+  private readonly last: LastResult<PatchRun>;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
+    this.last = new LastResult<PatchRun>(context, "last-patch.json", (run) => {
+      // A run interrupted by the reload shows what it had, marked as stopped.
+      if (run.status.kind === "running") run.status = { kind: "cancelled" };
+      return run;
+    });
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (existing) => {
           this.open(existing);
-          const last = this.current ?? this.readLast();
+          const last = this.current ?? this.last.read();
           if (last) await this.panel?.post({ type: "introspect/patchRun", run: runToWebview(last) });
         },
       }),
@@ -88,15 +93,15 @@ export class PatchPanel implements vscode.Disposable {
       const run = fromWire<PatchRun>(wire);
       this.current = run;
       await this.panel?.post({ type: "introspect/patchRun", run: runToWebview(run) });
-      this.saveLast(run);
+      this.last.save(run);
       return run;
     } catch (e) {
       if (this.active !== active) return undefined;
-      if (active.cts.token.isCancellationRequested || isCancel(e)) {
+      if (active.cts.token.isCancellationRequested || isCancellation(e)) {
         const cur = this.current?.header.runId === runId ? this.current : undefined;
         if (cur) {
           cur.status = { kind: "cancelled" };
-          this.saveLast(cur);
+          this.last.save(cur);
         }
         await this.panel?.post({ type: "introspect/patchStatus", runId, status: { kind: "cancelled" } });
         void vscode.window.showInformationMessage(
@@ -176,7 +181,7 @@ export class PatchPanel implements vscode.Disposable {
             k: 10,
           });
         },
-        "introspect/export": (p) => this.export(p),
+        "introspect/export": saveExport,
       },
     });
     panel.onDidDispose(() => {
@@ -194,20 +199,6 @@ export class PatchPanel implements vscode.Disposable {
     }
   }
 
-  private async export(req: ExportRequest): Promise<{ path: string }> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const filters: Record<string, string[]> = { png: { PNG: ["png"] }, csv: { CSV: ["csv"] }, json: { JSON: ["json"] } }[req.format];
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(req.suggestedName)) : undefined,
-      filters,
-      title: `Export ${req.format.toUpperCase()}`,
-    });
-    if (!target) return { path: "" };
-    const bytes = typeof req.data === "string" ? Buffer.from(req.data, "utf8") : new Uint8Array(req.data);
-    await vscode.workspace.fs.writeFile(target, bytes);
-    return { path: target.fsPath };
-  }
-
   private async fail(runId: number, message: string): Promise<undefined> {
     if (this.current?.header.runId === runId) this.current.status = { kind: "failed", message };
     await this.panel?.post({ type: "introspect/patchStatus", runId, status: { kind: "failed", message } });
@@ -215,44 +206,9 @@ export class PatchPanel implements vscode.Disposable {
     return undefined;
   }
 
-  private lastPath(): string {
-    return path.join(this.context.globalStorageUri.fsPath, LAST_FILE);
-  }
-
-  private saveLast(run: PatchRun): void {
-    try {
-      fs.mkdirSync(path.dirname(this.lastPath()), { recursive: true });
-      fs.writeFileSync(this.lastPath(), JSON.stringify(toWire(run)));
-    } catch {
-      // Only for restoring the panel after a reload: a full disk must not fail the run.
-    }
-  }
-
-  private readLast(): PatchRun | undefined {
-    try {
-      const run = fromWire<PatchRun>(JSON.parse(fs.readFileSync(this.lastPath(), "utf8")));
-      // A run interrupted by the reload shows what it had, marked as stopped.
-      if (run.status.kind === "running") run.status = { kind: "cancelled" };
-      return run;
-    } catch {
-      return undefined;
-    }
-  }
-
   dispose(): void {
     this.active?.cts.cancel();
     this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
-}
-
-function isCancel(e: unknown): boolean {
-  if (e instanceof vscode.CancellationError) return true;
-  const code = (e as { code?: number }).code;
-  return code === -32800 || (e instanceof Error && e.message === "Cancelled.");
-}
-
-/** A sentence for the user: LSP errors carry the host's message. */
-export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

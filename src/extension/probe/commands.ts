@@ -4,12 +4,12 @@ import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type ProbeTextArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
-import { ProbePanel, messageOf } from "./probePanel";
+import { ProbePanel, probeErrorMessage } from "./probePanel";
 import { probeTarget, promptTexts, wholeTextTarget, type ProbeContext, type ProbeTarget } from "./target";
 
 export function registerProbeCommands(context: vscode.ExtensionContext, host: HostClient): ProbePanel {
   const panel = new ProbePanel(context, host);
-  const reg = commandRegistrar(context, messageOf);
+  const reg = commandRegistrar(context, probeErrorMessage);
   context.subscriptions.push(panel);
 
   reg("introspect.probeSelection", () => {

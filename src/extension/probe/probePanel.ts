@@ -1,13 +1,12 @@
 // The probe panel on the extension side: one panel beside the editor (reused, restored after a
 // reload), the probe request with progress and cancel, and the panel's requests (other layers,
 // other heads, exports, editor tint). The panel's page is webview/probe.
-import * as fs from "fs";
-import * as path from "path";
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
-import { fromWire, toWire, type AttentionData, type ExportRequest, type NeuronData, type ProbeResult } from "../../protocol/probeData";
+import { fromWire, type AttentionData, type NeuronData, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { LastResult, messageOf, saveExport } from "../panels/panelSupport";
 import { WebviewPanel } from "../panels/webviewPanel";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -15,8 +14,6 @@ import { EditorTint } from "./tint";
 
 const VIEW_TYPE = "introspect.probe";
 const TITLE = "Introspect: Probe";
-/** File (in the extension's storage) holding the last result, so a reloaded window can redraw it. */
-const LAST_FILE = "last-probe.json";
 
 interface Current {
   result: ProbeResult;
@@ -31,16 +28,19 @@ export class ProbePanel implements vscode.Disposable {
   private readonly recorder = ProbeRecorder.fromEnv();
   private timing: ProbeTiming | undefined;
   private readonly disposables: vscode.Disposable[] = [this.tint];
+  /** The last result, so that a reloaded window can redraw it. */
+  private readonly last: LastResult<ProbeResult>;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
+    this.last = new LastResult(context, "last-probe.json");
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (existing) => {
           this.open(existing);
-          const last = this.current?.result ?? this.readLast();
+          const last = this.current?.result ?? this.last.read();
           if (last) await this.panel?.post({ type: "introspect/probeResult", result: last });
         },
       }),
@@ -75,7 +75,7 @@ export class ProbePanel implements vscode.Disposable {
         },
       );
     } catch (e) {
-      return this.fail(messageOf(e));
+      return this.fail(probeErrorMessage(e));
     }
     this.current = { result, target, uri };
     this.tint.clear();
@@ -85,7 +85,7 @@ export class ProbePanel implements vscode.Disposable {
     timing.analysisMs = result.timing?.analysisMs;
     await panel.post({ type: "introspect/probeResult", result });
     timing.postedAt = performance.now();
-    this.saveLast(result);
+    this.last.save(result);
     this.recorder?.result(params, result);
   }
 
@@ -107,7 +107,7 @@ export class ProbePanel implements vscode.Disposable {
           fromWire<NeuronData>(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
         "introspect/probeAttention": async (p) =>
           fromWire<AttentionData>(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
-        "introspect/export": (p) => this.export(p),
+        "introspect/export": saveExport,
       },
     });
     panel.onDidDispose(() => {
@@ -139,20 +139,6 @@ export class ProbePanel implements vscode.Disposable {
     return id;
   }
 
-  private async export(req: ExportRequest): Promise<{ path: string }> {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const filters: Record<string, string[]> = { png: { PNG: ["png"] }, csv: { CSV: ["csv"] }, json: { JSON: ["json"] } }[req.format];
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(req.suggestedName)) : undefined,
-      filters,
-      title: `Export ${req.format.toUpperCase()}`,
-    });
-    if (!target) return { path: "" };
-    const bytes = typeof req.data === "string" ? Buffer.from(req.data, "utf8") : new Uint8Array(req.data);
-    await vscode.workspace.fs.writeFile(target, bytes);
-    return { path: target.fsPath };
-  }
-
   /** Tints the last probe's tokens in the editor (null clears); used by the clear command. */
   clearTint(): void {
     this.tint.clear();
@@ -164,44 +150,19 @@ export class ProbePanel implements vscode.Disposable {
     void vscode.window.showErrorMessage(`Introspect: ${message}`);
   }
 
-  private lastPath(): string {
-    return path.join(this.context.globalStorageUri.fsPath, LAST_FILE);
-  }
-
-  private saveLast(result: ProbeResult): void {
-    try {
-      fs.mkdirSync(path.dirname(this.lastPath()), { recursive: true });
-      fs.writeFileSync(this.lastPath(), JSON.stringify(toWire(result)));
-    } catch {
-      // Only a convenience for reloads: a full disk must not fail the probe.
-    }
-  }
-
-  private readLast(): ProbeResult | undefined {
-    try {
-      return fromWire<ProbeResult>(JSON.parse(fs.readFileSync(this.lastPath(), "utf8")));
-    } catch {
-      return undefined;
-    }
-  }
-
   dispose(): void {
     this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }
 
+/** A sentence for the user: LSP errors carry the host's message; cancellations say so. */
+export function probeErrorMessage(e: unknown): string {
+  return messageOf(e, "Probe cancelled.");
+}
+
 function describeSource(t: ProbeTarget): string {
   const n = t.selection.end - t.selection.start;
   const what = `${n} selected character${n === 1 ? "" : "s"}`;
   return t.source === "file" ? `${what} in the file's context` : t.source === "prompt block" ? `${what} of a prompt block` : what;
-}
-
-/** A sentence for the user: LSP errors carry the host's message; cancellations say so. */
-export function messageOf(e: unknown): string {
-  if (e instanceof vscode.CancellationError) return "Probe cancelled.";
-  const code = (e as { code?: number }).code;
-  if (code === -32800 /* RequestCancelled */) return "Probe cancelled.";
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg === "Cancelled." ? "Probe cancelled." : msg;
 }

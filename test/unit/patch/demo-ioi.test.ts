@@ -2,18 +2,11 @@
 // the corrupted run restores the answer from the changed name's position in early layers and
 // from the final position in late layers.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import type { LoadedModel } from "../../../src/engine/model/loaded";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
-import { parsePromptFile, toPatchSpec, findBlock } from "../../../src/engine/promptfile";
+import { toPatchSpec } from "../../../src/engine/promptfile";
 import type { PatchBlock } from "../../../src/engine/promptfile/model";
 import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
 import { patchingSweep } from "../../../src/engine/patch/sweep";
-
-const ROOT = path.resolve(__dirname, "../../..");
-const MODEL = path.join(ROOT, "models/demo-llama");
+import { demoBlock, useDemoModel } from "../helpers/demoModel";
 
 function argmax(a: ArrayLike<number>, from: number, n: number): number {
   let best = 0;
@@ -22,20 +15,11 @@ function argmax(a: ArrayLike<number>, from: number, n: number): number {
 }
 
 describe("patch/demo-llama indirect object", function () {
-  let model: LoadedModel;
-  let tok: TextTokenizer;
-  before(async function () {
-    if (!fs.existsSync(path.join(MODEL, "onnx/model.onnx"))) this.skip();
-    model = await openModel(MODEL);
-    tok = await loadTokenizer(MODEL);
-  });
-  after(async () => {
-    if (model) await model.dispose();
-  });
+  const demo = useDemoModel();
 
   it("moves from the name position (early layers) to the final position (late layers)", async () => {
-    const file = parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/ioi.introspect"), "utf8"));
-    const spec = toPatchSpec(findBlock(file, "names-swapped") as PatchBlock)!;
+    const { model, tok } = demo;
+    const spec = toPatchSpec(demoBlock<PatchBlock>("ioi.introspect", "names-swapped"))!;
     const enc = (s: string, special = true) => tok.encode(s, { addSpecialTokens: special }).map((t) => t.id);
     const cleanIds = enc(spec.clean);
     const corruptIds = enc(spec.corrupt);

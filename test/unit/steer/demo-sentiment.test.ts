@@ -2,38 +2,23 @@
 // probability of positive words on the next token monotonically with the strength, and
 // negative strengths lower it (raising the negative words).
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import type { LoadedModel } from "../../../src/engine/model/loaded";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
-import { parsePromptFile, toContrastSpec, findBlock } from "../../../src/engine/promptfile";
+import { toContrastSpec } from "../../../src/engine/promptfile";
 import type { ContrastBlock } from "../../../src/engine/promptfile/model";
 import { buildFromContrast, wordTokenIds } from "../../../src/engine/steer/from-model";
 import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
 import { steeringSweep } from "../../../src/engine/generate/sweep";
 import { probabilityMass } from "../../../src/engine/generate/readout";
+import { demoBlock, useDemoModel } from "../helpers/demoModel";
 
-const ROOT = path.resolve(__dirname, "../../..");
-const MODEL = path.join(ROOT, "models/demo-llama");
 const POSITIVE = ["wonderful", "great", "good", "lovely", "excellent", "amazing", "fantastic", "perfect", "delightful", "enjoyable"];
 const NEGATIVE = ["awful", "terrible", "bad", "horrible", "boring", "dreadful", "disappointing", "poor", "sad", "dull"];
 
 describe("steer/demo-llama sentiment", function () {
-  let model: LoadedModel;
-  let tok: TextTokenizer;
-  before(async function () {
-    if (!fs.existsSync(path.join(MODEL, "onnx/model.onnx"))) this.skip();
-    model = await openModel(MODEL);
-    tok = await loadTokenizer(MODEL);
-  });
-  after(async () => {
-    if (model) await model.dispose();
-  });
+  const demo = useDemoModel();
 
   it("p(positive words) rises monotonically with strength, and falls for negative strengths", async () => {
-    const file = parsePromptFile(fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8"));
-    const spec = toContrastSpec(findBlock(file, "sentiment") as ContrastBlock);
+    const { model, tok } = demo;
+    const spec = toContrastSpec(demoBlock<ContrastBlock>("sentiment.introspect", "sentiment"));
     const layer = spec.layers[0] ?? 2;
     const site = `blocks.${layer}.hook_resid_post`;
     const enc = (s: string) => tok.encode(s).map((t) => t.id);

@@ -1,0 +1,74 @@
+// What the analysis panels (probe, patching) share on the extension side: the last result kept
+// in the extension's storage so that a reloaded window can redraw it, exports through a save
+// dialog, and turning errors into sentences.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
+
+/**
+ * The last result a panel showed, as toWire JSON in a file of the extension's global storage.
+ * Only a convenience for reloads: a write that fails (a full disk) never fails the run, and a
+ * missing or unreadable file reads as undefined. `revive` adjusts what was read (e.g. a run the
+ * reload interrupted); if it throws, that too reads as undefined.
+ */
+export class LastResult<T> {
+  constructor(
+    private readonly context: Pick<vscode.ExtensionContext, "globalStorageUri">,
+    private readonly fileName: string,
+    private readonly revive: (value: T) => T = (value) => value,
+  ) {}
+
+  private get file(): string {
+    return path.join(this.context.globalStorageUri.fsPath, this.fileName);
+  }
+
+  save(value: T): void {
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      fs.writeFileSync(this.file, JSON.stringify(toWire(value)));
+    } catch {
+      // See the class comment: saving is best effort.
+    }
+  }
+
+  read(): T | undefined {
+    try {
+      return this.revive(fromWire<T>(JSON.parse(fs.readFileSync(this.file, "utf8"))));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Saves a panel's export where the user picks (PNG, CSV or JSON); resolves with the path, or "" when dismissed. */
+export async function saveExport(req: ExportRequest): Promise<{ path: string }> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const filters: Record<string, string[]> = { png: { PNG: ["png"] }, csv: { CSV: ["csv"] }, json: { JSON: ["json"] } }[req.format];
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: folder ? vscode.Uri.joinPath(folder, path.basename(req.suggestedName)) : undefined,
+    filters,
+    title: `Export ${req.format.toUpperCase()}`,
+  });
+  if (!target) return { path: "" };
+  const bytes = typeof req.data === "string" ? Buffer.from(req.data, "utf8") : new Uint8Array(req.data);
+  await vscode.workspace.fs.writeFile(target, bytes);
+  return { path: target.fsPath };
+}
+
+/** A request that ended because it was cancelled: by VS Code, by LSP (RequestCancelled), or by the host ("Cancelled."). */
+export function isCancellation(e: unknown): boolean {
+  if (e instanceof vscode.CancellationError) return true;
+  if ((e as { code?: unknown } | null | undefined)?.code === -32800 /* RequestCancelled */) return true;
+  return textOf(e) === "Cancelled.";
+}
+
+/** A sentence for the user: LSP errors carry the host's message; with `cancelled`, a cancellation says that instead. */
+export function messageOf(e: unknown, cancelled?: string): string {
+  if (cancelled !== undefined && isCancellation(e)) return cancelled;
+  return textOf(e);
+}
+
+function textOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
