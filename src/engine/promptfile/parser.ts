@@ -1,7 +1,8 @@
 // The prompt-file parser. Line based: a block starts with a keyword at column 0 and owns the
 // indented lines below it. It never throws and keeps going after an error, so one pass reports
 // every problem with an exact range. Checks that need a model (token counts, layer ranges)
-// are done by the language features, not here.
+// are done by the language features, not here. The source is cut into lines in lines.ts; block
+// headers and unreadable column-0 lines are read in headers.ts.
 import type {
   Block,
   BlockKind,
@@ -13,21 +14,14 @@ import type {
   PromptBlock,
   PromptFile,
   PromptText,
+  Range,
 } from "./model";
 import { checkBlock } from "./checks";
+import { newBlock, notABlock } from "./headers";
+import { contentRange, emptyPiece, splitLines, type Line } from "./lines";
 import { joinPieces, readLineValue, rng, type LinePiece } from "./text";
 import { err, parseBool, parseInt_, parseLayers, parseOneWord, parseSites, words } from "./values";
-import { BLOCK_KINDS, closest, CONTRAST_KEYS, KEYS_BY_BLOCK, lookupKey, OPTION_KEYS, PATCH_KEYS, type KeySpec } from "./vocabulary";
-
-interface Line {
-  text: string;
-  /** Leading whitespace, in UTF-16 code units. */
-  indent: number;
-  /** At column 0: starts a block or sets an option. */
-  top: boolean;
-  blank: boolean;
-  comment: boolean;
-}
+import { BLOCK_KINDS, closest, KEYS_BY_BLOCK, lookupKey, OPTION_KEYS, type KeySpec } from "./vocabulary";
 
 /** A text value still accepting continuation lines. */
 interface OpenText {
@@ -68,13 +62,7 @@ class Parser {
   private reportedOrphan = false;
 
   constructor(source: string) {
-    this.lines = source.split(/\r\n|\r|\n/).map((text, i) => {
-      const indentText = /^\s*/.exec(text)![0];
-      const rest = text.slice(indentText.length);
-      // A byte-order mark before the first line does not make it indented.
-      const top = indentText.length === 0 || (i === 0 && indentText === "\uFEFF");
-      return { text, indent: indentText.length, top, blank: rest === "", comment: rest.startsWith("#") };
-    });
+    this.lines = splitLines(source);
   }
 
   run(): PromptFile {
@@ -113,11 +101,7 @@ class Parser {
     if (!this.skipping && !this.reportedOrphan) {
       this.reportedOrphan = true;
       this.diags.push(
-        err(
-          rng(i, line.indent, line.text.trimEnd().length),
-          "Indented text outside any block: start a block above it, e.g. `prompt my-prompt`.",
-          "orphan-line",
-        ),
+        err(contentRange(line, i), "Indented text outside any block: start a block above it, e.g. `prompt my-prompt`.", "orphan-line"),
       );
     }
   }
@@ -129,7 +113,8 @@ class Parser {
     const first = /^\S+/.exec(line.text.slice(line.indent))![0];
     const firstRange = rng(i, line.indent, line.indent + first.length);
     if ((BLOCK_KINDS as string[]).includes(first)) {
-      this.openBlock(first as BlockKind, firstRange, ws.slice(1), line, i);
+      const block = newBlock(first as BlockKind, firstRange, ws.slice(1), line.text, i, this.names, this.diags);
+      this.cur = { block, lastLine: i, skipDeeper: false, seen: new Map() };
       return;
     }
     if (lookupKey(OPTION_KEYS, first)) {
@@ -137,65 +122,7 @@ class Parser {
       return;
     }
     this.skipping = true;
-    const belongs =
-      first === "+" || first === "-" || first.startsWith("+")
-        ? "contrast"
-        : lookupKey(PATCH_KEYS, first)
-          ? "patch"
-          : lookupKey(CONTRAST_KEYS, first)
-            ? "contrast"
-            : undefined;
-    if (belongs) {
-      this.diags.push(
-        err(firstRange, `'${first}' belongs inside a ${belongs} block: indent it under a \`${belongs} name\` line.`, "not-in-block"),
-      );
-      return;
-    }
-    const guess = closest(first, [...BLOCK_KINDS, ...Object.keys(OPTION_KEYS)]);
-    this.diags.push(
-      err(
-        firstRange,
-        `Unknown block '${first}'${guess ? ` (did you mean '${guess}'?)` : ""}: a line at column 0 starts a block (prompt, contrast, patch, options) or sets an option (${Object.keys(OPTION_KEYS).join(", ")}). Indent text to put it inside a block.`,
-        "unknown-block",
-      ),
-    );
-  }
-
-  private openBlock(kind: BlockKind, keywordRange: ReturnType<typeof rng>, rest: ReturnType<typeof words>, line: Line, i: number): void {
-    const headerRange = rng(i, 0, line.text.trimEnd().length);
-    let name: Located<string> | undefined;
-    if (rest.length > 0) {
-      const w = rest[0];
-      name = { value: w.text, range: rng(i, w.start, w.end) };
-      if (!/^[\p{L}\p{N}_][\p{L}\p{N}_.-]*$/u.test(w.text)) {
-        this.diags.push(err(name.range, `'${w.text}' is not a block name: use letters, digits, '_', '-' and '.'.`, "bad-name"));
-      }
-      if (rest.length > 1) {
-        const extra = rng(i, rest[1].start, rest[rest.length - 1].end);
-        this.diags.push(
-          err(
-            extra,
-            `A block name is one word; put the ${kind === "prompt" ? "prompt text" : "settings"} on indented lines below.`,
-            "extra-after-name",
-          ),
-        );
-      }
-      const prev = this.names.get(w.text);
-      if (prev !== undefined) {
-        this.diags.push(
-          err(name.range, `A block named '${w.text}' already exists on line ${prev + 1}; names must be unique.`, "duplicate-name"),
-        );
-      } else this.names.set(w.text, i);
-    } else if (kind !== "options") {
-      this.diags.push(err(keywordRange, `This ${kind} block needs a name: \`${kind} my-name\`.`, "missing-name"));
-    }
-    const base = { name, keyword: { value: kind, range: keywordRange }, range: headerRange, headerRange, entries: [] };
-    let block: Block;
-    if (kind === "prompt") block = { ...base, kind };
-    else if (kind === "contrast") block = { ...base, kind, layers: [], positive: [], negative: [] };
-    else if (kind === "patch") block = { ...base, kind, sites: [], layers: [] };
-    else block = { ...base, kind };
-    this.cur = { block, lastLine: i, skipDeeper: false, seen: new Map() };
+    this.diags.push(notABlock(first, firstRange));
   }
 
   private closeBlock(): void {
@@ -250,7 +177,7 @@ class Parser {
         cur.skipDeeper = true;
         this.diags.push(
           err(
-            rng(i, line.indent, line.text.trimEnd().length),
+            contentRange(line, i),
             "Unexpected indentation: only prompt text (clean, corrupt, + and - lines) continues on deeper-indented lines.",
             "unexpected-indent",
           ),
@@ -402,7 +329,7 @@ class Parser {
     }
   }
 
-  private setOption(name: string, v: Located<string> | Located<number> | undefined, keyRange: ReturnType<typeof rng>): void {
+  private setOption(name: string, v: Located<string> | Located<number> | undefined, keyRange: Range): void {
     if (!v) return;
     const field = ({ model: "model", "max-tokens": "maxTokens", "max-new-tokens": "maxNewTokens", seed: "seed" } as const)[name as "model"];
     if (!field) return;
@@ -417,8 +344,4 @@ class Parser {
 
 function located(t: PromptText | undefined): Located<string> | undefined {
   return t && { value: t.text, range: t.range };
-}
-
-function emptyPiece(i: number): LinePiece {
-  return { text: "", segment: { line: i, startCharacter: 0 }, range: rng(i, 0, 0), quoted: false };
 }
