@@ -3,14 +3,17 @@
 // tests use small fakes.
 
 import { SteerAdditions } from "../steer/vector";
+import type { CancelToken } from "../types";
 
 export interface Decoder {
   /**
    * Appends tokens to the sequence (the prompt on the first call, then one token per step) and
    * returns the logits of the last position, one row of vocabulary size. Steering given when
-   * the decoder was made is active at every position of every pass.
+   * the decoder was made is active at every position of every pass. A pass refused because
+   * `cancel` is set throws IntrospectError("cancelled") and leaves the decoder as it was (the
+   * cached unsteered run relies on that to be continued by the next generation).
    */
-  feed(ids: number[]): Promise<Float32Array>;
+  feed(ids: number[], cancel?: CancelToken): Promise<Float32Array>;
   /** Releases cached state (KV tensors). */
   dispose(): void;
 }

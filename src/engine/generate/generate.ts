@@ -6,6 +6,7 @@ import { CancelToken, IntrospectError, throwIfCancelled } from "../types";
 import { Decoder, DecoderFactory } from "./decoder";
 import { entropyFromLog, klFromLog, logSoftmax } from "./readout";
 import { GREEDY, SamplingOptions, makeSampler } from "./sample";
+import { UnsteeredRun } from "./unsteered";
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -50,7 +51,7 @@ export async function* generate(make: DecoderFactory, prompt: number[], opts: Ge
   throwIfCancelled(opts.cancel);
   const dec = make(toAdditions(opts.steer));
   try {
-    let logits = await dec.feed(prompt);
+    let logits = await dec.feed(prompt, opts.cancel);
     for (let i = 0; i < opts.maxTokens; i++) {
       throwIfCancelled(opts.cancel);
       const lp = logSoftmax(logits);
@@ -58,7 +59,7 @@ export async function* generate(make: DecoderFactory, prompt: number[], opts: Ge
       yield { index: i, id, p: Math.exp(lp[id]), entropy: entropyFromLog(lp) };
       if (stop.has(id) || i === opts.maxTokens - 1) break;
       throwIfCancelled(opts.cancel);
-      logits = await dec.feed([id]);
+      logits = await dec.feed([id], opts.cancel);
     }
   } finally {
     dec.dispose();
@@ -82,17 +83,25 @@ export interface PairedStep {
 
 export interface PairedOptions extends GenerateOptions {
   steer: ActiveVector[] | SteerAdditions;
+  /**
+   * The unsteered run to read from (e.g. one kept by an `UnsteeredCache` across slider moves),
+   * made for the same prompt and sampling; steps it already holds cost no pass. Default: a
+   * fresh run over `make(new Map())`, released at the end.
+   */
+  unsteered?: UnsteeredRun;
 }
 
 /** Unsteered and steered generation side by side, one step of each per yield. */
 export async function* generatePaired(make: DecoderFactory, prompt: number[], opts: PairedOptions): AsyncGenerator<PairedStep, void, void> {
   checkPrompt(prompt, opts.maxTokens);
   const sampling = opts.sampling ?? GREEDY;
-  const chooseU = makeSampler(sampling);
+  if (opts.unsteered && !opts.unsteered.matches(prompt, sampling))
+    throw new IntrospectError("internal", "The unsteered run given to a paired generation was made for another prompt or sampling.");
   const chooseS = makeSampler(sampling);
   const stop = new Set(opts.stopIds ?? []);
-  throwIfCancelled(opts.cancel);
-  const decU = make(new Map());
+  const cancel = opts.cancel;
+  throwIfCancelled(cancel);
+  const runU = opts.unsteered ?? new UnsteeredRun(() => make(new Map()), prompt, sampling);
   const decS = make(toAdditions(opts.steer));
   let shadow: Decoder | undefined;
   const steeredSoFar: number[] = [];
@@ -100,20 +109,22 @@ export async function* generatePaired(make: DecoderFactory, prompt: number[], op
   let doneU = false;
   let doneS = false;
   try {
-    let logU = await decU.feed(prompt);
-    let logS = await decS.feed(prompt);
-    let logShadow: Float32Array = logU;
+    // The unsteered step first, as before the unsteered run could be shared: same pass order.
+    let u = await runU.step(0, cancel);
+    let logS = await decS.feed(prompt, cancel);
+    let logShadow: Float32Array | undefined;
     for (let i = 0; i < opts.maxTokens; i++) {
-      throwIfCancelled(opts.cancel);
-      const lpU = logSoftmax(logU);
+      throwIfCancelled(cancel);
       const lpS = logSoftmax(logS);
-      const lpRef = shadow ? logSoftmax(logShadow) : lpU;
-      const idU = doneU ? -1 : chooseU(logU);
+      // Until the shadow starts the steered prefix is the unsteered one: compare with its step.
+      const lpRef = logSoftmax(shadow && logShadow ? logShadow : u.logits);
+      // After its stop token the unsteered side shows id -1 and its last distribution.
+      const idU = doneU ? -1 : u.id;
       const idS = doneS ? -1 : chooseS(logS);
       if (firstDifference === undefined && idU !== idS) firstDifference = i;
       const step: PairedStep = {
         index: i,
-        unsteered: { index: i, id: idU, p: idU >= 0 ? Math.exp(lpU[idU]) : 0, entropy: entropyFromLog(lpU) },
+        unsteered: { index: i, id: idU, p: idU >= 0 ? u.p : 0, entropy: u.entropy },
         steered: { index: i, id: idS, p: idS >= 0 ? Math.exp(lpS[idS]) : 0, entropy: entropyFromLog(lpS) },
         kl: klFromLog(lpS, lpRef),
         firstDifference,
@@ -122,25 +133,23 @@ export async function* generatePaired(make: DecoderFactory, prompt: number[], op
       if (stop.has(idU)) doneU = true;
       if (stop.has(idS)) doneS = true;
       if ((doneU && doneS) || i === opts.maxTokens - 1) break;
-      throwIfCancelled(opts.cancel);
+      throwIfCancelled(cancel);
       if (idS >= 0) steeredSoFar.push(idS);
       // One pass at a time: the runs share one session and the machine's cores.
-      if (!doneU) logU = await decU.feed([idU]);
-      if (!doneS) logS = await decS.feed([idS]);
+      if (!doneU) u = await runU.step(i + 1, cancel);
+      if (!doneS) logS = await decS.feed([idS], cancel);
       if (firstDifference !== undefined && !doneS) {
         // The shadow starts at the first difference with one pass over prompt + steered tokens.
         if (!shadow) {
           shadow = make(new Map());
-          logShadow = await shadow.feed([...prompt, ...steeredSoFar]);
+          logShadow = await shadow.feed([...prompt, ...steeredSoFar], cancel);
         } else {
-          logShadow = await shadow.feed([idS]);
+          logShadow = await shadow.feed([idS], cancel);
         }
-      } else if (!shadow) {
-        logShadow = logU;
       }
     }
   } finally {
-    decU.dispose();
+    if (!opts.unsteered) runU.dispose();
     decS.dispose();
     shadow?.dispose();
   }

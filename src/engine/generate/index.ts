@@ -10,6 +10,7 @@ export {
   type PairedOptions,
   type PairedStep,
 } from "./generate";
+export { UnsteeredCache, UnsteeredRun, type UnsteeredCacheOptions, type UnsteeredStep } from "./unsteered";
 export { steeringSweep, type SteeringSweepOptions, type SweepCell, type SweepGrid, type SweepScore } from "./sweep";
 export * from "./readout";
 export { makeSampler, mulberry32, checkSampling, GREEDY, type SamplingOptions } from "./sample";

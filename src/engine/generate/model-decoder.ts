@@ -5,7 +5,7 @@ import type { LoadedModel, KvCache, SteerSpec } from "../model/loaded";
 import type { HookName } from "../types";
 import type { SteerAdditions } from "../steer/vector";
 import type { Decoder, DecoderFactory } from "./decoder";
-import { IntrospectError } from "../types";
+import { IntrospectError, throwIfCancelled, type CancelToken } from "../types";
 
 export interface ModelDecoderOptions {
   /**
@@ -32,16 +32,19 @@ export function modelDecoderFactory(model: LoadedModel, opts: ModelDecoderOption
     const seq: number[] = [];
     let disposed = false;
     return {
-      async feed(ids: number[]): Promise<Float32Array> {
+      async feed(ids: number[], cancel?: CancelToken): Promise<Float32Array> {
         if (disposed) throw new IntrospectError("internal", "This decoder was already released.");
         if (ids.length === 0) throw new IntrospectError("bad-input", "Nothing to feed: no tokens.");
-        seq.push(...ids);
+        throwIfCancelled(cancel);
+        // State changes only after a pass succeeded, so a refused or failed pass leaves the decoder as it was.
         if (useKv) {
           const r = await model.decodeStep([ids], cache, req);
           cache = r.cache;
+          seq.push(...ids);
           return lastRow(r.logits);
         }
-        const r = await model.run({ ids: seq, ...req });
+        const r = await model.run({ ids: [...seq, ...ids], ...req });
+        seq.push(...ids);
         return lastRow(r.logits);
       },
       dispose() {

@@ -1,7 +1,17 @@
 // The host side of live steering, without the LSP: a registry of vectors by id, a gate that lets
 // one forward pass run at a time, and the paired generation the side panel streams. Kept free of
 // vscode-languageserver so the benchmark can time the panel's path (`LiveSteering.sliderLatency`).
-import { generatePaired, modelDecoderFactory, type Decoder, type DecoderFactory, type PairedStep } from "../../engine/generate";
+// The unsteered run does not depend on the sliders: it is kept per prompt and sampling
+// (`UnsteeredCache`), so a slider move feeds the prompt once (steered) instead of twice.
+import {
+  UnsteeredCache,
+  generatePaired,
+  modelDecoderFactory,
+  type Decoder,
+  type DecoderFactory,
+  type PairedStep,
+  type UnsteeredCacheOptions,
+} from "../../engine/generate";
 import type { LoadedModel } from "../../engine/model/loaded";
 import { checkVectorFits, vectorSites, type ActiveVector, type SteeringVector } from "../../engine/steer";
 import type { TextTokenizer } from "../../engine/tokenizer";
@@ -41,6 +51,8 @@ export function vectorInfo(id: string, v: SteeringVector): SteerVectorInfo {
 
 export interface LiveRun {
   prompt: string;
+  /** The prompt's token ids when the caller has them (the benchmark feeds ids); else `prompt` is encoded. */
+  ids?: number[];
   vectors: SteerActive[];
   maxTokens: number;
   sampling: SteerSampling;
@@ -49,15 +61,35 @@ export interface LiveRun {
   onStep(step: SteerStep): void;
 }
 
+export interface LiveOptions {
+  /** Keep unsteered runs across generations (default true, 4 prompts, 64 MiB of logits); false: the panel's old path. */
+  unsteeredCache?: boolean | UnsteeredCacheOptions;
+}
+
+/** Cancelled when either is. */
+function either(a: CancelToken | undefined, b: CancelToken | undefined): CancelToken | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    get isCancellationRequested() {
+      return a.isCancellationRequested || b.isCancellationRequested;
+    },
+  };
+}
+
 export class LiveSteering {
   readonly vectors = new Map<string, SteeringVector>();
   private readonly gate = new PassGate();
+  private readonly unsteered?: UnsteeredCache;
   private nextId = 1;
 
   constructor(
     readonly model: LoadedModel,
     readonly tok: TextTokenizer,
-  ) {}
+    opts: LiveOptions = {},
+  ) {
+    const c = opts.unsteeredCache ?? true;
+    if (c !== false) this.unsteered = new UnsteeredCache(c === true ? {} : c);
+  }
 
   /** Registers a vector under a fresh id (or `id`, when the client re-sends one after a host restart). */
   add(v: SteeringVector, id?: string): string {
@@ -83,19 +115,20 @@ export class LiveSteering {
    * included), so toggling a vector or moving a slider never builds a new session, and whose
    * passes go through the gate: a restarted generation waits at most for the pass in flight.
    */
-  factory(vectors: ActiveVector[], cancel: CancelToken): DecoderFactory {
-    const prepare = [...new Set(vectors.flatMap((a) => vectorSites(a.vector).map((s) => s.site)))];
-    const inner = modelDecoderFactory(this.model, { prepare });
-    return (add) => {
-      const d: Decoder = inner(add);
-      return { feed: (ids) => this.gate.run(() => d.feed(ids), cancel), dispose: () => d.dispose() };
-    };
+  factory(vectors: ActiveVector[], cancel?: CancelToken): DecoderFactory {
+    const inner = modelDecoderFactory(this.model, { prepare: preparedSites(vectors) });
+    return (add) => this.gated(inner(add), cancel);
+  }
+
+  /** Passes through the gate, refused once `cancel` or the pass's own token is set (before the decoder is touched). */
+  private gated(d: Decoder, cancel?: CancelToken): Decoder {
+    return { feed: (ids, c) => this.gate.run(() => d.feed(ids), either(cancel, c)), dispose: () => d.dispose() };
   }
 
   /** Paired unsteered/steered generation; resolves with the step count, or throws IntrospectError("cancelled"). */
   async generate(run: LiveRun): Promise<{ steps: number; promptTokens: number; firstTokenMs?: number }> {
     const started = performance.now();
-    const ids = this.tok.encode(run.prompt).map((t) => t.id);
+    const ids = run.ids ?? this.tok.encode(run.prompt).map((t) => t.id);
     if (ids.length === 0) throw new IntrospectError("bad-input", "The prompt is empty: type a prompt in the steering panel.");
     const active = this.active(run.vectors);
     const sampling =
@@ -105,12 +138,19 @@ export class LiveSteering {
     let steps = 0;
     let firstTokenMs: number | undefined;
     const text = (id: number) => (id < 0 ? "" : this.tok.tokenText(id));
+    // The cached run's decoder is made without the generation's token: each pass carries the
+    // token of the generation asking for it, so the run outlives a cancelled generation.
+    const sites = preparedSites(active);
+    const unsteered = this.unsteered?.get(ids, sampling, JSON.stringify(sites), () =>
+      this.gated(modelDecoderFactory(this.model, { prepare: sites })(new Map())),
+    );
     for await (const s of generatePaired(this.factory(active, run.cancel), ids, {
       maxTokens: run.maxTokens,
       steer: active,
       sampling,
       stopIds: run.stopIds,
       cancel: run.cancel,
+      ...(unsteered ? { unsteered } : {}),
     })) {
       throwIfCancelled(run.cancel);
       firstTokenMs ??= performance.now() - started;
@@ -125,14 +165,21 @@ export class LiveSteering {
    * `alpha2`; the running one is cancelled (not awaited) and a new one starts. Returns the
    * seconds from the move to the new generation's first step (both runs, KL, entropies).
    */
-  async sliderLatency(prompt: string, vector: SteeringVector, alpha1: number, alpha2: number, stopIds: number[] = []): Promise<number> {
+  async sliderLatency(
+    prompt: string | number[],
+    vector: SteeringVector,
+    alpha1: number,
+    alpha2: number,
+    stopIds: number[] = [],
+  ): Promise<number> {
     const id = this.add(vector);
+    const text = typeof prompt === "string" ? { prompt } : { prompt: "", ids: prompt };
     const first = { isCancellationRequested: false };
     let third!: () => void;
     const reached = new Promise<void>((r) => (third = r));
     let n = 0;
     const running = this.generate({
-      prompt,
+      ...text,
       vectors: [{ id, alpha: alpha1 }],
       maxTokens: 64,
       sampling: { kind: "greedy" },
@@ -147,7 +194,7 @@ export class LiveSteering {
     const firstStep = new Promise<number>((r) => (done = r));
     const second = { isCancellationRequested: false };
     const next = this.generate({
-      prompt,
+      ...text,
       vectors: [{ id, alpha: alpha2 }],
       maxTokens: 64,
       sampling: { kind: "greedy" },
@@ -161,6 +208,11 @@ export class LiveSteering {
     this.vectors.delete(id);
     return ms / 1000;
   }
+}
+
+/** Sites with steering inputs for `vectors`, sorted: the edited session (and the unsteered numbers) depend on them. */
+function preparedSites(vectors: ActiveVector[]): string[] {
+  return [...new Set(vectors.flatMap((a) => vectorSites(a.vector).map((s) => s.site)))].sort();
 }
 
 function toStep(s: PairedStep, text: (id: number) => string): SteerStep {
