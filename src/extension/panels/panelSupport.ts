@@ -1,10 +1,61 @@
-// What the analysis panels (probe, patching) share on the extension side: the last result kept
-// in the extension's storage so that a reloaded window can redraw it, exports through a save
-// dialog, and turning errors into sentences.
+// What the analysis panels (probe, patching) share on the extension side: one panel reused and
+// restored after a reload, the last result kept in the extension's storage so that a reloaded
+// window can redraw it, exports through a save dialog, and turning errors into sentences.
 import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
 import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
+import type { ToWebview } from "../../protocol/webview";
+import { WebviewPanel, type PanelOptions } from "./webviewPanel";
+
+/**
+ * The one panel of a kind: `open()` reveals it when it is showing and creates it otherwise. After
+ * a window reload VS Code hands back the panel it restored (a serializer for `viewType`); it is
+ * adopted and sent what `restore` returns (e.g. the last result).
+ */
+export class ReusedPanel implements vscode.Disposable {
+  private panel: WebviewPanel | undefined;
+  private readonly serializer: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly options: Omit<PanelOptions, "existing">,
+    restore: () => ToWebview | undefined,
+  ) {
+    this.serializer = vscode.window.registerWebviewPanelSerializer(options.viewType, {
+      deserializeWebviewPanel: async (existing) => {
+        const panel = this.open(existing);
+        const msg = restore();
+        if (msg) await panel.post(msg);
+      },
+    });
+  }
+
+  /** Shows the panel (creating it, or adopting `existing`, one VS Code restored). */
+  open(existing?: vscode.WebviewPanel): WebviewPanel {
+    if (this.panel && !existing) {
+      this.panel.reveal();
+      return this.panel;
+    }
+    this.panel?.dispose();
+    const panel = new WebviewPanel(this.extensionUri, { ...this.options, existing });
+    panel.onDidDispose(() => {
+      if (this.panel === panel) this.panel = undefined;
+    });
+    this.panel = panel;
+    return panel;
+  }
+
+  /** Posts to the panel if it is showing; a closed panel gets nothing. */
+  async post(msg: ToWebview): Promise<void> {
+    await this.panel?.post(msg);
+  }
+
+  dispose(): void {
+    this.serializer.dispose();
+    this.panel?.dispose();
+  }
+}
 
 /**
  * The last result a panel showed, as toWire JSON in a file of the extension's global storage.

@@ -17,8 +17,7 @@ import {
 import { fromWire } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
-import { isCancellation, LastResult, messageOf, saveExport } from "../panels/panelSupport";
-import { WebviewPanel } from "../panels/webviewPanel";
+import { isCancellation, LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 
 const VIEW_TYPE = "introspect.patch";
 const TITLE = "Introspect: Activation Patching";
@@ -31,7 +30,7 @@ interface Active {
 }
 
 export class PatchPanel implements vscode.Disposable {
-  private panel: WebviewPanel | undefined;
+  private readonly panel: ReusedPanel;
   private current: PatchRun | undefined;
   private active: Active | undefined;
   private nextRunId = 1;
@@ -40,7 +39,7 @@ export class PatchPanel implements vscode.Disposable {
   private readonly last: LastResult<PatchRun>;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult<PatchRun>(context, "last-patch.json", (run) => {
@@ -48,14 +47,36 @@ export class PatchPanel implements vscode.Disposable {
       if (run.status.kind === "running") run.status = { kind: "cancelled" };
       return run;
     });
-    this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-        deserializeWebviewPanel: async (existing) => {
-          this.open(existing);
-          const last = this.current ?? this.last.read();
-          if (last) await this.panel?.post({ type: "introspect/patchRun", run: runToWebview(last) });
+    this.panel = new ReusedPanel(
+      context.extensionUri,
+      {
+        viewType: VIEW_TYPE,
+        title: TITLE,
+        app: "patch",
+        onMessage: (msg) => this.onMessage(msg),
+        handlers: {
+          "introspect/patchCell": (p) => {
+            const run = this.current;
+            if (!run) throw new Error("No patching run is shown: run the experiment again.");
+            const h = run.header;
+            return this.host.client.sendRequest(PatchCellRequest.type, {
+              experiment: h.experiment,
+              correct: h.correct.id,
+              wrong: h.wrong.id,
+              ...p,
+              k: 10,
+            });
+          },
+          "introspect/export": saveExport,
         },
-      }),
+      },
+      () => {
+        const last = this.current ?? this.last.read();
+        return last && { type: "introspect/patchRun", run: runToWebview(last) };
+      },
+    );
+    this.disposables.push(
+      this.panel,
       this.host.client.onNotification(PatchProgressNotification.type, (n) => this.onProgress(n)),
     );
   }
@@ -69,7 +90,7 @@ export class PatchPanel implements vscode.Disposable {
   async start(experiment: PatchExperiment): Promise<PatchRun | undefined> {
     this.active?.cts.cancel();
     const runId = this.nextRunId++;
-    const panel = this.open();
+    const panel = this.panel.open();
     const config = vscode.workspace.getConfiguration("introspect");
     const exp: PatchExperiment = { ...experiment, batchSize: experiment.batchSize ?? config.get<number>("patch.batchSize") ?? 32 };
     void panel.post({
@@ -92,7 +113,7 @@ export class PatchPanel implements vscode.Disposable {
       if (this.active !== active) return undefined;
       const run = fromWire<PatchRun>(wire);
       this.current = run;
-      await this.panel?.post({ type: "introspect/patchRun", run: runToWebview(run) });
+      await this.panel.post({ type: "introspect/patchRun", run: runToWebview(run) });
       this.last.save(run);
       return run;
     } catch (e) {
@@ -103,7 +124,7 @@ export class PatchPanel implements vscode.Disposable {
           cur.status = { kind: "cancelled" };
           this.last.save(cur);
         }
-        await this.panel?.post({ type: "introspect/patchStatus", runId, status: { kind: "cancelled" } });
+        await this.panel.post({ type: "introspect/patchStatus", runId, status: { kind: "cancelled" } });
         void vscode.window.showInformationMessage(
           cur ? `Introspect: patching cancelled after ${cur.done} of ${cur.header.total} cells.` : "Introspect: patching cancelled.",
         );
@@ -133,7 +154,7 @@ export class PatchPanel implements vscode.Disposable {
         grids[s] = { normalised: blank(), logitDiff: blank(), pCorrect: blank() };
       }
       this.current = { header, grids, done: 0, status: { kind: "running" } };
-      void this.panel?.post({ type: "introspect/patchRun", run: runToWebview(this.current) });
+      void this.panel.post({ type: "introspect/patchRun", run: runToWebview(this.current) });
       active.progress?.report({ message: `0 / ${header.total} cells` });
       return;
     }
@@ -144,7 +165,7 @@ export class PatchPanel implements vscode.Disposable {
     run.done = p.done;
     const rows = run.header.layers.length;
     const cols = run.header.positions.length;
-    void this.panel?.post({
+    void this.panel.post({
       type: "introspect/patchProgress",
       runId: n.runId,
       done: p.done,
@@ -154,41 +175,6 @@ export class PatchPanel implements vscode.Disposable {
     const pct = (100 * p.done) / Math.max(1, p.total);
     active.progress?.report({ message: `${p.done} / ${p.total} cells`, increment: pct - active.reported });
     active.reported = pct;
-  }
-
-  private open(existing?: vscode.WebviewPanel): WebviewPanel {
-    if (this.panel && !existing) {
-      this.panel.reveal();
-      return this.panel;
-    }
-    this.panel?.dispose();
-    const panel = new WebviewPanel(this.context.extensionUri, {
-      viewType: VIEW_TYPE,
-      title: TITLE,
-      app: "patch",
-      existing,
-      onMessage: (msg) => this.onMessage(msg),
-      handlers: {
-        "introspect/patchCell": (p) => {
-          const run = this.current;
-          if (!run) throw new Error("No patching run is shown: run the experiment again.");
-          const h = run.header;
-          return this.host.client.sendRequest(PatchCellRequest.type, {
-            experiment: h.experiment,
-            correct: h.correct.id,
-            wrong: h.wrong.id,
-            ...p,
-            k: 10,
-          });
-        },
-        "introspect/export": saveExport,
-      },
-    });
-    panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
-    });
-    this.panel = panel;
-    return panel;
   }
 
   private onMessage(msg: FromWebview): void {
@@ -201,14 +187,13 @@ export class PatchPanel implements vscode.Disposable {
 
   private async fail(runId: number, message: string): Promise<undefined> {
     if (this.current?.header.runId === runId) this.current.status = { kind: "failed", message };
-    await this.panel?.post({ type: "introspect/patchStatus", runId, status: { kind: "failed", message } });
+    await this.panel.post({ type: "introspect/patchStatus", runId, status: { kind: "failed", message } });
     void vscode.window.showErrorMessage(`Introspect: ${message}`);
     return undefined;
   }
 
   dispose(): void {
     this.active?.cts.cancel();
-    this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

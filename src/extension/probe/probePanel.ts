@@ -6,8 +6,7 @@ import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbePar
 import { fromWire, type AttentionData, type NeuronData, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
-import { LastResult, messageOf, saveExport } from "../panels/panelSupport";
-import { WebviewPanel } from "../panels/webviewPanel";
+import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
 import { EditorTint } from "./tint";
@@ -22,7 +21,7 @@ interface Current {
 }
 
 export class ProbePanel implements vscode.Disposable {
-  private panel: WebviewPanel | undefined;
+  private readonly panel: ReusedPanel;
   private current: Current | undefined;
   private readonly tint = new EditorTint();
   private readonly recorder = ProbeRecorder.fromEnv();
@@ -32,19 +31,31 @@ export class ProbePanel implements vscode.Disposable {
   private readonly last: LastResult<ProbeResult>;
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
-    this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-        deserializeWebviewPanel: async (existing) => {
-          this.open(existing);
-          const last = this.current?.result ?? this.last.read();
-          if (last) await this.panel?.post({ type: "introspect/probeResult", result: last });
+    this.panel = new ReusedPanel(
+      context.extensionUri,
+      {
+        viewType: VIEW_TYPE,
+        title: TITLE,
+        app: "probe",
+        onMessage: (msg) => this.onMessage(msg),
+        handlers: {
+          "introspect/probeNeurons": async (p) =>
+            fromWire<NeuronData>(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
+          "introspect/probeAttention": async (p) =>
+            fromWire<AttentionData>(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
+          "introspect/export": saveExport,
         },
-      }),
+      },
+      () => {
+        const last = this.current?.result ?? this.last.read();
+        return last && { type: "introspect/probeResult", result: last };
+      },
     );
+    this.disposables.push(this.panel);
   }
 
   /** Probes `target` (from document `uri`) and shows the result; errors are shown in the panel and as a message. */
@@ -56,7 +67,7 @@ export class ProbePanel implements vscode.Disposable {
       selection: target.selection,
       maxTokens: config.get<number>("probe.maxTokens") ?? 1024,
     };
-    const panel = this.open();
+    const panel = this.panel.open();
     const timing: ProbeTiming = { startedAt, chars: target.selection.end - target.selection.start };
     this.timing = timing;
     void panel.post({ type: "introspect/probeStatus", status: { kind: "running", message: `Probing ${describeSource(target)}…` } });
@@ -89,34 +100,6 @@ export class ProbePanel implements vscode.Disposable {
     this.recorder?.result(params, result);
   }
 
-  /** Shows the panel (creating it, or adopting one VS Code restored); one panel is reused. */
-  private open(existing?: vscode.WebviewPanel): WebviewPanel {
-    if (this.panel && !existing) {
-      this.panel.reveal();
-      return this.panel;
-    }
-    this.panel?.dispose();
-    const panel = new WebviewPanel(this.context.extensionUri, {
-      viewType: VIEW_TYPE,
-      title: TITLE,
-      app: "probe",
-      existing,
-      onMessage: (msg) => this.onMessage(msg),
-      handlers: {
-        "introspect/probeNeurons": async (p) =>
-          fromWire<NeuronData>(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
-        "introspect/probeAttention": async (p) =>
-          fromWire<AttentionData>(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
-        "introspect/export": saveExport,
-      },
-    });
-    panel.onDidDispose(() => {
-      if (this.panel === panel) this.panel = undefined;
-    });
-    this.panel = panel;
-    return panel;
-  }
-
   private onMessage(msg: FromWebview): void {
     if (msg.type === "introspect/tint") {
       const n = this.tint.apply(this.current, msg.tint);
@@ -145,13 +128,12 @@ export class ProbePanel implements vscode.Disposable {
   }
 
   private async fail(message: string): Promise<void> {
-    await this.panel?.post({ type: "introspect/probeStatus", status: { kind: "failed", message } });
+    await this.panel.post({ type: "introspect/probeStatus", status: { kind: "failed", message } });
     this.recorder?.failure(message);
     void vscode.window.showErrorMessage(`Introspect: ${message}`);
   }
 
   dispose(): void {
-    this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }
