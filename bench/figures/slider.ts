@@ -1,6 +1,10 @@
-// Live steering latency: from a slider change to the first steered token.
+// Live steering latency: from a slider change to the first steered token, on the steering panel's
+// path (paired unsteered/steered generation, the host's LiveSteering), with two context rows: the
+// same path as it was before (prompt fed twice per move, every position unembedded), and a
+// steered generation alone with full logits (what this figure measured until then).
 
-import { statOf, time } from "../lib/stats";
+import type { SliderPath } from "../lib/engine";
+import { Stat, statOf } from "../lib/stats";
 import { notMeasured, ratioRow } from "../lib/table";
 import { Figure, engineWith, sec } from "./figure";
 
@@ -9,17 +13,44 @@ export const slider: Figure = {
   referenceTasks: [],
   async run(ctx) {
     const prompt = ctx.prompts.p64;
-    const fig = `slider change to first steered token / plain forward of the prompt (${prompt.length} tok)`;
+    const n = prompt.length;
+    const fig = `slider change to first steered token / plain forward of the prompt (${n} tok)`;
     const goal = { kind: "max", value: 1.3 } as const;
     const e = await engineWith(ctx, "sliderToFirstToken");
     if ("why" in e) return [notMeasured(fig, goal, e.why)];
     const m = await ctx.plainModel();
-    const base = await time(() => m.forward(prompt), ctx.sizes.plainRepeats);
-    const samples: number[] = [];
+    const steer = { layer: ctx.steer.layer, vector: ctx.steerVector() };
+    const paths: SliderPath[] = ["panel", "panel-before", "steered-only"];
+    const samples = new Map<SliderPath | "plain", number[]>([["plain", []], ...paths.map((p) => [p, []] as [SliderPath, number[]])]);
+    // Interleaved, one of each per round (the first round is warm-up), so load changes on a
+    // shared machine fall on every path alike.
     for (let i = 0; i < ctx.sizes.plainRepeats + 1; i++) {
-      const s = await e.m.sliderToFirstToken(prompt, { layer: ctx.steer.layer, vector: ctx.steerVector() });
-      if (i > 0) samples.push(s);
+      const t = process.hrtime.bigint();
+      await m.forward(prompt);
+      const plain = Number(process.hrtime.bigint() - t) / 1e9;
+      if (i > 0) samples.get("plain")!.push(plain);
+      for (const p of paths) {
+        const s = await e.m.sliderToFirstToken(prompt, steer, p);
+        if (i > 0) samples.get(p)!.push(s);
+      }
     }
-    return [ratioRow(fig, sec("Introspect", statOf(samples)), sec("ORT plain", base), goal)];
+    const stat = (k: SliderPath | "plain"): Stat => statOf(samples.get(k)!);
+    const base = sec("ORT plain", stat("plain"));
+    const report = { kind: "report" } as const;
+    return [
+      ratioRow(fig, sec("Introspect", stat("panel")), base, goal),
+      ratioRow(
+        `slider, the panel's path before (prompt fed twice per move, all positions unembedded) / plain forward (context)`,
+        sec("before", stat("panel-before")),
+        base,
+        report,
+      ),
+      ratioRow(
+        `slider, a steered generation alone (no unsteered side, all positions unembedded) / plain forward (context)`,
+        sec("steered only", stat("steered-only")),
+        base,
+        report,
+      ),
+    ];
   },
 };

@@ -3,6 +3,9 @@
 
 import { openModel, type LoadedModel } from "../../src/engine";
 import { generate } from "../../src/engine/generate/generate";
+import { makeVector } from "../../src/engine/steer/vector";
+import { loadTokenizer } from "../../src/engine/tokenizer";
+import { LiveSteering } from "../../src/server/handlers/steerLive";
 import { modelDecoderFactory } from "../../src/engine/generate/model-decoder";
 import { modelPatchRunner } from "../../src/engine/patch/model-runner";
 import { patchingSweep } from "../../src/engine/patch/sweep";
@@ -18,8 +21,14 @@ export interface EngineModel {
   /** Greedy generation with past_key_values; `steer` adds vector*1 to resid_post of a layer. */
   /** `useKvCache: false` recomputes the whole sequence every step (graphs without past_key_values). */
   generate?(prompt: number[], newTokens: number, steer?: SteerSpec, useKvCache?: boolean): Promise<number[]>;
-  /** From a slider change (new steering strength) to the first steered token, with generation running. */
-  sliderToFirstToken?(prompt: number[], steer: SteerSpec): Promise<number>;
+  /**
+   * From a slider change (new steering strength) to the first steered token, with generation running.
+   * `panel`: the steering panel's path (paired unsteered/steered generation in the host's
+   * LiveSteering: the unsteered run kept across moves, last-position logits); `panel-before`: the
+   * same as it was before those two (prompt fed twice per move, every position unembedded);
+   * `steered-only`: a steered generation alone with full logits (what this figure measured before).
+   */
+  sliderToFirstToken?(prompt: number[], steer: SteerSpec, path?: SliderPath): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -38,6 +47,8 @@ export interface SweepOutcome {
   cellsSkipped: number;
   forwardPasses: number;
 }
+
+export type SliderPath = "panel" | "panel-before" | "steered-only";
 
 export interface SteerSpec {
   layer: number;
@@ -68,6 +79,14 @@ export async function loadEngine(): Promise<EngineStatus> {
 }
 
 function wrap(model: LoadedModel): EngineModel {
+  // The steering panel's host object, one per variant (the tokenizer only names tokens here).
+  const liveOf = (now: boolean) => {
+    let l: Promise<LiveSteering> | undefined;
+    const opts = { unsteeredCache: now, lastLogitsOnly: now };
+    return () => (l ??= loadTokenizer(model.resolved.folder).then((tok) => new LiveSteering(model, tok, opts)));
+  };
+  const panel = liveOf(true);
+  const before = liveOf(false);
   const sitesAll = model.expandSites(["resid_pre", "resid_mid", "resid_post", "mlp_post"]);
   const steerSite = (layer: number) => `blocks.${layer}.hook_resid_post`;
   return {
@@ -108,11 +127,16 @@ function wrap(model: LoadedModel): EngineModel {
       for await (const t of generate(factory, prompt, { maxTokens: newTokens, steer: add })) out.push(t.id);
       return out;
     },
-    async sliderToFirstToken(prompt, steer) {
-      // The live panel's path: a steered generation is running; the slider moves; the running one is
-      // cancelled (not awaited) and a new one starts with the new strength. Timed: move -> first token.
+    async sliderToFirstToken(prompt, steer, path = "panel") {
+      // A generation is running; the slider moves; the running one is cancelled (not awaited) and a
+      // new one starts with the new strength. Timed: move -> first token (first paired step).
       const site = steerSite(steer.layer);
-      const factory = modelDecoderFactory(model, { prepare: [site] });
+      if (path !== "steered-only") {
+        const live = await (path === "panel" ? panel : before)();
+        const v = makeVector({ name: "bench", modelId: model.info.id, site, data: steer.vector });
+        return live.sliderLatency(prompt, v, 1, 0.5);
+      }
+      const factory = modelDecoderFactory(model, { prepare: [site], lastLogitsOnly: false });
       const running = { isCancellationRequested: false };
       let reachedThird!: () => void;
       const third = new Promise<void>((r) => (reachedThird = r));

@@ -64,6 +64,8 @@ export interface LiveRun {
 export interface LiveOptions {
   /** Keep unsteered runs across generations (default true, 4 prompts, 64 MiB of logits); false: the panel's old path. */
   unsteeredCache?: boolean | UnsteeredCacheOptions;
+  /** Unembed only the last position in every pass (default true; the benchmark's "before" row sets false). */
+  lastLogitsOnly?: boolean;
 }
 
 /** Cancelled when either is. */
@@ -80,6 +82,7 @@ export class LiveSteering {
   readonly vectors = new Map<string, SteeringVector>();
   private readonly gate = new PassGate();
   private readonly unsteered?: UnsteeredCache;
+  private readonly lastLogitsOnly: boolean;
   private nextId = 1;
 
   constructor(
@@ -89,6 +92,7 @@ export class LiveSteering {
   ) {
     const c = opts.unsteeredCache ?? true;
     if (c !== false) this.unsteered = new UnsteeredCache(c === true ? {} : c);
+    this.lastLogitsOnly = opts.lastLogitsOnly ?? true;
   }
 
   /** Registers a vector under a fresh id (or `id`, when the client re-sends one after a host restart). */
@@ -116,7 +120,7 @@ export class LiveSteering {
    * passes go through the gate: a restarted generation waits at most for the pass in flight.
    */
   factory(vectors: ActiveVector[], cancel?: CancelToken): DecoderFactory {
-    const inner = modelDecoderFactory(this.model, { prepare: preparedSites(vectors) });
+    const inner = modelDecoderFactory(this.model, { prepare: preparedSites(vectors), lastLogitsOnly: this.lastLogitsOnly });
     return (add) => this.gated(inner(add), cancel);
   }
 
@@ -142,7 +146,7 @@ export class LiveSteering {
     // token of the generation asking for it, so the run outlives a cancelled generation.
     const sites = preparedSites(active);
     const unsteered = this.unsteered?.get(ids, sampling, JSON.stringify(sites), () =>
-      this.gated(modelDecoderFactory(this.model, { prepare: sites })(new Map())),
+      this.gated(modelDecoderFactory(this.model, { prepare: sites, lastLogitsOnly: this.lastLogitsOnly })(new Map())),
     );
     for await (const s of generatePaired(this.factory(active, run.cancel), ids, {
       maxTokens: run.maxTokens,

@@ -70,3 +70,49 @@ describe("generate/model", function () {
     assert.ok(grid.scores[2] > grid.scores[1] && grid.scores[1] > 0);
   });
 });
+
+// The decoder unembeds only the last position by default; the rows must equal the full-logits
+// session's last rows, with and without past_key_values, on several export styles.
+describe("generate/model: last-position logits", function () {
+  this.timeout(120000);
+  const FIXTURES = ["tiny-llama", "tiny-gpt2", "tiny-llama-skipfused", "tiny-llama-dynq", "tiny-moe"];
+  for (const name of FIXTURES) {
+    const dir = path.resolve(__dirname, "../../fixtures/local", name);
+    it(`${name}: same rows as the full-logits session, KV cache or full recompute, steered`, async function () {
+      if (!fs.existsSync(path.join(dir, "onnx/model.onnx"))) this.skip();
+      const model = await openModel(dir);
+      try {
+        const site = `blocks.${model.info.numLayers - 1}.hook_resid_post`;
+        const add = new Map([[site, Float32Array.from({ length: model.info.dModel }, (_, i) => Math.sin(i))]]);
+        const variants = [
+          modelDecoderFactory(model, { prepare: [site] })(add),
+          modelDecoderFactory(model, { prepare: [site], lastLogitsOnly: false })(add),
+          modelDecoderFactory(model, { prepare: [site], useKvCache: false })(add),
+        ];
+        let feed = [1, 5, 9];
+        for (let step = 0; step < 6; step++) {
+          const rows = [];
+          for (const d of variants) rows.push(await d.feed(feed));
+          const [last, full, recompute] = rows;
+          assert.strictEqual(last.length, model.info.vocabSize ?? last.length);
+          let diff = 0;
+          let diffRecompute = 0;
+          for (let i = 0; i < last.length; i++) {
+            diff = Math.max(diff, Math.abs(last[i] - full[i]));
+            diffRecompute = Math.max(diffRecompute, Math.abs(last[i] - recompute[i]));
+          }
+          assert.ok(diff < 1e-5, `step ${step}: max |last - full| ${diff}`);
+          // Dynamic quantization scales each MatMul input by its own range, which depends on how
+          // many positions a pass holds: recompute and cached steps differ there by design.
+          if (!name.includes("dynq")) assert.ok(diffRecompute < 1e-4, `step ${step}: max |last - recompute| ${diffRecompute}`);
+          const next = last.indexOf(Math.max(...last));
+          assert.strictEqual(full.indexOf(Math.max(...full)), next);
+          feed = [next];
+        }
+      } finally {
+        await model.dispose();
+        model.removeWrittenFiles();
+      }
+    });
+  }
+});
