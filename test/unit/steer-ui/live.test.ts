@@ -103,6 +103,53 @@ describe("steer-ui/LiveSteering on demo-llama", function () {
     assert.ok(second.length > 3);
   });
 
+  it("keeps the unsteered run across restarts: steps equal a host without it, after a cancelled run too (greedy and seeded)", async () => {
+    const before = new LiveSteering(live.model, live.tok, { unsteeredCache: false, lastLogitsOnly: false });
+    const uncached = new LiveSteering(live.model, live.tok, { unsteeredCache: false });
+    for (const l of [before, uncached]) l.add(live.get(id), id);
+    const samplings = [{ kind: "greedy" as const }, { kind: "sample" as const, seed: 7, temperature: 1.2 }];
+    for (const sampling of samplings) {
+      const go = (l: LiveSteering, alpha: number, cancel = { isCancellationRequested: false }, steps: SteerStep[] = [], stopAfter = 0) =>
+        l
+          .generate({
+            prompt: "The service was",
+            vectors: [{ id, alpha }],
+            maxTokens: 10,
+            sampling,
+            stopIds: [0],
+            cancel,
+            onStep: (st) => {
+              steps.push(st);
+              if (steps.length === stopAfter) cancel.isCancellationRequested = true;
+            },
+          })
+          .then(() => steps);
+      const want = await go(uncached, 2);
+      assert.ok(want.length > 3);
+      // The panel's path: a run cancelled after two steps, the next one started at once (not awaited).
+      const cancelled = go(live, 1, { isCancellationRequested: false }, [], 2).catch((e: Error) => e);
+      const got = await go(live, 2);
+      assert.match(String(await cancelled), /Cancelled/);
+      assert.deepStrictEqual(got, want);
+      assert.deepStrictEqual(await go(live, 2), want, "fully cached");
+      // Against the path before (every position unembedded, no cache): same tokens, same numbers to rounding.
+      const old = await go(before, 2);
+      assert.deepStrictEqual(
+        old.map((st) => [st.unsteered.id, st.steered.id, st.firstDifference]),
+        want.map((st) => [st.unsteered.id, st.steered.id, st.firstDifference]),
+      );
+      old.forEach((st, i) => {
+        const w = want[i];
+        for (const [a, b] of [
+          [st.kl, w.kl],
+          [st.steered.p, w.steered.p],
+          [st.unsteered.entropy, w.unsteered.entropy],
+        ])
+          assert.ok(Math.abs(a - b) < 1e-5, `step ${i}: ${a} vs ${b}`);
+      });
+    }
+  });
+
   it("measures slider change -> first paired step vs one plain forward (short and ~64-token prompts)", async () => {
     const v = live.get(id);
     const long =
