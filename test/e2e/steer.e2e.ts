@@ -160,9 +160,13 @@ describe("Introspect steering (code-server)", function () {
     const view = await steerView();
     const quick = wb.page.locator(".quick-input-widget");
     const input = quick.locator("input.input");
-    /** The file dialog (code-server draws it in the quick input): type a path, accept. */
-    const dialog = async (title: RegExp, file: string) => {
-      await quick.filter({ hasText: title }).waitFor({ timeout: 15000 });
+    /** The file dialog (code-server draws it in the quick input, its default path in the box): type a path, accept. */
+    const dialog = async (defaultPath: RegExp, file: string) => {
+      const end = Date.now() + 15000;
+      while (!defaultPath.test((await input.isVisible()) ? await input.inputValue() : "")) {
+        if (Date.now() > end) throw new Error(`no file dialog showing ${defaultPath}; box: ${await input.inputValue().catch(() => "")}`);
+        await wb.page.waitForTimeout(150);
+      }
       await input.fill(file);
       await wb.page.waitForTimeout(300);
       await input.press("Enter");
@@ -170,7 +174,7 @@ describe("Introspect steering (code-server)", function () {
     };
     // Save… under a name of our choosing.
     await view.locator(".vector button", { hasText: "Save…" }).first().click();
-    await dialog(/Save|sentiment/i, path.join(folder, "kept.ivec"));
+    await dialog(/vectors\/sentiment\.ivec$/, path.join(folder, "kept.ivec"));
     const kept = path.join(folder, "kept.ivec");
     await waitFile(kept);
     assert.strictEqual(fs.readFileSync(kept).subarray(0, 4).toString(), "IVEC");
@@ -196,11 +200,11 @@ describe("Introspect steering (code-server)", function () {
     // Export GGUF… writes the active vectors; Load… brings the file back as a row (off until turned on).
     await view.locator(".toolbar button", { hasText: "Export GGUF…" }).click();
     const gguf = path.join(folder, "exported.gguf");
-    await dialog(/control-vector|Save/i, gguf);
+    await dialog(/control-vector\.gguf$/, gguf);
     await waitFile(gguf);
     assert.strictEqual(fs.readFileSync(gguf).subarray(0, 4).toString(), "GGUF");
     await view.locator(".toolbar button", { hasText: "Load…" }).click();
-    await dialog(/Load steering vectors|Open/i, gguf);
+    await dialog(/\/$/, gguf);
     await view.locator(".vector .name", { hasText: "exported" }).waitFor({ timeout: 30000 });
     assert.strictEqual(await view.locator(".vector").count(), 3);
     assert.strictEqual(await view.locator(".vector").nth(2).locator("input.toggle").isChecked(), false);
