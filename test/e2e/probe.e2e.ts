@@ -225,6 +225,17 @@ describe("Probe Selection (code-server)", function () {
     }
   });
 
+  it("after a window reload the panel comes back with the last probe drawn", async () => {
+    const { wb } = session();
+    await wb.page.reload({ timeout: 180000 });
+    await wb.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
+    const frame = await wb.webview(PANEL);
+    const heat = frame.locator(`[data-heatmap="layers"]`).first();
+    await heat.waitFor({ timeout: 60000 });
+    assert.ok(Number(await heat.getAttribute("data-rows")) > 0, "the restored heatmap has rows");
+    await wb.screenshot("probe after reload");
+  });
+
   it("records the time from command to rendered heatmap", () => {
     const file = path.join(RECORD, "timings.jsonl");
     const lines = fs

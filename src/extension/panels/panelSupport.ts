@@ -23,10 +23,12 @@ export class ReusedPanel implements vscode.Disposable {
     restore: () => ToWebview | undefined,
   ) {
     this.serializer = vscode.window.registerWebviewPanelSerializer(options.viewType, {
+      // Resolves at once: VS Code keeps the restored panel loading until this promise settles, so
+      // waiting here for the page's "ready" (inside post) would never end.
       deserializeWebviewPanel: async (existing) => {
         const panel = this.open(existing);
         const msg = restore();
-        if (msg) await panel.post(msg);
+        if (msg) void panel.post(msg);
       },
     });
   }
