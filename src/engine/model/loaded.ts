@@ -11,7 +11,6 @@ import type { FileBytes } from "../onnx/wire";
 import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
-import { OutputPool, type OutputPoolStats } from "./outputPool";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
 
 export interface SessionOptions {
@@ -32,9 +31,6 @@ export interface SessionOptions {
    * default): fastest on an idle machine; false on a busy one, where spinning threads steal the cores
    * the working ones need (measured under a load of 14 on 2 cores: 1.27 s spinning vs 0.43 s not). */
   allowSpinning?: boolean;
-  /** Largest size of one run's outputs kept for reuse by later runs of the same shape (default 256 MiB,
-   * 0: never): repeated captures write into memory already mapped, at the cost of holding it (outputPool.ts). */
-  reuseOutputBytes?: number;
 }
 
 /** Variants of an edited session beyond its sites. */
@@ -109,7 +105,6 @@ export class LoadedModel {
   readonly hasPositionIds: boolean;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
-  private readonly outputPool: OutputPool;
 
   constructor(
     readonly info: ModelInfo,
@@ -137,12 +132,6 @@ export class LoadedModel {
         };
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
-    this.outputPool = new OutputPool(options.reuseOutputBytes ?? 256 * 2 ** 20);
-  }
-
-  /** How output buffer reuse is doing (tests, diagnostics). */
-  outputReuse(): OutputPoolStats {
-    return this.outputPool.stats();
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -183,7 +172,6 @@ export class LoadedModel {
       void old
         .then((x) => {
           x.evicted = true;
-          this.outputPool.forget(x.session);
           return x.busy ? undefined : x.session.release();
         })
         .catch(() => undefined);
@@ -224,7 +212,7 @@ export class LoadedModel {
         [B, S],
       );
     for (const p of this.pastInputs) feeds[p.name] = zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
-    const out = await this.forward(feeds, req);
+    const out = await this.forward(feeds, req, B, S);
     if (single) {
       out.logits = squeeze(out.logits);
       for (const [k, v] of out.captures) out.captures.set(k, squeeze(v));
@@ -251,13 +239,13 @@ export class LoadedModel {
       );
     for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
-    const r = await this.forward(feeds, opts, presentNames);
+    const r = await this.forward(feeds, opts, B, n, presentNames);
     const tensors = new Map<string, ort.Tensor>();
     this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
     return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
   }
 
-  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, extraFetch: string[] = []) {
+  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
     const steer = req.steer ?? [];
     const patch = req.patch ?? [];
     const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
@@ -320,7 +308,7 @@ export class LoadedModel {
     let raw: ort.InferenceSession.OnnxValueMapType;
     edited.busy = (edited.busy ?? 0) + 1;
     try {
-      raw = await this.outputPool.run(session, feeds, [...new Set(fetch)]);
+      raw = await session.run(feeds, [...new Set(fetch)]);
     } catch (e) {
       throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
     } finally {
@@ -329,6 +317,8 @@ export class LoadedModel {
     }
     const captures = new Map<HookName, ActivationTensor>();
     for (const c of capture) captures.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor));
+    void B;
+    void S;
     return { logits: toActivation(raw[this.map.logitsOutput] as ort.Tensor), captures, raw: raw as Record<string, ort.Tensor> };
   }
 
@@ -336,7 +326,6 @@ export class LoadedModel {
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    this.outputPool.clear();
     for (const s of all) await s.then((x) => x.session.release()).catch(() => undefined);
     this.src.close();
   }
