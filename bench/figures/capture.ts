@@ -1,6 +1,11 @@
 // Capturing every resid_pre/mid/post and mlp.hook_post site, against the plain forward.
+//
+// The capture and onnxruntime's plain forward are timed in alternation (rounds of both, the order
+// rotating), not minutes apart: on a shared machine the load changes between two separate series
+// by more than the difference being measured.
 
-import { fromPython, time } from "../lib/stats";
+import { mallocTuned } from "../../src/engine/model/mallocTuning";
+import { fromPython, Stat, statOf } from "../lib/stats";
 import { notMeasured, ratioRow, Row } from "../lib/table";
 import { Figure, engineWith, referenceOr, sec } from "./figure";
 
@@ -9,17 +14,31 @@ export const capture: Figure = {
   referenceTasks: ["plain", "capture"],
   async run(ctx) {
     const rows: Row[] = [];
+    // Most of a full capture's extra cost is fresh memory for the copied outputs (mallocTuning.ts).
+    ctx.log(`malloc tuning (GLIBC_TUNABLES, src/engine/model/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
     for (const n of [64, 512] as const) {
-      const base = await ctx.plainForward(n);
       const fig = `capture all resid_* + mlp_post / plain forward, ${ctx.len(n)} tok`;
       const goal = { kind: "max", value: 1.1 } as const;
       const e = await engineWith(ctx, "captureAll");
-      if ("why" in e) rows.push(notMeasured(fig, goal, e.why));
-      else {
-        const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
-        const s = await time(() => e.m.captureAll(ids), n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats);
-        rows.push(ratioRow(fig, sec("Introspect", s), sec("ORT plain", base), goal));
+      if ("why" in e) {
+        rows.push(notMeasured(fig, goal, e.why));
+        continue;
       }
+      const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
+      const plain = await ctx.plainModel();
+      const repeats = n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats;
+      const [cap, ort, own] = await interleaved([() => e.m.captureAll(ids), () => plain.forward(ids), () => e.m.plain(ids)], repeats);
+      ctx.log(`capture ${ids.length} tokens: ${ms(cap)} vs plain onnxruntime ${ms(ort)}, engine plain ${ms(own)} (alternating)`);
+      rows.push(ratioRow(fig, sec("Introspect", cap), sec("ORT plain", ort), goal));
+      rows.push(
+        ratioRow(
+          `capture all / Introspect's own plain forward, ${ctx.len(n)} tok`,
+          sec("Introspect capture", cap),
+          sec("Introspect plain", own),
+          { kind: "report" },
+          "context",
+        ),
+      );
     }
     const ref = await referenceOr(ctx);
     if (!("why" in ref)) {
@@ -39,3 +58,20 @@ export const capture: Figure = {
     return rows;
   },
 };
+
+/** Seconds per call of each function, timed in rounds (one untimed round first; the order rotates). */
+async function interleaved(fns: (() => Promise<unknown>)[], repeats: number): Promise<Stat[]> {
+  for (const f of fns) await f();
+  const samples = fns.map(() => [] as number[]);
+  for (let r = 0; r < repeats; r++) {
+    for (let j = 0; j < fns.length; j++) {
+      const i = (r + j) % fns.length;
+      const t = process.hrtime.bigint();
+      await fns[i]();
+      samples[i].push(Number(process.hrtime.bigint() - t) / 1e9);
+    }
+  }
+  return samples.map(statOf);
+}
+
+const ms = (s: Stat) => `${(s.median * 1000).toFixed(0)} ms`;
