@@ -8,7 +8,7 @@
 // first touch of 98 MiB took 0.35-0.9 s, rewriting it 5 ms) that was 40% of a 512-token forward and
 // made a full capture 1.3-1.4x a plain forward. With these settings (kept heap, no trimming below
 // 1 GiB, transparent huge pages for malloc'd memory) the same process measured: onnxruntime plain
-// forward 0.90 -> 0.55 s, capture / plain 1.42 -> 0.98.
+// forward 0.9 -> 0.55-0.7 s, capture / plain 1.42 -> 0.98 (BENCHMARKS.md, "Capture").
 //
 // glibc reads GLIBC_TUNABLES when a process starts, so these must be in the environment of the
 // process being started (spawn/fork options), not set from inside it. Other C libraries ignore it.
