@@ -1,9 +1,13 @@
 // npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama]
-//                [--passive] [--no-reference] [--tiny]
+//                [--passive] [--no-reference] [--tiny] [--no-malloc-tuning]
 // Measures Introspect against onnxruntime's plain forward (the physical limit) and against a
 // PyTorch forward-hooks reference on the same weights, in one run; prints a table and writes
 // bench/results/<model>-<time>.json, latest.json and latest.md.
+// It runs under the glibc malloc settings the model host is started with (mallocTuning.ts): the
+// process starts itself again with them unless --no-malloc-tuning. Child processes (the PyTorch
+// reference, the memory figure's children) inherit them, so both sides run alike.
 
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { capture } from "./figures/capture";
@@ -18,6 +22,7 @@ import { machine } from "./lib/machine";
 import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
 import { usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
+import { mallocTuned, withMallocTuning } from "../src/engine/model/mallocTuning";
 
 export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
 
@@ -35,11 +40,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--tiny") a.tiny = true;
     else if (k === "--no-reference") a.noReference = true;
     else if (k === "--passive") a.passive = true;
+    else if (k === "--no-malloc-tuning")
+      continue; // read before parsing (see the end of this file)
     else if (k === "--only") a.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (k === "--model") a.model = argv[++i] ?? "";
     else
       throw new Error(
-        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny`,
+        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny --no-malloc-tuning`,
       );
   }
   const known = FIGURES.map((f) => f.id);
@@ -61,6 +68,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const args = parseArgs(argv);
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   if (args.passive) usePassiveWaiting();
+  log(`glibc malloc settings of the model host (src/engine/model/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
   const model = pickModel(args, log);
   const ctx = new Ctx(model, args, log);
   const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
@@ -86,7 +94,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
     model: { name: model.name, onnx: path.relative(ROOT, model.onnx), layers: model.layers, dModel: model.dModel, vocab: model.vocab },
-    options: { quick: args.quick, only: args.only, passive: args.passive },
+    options: { quick: args.quick, only: args.only, passive: args.passive, mallocTuning: mallocTuned() },
     machine: { ...machine(), loadAverageAtStart: loadBefore },
     sizes: ctx.sizes,
     checks: ctx.checks,
@@ -99,7 +107,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   fs.writeFileSync(file, JSON.stringify(result, null, 1));
   fs.writeFileSync(path.join(dir, "latest.json"), JSON.stringify(result, null, 1));
   const md = [
-    `${model.name}, ${args.quick ? "quick run" : "full run"}${args.passive ? ", passive waiting" : ""}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average ${loadBefore} at start, ${result.machine.loadAverage[0]} at end`,
+    `${model.name}, ${args.quick ? "quick run" : "full run"}${args.passive ? ", passive waiting" : ""}${mallocTuned() ? ", malloc settings on" : ""}, ${started.toISOString()}, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), load average ${loadBefore} at start, ${result.machine.loadAverage[0]} at end`,
     "",
     markdownTable(rows),
     "",
@@ -112,7 +120,11 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   return { rows, file };
 }
 
-if (require.main === module) {
+if (require.main === module && !mallocTuned() && !process.argv.includes("--no-malloc-tuning")) {
+  // glibc reads its settings at process start only: run again with them.
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withMallocTuning(), stdio: "inherit" });
+  process.exit(r.status ?? 1);
+} else if (require.main === module) {
   main(process.argv.slice(2)).catch((e) => {
     process.stderr.write(`bench: ${(e as Error).message}\n`);
     process.exit(1);

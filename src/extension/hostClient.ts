@@ -13,6 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import { withMallocTuning } from "../engine/model/mallocTuning";
 import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
 import { modelSettings } from "./settings";
 
@@ -41,9 +42,13 @@ export class HostClient implements vscode.Disposable {
     output: vscode.LogOutputChannel,
   ) {
     const module = context.asAbsolutePath("dist/server.js");
+    // glibc malloc settings that keep the host's freed memory for the next forward pass: each pass's
+    // outputs are copied into fresh buffers, and on some machines faulting those in costs more than
+    // the extra outputs themselves (src/engine/model/mallocTuning.ts, BENCHMARKS.md "Capture").
+    const env = withMallocTuning(process.env);
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: ["--nolazy", "--inspect=6009"] } },
+      run: { module, transport: TransportKind.ipc, options: { env } },
+      debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ["--nolazy", "--inspect=6009"] } },
     };
     const clientOptions: LanguageClientOptions = {
       // Prompt-file languages are whatever this extension contributes; the host serves those documents.

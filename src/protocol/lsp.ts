@@ -34,6 +34,8 @@ export interface ModelInfoResult {
   state: ModelState;
   /** Process id of the model host, so users (and tests) can tell a restart happened. */
   hostPid: number;
+  /** Whether the host process was started with the glibc malloc settings of src/engine/model/mallocTuning.ts. */
+  mallocTuned?: boolean;
 }
 
 /** Client -> host request: describe the runtime and the configured model's inputs and outputs (info panel). */

@@ -3,6 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
+import { mallocTuned } from "../../engine/model/mallocTuning";
 import type { ModelInfo } from "../../engine/types";
 import type { HostContext } from "../context";
 
@@ -40,6 +41,7 @@ export function register(ctx: HostContext): void {
       outputs: [],
       state,
       hostPid: process.pid,
+      mallocTuned: mallocTuned(),
     };
     if (model) {
       result.onnxFile = model.onnxFile;

@@ -56,6 +56,7 @@ describe("Introspect in the extension host", () => {
       `outputs: ${info.outputs.map((o) => o.name).join(", ")}`,
     );
     assert.notStrictEqual(info.hostPid, process.pid, "the model must run in its own process");
+    assert.strictEqual(info.mallocTuned, true, "the host is started with the glibc malloc settings (GLIBC_TUNABLES)");
   });
 
   it("opens the model info webview", async () => {
