@@ -182,6 +182,8 @@ export interface SteerLoadParams {
   label: string;
   /** Loaded before (a host restart): keep this id. */
   id?: string;
+  /** Built from this prompt file's contrast block: its "Open in steering panel" lens comes back. */
+  builtFrom?: { uri: string; block: string };
 }
 
 /** Client -> host request: register vectors from an .ivec or a llama.cpp/repeng GGUF control vector; checks that they fit the model. */

@@ -78,7 +78,8 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     for (const r of results) {
       const where = await saveInWorkspace(r, uri);
       if (where) saved.push(vscode.workspace.asRelativePath(where));
-      view.add([r], where);
+      // The host keys the block's lens by the contrast name (spec.name); one vector per layer, the first one opens.
+      view.add([r], where, true, r === results[0] ? { uri: args.uri, block: args.spec.name } : undefined);
     }
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);

@@ -21,6 +21,8 @@ interface Entry extends Omit<SteerRow, "file"> {
   uri?: string;
   /** The host generation it was registered with (0: not yet, e.g. restored after a reload). */
   epoch: number;
+  /** The prompt file and contrast block it was built from (for that block's lens). */
+  builtFrom?: { uri: string; block: string };
 }
 
 const STATE_KEY = "introspect.steer.panel";
@@ -118,7 +120,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   /** Adds vectors (or replaces ones of the same name and site) and turns them on at strength 1. */
-  add(results: SteerVectorResult[], file?: vscode.Uri, enable = true): void {
+  add(results: SteerVectorResult[], file?: vscode.Uri, enable = true, builtFrom?: Entry["builtFrom"]): void {
     for (const r of results) {
       const old = this.entries.findIndex((e) => e.info.name === r.vector.name && e.info.site === r.vector.site);
       const entry: Entry = {
@@ -128,6 +130,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
         enabled: enable,
         epoch: this.hostEpoch,
         ...(file ? { uri: file.toString() } : {}),
+        ...(builtFrom ? { builtFrom } : {}),
       };
       if (old >= 0) this.entries.splice(old, 1, entry);
       else this.entries.push(entry);
@@ -223,7 +226,14 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     this.saveTimer = undefined;
     const saved: Saved = {
       version: 1,
-      entries: this.entries.map(({ info, ivec, alpha, enabled, uri }) => ({ info, ivec, alpha, enabled, ...(uri ? { uri } : {}) })),
+      entries: this.entries.map(({ info, ivec, alpha, enabled, uri, builtFrom }) => ({
+        info,
+        ivec,
+        alpha,
+        enabled,
+        ...(uri ? { uri } : {}),
+        ...(builtFrom ? { builtFrom } : {}),
+      })),
       prompt: this.prompt,
       promptSource: this.promptSource,
       sampling: this.sampling,
@@ -327,7 +337,13 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     for (const e of this.entries.filter((x) => x.epoch !== epoch)) {
       e.epoch = epoch;
       try {
-        await this.host.client.sendRequest(SteerLoadRequest.type, { format: "ivec", base64: e.ivec, label: e.info.name, id: e.info.id });
+        await this.host.client.sendRequest(SteerLoadRequest.type, {
+          format: "ivec",
+          base64: e.ivec,
+          label: e.info.name,
+          id: e.info.id,
+          ...(e.builtFrom ? { builtFrom: e.builtFrom } : {}),
+        });
         changed ||= e.error !== undefined;
         delete e.error;
       } catch (err) {

@@ -140,7 +140,11 @@ export function register(ctx: HostContext): void {
     try {
       const l = await live();
       const bytes = Buffer.from(p.base64, "base64");
-      if (p.format === "ivec") return { vectors: [result(l, decodeIvec(bytes, p.label), p.id)], warnings: [] };
+      if (p.format === "ivec") {
+        const r = result(l, decodeIvec(bytes, p.label), p.id);
+        if (p.builtFrom) builtVectors.record(p.builtFrom.uri, p.builtFrom.block, r.vector.id);
+        return { vectors: [r], warnings: [] };
+      }
       const name = path.basename(p.label).replace(/\.gguf$/i, "");
       const cv = importControlVector(bytes, { name, modelId: l.model.info.id, model: l.model.info, label: p.label });
       return { vectors: cv.vectors.map((v) => result(l, v)), warnings: cv.warnings };

@@ -93,6 +93,31 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
     id = r.vector.id;
   });
 
+  it("a vector re-sent after a reload with builtFrom brings its block's “Open in steering panel” lens back", async () => {
+    const text = fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8");
+    const uri = "file:///reloaded/sentiment.introspect";
+    await conn.sendNotification("textDocument/didOpen", { textDocument: { uri, languageId: "introspect", version: 1, text } });
+    const titles = async () =>
+      (
+        (await conn.sendRequest("textDocument/codeLens", { textDocument: { uri } })) as {
+          command?: { title: string; arguments?: { vectorId?: string }[] };
+        }[]
+      )
+        .filter((l) => l.command?.title === "Open in steering panel")
+        .map((l) => l.command!.arguments![0].vectorId);
+    assert.deepStrictEqual(await titles(), [], "no lens before the vector is known for this file");
+    const built = await conn.sendRequest(SteerCombineRequest.type, { name: "sentiment", parts: [{ id, coef: 1 }] });
+    const r = await conn.sendRequest(SteerLoadRequest.type, {
+      format: "ivec",
+      base64: built.ivec,
+      label: "sentiment",
+      id: "restored-1",
+      builtFrom: { uri, block: "sentiment" },
+    });
+    assert.strictEqual(r.vectors[0].vector.id, "restored-1");
+    assert.deepStrictEqual(await titles(), ["restored-1"]);
+  });
+
   it("streams a paired generation; a newer one supersedes the running one at once", async () => {
     const first = conn.sendRequest(SteerGenerateRequest.type, {
       genId: 1,
