@@ -1,5 +1,7 @@
 // `introspect`: the engine on the command line. Bundled to dist/cli.js (package.json "bin").
 
+import { spawn } from "child_process";
+import { mallocTuned, withMallocTuning } from "../engine/model/mallocTuning";
 import { IntrospectError } from "../engine/types";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
 import { faithfulnessCommand } from "./faithfulness";
@@ -36,7 +38,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version") {
-    io.out("introspect 0.1.0\n");
+    io.out(`introspect 0.1.0 (glibc malloc settings ${mallocTuned() ? "on" : "off"})\n`);
     return EXIT.ok;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -101,7 +103,20 @@ function processIo(): Io {
   };
 }
 
-if (require.main === module) {
+if (require.main === module && !mallocTuned() && process.env.INTROSPECT_NO_MALLOC_TUNING !== "1") {
+  // glibc reads its malloc settings only when a process starts (src/engine/model/mallocTuning.ts):
+  // run again with them, as the model host is. A terminal's Ctrl-C reaches the child too (same
+  // process group), which cancels and exits 130; this process passes the exit code on, and hands
+  // a kill (SIGTERM, SIGHUP) meant for it to the child.
+  process.on("SIGINT", () => undefined);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withMallocTuning(), stdio: "inherit" });
+  for (const sig of ["SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+  child.on("error", (e) => {
+    process.stderr.write(`introspect: internal error: cannot start: ${e.message}\n`);
+    process.exit(EXIT.internal);
+  });
+  child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? EXIT.cancelled : EXIT.internal)));
+} else if (require.main === module) {
   main(process.argv.slice(2), processIo()).then(
     (code) => {
       // Let stdout drain (large --json output into a pipe) before exiting.

@@ -341,4 +341,35 @@ describe("introspect as a process", () => {
     assert.equal(bad.stdout, "");
     assert.match(bad.stderr, /^introspect: No model at \/nonexistent\/model/);
   });
+
+  it("runs under the glibc malloc settings the model host uses (it starts itself again with them)", () => {
+    assert.match(run(["--version"]).stdout, /malloc settings on/);
+    const env = { ...process.env, INTROSPECT_NO_MALLOC_TUNING: "1", GLIBC_TUNABLES: "" };
+    const off = spawnSync(process.execPath, [tsxCli, path.join(ROOT, "src", "cli", "main.ts"), "--version"], {
+      encoding: "utf8",
+      cwd: ROOT,
+      env,
+    });
+    assert.match(off.stdout, /malloc settings off/);
+  });
+
+  it("Ctrl-C (SIGINT to the process group, as a terminal sends it) cancels and exits 130", async () => {
+    const { spawn } = await import("node:child_process");
+    const p = spawn(
+      process.execPath,
+      [tsxCli, path.join(ROOT, "src", "cli", "main.ts"), "generate", "--model", TINY, "--text", "t1", "--max-tokens", "100000"],
+      {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let out = "";
+    p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr!.on("data", () => undefined);
+    while (out.length === 0) await new Promise((r) => setTimeout(r, 50)); // generating
+    process.kill(-p.pid!, "SIGINT");
+    const code = await new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
+    assert.equal(code, 130);
+  });
 });
