@@ -227,8 +227,7 @@ describe("Probe Selection (code-server)", function () {
 
   it("after a window reload the panel comes back with the last probe drawn", async () => {
     const { wb } = session();
-    await wb.page.reload({ timeout: 180000 });
-    await wb.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
+    await wb.reloadWindow();
     const frame = await wb.webview(PANEL);
     const heat = frame.locator(`[data-heatmap="layers"]`).first();
     await heat.waitFor({ timeout: 60000 });

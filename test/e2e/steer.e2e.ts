@@ -218,8 +218,7 @@ describe("Introspect steering (code-server)", function () {
     const alphas = await view.locator(".vector output").allInnerTexts();
     // The panel writes its state a moment after the last change.
     await wb.page.waitForTimeout(1000);
-    await wb.page.reload({ timeout: 180000 });
-    await wb.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
+    await wb.reloadWindow();
     await wb.waitForStatus("Introspect", /demo-llama/, 120000);
     await wb.runCommand("Introspect: Open Steering Panel");
     view = await steerView();

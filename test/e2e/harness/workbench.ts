@@ -205,6 +205,19 @@ export class Workbench {
     return (await toast.innerText()).trim();
   }
 
+  /**
+   * Reloads the window as a user does ("Developer: Reload Window"): the workbench saves its state
+   * (open editors, extension storage) before the page reloads, which a bare page reload does not
+   * wait for. Resolves when the new workbench is there.
+   */
+  async reloadWindow(): Promise<void> {
+    const loaded = this.page.waitForEvent("load", { timeout: 180000 });
+    // The palette goes away with the page, so its own "closed" wait may not see it close.
+    await this.runCommand("Developer: Reload Window").catch(() => undefined);
+    await loaded;
+    await this.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
+  }
+
   async closeAllEditors(): Promise<void> {
     await this.runCommand("View: Close All Editors");
   }
