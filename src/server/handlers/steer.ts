@@ -65,12 +65,8 @@ export function register(ctx: HostContext): void {
     return current.live;
   }
 
-  // Ids stay unique across host restarts: the panel keeps (and after a window reload restores)
-  // ids of earlier hosts, and a new vector must never take one of them.
-  const epoch = Date.now().toString(36);
-  let serial = 0;
   const result = (l: LiveSteering, v: SteeringVector, id?: string): SteerVectorResult => {
-    const key = l.add(v, id ?? `${v.name.replace(/[^\w.@-]+/g, "_")}-${epoch}${++serial}`);
+    const key = l.add(v, id);
     return { vector: vectorInfo(key, v), ivec: encodeIvec(v).toString("base64") };
   };
 

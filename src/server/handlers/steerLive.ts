@@ -84,6 +84,9 @@ export class LiveSteering {
   private readonly unsteered?: UnsteeredCache;
   private readonly lastLogitsOnly: boolean;
   private nextId = 1;
+  /** In every new id: the panel keeps (and after a window reload restores) ids of earlier hosts and
+   * models, and a new vector must never take one of them. */
+  private readonly idStamp = Date.now().toString(36);
 
   constructor(
     readonly model: LoadedModel,
@@ -98,7 +101,7 @@ export class LiveSteering {
   /** Registers a vector under a fresh id (or `id`, when the client re-sends one after a host restart). */
   add(v: SteeringVector, id?: string): string {
     checkVectorFits(v, this.model.info);
-    const key = id ?? `${v.name.replace(/[^\w.@-]+/g, "_")}-${this.nextId++}`;
+    const key = id ?? `${v.name.replace(/[^\w.@-]+/g, "_")}-${this.idStamp}${this.nextId++}`;
     this.vectors.set(key, v);
     return key;
   }
@@ -182,30 +185,18 @@ export class LiveSteering {
     let third!: () => void;
     const reached = new Promise<void>((r) => (third = r));
     let n = 0;
-    const running = this.generate({
-      ...text,
-      vectors: [{ id, alpha: alpha1 }],
-      maxTokens: 64,
-      sampling: { kind: "greedy" },
-      stopIds,
-      cancel: first,
-      onStep: () => ++n === 3 && third(),
-    }).catch(() => undefined);
+    const start = (alpha: number, cancel: CancelToken, onStep: () => void) =>
+      this.generate({ ...text, vectors: [{ id, alpha }], maxTokens: 64, sampling: { kind: "greedy" }, stopIds, cancel, onStep }).catch(
+        () => undefined,
+      );
+    const running = start(alpha1, first, () => ++n === 3 && third());
     await Promise.race([reached, running]);
     const t0 = performance.now();
     first.isCancellationRequested = true;
     let done!: (ms: number) => void;
     const firstStep = new Promise<number>((r) => (done = r));
     const second = { isCancellationRequested: false };
-    const next = this.generate({
-      ...text,
-      vectors: [{ id, alpha: alpha2 }],
-      maxTokens: 64,
-      sampling: { kind: "greedy" },
-      stopIds,
-      cancel: second,
-      onStep: () => done(performance.now() - t0),
-    }).catch(() => undefined);
+    const next = start(alpha2, second, () => done(performance.now() - t0));
     const ms = await Promise.race([firstStep, next.then(() => NaN)]);
     second.isCancellationRequested = true;
     await Promise.all([running, next]);
