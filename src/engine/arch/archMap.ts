@@ -17,7 +17,7 @@ import {
   backThrough,
   branchProjection,
   castKeepsType,
-  patternMatMul,
+  attentionSoftmax,
   projectionInput,
   projectionNode,
 } from "./patterns";
@@ -183,7 +183,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       }
       if (n.input.some((x) => x.startsWith("past_key"))) attn = true;
       if (n.output.some((x) => x.startsWith("present"))) attn = true;
-      if (n.opType === "Softmax" && patternMatMul(g, n.output[0])) attn = true;
+      if (n.opType === "Softmax" && attentionSoftmax(g, k, set)) attn = true;
       if (n.opType === "TopK" || n.opType === "MoE" || n.opType === "QMoE") moe = true;
     }
     return attn ? "attn" : moe ? "moe" : "mlp";
@@ -231,7 +231,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   };
   let postNorms = false;
   const patternSite = (layer: number, set: Set<number>) => {
-    const sm = [...set].find((k) => nodes[k].opType === "Softmax" && patternMatMul(g, nodes[k].output[0]));
+    const sm = [...set].find((k) => nodes[k].opType === "Softmax" && attentionSoftmax(g, k, set));
     if (sm !== undefined) site(layer, "attn.hook_pattern", nodes[sm].output[0]);
   };
   steps.forEach((s, i) => {

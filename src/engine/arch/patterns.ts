@@ -65,6 +65,84 @@ export function branchProjection(g: GraphIndex, x: string): [string, boolean] {
   return [x, false];
 }
 
+/** Ops between attention scores and their Softmax, or between the Softmax and the MatMul with V:
+ * scaling, masks (added before or after scaling), soft-capping (Tanh), ALiBi biases, sliding-window
+ * and SDPA guards (IsNaN / Where), sinks (Concat / Slice), casts and shape ops. */
+const SCORE_OPS = new Set([
+  ...PASS_THROUGH,
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Where",
+  "IsNaN",
+  "Tanh",
+  "Transpose",
+  "Slice",
+  "Concat",
+  "Expand",
+  "Max",
+  "Min",
+  "Clip",
+  "Not",
+  "And",
+  "Or",
+  "Equal",
+]);
+const PRODUCT_OPS = new Set(["MatMul", "Einsum", "FusedMatMul"]);
+
+/** A product of two computed tensors (not a projection by a weight): Q·Kᵀ or P·V. */
+function activationProduct(g: GraphIndex, n: { opType: string; input: string[] }): boolean {
+  if (!PRODUCT_OPS.has(n.opType)) return false;
+  const ins = n.input.filter(Boolean);
+  return ins.length >= 2 && ins.every((x) => !g.isConst(x) && !weightGather(g, x));
+}
+
+/** A Gather (or GatherND) out of a constant: expert weights picked per token, not an activation. */
+function weightGather(g: GraphIndex, t: string): boolean {
+  const p = g.producerNode(backThrough(g, t));
+  return !!p && (p.opType === "Gather" || p.opType === "GatherND" || p.opType === "GatherElements") && g.isConst(p.input[0]);
+}
+
+/**
+ * Whether a Softmax is attention: its input comes (through scaling, masks, soft-capping, biases and
+ * guards) from a product of two computed tensors (the scores), and its output reaches (through the
+ * same kinds of ops) a product with a third computed tensor (the values). A router's Softmax reads a
+ * projection by a weight, so it is not attention. Only nodes inside `within` are followed.
+ */
+export function attentionSoftmax(g: GraphIndex, softmax: number, within: Set<number>): boolean {
+  const n = g.node(softmax);
+  // Backwards to the scores.
+  let scores = false;
+  const back = [n.input[0]];
+  const seenB = new Set<string>();
+  while (back.length && !scores && seenB.size < 64) {
+    const t = back.pop()!;
+    if (seenB.has(t)) continue;
+    seenB.add(t);
+    const use = g.producer.get(t);
+    if (!use || !within.has(use.node)) continue;
+    const p = g.node(use.node);
+    if (activationProduct(g, p)) scores = true;
+    else if (SCORE_OPS.has(p.opType)) for (const i of p.input) if (i && !g.isConst(i)) back.push(i);
+  }
+  if (!scores) return false;
+  // Forwards to the product with V.
+  const fwd = [n.output[0]];
+  const seenF = new Set<string>();
+  while (fwd.length && seenF.size < 64) {
+    const t = fwd.pop()!;
+    if (seenF.has(t)) continue;
+    seenF.add(t);
+    for (const u of g.users(t)) {
+      const c = g.node(u.node);
+      if (activationProduct(g, c)) return true;
+      if (SCORE_OPS.has(c.opType)) for (const o of c.output) if (o) fwd.push(o);
+    }
+  }
+  return false;
+}
+
 /** Whether a Softmax output reaches a MatMul (the one with V) through casts / dropout only. */
 export function patternMatMul(g: GraphIndex, t: string): boolean {
   for (let i = 0; i < 4; i++) {
