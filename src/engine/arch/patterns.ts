@@ -24,6 +24,8 @@ export const MATMULS = new Set([
   "DynamicQuantizeMatMul",
   "GatherBlockQuantized",
 ]);
+/** Ops that show the same values in another shape: a residual read through one is still the stream. */
+export const STREAM_VIEWS = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
 export const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"]);
 export const QUANT_OPS = new Set([
   "MatMulInteger",
@@ -44,7 +46,7 @@ export const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "Simplified
  * after the MLP, before the residual add) the branch output is a norm's output; the site is then the
  * projection before that norm, as in the reference hooks. Returns [tensor, hadPostNorm].
  */
-export function branchProjection(g: GraphIndex, x: string): [string, boolean] {
+export function branchProjection(g: GraphIndex, x: string, moeOutput?: (t: string) => boolean): [string, boolean] {
   if (projectionNode(g, x) !== undefined) return [x, false];
   // Find the nearest norm behind x, then what it normalises.
   const queue = [x];
@@ -58,8 +60,12 @@ export function branchProjection(g: GraphIndex, x: string): [string, boolean] {
     if (NORM_OPS.has(p.opType)) {
       const pow = p.opType === "ReduceMean" ? g.producerNode(p.input[0]) : undefined;
       const normIn = backThrough(g, pow?.opType === "Pow" ? pow.input[0] : p.input[0]);
-      return projectionNode(g, normIn) !== undefined ? [normIn, true] : [x, false];
+      if (projectionNode(g, normIn) !== undefined) return [normIn, true];
+      // A mixture-of-experts output (a weighted sum, no single projection) normalised again.
+      return moeOutput?.(normIn) ? [normIn, true] : [x, false];
     }
+    // A post-norm comes after the branch's projections: never search behind one.
+    if (MATMULS.has(p.opType) || p.opType === "Einsum") continue;
     for (const i of p.input) if (i && !g.isConst(i)) queue.push(i);
   }
   return [x, false];
@@ -141,6 +147,76 @@ export function attentionSoftmax(g: GraphIndex, softmax: number, within: Set<num
     }
   }
   return false;
+}
+
+/**
+ * The probabilities as applied to V: the Softmax output, or the tensor its chain becomes when
+ * sinks are sliced off or guards rewrite it (same values where rows are not fully masked).
+ */
+export function appliedPattern(g: GraphIndex, softmax: number): string {
+  let t = g.node(softmax).output[0];
+  for (let i = 0; i < 8; i++) {
+    const us = g.users(t).map((u) => g.node(u.node));
+    if (us.some((n) => activationProduct(g, n))) return t;
+    // Follow a slice (sinks dropped) or a guard; stop at anything else.
+    const next = us.find((n) => n.opType === "Slice" || n.opType === "Where" || n.opType === "Cast" || n.opType === "Identity" || n.opType === "Dropout");
+    if (!next) return g.node(softmax).output[0];
+    if (next.opType === "Slice") return next.output[0];
+    t = next.output[0];
+  }
+  return g.node(softmax).output[0];
+}
+
+/** Experts' weights in a branch: 3-D constants [experts, a, b] (dense or picked per token). */
+export function expertWeights(g: GraphIndex, set: Set<number>): number | undefined {
+  for (const k of set) {
+    const n = g.node(k);
+    if (!["Gather", "MatMul", "Einsum", "GatherElements", "GatherND"].includes(n.opType)) continue;
+    for (const x of n.input) {
+      if (!x || !g.isConst(x)) continue;
+      const d = g.weightDims(x);
+      if (d && d.length === 3 && d[0] >= 2 && d[1] > 1 && d[2] > 1) return d[0];
+    }
+  }
+  return undefined;
+}
+
+const ROUTER_TAIL = new Set([...PASS_THROUGH, "Add", "Sub"]);
+
+/**
+ * The router of a mixture-of-experts branch: the projection from the stream whose width is the
+ * expert count, and the tensor that holds its logits (after a bias add, before Softmax / Sigmoid /
+ * TopK). The expert count comes from the experts' own weights when the branch has them, else from
+ * what the projection feeds (TopK, Softmax).
+ */
+export function routerProjection(g: GraphIndex, set: Set<number>): { logits: string; experts: number } | undefined {
+  const E = expertWeights(g, set);
+  const gates = new Set(["Softmax", "Sigmoid", "TopK", "ArgMax", "ReduceMax"]);
+  let best: { logits: string; experts: number; node: number } | undefined;
+  for (const k of set) {
+    const n = g.node(k);
+    if (!MATMULS.has(n.opType) || n.opType === "GatherBlockQuantized") continue;
+    const wd = g.weightDims(n.input[1]);
+    if (!wd || wd.length !== 2) continue;
+    const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : Math.min(...wd);
+    if (E !== undefined && width !== E) continue;
+    // Forward through bias adds and reshapes to a gate.
+    let t = n.output[0];
+    let gated = false;
+    for (let i = 0; i < 6 && !gated; i++) {
+      const us = g.users(t).map((u) => g.node(u.node));
+      if (us.some((u) => gates.has(u.opType))) gated = true;
+      else {
+        const nxt = us.find((u) => ROUTER_TAIL.has(u.opType) && (u.opType === "Add" || u.opType === "Sub" ? u.input.some((x) => x !== t && g.isConst(x)) : true));
+        if (!nxt) break;
+        t = nxt.output[0];
+      }
+    }
+    if (!gated) continue;
+    if (E === undefined && width < 2) continue;
+    if (!best || k < best.node) best = { logits: t, experts: E ?? width, node: k };
+  }
+  return best && { logits: best.logits, experts: best.experts };
 }
 
 /** Whether a Softmax output reaches a MatMul (the one with V) through casts / dropout only. */

@@ -137,10 +137,10 @@ export function toleranceFor(exportStyle: string, manifestAbs = 1e-4): number {
 }
 
 /** Compares `a` with `ref`; when the reference keeps only the last rows (logits), the last rows of `a`. */
-function compare(a: Float32Array, ref: SafeTensor): { maxAbsError: number; refMax: number } {
+function compare(a: Float32Array, ref: SafeTensor, rows = false): { maxAbsError: number; refMax: number } {
   const r = toFloat32(ref);
   const row = ref.shape.length > 1 ? ref.shape[ref.shape.length - 1] : r.length;
-  const lastRows = a.length > r.length && row > 0 && a.length % row === 0 && r.length % row === 0;
+  const lastRows = rows && a.length > r.length && row > 0 && a.length % row === 0 && r.length % row === 0;
   if (a.length !== r.length && !lastRows) return { maxAbsError: Infinity, refMax: 0 };
   const off = a.length - r.length;
   let e = 0;
@@ -207,7 +207,7 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
           if (p === 0 || !site.endsWith("attn.hook_pattern")) missingRef.add(site);
           continue;
         }
-        const cmp = compare(data, t);
+        const cmp = compare(data, t, site === "logits");
         const w = worst.get(site);
         if (!w || cmp.maxAbsError > w.maxAbsError)
           worst.set(site, { maxAbsError: cmp.maxAbsError, refMax: Math.max(cmp.refMax, w?.refMax ?? 0) });
@@ -215,7 +215,7 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
       if (kind === "own-graph" && vref?.tolerance_vs_torch !== undefined) {
         const t = ref.get(`${p}/logits`);
         if (t) {
-          const cmp = compare(r.logits.data, t);
+          const cmp = compare(r.logits.data, t, true);
           const w = worst.get("logits/vs-pytorch");
           if (!w || cmp.maxAbsError > w.maxAbsError) worst.set("logits/vs-pytorch", cmp);
         }
@@ -252,7 +252,7 @@ async function steeringAndPatching(
     else {
       const vec = toFloat32(ref.get(st.vector)!);
       const r = await m.run({ ids: st.prompt_ids, steer: [{ site: st.site, vector: vec, scale: st.alpha }] });
-      push("steer/logits", compare(r.logits.data, ref.get(st.logits)!));
+      push("steer/logits", compare(r.logits.data, ref.get(st.logits)!, true));
     }
   }
   const pa = manifest.patching;
@@ -265,7 +265,7 @@ async function steeringAndPatching(
       if (pa.clean_ids.length !== pa.corrupt_ids.length)
         throw new IntrospectError("bad-input", "Patching reference prompts differ in length.");
       const r = await m.run({ ids: pa.corrupt_ids, patch: [{ site: pa.site, positions: [pa.position], values }] });
-      push("patch/logits", compare(r.logits.data, ref.get(pa.logits)!));
+      push("patch/logits", compare(r.logits.data, ref.get(pa.logits)!, true));
     }
   }
   const pg = manifest.patching_grid;
