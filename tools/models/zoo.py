@@ -943,11 +943,12 @@ def one_type(args):
                     for pi, (_, ids) in enumerate(prompts):
                         vt, vl = variant_tensors(vp, full_names, ids)
                         for site, arr in vt.items():
-                            if site == "logits":
+                            if site == "logits" or site not in caps[pi]:
                                 continue
                             tensors[f"variant/{v}/{pi}/{site}"] = arr.reshape(caps[pi][site].shape)
                         tensors[f"variant/{v}/{pi}/logits"] = vl[0][-KEEP_LOGITS:]
-                        vinfo["sites"] = sorted(vt)
+                        if pi == 0:
+                            vinfo["sites"] = sorted(vt)
                         worst = max(worst, float(np.abs(vl[0] - caps[pi]["logits"].numpy()).max()))
                     vinfo["logits_vs_torch"] = worst
                     vinfo["tolerance_vs_torch"] = float(f"{max(2 * worst, 1e-3):.1e}")
@@ -1028,7 +1029,9 @@ def main():
     todo = [x for x in wanted if x in available]
     missing = [x for x in wanted if x not in available]
     log("transformers", transformers.__version__, "causal LM types:", len(available), "missing:", missing)
-    jobs = [(m, out, tok_dir, 100 + i) for i, m in enumerate(todo)]
+    # Seeds follow the full candidate list, so a partial run (--only) rebuilds the same weights.
+    full = DENSE + MOE + OTHER
+    jobs = [(m, out, tok_dir, 100 + full.index(m)) for m in todo]
     ctx = mp.get_context("spawn")
     reports = {}
     with ctx.Pool(a.jobs, maxtasksperchild=1) as pool:

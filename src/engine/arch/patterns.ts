@@ -181,40 +181,35 @@ export function expertWeights(g: GraphIndex, set: Set<number>): number | undefin
   return undefined;
 }
 
-const ROUTER_TAIL = new Set([...PASS_THROUGH, "Add", "Sub"]);
-
 /**
- * The router of a mixture-of-experts branch: the projection from the stream whose width is the
- * expert count, and the tensor that holds its logits (after a bias add, before Softmax / Sigmoid /
- * TopK). The expert count comes from the experts' own weights when the branch has them, else from
- * what the projection feeds (TopK, Softmax).
+ * The router of a mixture-of-experts branch: the projection from the stream whose logits a gate
+ * (Softmax, Sigmoid, TopK, ArgMax, ReduceMax) reads, through bias adds and reshapes, and whose width
+ * is the expert count (from the experts' own weights when the branch has them). Returns the tensor
+ * that holds the logits (after a bias add, before the gate) and the expert count.
  */
 export function routerProjection(g: GraphIndex, set: Set<number>): { logits: string; experts: number } | undefined {
   const E = expertWeights(g, set);
   const gates = new Set(["Softmax", "Sigmoid", "TopK", "ArgMax", "ReduceMax"]);
   let best: { logits: string; experts: number; node: number } | undefined;
   for (const k of set) {
-    const n = g.node(k);
-    if (!MATMULS.has(n.opType) || n.opType === "GatherBlockQuantized") continue;
-    const wd = g.weightDims(n.input[1]);
-    if (!wd || wd.length !== 2) continue;
-    const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : Math.min(...wd);
-    if (E !== undefined && width !== E) continue;
-    // Forward through bias adds and reshapes to a gate.
-    let t = n.output[0];
-    let gated = false;
-    for (let i = 0; i < 6 && !gated; i++) {
-      const us = g.users(t).map((u) => g.node(u.node));
-      if (us.some((u) => gates.has(u.opType))) gated = true;
-      else {
-        const nxt = us.find((u) => ROUTER_TAIL.has(u.opType) && (u.opType === "Add" || u.opType === "Sub" ? u.input.some((x) => x !== t && g.isConst(x)) : true));
-        if (!nxt) break;
-        t = nxt.output[0];
+    if (!gates.has(g.node(k).opType)) continue;
+    let t = g.node(k).input[0];
+    for (let i = 0; i < 6; i++) {
+      const pn = projectionNode(g, t);
+      if (pn !== undefined) {
+        const n = g.node(pn);
+        const wd = n.opType === "GatherBlockQuantized" ? undefined : g.weightDims(n.input[1]);
+        const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : wd ? Math.min(...wd) : 0;
+        if (width >= 2 && (E === undefined || width === E) && (!best || pn < best.node)) best = { logits: t, experts: E ?? width, node: pn };
+        break;
       }
+      const p = g.producerNode(t);
+      if (!p) break;
+      if (PASS_THROUGH.has(p.opType)) t = p.input[0];
+      else if ((p.opType === "Add" || p.opType === "Sub") && p.input.length === 2 && p.input.some((x) => g.isConst(x)))
+        t = g.isConst(p.input[0]) ? p.input[1] : p.input[0];
+      else break;
     }
-    if (!gated) continue;
-    if (E === undefined && width < 2) continue;
-    if (!best || k < best.node) best = { logits: t, experts: E ?? width, node: k };
   }
   return best && { logits: best.logits, experts: best.experts };
 }
