@@ -91,6 +91,10 @@ export interface ModelInfo {
   exportStyle: string;
   /** Human-readable notes, e.g. "attention fused: patterns not available". */
   notes: string[];
+  /** The map's self-check: each count the graph gives against another account of the model. */
+  checks?: Array<{ what: string; graph: number | string; other: number | string; source: string; verdict: "agree" | "disagree" }>;
+  /** Set only when opened despite a failed self-check (`introspect info`): the refusal sentence. */
+  unconfirmed?: string;
 }
 
 /** Errors a user can meet carry a sentence they understand; `code` is for scripts and tests. */
@@ -102,6 +106,7 @@ export class IntrospectError extends Error {
       | "corrupt-model"
       | "unsupported-model"
       | "no-layers-found"
+      | "map-check-failed"
       | "bad-input"
       | "too-many-tokens"
       | "cancelled"

@@ -333,7 +333,9 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const logitsShape = shapeOf(g.m.outputs.find((o) => o.name === logitsOutput)!);
   const lastDim = logitsShape?.[logitsShape.length - 1];
   const vocabSize = typeof lastDim === "number" ? lastDim : unW ? Math.max(...unW) : embedRows;
-  const dModel = Number(config.hidden_size ?? config.n_embd ?? 0) || (unW ? Math.min(...unW) : embedDims[1]);
+  // The residual width is read off the graph (a branch projection's output), never taken from config.json:
+  // the self-check compares the two.
+  const dModel = residualWidth(g, steps) ?? (unW ? Math.min(...unW) : embedDims[1]);
   const embedInit = g.m.initializers.get(nodes[embedNode].input[0]);
   const logitsType = elemType(g.m.outputs.find((o) => o.name === logitsOutput)!);
   const residDtype = embedInit && [1, 10, 16].includes(embedInit.dataType) ? embedInit.dataType : logitsType || 1;
@@ -366,6 +368,24 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     exportStyle,
     notes,
   };
+}
+
+/** Output width of the first branch projection that has a readable weight (the stream's width). */
+function residualWidth(g: GraphIndex, steps: ResidualStep[]): number | undefined {
+  for (const s of steps) {
+    for (const b of [s.branch, s.attnBranch, s.mlpBranch, ...(s.parts ?? [])]) {
+      if (!b) continue;
+      const pn = projectionNode(g, branchProjection(g, b)[0]);
+      if (pn === undefined) continue;
+      const n = g.node(pn);
+      if (n.opType === "MatMulNBits") return Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) || undefined;
+      const wd = g.weightDims(n.input[1]);
+      if (!wd || wd.length !== 2) continue;
+      const transB = n.opType === "Gemm" && Number(n.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
+      return transB ? wd[0] : wd[1];
+    }
+  }
+  return undefined;
 }
 
 /** Cross-checks layer numbers found by topology against module paths in names or metadata. */
