@@ -60,7 +60,12 @@ ${MODEL_HELP}
     const threads = intOption(values, "threads", cmd, 0, 0);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads, values.config as string | undefined);
+    const { model, tok } = await openWithTokenizer(
+      modelPath,
+      values.variant as string | undefined,
+      threads,
+      values.config as string | undefined,
+    );
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];
       const prompt = values.chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;

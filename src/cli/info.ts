@@ -50,7 +50,9 @@ ${MODEL_HELP}
         ]) + "\n\n",
       );
       const short = (s: string) => s.replace(/^blocks\.\d+\./, "");
-      io.out(table([["layer", "sites"], ...layers.map((l) => [String(l.layer), l.sites.map(short).join(" ")]), ["-", other.join(" ")]]) + "\n\n");
+      io.out(
+        table([["layer", "sites"], ...layers.map((l) => [String(l.layer), l.sites.map(short).join(" ")]), ["-", other.join(" ")]]) + "\n\n",
+      );
       if (info.notes.length) io.out(info.notes.map((n) => `note: ${n}`).join("\n") + "\n\n");
       io.out(
         table([
@@ -59,7 +61,12 @@ ${MODEL_HELP}
         ]) + "\n\n",
       );
       if (info.unconfirmed) {
-        io.out(`verdict: refused. ${checks.filter((c) => c.verdict === "disagree").map(describeCheck).join("; ")}\n${info.unconfirmed}\n`);
+        io.out(
+          `verdict: refused. ${checks
+            .filter((c) => c.verdict === "disagree")
+            .map(describeCheck)
+            .join("; ")}\n${info.unconfirmed}\n`,
+        );
         return EXIT.input;
       }
       io.out(`verdict: confirmed by ${checks.length} checks\n`);

@@ -57,7 +57,12 @@ ${MODEL_HELP}
     const out = values.out as string | undefined;
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", "probe");
 
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads, values.config as string | undefined);
+    const { model, tok } = await openWithTokenizer(
+      modelPath,
+      values.variant as string | undefined,
+      threads,
+      values.config as string | undefined,
+    );
     try {
       const tokens = tok.encode(text);
       const ids = tokens.map((t) => t.id);

@@ -154,7 +154,12 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
         }
         // (x + a(x)) + b(x): the second branch reads the step's input, not its output: one parallel step.
         const last = steps[steps.length - 1];
-        if (last && last.output === R && !last.parts && g.dependsOn(other, last.input, new Set([...stream].filter((s) => s !== last.input)))) {
+        if (
+          last &&
+          last.output === R &&
+          !last.parts &&
+          g.dependsOn(other, last.input, new Set([...stream].filter((s) => s !== last.input)))
+        ) {
           last.parts = [last.branch, other];
           last.output = n.output[0];
           last.node = u.node;

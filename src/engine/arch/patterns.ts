@@ -159,7 +159,9 @@ export function appliedPattern(g: GraphIndex, softmax: number): string {
     const us = g.users(t).map((u) => g.node(u.node));
     if (us.some((n) => activationProduct(g, n))) return t;
     // Follow a slice (sinks dropped) or a guard; stop at anything else.
-    const next = us.find((n) => n.opType === "Slice" || n.opType === "Where" || n.opType === "Cast" || n.opType === "Identity" || n.opType === "Dropout");
+    const next = us.find(
+      (n) => n.opType === "Slice" || n.opType === "Where" || n.opType === "Cast" || n.opType === "Identity" || n.opType === "Dropout",
+    );
     if (!next) return g.node(softmax).output[0];
     if (next.opType === "Slice") return next.output[0];
     t = next.output[0];
@@ -200,7 +202,8 @@ export function routerProjection(g: GraphIndex, set: Set<number>): { logits: str
         const n = g.node(pn);
         const wd = n.opType === "GatherBlockQuantized" ? undefined : g.weightDims(n.input[1]);
         const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : wd ? Math.min(...wd) : 0;
-        if (width >= 2 && (E === undefined || width === E) && (!best || pn < best.node)) best = { logits: t, experts: E ?? width, node: pn };
+        if (width >= 2 && (E === undefined || width === E) && (!best || pn < best.node))
+          best = { logits: t, experts: E ?? width, node: pn };
         break;
       }
       const p = g.producerNode(t);

@@ -64,7 +64,9 @@ function nameLayers(g: GraphIndex): { layers: Set<number>; source: string } {
     const s = scope && re.exec(scope);
     if (s) fromMeta.add(Number(s[1]));
   }
-  return fromMeta.size >= fromNames.size ? { layers: fromMeta, source: "dynamo module metadata" } : { layers: fromNames, source: "node names" };
+  return fromMeta.size >= fromNames.size
+    ? { layers: fromMeta, source: "dynamo module metadata" }
+    : { layers: fromNames, source: "node names" };
 }
 
 /** Every cross-check that can be made for this map. */
@@ -106,10 +108,17 @@ export function checkMap(g: GraphIndex, map: ArchMap, config: Record<string, unk
       continue;
     }
     const set = g.between(out.tensor, stop);
-    const ok = [...set].some((k) => FUSED_ATTENTION.has(g.node(k).opType) || (g.node(k).opType === "Softmax" && attentionSoftmax(g, k, set)));
+    const ok = [...set].some(
+      (k) => FUSED_ATTENTION.has(g.node(k).opType) || (g.node(k).opType === "Softmax" && attentionSoftmax(g, k, set)),
+    );
     if (!ok) unrecognised++;
   }
-  add("attention", map.numLayers - unrecognised, map.numLayers, "layers whose attention (scores, softmax, values, or a fused op) was recognised");
+  add(
+    "attention",
+    map.numLayers - unrecognised,
+    map.numLayers,
+    "layers whose attention (scores, softmax, values, or a fused op) was recognised",
+  );
   return checks;
 }
 

@@ -279,12 +279,19 @@ async function steeringAndPatching(
       const runner = modelPatchRunner(m, sites);
       const r = await patchingSweep(
         runner,
-        { cleanIds: pg.clean_ids, corruptIds: pg.corrupt_ids, correct: pg.answer_id, wrong: pg.wrong_id, sites: [pg.site as "hook_resid_pre"] },
+        {
+          cleanIds: pg.clean_ids,
+          corruptIds: pg.corrupt_ids,
+          correct: pg.answer_id,
+          wrong: pg.wrong_id,
+          sites: [pg.site as "hook_resid_pre"],
+        },
         { extra: ["logit-diff"] },
       );
       const grid = r.grids[pg.site as "hook_resid_pre"]?.logitDiff;
       const want = toFloat32(refGrid);
-      if (!grid || grid.length !== want.length) fail("patch/grid", `grid shape differs (${grid?.length ?? 0} vs ${want.length} cells)`, tol);
+      if (!grid || grid.length !== want.length)
+        fail("patch/grid", `grid shape differs (${grid?.length ?? 0} vs ${want.length} cells)`, tol);
       else {
         // Skipped cells (clean = corrupted activation) are the corrupted baseline: exactly what the reference computed.
         const filled = Float32Array.from(grid, (v) => (Number.isNaN(v) ? r.baselines.corrupt.logitDiff : v));

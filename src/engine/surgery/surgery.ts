@@ -137,7 +137,12 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
       // the exporter flattened the tokens ([batch*seq, d], OPT's MLP); the result takes the site's shape back.
       const p = `introspect/patched/${site}/`;
       const k = (name: string, ints: bigint[]) =>
-        create(NodeProtoSchema, { opType: "Constant", name: p + name, output: [p + name], attribute: [{ name: "value_ints", type: 7, ints }] });
+        create(NodeProtoSchema, {
+          opType: "Constant",
+          name: p + name,
+          output: [p + name],
+          attribute: [{ name: "value_ints", type: 7, ints }],
+        });
       added.push(
         create(NodeProtoSchema, { opType: "Shape", name: `${p}shape`, input: [t], output: [`${p}shape`] }),
         create(NodeProtoSchema, { opType: "Shape", name: `${p}mshape`, input: [patchMaskInput(site)], output: [`${p}mshape`] }),
@@ -153,7 +158,12 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
           attribute: [{ name: "axis", type: 2, i: 0n }],
         }),
         create(NodeProtoSchema, { opType: "Reshape", name: `${p}view`, input: [t, `${p}target`], output: [`${p}view`] }),
-        create(NodeProtoSchema, { opType: "Where", name: `${p}where`, input: [patchMaskInput(site), v, `${p}view`], output: [`${p}where`] }),
+        create(NodeProtoSchema, {
+          opType: "Where",
+          name: `${p}where`,
+          input: [patchMaskInput(site), v, `${p}view`],
+          output: [`${p}where`],
+        }),
         create(NodeProtoSchema, { opType: "Reshape", name: out, input: [`${p}where`, `${p}shape`], output: [out] }),
       );
       t = out;

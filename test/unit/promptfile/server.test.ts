@@ -118,7 +118,7 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
       textDocument: { uri: URI },
       position: { line: 2, character: 5 },
     })) as Hover;
-    assert.match((hover.contents as { value: string }).value, /\*\*prompt\*\* · \d+ tokens · tiny-llama\/model/);
+    assert.match((hover.contents as { value: string }).value, /\*\*prompt\*\* · \d+ tokens · tiny-llama\n/);
     assert.deepStrictEqual(hover.range, { start: { line: 2, character: 5 }, end: { line: 2, character: 7 } }); // "t2"
     const completion = (await conn.sendRequest("textDocument/completion", {
       textDocument: { uri: URI },
