@@ -16,6 +16,7 @@ export type SiteKind =
   | "hook_mlp_out"
   | "mlp.hook_post"
   | "attn.hook_pattern"
+  | "attn.hook_z"
   | "moe.hook_router_logits";
 
 export const SITE_KINDS: readonly SiteKind[] = [
@@ -26,6 +27,7 @@ export const SITE_KINDS: readonly SiteKind[] = [
   "hook_mlp_out",
   "mlp.hook_post",
   "attn.hook_pattern",
+  "attn.hook_z",
   "moe.hook_router_logits",
 ];
 

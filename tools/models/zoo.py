@@ -332,6 +332,17 @@ def reference_capture(cfg, model, ids):
         handles.append(layer.register_forward_hook(out_hook(f"{i}/post")))
         if attn:
             handles.append(attn[1].register_forward_hook(out_hook(f"{i}/attn")))
+            # attn.hook_z: the input of the last linear map back to the residual width the attention calls
+            # (its output projection), i.e. the per-head outputs [tokens, heads * head_dim].
+            import torch as _t
+            for n_, m_ in attn[1].named_modules():
+                width = m_.out_features if isinstance(m_, _t.nn.Linear) else (
+                    getattr(m_, "nf", None) if type(m_).__name__ == "Conv1D" else None)
+                if width == d:
+                    def zh(mod, args, kwargs, i=i):
+                        x = args[0] if args else kwargs["input"]
+                        raw[f"{i}/z"] = x.detach().clone().reshape(-1, x.shape[-1])
+                    handles.append(m_.register_forward_pre_hook(zh, with_kwargs=True))
             handles.append(attn[1].register_forward_pre_hook(grab(f"{i}/attn_in", "flat"), with_kwargs=True))
         if mlp is None:
             import torch as _t
@@ -417,6 +428,8 @@ def reference_capture(cfg, model, ids):
                 unconfirmed += [b + "hook_resid_mid", b + "hook_attn_out", b + "hook_mlp_out"]
         if f"{i}/mlp_post" in raw:
             cap[b + "mlp.hook_post"] = raw[f"{i}/mlp_post"]
+        if f"{i}/z" in raw and b + "hook_attn_out" in cap:
+            cap[b + "attn.hook_z"] = raw[f"{i}/z"]
         if f"{i}/router" in raw:
             cap[b + "moe.hook_router_logits"] = raw[f"{i}/router"]
     cap["ln_final.hook_normalized"] = raw["final"]
@@ -943,7 +956,8 @@ def one_type(args):
                     for pi, (_, ids) in enumerate(prompts):
                         vt, vl = variant_tensors(vp, full_names, ids)
                         for site, arr in vt.items():
-                            if site == "logits" or site not in caps[pi]:
+                            # Own-graph sites for prompt 0 (logits for both), to keep the zoo small.
+                            if site == "logits" or site not in caps[pi] or pi > 0:
                                 continue
                             tensors[f"variant/{v}/{pi}/{site}"] = arr.reshape(caps[pi][site].shape)
                         tensors[f"variant/{v}/{pi}/logits"] = vl[0][-KEEP_LOGITS:]

@@ -261,6 +261,14 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     }
   };
   let postNorms = false;
+  // Per-head outputs before the output projection: what enters it, [tokens, heads * head_dim] (the
+  // head axis merged as TransformerLens's [pos, head, d_head] flattens); absent where no projection is found.
+  const zSite = (layer: number, attnOut: string) => {
+    const pn = projectionNode(g, attnOut);
+    if (pn === undefined) return;
+    const z = projectionInput(g, pn);
+    if (!stream.has(z)) site(layer, "attn.hook_z", z);
+  };
   const patternSite = (layer: number, set: Set<number>) => {
     const sm = [...set].find((k) => nodes[k].opType === "Softmax" && attentionSoftmax(g, k, set));
     if (sm !== undefined) site(layer, "attn.hook_pattern", appliedPattern(g, sm));
@@ -271,6 +279,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       open = false;
       site(layer, "hook_resid_pre", s.input, producerFused(s.input));
       site(layer, "hook_attn_out", s.attnBranch!);
+      zSite(layer, s.attnBranch!);
       site(layer, "hook_mlp_out", s.mlpBranch!);
       site(layer, "hook_resid_post", s.output, fusedNode(s));
       patternSite(layer, branchNodes[i]);
@@ -286,6 +295,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       const [attnOut, post] = branchProjection(g, s.branch);
       if (post) postNorms = true;
       site(layer, "hook_attn_out", attnOut);
+      zSite(layer, attnOut);
       site(layer, "hook_resid_mid", s.output, fusedNode(s));
       patternSite(layer, branchNodes[i]);
       return;

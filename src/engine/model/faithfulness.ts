@@ -203,8 +203,9 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
       for (const [site, data] of pairs) {
         const t = ref.get(keyOf(p, site));
         if (!t) {
-          // Patterns are kept for prompt 0 only; any other site must be there for every prompt.
-          if (p === 0 || !site.endsWith("attn.hook_pattern")) missingRef.add(site);
+          // Patterns (and a variant's own-graph sites) are kept for prompt 0 only; any other site must be
+          // there for every prompt.
+          if (p === 0 || (!site.endsWith("attn.hook_pattern") && kind !== "own-graph")) missingRef.add(site);
           continue;
         }
         const cmp = compare(data, t, site === "logits");

@@ -364,6 +364,7 @@ const SHORT: Record<string, string> = {
   mlp_out: "hook_mlp_out",
   mlp_post: "mlp.hook_post",
   pattern: "attn.hook_pattern",
+  z: "attn.hook_z",
   router_logits: "moe.hook_router_logits",
 };
 
