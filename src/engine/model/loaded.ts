@@ -103,6 +103,8 @@ export class LoadedModel {
   private sessions = new Map<string, Promise<EditedSession>>();
   readonly pastInputs: PastInput[];
   readonly hasPositionIds: boolean;
+  /** Positions the model has (config.json max_position_embeddings / n_positions / ...), if stated. */
+  readonly contextLength?: number;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
 
@@ -132,6 +134,10 @@ export class LoadedModel {
         };
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
+    const ctx = ["max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length"]
+      .map((k) => cfg[k])
+      .find((v) => typeof v === "number" && v > 0);
+    this.contextLength = ctx as number | undefined;
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -187,6 +193,30 @@ export class LoadedModel {
     }
   }
 
+  /**
+   * Refuses, with a sentence, a pass the model cannot take: more positions than it has, or attention
+   * scores that would not fit in memory (batch x heads x queries x keys x 4 bytes, which onnxruntime
+   * allocates for an unfused attention whatever is captured).
+   */
+  checkBudget(batch: number, tokens: number, past: number): void {
+    const total = past + tokens;
+    if (this.contextLength && total > this.contextLength)
+      throw new IntrospectError(
+        "too-many-tokens",
+        past
+          ? `Generation reached ${this.info.id}'s context of ${this.contextLength} positions (config.json): it cannot continue past it.`
+          : `The input has ${total} tokens but ${this.info.id} has ${this.contextLength} positions (config.json max_position_embeddings): select or probe less text.`,
+      );
+    const heads = Number(this.resolved.config.num_attention_heads ?? this.resolved.config.n_head ?? 0) || 1;
+    const bytes = batch * heads * tokens * total * 4;
+    const limit = Number(process.env.INTROSPECT_MAX_ATTENTION_BYTES) || 8 * 2 ** 30;
+    if (bytes > limit)
+      throw new IntrospectError(
+        "too-many-tokens",
+        `${total} tokens need ${(bytes / 2 ** 30).toFixed(1)} GiB for one layer's attention scores (limit ${(limit / 2 ** 30).toFixed(1)} GiB): select less text.`,
+      );
+  }
+
   /** Expands short forms (`resid_post` = every layer) and checks names. */
   expandSites(list: string[]): HookName[] {
     return expandSites(list, this.info);
@@ -201,6 +231,7 @@ export class LoadedModel {
       throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
     const S = Math.max(...rows.map((r) => r.length));
     const B = rows.length;
+    this.checkBudget(B, S, 0);
     const ids = new Array<number>(B * S).fill(0);
     const mask = new Array<number>(B * S).fill(0);
     rows.forEach((r, b) => r.forEach((t, i) => ((ids[b * S + i] = t), (mask[b * S + i] = 1))));
@@ -228,6 +259,7 @@ export class LoadedModel {
     const B = ids.length;
     const n = ids[0].length;
     const past = cache?.length ?? 0;
+    this.checkBudget(B, n, past);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64Tensor(ids.flat(), [B, n]),
       attention_mask: int64Tensor(new Array(B * (past + n)).fill(1), [B, past + n]),
