@@ -423,3 +423,19 @@ export function expandSites(list: string[], info: ModelInfo): HookName[] {
   }
   return [...new Set(out)];
 }
+
+/**
+ * Whether a tokenizer fits a model: ids past the model's vocabulary would index nothing, so a larger
+ * tokenizer is refused; a smaller one (vocabularies padded to a multiple of 64 or 128) is noted on
+ * the model's info, since those extra logits never decode to text.
+ */
+export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number; path?: string }): void {
+  const V = model.info.vocabSize;
+  if (tok.vocabSize > V)
+    throw new IntrospectError(
+      "tokenizer-missing",
+      `The tokenizer beside ${model.info.id} has ${tok.vocabSize} tokens but the model's logits have ${V}: it belongs to another model. Put the model's own tokenizer.json beside it.`,
+    );
+  const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
+  if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
+}
