@@ -3,9 +3,24 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 const VSCODE = { name: "vscode", message: "Only src/extension talks to VS Code." };
-const ENGINE = "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
+const ENGINE =
+  "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
 const WEBVIEW = "Webview code runs in the browser: no Node built-ins, host, CLI or extension code.";
-const NODE_BUILTINS = ["fs", "path", "os", "child_process", "crypto", "http", "https", "net", "stream", "url", "util", "worker_threads", "zlib"];
+const NODE_BUILTINS = [
+  "fs",
+  "path",
+  "os",
+  "child_process",
+  "crypto",
+  "http",
+  "https",
+  "net",
+  "stream",
+  "url",
+  "util",
+  "worker_threads",
+  "zlib",
+];
 
 export default tseslint.config(
   { ignores: ["dist/**", "out/**", ".e2e/**", ".test-output/**", "node_modules/**", "models/**", "**/*.js", "**/*.mjs"] },
