@@ -2,6 +2,7 @@
 // webviews import no Node built-ins or host code, and only the extension imports `vscode`. Each
 // rule is shown to fire on a violation committed on purpose, and to stay quiet on allowed imports.
 import * as assert from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import { ESLint } from "eslint";
 
@@ -46,5 +47,69 @@ describe("import boundaries (lint)", function () {
       1,
     );
     assert.deepStrictEqual(await restricted("src/extension/ok.ts", 'import * as vscode from "vscode";\nexport const y = vscode;\n'), []);
+  });
+});
+
+/** Relative imports of every .ts file under a folder, resolved to files. */
+function importGraph(dir: string): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts")) {
+        const deps: string[] = [];
+        for (const m of fs.readFileSync(p, "utf8").matchAll(/(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/g)) {
+          const t = path.resolve(path.dirname(p), m[1]);
+          const hit = [`${t}.ts`, path.join(t, "index.ts")].find((c) => fs.existsSync(c));
+          if (hit) deps.push(hit);
+        }
+        g.set(p, deps);
+      }
+    }
+  };
+  walk(dir);
+  return g;
+}
+
+/** One import cycle, if any (depth-first search with a stack). */
+export function findCycle(g: Map<string, string[]>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (v: string): string[] | undefined => {
+    state.set(v, 1);
+    stack.push(v);
+    for (const w of g.get(v) ?? []) {
+      if (state.get(w) === 1) return [...stack.slice(stack.indexOf(w)), w];
+      if (!state.has(w)) {
+        const c = visit(w);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(v, 2);
+    return undefined;
+  };
+  for (const v of g.keys())
+    if (!state.has(v)) {
+      const c = visit(v);
+      if (c) return c;
+    }
+  return undefined;
+}
+
+describe("import cycles", () => {
+  it("src has none (type-only imports included)", () => {
+    const cycle = findCycle(importGraph(path.join(ROOT, "src")));
+    assert.strictEqual(cycle, undefined, `cycle: ${cycle?.map((f) => path.relative(ROOT, f)).join(" -> ")}`);
+  });
+  it("the search finds a planted cycle", () => {
+    const g = new Map([
+      ["a", ["b"]],
+      ["b", ["c"]],
+      ["c", ["a"]],
+      ["d", []],
+    ]);
+    assert.deepStrictEqual(findCycle(g), ["a", "b", "c", "a"]);
   });
 });
