@@ -50,21 +50,32 @@ export function reviveInt(t: { dims: number[]; data: unknown }): ProbeIntTensor 
 const B64_TAG = "$b64f32";
 const B64_TAG_I = "$b64i32";
 
+/**
+ * A value of type T as toWire encodes it for JSON-RPC (typed arrays as tagged base64). The type
+ * parameter is what fromWire gives back, so a request typed `Wire<ProbeResult>` decodes to a
+ * ProbeResult without a cast at the call site. (The brand exists only for the type checker.)
+ */
+export type Wire<T> = { readonly __wireOf?: T };
+
 /** Replaces every Float32Array / Int32Array in a value by a tagged base64 string, for JSON-RPC. */
-export function toWire(value: unknown): unknown {
+export function toWire<T>(value: T): Wire<T> {
+  return encode(value) as Wire<T>;
+}
+
+function encode(value: unknown): unknown {
   if (value instanceof Float32Array) return { [B64_TAG]: bytesToBase64(value) };
   if (value instanceof Int32Array) return { [B64_TAG_I]: bytesToBase64(value) };
-  if (Array.isArray(value)) return value.map(toWire);
+  if (Array.isArray(value)) return value.map(encode);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toWire(v);
+    for (const [k, v] of Object.entries(value)) out[k] = encode(v);
     return out;
   }
   return value;
 }
 
 /** Inverse of toWire. */
-export function fromWire<T>(value: unknown): T {
+export function fromWire<T>(value: Wire<T>): T {
   return revive(value) as T;
 }
 
