@@ -1,6 +1,7 @@
 // Opening a model and its tokenizer for a CLI command, plus small read-outs shared by commands.
 
 import { openModel, type LoadedModel } from "../engine";
+import { checkTokenizerFits } from "../engine/model/loaded";
 import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
 import { parseHookName } from "../engine/types";
 import { UsageError, type Options } from "./common";
@@ -32,6 +33,7 @@ export async function openWithTokenizer(modelPath: string, variant?: string, thr
   });
   try {
     const tok = await loadTokenizer(model.resolved.tokenizerPath ?? model.resolved.onnxPath);
+    checkTokenizerFits(model, tok);
     return { model, tok };
   } catch (e) {
     await model.dispose();

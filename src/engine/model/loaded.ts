@@ -106,6 +106,9 @@ export class LoadedModel {
   readonly hasPositionIds: boolean;
   /** Several new tokens after a non-empty past must be fed one sequence at a time (GroupQueryAttention). */
   readonly singleRowContinuation: boolean;
+  /** Positions the model has (config.json max_position_embeddings / n_positions / ..., genai_config.json
+   * context_length), if stated. */
+  readonly contextLength?: number;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
 
@@ -142,6 +145,10 @@ export class LoadedModel {
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
     this.singleRowContinuation = scanned.nodes.some((n) => SINGLE_ROW_CONTINUATION.has(n.opType));
+    const ctx = ["max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length"]
+      .map((k) => cfg[k])
+      .find((v) => typeof v === "number" && v > 0);
+    this.contextLength = (ctx as number | undefined) ?? gc.context_length;
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -197,6 +204,30 @@ export class LoadedModel {
     }
   }
 
+  /**
+   * Refuses, with a sentence, a pass the model cannot take: more positions than it has, or attention
+   * scores that would not fit in memory (batch x heads x queries x keys x 4 bytes, which onnxruntime
+   * allocates for an unfused attention whatever is captured).
+   */
+  checkBudget(batch: number, tokens: number, past: number): void {
+    const total = past + tokens;
+    if (this.contextLength && total > this.contextLength)
+      throw new IntrospectError(
+        "too-many-tokens",
+        past
+          ? `Generation reached ${this.info.id}'s context of ${this.contextLength} positions (config.json): it cannot continue past it.`
+          : `The input has ${total} tokens but ${this.info.id} has ${this.contextLength} positions (config.json max_position_embeddings): select or probe less text.`,
+      );
+    const heads = Number(this.resolved.config.num_attention_heads ?? this.resolved.config.n_head ?? 0) || 1;
+    const bytes = batch * heads * tokens * total * 4;
+    const limit = Number(process.env.INTROSPECT_MAX_ATTENTION_BYTES) || 8 * 2 ** 30;
+    if (bytes > limit)
+      throw new IntrospectError(
+        "too-many-tokens",
+        `${total} tokens need ${(bytes / 2 ** 30).toFixed(1)} GiB for one layer's attention scores (limit ${(limit / 2 ** 30).toFixed(1)} GiB): select less text.`,
+      );
+  }
+
   /** Expands short forms (`resid_post` = every layer) and checks names. */
   expandSites(list: string[]): HookName[] {
     return expandSites(list, this.info);
@@ -211,6 +242,7 @@ export class LoadedModel {
       throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
     const S = Math.max(...rows.map((r) => r.length));
     const B = rows.length;
+    this.checkBudget(B, S, 0);
     const ids = new Array<number>(B * S).fill(0);
     const mask = new Array<number>(B * S).fill(0);
     rows.forEach((r, b) => r.forEach((t, i) => ((ids[b * S + i] = t), (mask[b * S + i] = 1))));
@@ -238,6 +270,7 @@ export class LoadedModel {
     const B = ids.length;
     const n = ids[0].length;
     const past = cache?.length ?? 0;
+    this.checkBudget(B, n, past);
     if (cache && past > 0 && n > 1 && B > 1 && this.singleRowContinuation) return this.decodeRows(ids, cache, opts);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64Tensor(ids.flat(), [B, n]),
@@ -438,4 +471,20 @@ export function expandSites(list: string[], info: ModelInfo): HookName[] {
       );
   }
   return [...new Set(out)];
+}
+
+/**
+ * Whether a tokenizer fits a model: ids past the model's vocabulary would index nothing, so a larger
+ * tokenizer is refused; a smaller one (vocabularies padded to a multiple of 64 or 128) is noted on
+ * the model's info, since those extra logits never decode to text.
+ */
+export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number; path?: string }): void {
+  const V = model.info.vocabSize;
+  if (tok.vocabSize > V)
+    throw new IntrospectError(
+      "tokenizer-missing",
+      `The tokenizer beside ${model.info.id} has ${tok.vocabSize} tokens but the model's logits have ${V}: it belongs to another model. Put the model's own tokenizer.json beside it.`,
+    );
+  const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
+  if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
 }

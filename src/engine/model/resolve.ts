@@ -37,10 +37,11 @@ export interface GenaiDecoder {
   num_key_value_heads?: number;
   head_size?: number;
   vocab_size?: number;
+  context_length?: number;
 }
 
 function readGenaiConfig(file: string): GenaiDecoder {
-  let j: { model?: { vocab_size?: unknown; decoder?: Record<string, unknown> } };
+  let j: { model?: { vocab_size?: unknown; context_length?: unknown; decoder?: Record<string, unknown> } };
   try {
     j = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch {
@@ -56,6 +57,7 @@ function readGenaiConfig(file: string): GenaiDecoder {
     num_key_value_heads: num(d.num_key_value_heads),
     head_size: num(d.head_size),
     vocab_size: num(j.model?.vocab_size),
+    context_length: num(j.model?.context_length),
   };
 }
 

@@ -6,6 +6,7 @@ import * as path from "path";
 import { ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
 import { mallocTuned } from "../../engine/model/mallocTuning";
 import { elemType, shapeOf } from "../../engine/onnx/modelFile";
+import { checkTokenizerFits } from "../../engine/model/loaded";
 import type { HostContext } from "../context";
 
 export function register(ctx: HostContext): void {
@@ -20,6 +21,8 @@ export function register(ctx: HostContext): void {
       const onnxFile = resolveOnnxFile(params.modelPath, params.variant);
       ctx.setModel({ modelPath: params.modelPath, onnxFile });
       const engine = await ctx.engine.get();
+      // The tokenizer is validated now too, so a broken one fails here rather than at the first probe.
+      checkTokenizerFits(engine, await ctx.engine.tokenizer(engine));
       if (ctx.getModel()?.onnxFile !== onnxFile) return ctx.getState(); // configured again meanwhile
       ctx.setState({ kind: "ready", path: params.modelPath, info: engine.info });
       ctx.log(`Loaded ${onnxFile}: ${engine.info.numLayers} layers, map confirmed by ${engine.info.checks?.length ?? 0} checks`);

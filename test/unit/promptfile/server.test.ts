@@ -134,4 +134,22 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
       ["p", "swap", "c"],
     );
   });
+
+  it("answers a 20 MB prompt file with one warning and no other features, at once", async () => {
+    const big = "file:///work/huge.introspect";
+    const text = "prompt p\n" + "  the quick brown fox jumps over the lazy dog\n".repeat(450_000);
+    const t0 = Date.now();
+    await conn.sendNotification("textDocument/didOpen", { textDocument: { uri: big, languageId: "introspect", version: 1, text } });
+    let diag: Diagnostic[] | undefined;
+    while (!diag && Date.now() - t0 < 30000) {
+      diag = published.filter((p) => p.uri === big).pop()?.diagnostics;
+      if (!diag) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(diag, "no diagnostics for the large file");
+    assert.equal(diag.length, 1);
+    assert.match(String(diag[0].message), /has 20\.\d million characters; prompt-file features .* stop at 1 million/);
+    const lenses = await conn.sendRequest("textDocument/codeLens", { textDocument: { uri: big } });
+    assert.deepStrictEqual(lenses, []);
+    console.log(`      20 MB prompt file: warning and empty lenses after ${Date.now() - t0} ms`);
+  });
 });
