@@ -23,7 +23,7 @@ import { IntrospectError } from "../types";
 import { parseSafetensors, toFloat32, type SafeTensor } from "../safetensors";
 import { openModel } from "./open";
 import type { LoadedModel } from "./loaded";
-import { VARIANTS } from "./resolve";
+import { listVariants } from "./resolve";
 import { modelPatchRunner } from "../patch/model-runner";
 import { patchingSweep } from "../patch/sweep";
 
@@ -70,22 +70,9 @@ export interface FaithCase {
   referenceKind?: "pytorch" | "own-graph" | "fused";
 }
 
-/** Variants present in a model folder (model.onnx -> fp32, model_fp16.onnx -> fp16 ...). */
-function variantsIn(folder: string): string[] {
-  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
-  const out: string[] = [];
-  for (const f of fs.readdirSync(dir).sort()) {
-    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
-    if (!m) continue;
-    const suffix = m[1] ?? "";
-    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
-    if (!out.includes(v)) out.push(v);
-  }
-  return out.length ? out : ["fp32"];
-}
-
 function withVariants(name: string, modelPath: string, referenceDir: string): FaithCase[] {
-  const vs = variantsIn(modelPath);
+  const found = listVariants(modelPath).map((v) => v.variant);
+  const vs = found.length ? found : ["fp32"];
   return vs.map((v) => ({ name: vs.length > 1 || v !== "fp32" ? `${name}:${v}` : name, modelPath, referenceDir, variant: v }));
 }
 

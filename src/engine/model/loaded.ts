@@ -1,6 +1,7 @@
 // An open model: its architecture map, its edited sessions, and forward passes with capture,
 // steering and patching.
 import * as fs from "fs";
+import * as path from "path";
 import * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName, ModelInfo } from "../types";
 import { IntrospectError, throwIfCancelled } from "../types";
@@ -11,7 +12,7 @@ import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
-import type { ResolvedModel } from "./resolve";
+import { listVariants, type ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
 
 export interface SessionOptions {
@@ -197,10 +198,7 @@ export class LoadedModel {
       return await s;
     } catch (e) {
       this.sessions.delete(key);
-      throw new IntrospectError(
-        "corrupt-model",
-        `onnxruntime could not load ${this.resolved.onnxPath}: ${(e as Error).message.split("\n")[0]}`,
-      );
+      throw loadError(this.resolved, e as Error);
     }
   }
 
@@ -487,4 +485,39 @@ export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number;
     );
   const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
   if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
+}
+
+/**
+ * onnxruntime's refusal to load a graph, as a sentence: the op it has no kernel for (a variant made
+ * for another runtime, say) and which other variants of the same folder do load.
+ */
+export function loadError(resolved: ResolvedModel, e: Error): IntrospectError {
+  const first = e.message.split("\n")[0];
+  const op =
+    /implementation for (\w+)\(/.exec(first)?.[1] ??
+    /([\w.]+:\w+)\(-?\d+\) is not a registered/.exec(first)?.[1] ??
+    /Unrecognized attribute|No Op registered for (\w+)/.exec(first)?.[1] ??
+    /[Oo]p type[^\w]+(\w+)/.exec(first)?.[1] ??
+    /domain[^\w]+([\w.]+)/.exec(first)?.[1];
+  const file = path.basename(resolved.onnxPath);
+  const others = listVariants(resolved.folder).filter((v) => v.file !== resolved.onnxPath);
+  const ok = others.filter((v) => canLoadQuick(v.file));
+  const hint = ok.length
+    ? ` This folder also has ${ok.map((v) => `${v.variant} (${path.basename(v.file)})`).join(", ")}: set introspect.variant (CLI: --variant) to one of them.`
+    : "";
+  return new IntrospectError(
+    op ? "unsupported-model" : "corrupt-model",
+    op
+      ? `onnxruntime on this machine cannot run ${file}: it has no kernel for ${op}.${hint}`
+      : `onnxruntime could not load ${file}: ${first}${hint}`,
+  );
+}
+
+/** A cheap guess that another variant loads: its file is readable and not the failing one. */
+function canLoadQuick(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

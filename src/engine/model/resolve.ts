@@ -61,6 +61,33 @@ function readGenaiConfig(file: string): GenaiDecoder {
   };
 }
 
+export interface VariantFile {
+  /** Transformers.js name: fp32, fp16, q4, int8, quantized, ... */
+  variant: string;
+  file: string;
+  /** The .onnx file plus its external data files. */
+  bytes: number;
+}
+
+/** The variants a model folder holds (onnx/model.onnx -> fp32, model_fp16.onnx -> fp16, ...), fp32 first. */
+export function listVariants(folder: string): VariantFile[] {
+  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  const out: VariantFile[] = [];
+  const names = fs.readdirSync(dir).sort();
+  for (const f of names) {
+    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
+    if (!m) continue;
+    const suffix = m[1] ?? "";
+    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
+    if (out.some((x) => x.variant === v)) continue;
+    const data = names.filter((n) => n === `${f}_data` || n.startsWith(`${f}_data_`) || n === `${f}.data`);
+    const bytes = [f, ...data].reduce((s, n) => s + fs.statSync(path.join(dir, n)).size, 0);
+    out.push({ variant: v, file: path.join(dir, f), bytes });
+  }
+  return out.sort((a, b) => Number(b.variant === "fp32") - Number(a.variant === "fp32"));
+}
+
 function findBeside(dirs: string[], name: string): string | undefined {
   for (const d of dirs) {
     const p = path.join(d, name);
