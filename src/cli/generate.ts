@@ -7,6 +7,7 @@ import { generate } from "../engine/generate/generate";
 import { modelDecoderFactory } from "../engine/generate/model-decoder";
 import type { SamplingOptions } from "../engine/generate/sample";
 import type { LoadedModel } from "../engine/model/loaded";
+import { readModelText } from "../engine/model/modelFiles";
 import { importControlVector } from "../engine/steer/controlvector";
 import { loadVector } from "../engine/steer/ivec";
 import type { ActiveVector } from "../engine/steer/vector";
@@ -138,7 +139,7 @@ function stopIdsOf(model: LoadedModel, eos: number | undefined): number[] {
   const ids = new Set<number>(eos === undefined ? [] : [eos]);
   const file = path.join(model.resolved.folder, "generation_config.json");
   try {
-    const cfg = JSON.parse(fs.readFileSync(file, "utf8")) as { eos_token_id?: number | number[] };
+    const cfg = JSON.parse(readModelText(file, "generation_config.json")) as { eos_token_id?: number | number[] };
     for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
   } catch {
     // No generation_config.json (or unreadable): the tokenizer's EOS is enough.

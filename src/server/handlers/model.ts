@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
 import { mallocTuned } from "../../engine/model/mallocTuning";
+import { checkModelFiles, readModelText } from "../../engine/model/modelFiles";
 import type { ModelInfo } from "../../engine/types";
 import type { HostContext } from "../context";
 
@@ -17,6 +18,8 @@ export function register(ctx: HostContext): void {
     ctx.setState({ kind: "loading", path: params.modelPath });
     try {
       const onnxFile = resolveOnnxFile(params.modelPath, params.variant);
+      // Before onnxruntime opens anything: a regular file of bounded size, external data inside its folder.
+      checkModelFiles(onnxFile);
       const ort = await ctx.ort();
       const session = await ort.InferenceSession.create(onnxFile);
       ctx.setModel({ modelPath: params.modelPath, onnxFile, session });
@@ -84,7 +87,7 @@ function describe(modelPath: string, onnxFile: string, inputNames: readonly stri
   const dir = fs.statSync(modelPath).isFile() ? path.dirname(modelPath) : modelPath;
   let config: Record<string, unknown> = {};
   try {
-    config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    config = JSON.parse(readModelText(path.join(dir, "config.json"), "config.json")) as Record<string, unknown>;
   } catch {
     // No or unreadable config.json: the numbers stay 0 and a note says why.
   }
