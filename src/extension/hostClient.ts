@@ -14,6 +14,7 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { withMallocTuning } from "../engine/model/mallocTuning";
+import { withoutOrtTelemetry } from "../engine/model/ortTelemetry";
 import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
 import { modelSettings } from "./settings";
 
@@ -45,7 +46,8 @@ export class HostClient implements vscode.Disposable {
     // glibc malloc settings that keep the host's freed memory for the next forward pass: each pass's
     // outputs are copied into fresh buffers, and on some machines faulting those in costs more than
     // the extra outputs themselves (src/engine/model/mallocTuning.ts, BENCHMARKS.md "Capture").
-    const env = withMallocTuning(process.env);
+    // And onnxruntime's telemetry off (the host also sets it itself: src/engine/model/ortTelemetry.ts).
+    const env = withoutOrtTelemetry(withMallocTuning(process.env));
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { env } },
       debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ["--nolazy", "--inspect=6009"] } },

@@ -10,6 +10,7 @@ import type { FileBytes } from "../onnx/wire";
 import { fingerprint } from "./editCache";
 import { LoadedModel, type SessionOptions } from "./loaded";
 import { checkExternalData, openOnnxFile } from "./modelFiles";
+import { disableOrtTelemetry } from "./ortTelemetry";
 import { checkSupported, resolveModelPath } from "./resolve";
 
 export interface OpenOptions extends SessionOptions {
@@ -20,6 +21,7 @@ export interface OpenOptions extends SessionOptions {
 }
 
 export async function openModel(modelPath: string, opts: OpenOptions = {}): Promise<LoadedModel> {
+  disableOrtTelemetry();
   const resolved = resolveModelPath(modelPath, opts.variant);
   let src: FileBytes;
   try {
