@@ -12,8 +12,11 @@ import { importControlVector } from "../engine/steer/controlvector";
 import { loadVector } from "../engine/steer/ivec";
 import type { ActiveVector } from "../engine/steer/vector";
 import { IntrospectError } from "../engine/types";
-import { type Command, UsageError, intOption, numOption, readTextOption, required } from "./common";
+import { type Command, threadsOption, UsageError, intOption, numOption, readTextOption, required } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+
+/** The largest steering strength accepted (|--alpha|). */
+export const MAX_ALPHA = 1e6;
 
 export const generateCommand: Command = {
   name: "generate",
@@ -57,8 +60,8 @@ ${MODEL_HELP}
     const modelPath = required(values, "model", cmd);
     const text = await readTextOption(values, io, cmd);
     const maxTokens = intOption(values, "max-tokens", cmd, 32, 0);
-    const alpha = numOption(values, "alpha", cmd, 1);
-    const threads = intOption(values, "threads", cmd, 0, 0);
+    const alpha = numOption(values, "alpha", cmd, 1, MAX_ALPHA, "stronger steering only overflows the activations");
+    const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
     const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads);
@@ -71,6 +74,14 @@ ${MODEL_HELP}
       const produced: { index: number; id: number; text: string; p: number; entropy: number }[] = [];
       let shown = "";
       for await (const t of generate(make, ids, { maxTokens, steer, sampling, stopIds, cancel: io.cancel })) {
+        if (!Number.isFinite(t.p)) {
+          throw new IntrospectError(
+            "bad-input",
+            steer.length
+              ? `The steered forward pass produced non-finite values (NaN or infinity) at step ${produced.length + 1}: --alpha ${alpha} is too strong for this vector. Try a smaller strength.`
+              : `The forward pass produced non-finite values (NaN or infinity) at step ${produced.length + 1}; the model's weights may be damaged.`,
+          );
+        }
         produced.push({ ...t, text: tok.tokenText(t.id) });
         if (values.json) continue;
         // Print what the tokens so far decode to, holding back an unfinished multi-byte character.
