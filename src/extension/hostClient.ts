@@ -36,6 +36,8 @@ export class HostClient implements vscode.Disposable {
   readonly onDidChangePhase = this.phaseEmitter.event;
   readonly onDidChangeModelState = this.stateEmitter.event;
   private modelState: ModelState = { kind: "none" };
+  /** The last "not used in an untrusted workspace" sentence shown. */
+  private toldIgnored: string | undefined;
   private readonly disposables: vscode.Disposable[] = [this.phaseEmitter, this.stateEmitter];
 
   constructor(
@@ -78,6 +80,8 @@ export class HostClient implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("introspect.model") || e.affectsConfiguration("introspect.variant")) void this.configure();
       }),
+      // Settings an untrusted workspace could not use count once it is trusted (modelChoice.ts).
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.configure()),
     );
   }
 
@@ -110,7 +114,15 @@ export class HostClient implements vscode.Disposable {
   /** Sends the current settings; the host answers once the model is loaded (or failed). */
   async configure(): Promise<ModelState | undefined> {
     if (!this.isRunning) return undefined;
-    return this.client.sendRequest(ConfigureRequest.type, modelSettings(this.context));
+    const { ignored, ...params } = modelSettings(this.context);
+    if (ignored && ignored !== this.toldIgnored) {
+      // Once per setting: every host restart configures again.
+      this.toldIgnored = ignored;
+      void vscode.window.showWarningMessage(`Introspect: ${ignored}`, "Manage Workspace Trust").then((pick) => {
+        if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
+      });
+    }
+    return this.client.sendRequest(ConfigureRequest.type, params);
   }
 
   private errorHandler(): ErrorHandler {
