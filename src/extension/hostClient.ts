@@ -16,7 +16,7 @@ import {
 import { withMallocTuning } from "../engine/model/mallocTuning";
 import { withoutOrtTelemetry } from "../engine/model/ortTelemetry";
 import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
-import { modelSettings } from "./settings";
+import { modelSettings, untrustedModelSettings } from "./settings";
 
 /** Host life as the status bar shows it, on top of the model state the host reports. */
 export type HostPhase =
@@ -114,7 +114,7 @@ export class HostClient implements vscode.Disposable {
   /** Sends the current settings; the host answers once the model is loaded (or failed). */
   async configure(): Promise<ModelState | undefined> {
     if (!this.isRunning) return undefined;
-    const { ignored, ...params } = modelSettings(this.context);
+    const { ignored, ...params } = modelSettings(this.context, await untrustedModelSettings());
     if (ignored && ignored !== this.toldIgnored) {
       // Once per setting: every host restart configures again.
       this.toldIgnored = ignored;

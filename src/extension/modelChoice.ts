@@ -27,6 +27,12 @@ export interface ModelChoiceInput {
   /** Resolves a path relative to the extension (for relative paths without a workspace). */
   extensionPath: (rel: string) => string;
   home?: string;
+  /**
+   * Model settings the workspace's settings files name (untrusted only). VS Code leaves restricted
+   * settings out of the configuration of an untrusted workspace, so `inspect()` cannot report them;
+   * settings.ts looks for their names in .vscode/settings.json to say why they are not used.
+   */
+  workspaceMentions?: string[];
 }
 
 export interface ModelChoice {
@@ -68,9 +74,13 @@ export function chooseModel(input: ModelChoiceInput): ModelChoice {
   const modelPath = relative ? input.demoModel : resolveConfigured(userModel, input);
   const variant = relative ? "" : userVariant;
   let ignored: string | undefined;
+  const loads = modelPath === input.demoModel ? "the bundled demo model" : "the model from your user settings";
+  const mentioned = input.workspaceMentions?.[0];
   if (wsModel !== undefined || wsVariant !== undefined) {
     const what = wsModel !== undefined ? `introspect.model (${wsModel})` : `introspect.variant (${wsVariant})`;
-    ignored = `This workspace is not trusted, so its setting ${what} is not used: Introspect loads ${modelPath === input.demoModel ? "the bundled demo model" : "the model from your user settings"} instead. Trust the workspace to use it.`;
+    ignored = `This workspace is not trusted, so its setting ${what} is not used: Introspect loads ${loads} instead. Trust the workspace to use it.`;
+  } else if (mentioned) {
+    ignored = `This workspace is not trusted, so its setting ${mentioned} is not used: Introspect loads ${loads} instead. Trust the workspace to use it.`;
   } else if (relative) {
     ignored = `This workspace is not trusted, so introspect.model (${userModel}), a path inside it, is not used: Introspect loads the bundled demo model instead. Trust the workspace to use it.`;
   }

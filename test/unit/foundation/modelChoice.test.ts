@@ -38,6 +38,13 @@ describe("model choice and workspace trust", () => {
     assert.match(v.ignored!, /introspect\.variant \(model_q4\)/);
   });
 
+  it("untrusted: settings VS Code hid from the configuration are named when the settings file mentions them", () => {
+    const c = chooseModel({ ...base, trusted: false, workspaceMentions: ["introspect.model"] });
+    assert.strictEqual(c.modelPath, DEMO);
+    assert.match(c.ignored!, /its setting introspect\.model is not used: Introspect loads the bundled demo model instead/);
+    assert.strictEqual(chooseModel({ ...base, trusted: true, workspaceMentions: ["introspect.model"] }).ignored, undefined);
+  });
+
   it("untrusted: the user's own absolute setting still counts, a relative one (into the workspace) does not", () => {
     const abs = chooseModel({
       ...base,
