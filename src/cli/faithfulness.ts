@@ -1,28 +1,36 @@
 // introspect faithfulness: engine outputs vs PyTorch references, model x site x max error.
 
 import * as path from "node:path";
-import { faithfulnessTable, formatFaithTable } from "../engine/model/faithfulness";
+import { faithfulnessTable, formatFaithTable, zooCases } from "../engine/model/faithfulness";
 import { type Command, EXIT } from "./common";
 
 export const faithfulnessCommand: Command = {
   name: "faithfulness",
   summary: "compare logits and every captured site with the PyTorch references",
-  help: `introspect faithfulness [--root DIR] [--json]
+  help: `introspect faithfulness [--root DIR | --zoo DIR --references DIR] [--json]
 
 For every model with a PyTorch reference (models/*, test/fixtures/zoo/*, test/fixtures/local/*
 under DIR, references in test/fixtures/reference/<model>/), runs the reference prompts and prints
 model x site x max absolute error against the tolerance. Exit code 0 when every row passes, 4
 when any row fails.
 
-  --root DIR   repository root to search (default: the current folder)
+  --root DIR        repository root to search (default: the current folder)
+  --zoo DIR         instead: a zoo made by tools/models/zoo.py (its index.json names each model)
+  --references DIR  the zoo's reference folder (default: DIR/../reference)
   --json       print the rows as JSON: [{model, site, maxAbsError, refMax, tolerance, pass, note}]`,
   options: {
     root: { type: "string" },
+    zoo: { type: "string" },
+    references: { type: "string" },
     json: { type: "boolean" },
   },
   async run(values, io) {
     const root = path.resolve((values.root as string | undefined) ?? ".");
-    const rows = await faithfulnessTable(root);
+    const zoo = values.zoo as string | undefined;
+    const cases = zoo
+      ? zooCases(path.resolve(zoo), path.resolve((values.references as string | undefined) ?? path.join(zoo, "..", "reference")))
+      : undefined;
+    const rows = await faithfulnessTable(root, undefined, cases);
     if (values.json)
       io.out(JSON.stringify(rows.map((r) => ({ ...r, maxAbsError: Number.isFinite(r.maxAbsError) ? r.maxAbsError : null }))) + "\n");
     else if (rows.length === 0) io.out(`No models with references under ${root}.\n`);

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generate } from "../engine/generate/generate";
+import { roomFor } from "../engine/generate/decoder";
 import { modelDecoderFactory } from "../engine/generate/model-decoder";
 import type { SamplingOptions } from "../engine/generate/sample";
 import type { LoadedModel } from "../engine/model/loaded";
@@ -64,13 +65,23 @@ ${MODEL_HELP}
     const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads);
+    const { model, tok } = await openWithTokenizer(
+      modelPath,
+      values.variant as string | undefined,
+      threads,
+      values.config as string | undefined,
+    );
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];
       const prompt = values.chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;
       const ids = tok.encode(prompt, { addSpecialTokens: !values.chat }).map((t) => t.id);
       const stopIds = stopIdsOf(model, tok.eosTokenId);
       const make = modelDecoderFactory(model, { useKvCache: !values["no-kv"] });
+      const room = roomFor(make, ids.length, maxTokens);
+      if (room < maxTokens)
+        io.err(
+          `introspect: --max-tokens ${maxTokens} cut to ${room}: the prompt has ${ids.length} tokens and the model has ${make.contextLength} positions\n`,
+        );
       const produced: { index: number; id: number; text: string; p: number; entropy: number }[] = [];
       let shown = "";
       for await (const t of generate(make, ids, { maxTokens, steer, sampling, stopIds, cancel: io.cancel })) {

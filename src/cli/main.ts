@@ -9,6 +9,7 @@ import { IntrospectError } from "../engine/types";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";
+import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
 import { tokenizeCommand } from "./tokenize";
@@ -16,7 +17,7 @@ import { tokenizeCommand } from "./tokenize";
 // No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
 disableOrtTelemetry();
 
-export const COMMANDS: Command[] = [probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
+export const COMMANDS: Command[] = [infoCommand, probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
 

@@ -1,20 +1,24 @@
 // Opening a model and its tokenizer for a CLI command, plus small read-outs shared by commands.
 
 import { openModel, type LoadedModel } from "../engine";
+import { checkTokenizerFits } from "../engine/model/loaded";
 import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
 import { parseHookName } from "../engine/types";
-import type { Options } from "./common";
+import { UsageError, type Options } from "./common";
 
 export const MODEL_OPTIONS: Options = {
   model: { type: "string" },
   variant: { type: "string" },
   threads: { type: "string" },
+  config: { type: "string" },
 };
 
 export const MODEL_HELP = `  --model PATH      model folder (Transformers.js / Optimum layout) or a .onnx file with
                     tokenizer.json beside it
   --variant NAME    fp32 (default), fp16, quantized, q4, ... (which onnx/model_*.onnx to use)
-  --threads N       onnxruntime intra-op threads (default: onnxruntime's choice)`;
+  --threads N       onnxruntime intra-op threads (default: onnxruntime's choice)
+  --config K=V,...  replace config.json values (e.g. num_hidden_layers=6) when config.json is
+                    wrong for the graph: the architecture map checks itself against it`;
 
 export interface Opened {
   model: LoadedModel;
@@ -22,14 +26,20 @@ export interface Opened {
 }
 
 /**
- * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded
- * before the first session is created, because creating it writes the edited graph beside the
- * model: a folder whose tokenizer or graph is unusable is left as it was.
+ * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded and
+ * checked before the first session is created, because creating it writes the edited graph beside
+ * the model: a folder whose tokenizer or graph is unusable is left as it was.
  */
-export async function openWithTokenizer(modelPath: string, variant?: string, threads?: number): Promise<Opened> {
-  const model = await openModel(modelPath, { variant, warm: false, ...(threads ? { intraOpThreads: threads } : {}) });
+export async function openWithTokenizer(modelPath: string, variant?: string, threads?: number, config?: string): Promise<Opened> {
+  const model = await openModel(modelPath, {
+    variant,
+    warm: false,
+    ...(threads ? { intraOpThreads: threads } : {}),
+    config: parseConfigOverrides(config),
+  });
   try {
     const tok = await loadTokenizer(model.resolved.tokenizerPath ?? model.resolved.onnxPath);
+    checkTokenizerFits(model, tok);
     await model.session();
     return { model, tok };
   } catch (e) {
@@ -60,6 +70,18 @@ export function rowTop1(data: Float32Array, V: number): { id: number; p: number 
     let z = 0;
     for (let i = 0; i < V; i++) z += Math.exp(row[i] - row[best]);
     out.push({ id: best, p: 1 / z });
+  }
+  return out;
+}
+
+/** `--config a=1,b=x` as config.json overrides (numbers where they parse as numbers). */
+export function parseConfigOverrides(s: string | undefined): Record<string, number | string> | undefined {
+  if (!s) return undefined;
+  const out: Record<string, number | string> = {};
+  for (const part of s.split(",")) {
+    const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(.+?)\s*$/.exec(part);
+    if (!m) throw new UsageError(`--config: "${part}" is not KEY=VALUE (for example num_hidden_layers=6)`);
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(m[2]) ? Number(m[2]) : m[2];
   }
   return out;
 }

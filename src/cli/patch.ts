@@ -69,7 +69,12 @@ ${MODEL_HELP}
           return k;
         })
       : DEFAULT_PATCH_SITES;
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads);
+    const { model, tok } = await openWithTokenizer(
+      modelPath,
+      values.variant as string | undefined,
+      threads,
+      values.config as string | undefined,
+    );
     try {
       const cleanIds = tok.encode(clean).map((t) => t.id);
       const corruptIds = tok.encode(corrupt).map((t) => t.id);

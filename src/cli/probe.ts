@@ -71,7 +71,12 @@ ${MODEL_HELP}
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", "probe");
     if (out !== undefined) checkOutPath(out);
 
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threads);
+    const { model, tok } = await openWithTokenizer(
+      modelPath,
+      values.variant as string | undefined,
+      threads,
+      values.config as string | undefined,
+    );
     try {
       if (k > model.info.vocabSize)
         throw new IntrospectError("bad-input", `--top ${k} is more than this model's vocabulary of ${model.info.vocabSize} tokens.`);

@@ -52,6 +52,7 @@ export {
 } from "./model/loaded";
 export { resolveModelPath, VARIANTS, type ResolvedModel } from "./model/resolve";
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
+export { checkMap, refusal, describe as describeCheck, type MapCheck } from "./arch/selfCheck";
 export { defaultCacheDir } from "./model/editCache";
 export { logitLens, unembedResidual, topNeurons, type LensResult } from "./model/lens";
 export {

@@ -16,6 +16,7 @@ export type SiteKind =
   | "hook_mlp_out"
   | "mlp.hook_post"
   | "attn.hook_pattern"
+  | "attn.hook_z"
   | "moe.hook_router_logits";
 
 export const SITE_KINDS: readonly SiteKind[] = [
@@ -26,6 +27,7 @@ export const SITE_KINDS: readonly SiteKind[] = [
   "hook_mlp_out",
   "mlp.hook_post",
   "attn.hook_pattern",
+  "attn.hook_z",
   "moe.hook_router_logits",
 ];
 
@@ -91,6 +93,10 @@ export interface ModelInfo {
   exportStyle: string;
   /** Human-readable notes, e.g. "attention fused: patterns not available". */
   notes: string[];
+  /** The map's self-check: each count the graph gives against another account of the model. */
+  checks?: Array<{ what: string; graph: number | string; other: number | string; source: string; verdict: "agree" | "disagree" }>;
+  /** Set only when opened despite a failed self-check (`introspect info`): the refusal sentence. */
+  unconfirmed?: string;
 }
 
 /** Errors a user can meet carry a sentence they understand; `code` is for scripts and tests. */
@@ -102,6 +108,7 @@ export class IntrospectError extends Error {
       | "corrupt-model"
       | "unsupported-model"
       | "no-layers-found"
+      | "map-check-failed"
       | "bad-input"
       | "too-many-tokens"
       | "cancelled"

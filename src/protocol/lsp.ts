@@ -3,7 +3,7 @@
 // Each message: who sends it, and why. Large tensors are never JSON number arrays here:
 // they travel as base64 of their float32 bytes (TensorPayload) or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelState } from "../engine/types";
+import type { ModelInfo, ModelState } from "../engine/types";
 import type { AttentionRequest, NeuronRequest } from "./probeData";
 
 export type { ModelState };
@@ -36,6 +36,8 @@ export interface ModelInfoResult {
   hostPid: number;
   /** Whether the host process was started with the glibc malloc settings of src/engine/model/mallocTuning.ts. */
   mallocTuned?: boolean;
+  /** The architecture map's summary and self-check of the open model. */
+  info?: ModelInfo;
 }
 
 /** Client -> host request: describe the runtime and the configured model's inputs and outputs (info panel). */

@@ -10,13 +10,12 @@ import type { EngineModelAccess } from "./engineModel";
 
 export type OrtModule = typeof Ort;
 
-/** The model the host has opened, if any. The engine may replace `session` with its own wrapper. */
+/** The model the host is configured with, if any; the engine opens it (ctx.engine). */
 export interface LoadedModel {
   /** What the user configured: a model folder or a single .onnx file. */
   modelPath: string;
   /** The .onnx file actually opened. */
   onnxFile: string;
-  session: Ort.InferenceSession;
 }
 
 export interface HostContext {

@@ -30,6 +30,38 @@ function ioTable(caption: string, rows: ModelInfoResult["inputs"], id: string): 
   return table;
 }
 
+/** The architecture map's summary and each self-check with its verdict. */
+function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
+  const facts = el("dl", undefined, { id: "map-facts" });
+  const fact = (k: string, v: string) => facts.append(el("dt", k), el("dd", v));
+  fact("architecture", m.architecture);
+  fact("export style", m.exportStyle);
+  fact("layers", String(m.numLayers));
+  fact("residual width", String(m.dModel));
+  fact("vocabulary", String(m.vocabSize));
+  if (m.numExperts) fact("experts", `${m.numExperts}${m.expertsPerToken ? `, top-${m.expertsPerToken}` : ""}`);
+  const table = el("table", undefined, { id: "map-checks" });
+  table.append(el("caption", "Self-check: what the graph gives against every other account of the model"));
+  const head = el("tr");
+  head.append(el("th", "check"), el("th", "graph"), el("th", "other"), el("th", "source"), el("th", "verdict"));
+  table.append(head);
+  for (const c of m.checks ?? []) {
+    const tr = el("tr");
+    tr.append(
+      el("td", c.what),
+      el("td", String(c.graph)),
+      el("td", String(c.other)),
+      el("td", c.source),
+      el("td", c.verdict, { class: c.verdict === "agree" ? "ok" : "error" }),
+    );
+    table.append(tr);
+  }
+  const n = m.checks?.length ?? 0;
+  const verdict = el("p", `Map confirmed by ${n} checks.`, { id: "map-verdict" });
+  const notes = m.notes.map((t) => el("p", t, { class: "muted" }));
+  return [el("h2", "Architecture map"), facts, table, verdict, ...notes];
+}
+
 function render(info: ModelInfoResult, selection?: SelectionEcho): void {
   const parts: HTMLElement[] = [el("h2", "Model host")];
   const facts = el("dl");
@@ -40,6 +72,9 @@ function render(info: ModelInfoResult, selection?: SelectionEcho): void {
   fact("state", info.state.kind === "failed" ? `failed: ${info.state.reason}` : info.state.kind, "model-state");
   fact("host pid", String(info.hostPid), "host-pid");
   parts.push(facts);
+  if (info.state.kind === "failed") parts.push(el("p", info.state.reason, { id: "model-error", class: "error" }));
+  const map = info.info ?? (info.state.kind === "ready" ? info.state.info : undefined);
+  if (map) parts.push(...mapSection(map));
   if (info.inputs.length || info.outputs.length) {
     parts.push(ioTable("Inputs", info.inputs, "inputs"), ioTable("Outputs", info.outputs, "outputs"));
   } else {

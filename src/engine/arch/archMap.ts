@@ -13,11 +13,14 @@ import { elemType, shapeOf } from "../onnx/modelFile";
 import {
   FUSED_ATTENTION,
   SKIP_NORMS,
+  STREAM_VIEWS,
   QUANT_OPS,
-  backThrough,
   branchProjection,
   castKeepsType,
-  patternMatMul,
+  attentionSoftmax,
+  appliedPattern,
+  expertWeights,
+  routerProjection,
   projectionInput,
   projectionNode,
 } from "./patterns";
@@ -42,6 +45,8 @@ export interface ResidualStep {
   /** Node index of the Add or Skip*LayerNormalization. */
   node: number;
   fused: boolean;
+  /** Parallel blocks written as (x + a(x)) + b(x): the two branches, each added on its own. */
+  parts?: [string, string];
   /** Parallel blocks only: the attention and MLP parts of the branch. */
   attnBranch?: string;
   mlpBranch?: string;
@@ -118,15 +123,19 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const stream = new Set<string>([embedOutput]);
   let R = embedOutput;
   for (let guard = 0; guard < 10000; guard++) {
-    let next: { step?: ResidualStep; pre?: string } | undefined;
+    let next: { step?: ResidualStep; pre?: string; merged?: boolean } | undefined;
+    let embedNorm: string | undefined;
     // Tracing records `x.to(float32)` on a float32 tensor as a Cast whose output then stands for x
     // everywhere (HF norms do this), so the residual Add may read an alias of R.
     const aliases = [R];
     for (let i = 0; i < aliases.length && i < 16; i++) {
       for (const u of g.users(aliases[i])) {
         const n = nodes[u.node];
-        if ((n.opType === "Identity" || (n.opType === "Cast" && castKeepsType(n, map0.residType))) && n.output[0])
-          aliases.push(n.output[0]);
+        const alias =
+          n.opType === "Identity" ||
+          (n.opType === "Cast" && castKeepsType(n, map0.residType)) ||
+          (STREAM_VIEWS.has(n.opType) && u.slot === 0);
+        if (alias && n.output[0]) aliases.push(n.output[0]);
       }
     }
     const uses = aliases.flatMap((a) => g.users(a));
@@ -143,6 +152,20 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
           next = { step: { kind: "mlp", input: R, branch: other, output: n.output[0], node: u.node, fused: false } };
           break;
         }
+        // (x + a(x)) + b(x): the second branch reads the step's input, not its output: one parallel step.
+        const last = steps[steps.length - 1];
+        if (
+          last &&
+          last.output === R &&
+          !last.parts &&
+          g.dependsOn(other, last.input, new Set([...stream].filter((s) => s !== last.input)))
+        ) {
+          last.parts = [last.branch, other];
+          last.output = n.output[0];
+          last.node = u.node;
+          next = { merged: true };
+          break;
+        }
         if (steps.length === 0) next = next ?? { pre: n.output[0] }; // e.g. position embeddings
       } else if (SKIP_NORMS.has(n.opType) && u.slot <= 1) {
         const other = n.input[1 - u.slot];
@@ -157,11 +180,15 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
         next = next ?? { pre: n.output[0] }; // quantised embedding table
       } else if (n.opType === "Mul" && steps.length === 0 && n.input.some((x) => x !== R && g.isConst(x))) {
         next = next ?? { pre: n.output[0] }; // embedding scale (Gemma)
+      } else if (steps.length === 0 && u.slot === 0 && n.opType === "LayerNormalization") {
+        embedNorm = embedNorm ?? n.output[0]; // embedding layer norm (BLOOM): used when no residual add reads R
       }
     }
+    if (!next && embedNorm && steps.length === 0) next = { pre: embedNorm };
+    embedNorm = undefined;
     if (!next) break;
     if (next.step) steps.push(next.step);
-    R = next.step ? next.step.output : next.pre!;
+    R = next.step ? next.step.output : next.merged ? steps[steps.length - 1].output : next.pre!;
     for (const a of aliases) stream.add(a);
     stream.add(R);
   }
@@ -183,17 +210,21 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       }
       if (n.input.some((x) => x.startsWith("past_key"))) attn = true;
       if (n.output.some((x) => x.startsWith("present"))) attn = true;
-      if (n.opType === "Softmax" && patternMatMul(g, n.output[0])) attn = true;
+      if (n.opType === "Softmax" && attentionSoftmax(g, k, set)) attn = true;
       if (n.opType === "TopK" || n.opType === "MoE" || n.opType === "QMoE") moe = true;
     }
+    if (!attn && !moe && expertWeights(g, set) !== undefined && routerProjection(g, set) !== undefined) moe = true;
     return attn ? "attn" : moe ? "moe" : "mlp";
   };
   steps.forEach((s, i) => {
     s.kind = kindOf(branchNodes[i]);
     // Parallel blocks (GPT-NeoX, GPT-J, Phi-2): x + (attn(ln1 x) + mlp(ln2 x)) in one residual step.
     const p = g.producerNode(s.branch);
-    if (s.kind === "attn" && p?.opType === "Add" && p.input.length === 2 && p.input.every((x) => !g.isConst(x))) {
-      const [a, b] = p.input;
+    if (s.parts) branchNodes[i] = new Set([...branchNodes[i], ...g.between(s.parts[1], branchStop)]);
+    if (s.parts) s.kind = kindOf(branchNodes[i]);
+    const pair = s.parts ?? (p?.opType === "Add" && p.input.length === 2 && p.input.every((x) => !g.isConst(x)) ? p.input : undefined);
+    if (s.kind === "attn" && pair) {
+      const [a, b] = pair;
       const ka = kindOf(g.between(a, branchStop));
       const kb = kindOf(g.between(b, branchStop));
       if ((ka === "attn") !== (kb === "attn")) {
@@ -230,9 +261,17 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     }
   };
   let postNorms = false;
+  // Per-head outputs before the output projection: what enters it, [tokens, heads * head_dim] (the
+  // head axis merged as TransformerLens's [pos, head, d_head] flattens); absent where no projection is found.
+  const zSite = (layer: number, attnOut: string) => {
+    const pn = projectionNode(g, attnOut);
+    if (pn === undefined) return;
+    const z = projectionInput(g, pn);
+    if (!stream.has(z)) site(layer, "attn.hook_z", z);
+  };
   const patternSite = (layer: number, set: Set<number>) => {
-    const sm = [...set].find((k) => nodes[k].opType === "Softmax" && patternMatMul(g, nodes[k].output[0]));
-    if (sm !== undefined) site(layer, "attn.hook_pattern", nodes[sm].output[0]);
+    const sm = [...set].find((k) => nodes[k].opType === "Softmax" && attentionSoftmax(g, k, set));
+    if (sm !== undefined) site(layer, "attn.hook_pattern", appliedPattern(g, sm));
   };
   steps.forEach((s, i) => {
     if (s.kind === "parallel") {
@@ -240,6 +279,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       open = false;
       site(layer, "hook_resid_pre", s.input, producerFused(s.input));
       site(layer, "hook_attn_out", s.attnBranch!);
+      zSite(layer, s.attnBranch!);
       site(layer, "hook_mlp_out", s.mlpBranch!);
       site(layer, "hook_resid_post", s.output, fusedNode(s));
       patternSite(layer, branchNodes[i]);
@@ -255,12 +295,13 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
       const [attnOut, post] = branchProjection(g, s.branch);
       if (post) postNorms = true;
       site(layer, "hook_attn_out", attnOut);
+      zSite(layer, attnOut);
       site(layer, "hook_resid_mid", s.output, fusedNode(s));
       patternSite(layer, branchNodes[i]);
       return;
     }
     open = false;
-    const [mlpOut, postM] = branchProjection(g, s.branch);
+    const [mlpOut, postM] = branchProjection(g, s.branch, (t) => s.kind === "moe" && !stream.has(t));
     if (postM) postNorms = true;
     site(layer, "hook_mlp_out", mlpOut);
     site(layer, "hook_resid_post", s.output, fusedNode(s));
@@ -274,14 +315,10 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
         if (n.opType === "TopK") expertsPerToken = g.constInts(n.input[1])?.[0] ?? expertsPerToken;
       }
       if (!sites.has(hookName(layer, "moe.hook_router_logits"))) {
-        const sorted = [...branchNodes[i]].sort((a, b) => a - b);
-        const gate = sorted.find((k) => nodes[k].opType === "Softmax" || nodes[k].opType === "TopK");
-        if (gate !== undefined) {
-          const logits = backThrough(g, nodes[gate].input[0]);
-          site(layer, "moe.hook_router_logits", logits);
-          const pn = projectionNode(g, logits);
-          const wd = pn !== undefined ? g.weightDims(nodes[pn].input[1]) : undefined;
-          if (wd) numExperts = Math.min(...wd);
+        const r = routerProjection(g, branchNodes[i]);
+        if (r) {
+          site(layer, "moe.hook_router_logits", r.logits);
+          numExperts = r.experts;
         }
       }
     } else mlpSites(layer, mlpOut);
@@ -311,7 +348,9 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const logitsShape = shapeOf(g.m.outputs.find((o) => o.name === logitsOutput)!);
   const lastDim = logitsShape?.[logitsShape.length - 1];
   const vocabSize = typeof lastDim === "number" ? lastDim : unW ? Math.max(...unW) : embedRows;
-  const dModel = Number(config.hidden_size ?? config.n_embd ?? 0) || (unW ? Math.min(...unW) : embedDims[1]);
+  // The residual width is read off the graph (a branch projection's output), never taken from config.json:
+  // the self-check compares the two.
+  const dModel = residualWidth(g, steps) ?? (unW ? Math.min(...unW) : embedDims[1]);
   const embedInit = g.m.initializers.get(nodes[embedNode].input[0]);
   const logitsType = elemType(g.m.outputs.find((o) => o.name === logitsOutput)!);
   const residDtype = embedInit && [1, 10, 16].includes(embedInit.dataType) ? embedInit.dataType : logitsType || 1;
@@ -344,6 +383,24 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
     exportStyle,
     notes,
   };
+}
+
+/** Output width of the first branch projection that has a readable weight (the stream's width). */
+function residualWidth(g: GraphIndex, steps: ResidualStep[]): number | undefined {
+  for (const s of steps) {
+    for (const b of [s.branch, s.attnBranch, s.mlpBranch, ...(s.parts ?? [])]) {
+      if (!b) continue;
+      const pn = projectionNode(g, branchProjection(g, b)[0]);
+      if (pn === undefined) continue;
+      const n = g.node(pn);
+      if (n.opType === "MatMulNBits") return Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) || undefined;
+      const wd = g.weightDims(n.input[1]);
+      if (!wd || wd.length !== 2) continue;
+      const transB = n.opType === "Gemm" && Number(n.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
+      return transB ? wd[0] : wd[1];
+    }
+  }
+  return undefined;
 }
 
 /** Cross-checks layer numbers found by topology against module paths in names or metadata. */

@@ -24,6 +24,8 @@ export const MATMULS = new Set([
   "DynamicQuantizeMatMul",
   "GatherBlockQuantized",
 ]);
+/** Ops that show the same values in another shape: a residual read through one is still the stream. */
+export const STREAM_VIEWS = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
 export const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", "Identity", "Flatten", "Dropout"]);
 export const QUANT_OPS = new Set([
   "MatMulInteger",
@@ -44,7 +46,7 @@ export const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "Simplified
  * after the MLP, before the residual add) the branch output is a norm's output; the site is then the
  * projection before that norm, as in the reference hooks. Returns [tensor, hadPostNorm].
  */
-export function branchProjection(g: GraphIndex, x: string): [string, boolean] {
+export function branchProjection(g: GraphIndex, x: string, moeOutput?: (t: string) => boolean): [string, boolean] {
   if (projectionNode(g, x) !== undefined) return [x, false];
   // Find the nearest norm behind x, then what it normalises.
   const queue = [x];
@@ -58,11 +60,161 @@ export function branchProjection(g: GraphIndex, x: string): [string, boolean] {
     if (NORM_OPS.has(p.opType)) {
       const pow = p.opType === "ReduceMean" ? g.producerNode(p.input[0]) : undefined;
       const normIn = backThrough(g, pow?.opType === "Pow" ? pow.input[0] : p.input[0]);
-      return projectionNode(g, normIn) !== undefined ? [normIn, true] : [x, false];
+      if (projectionNode(g, normIn) !== undefined) return [normIn, true];
+      // A mixture-of-experts output (a weighted sum, no single projection) normalised again.
+      return moeOutput?.(normIn) ? [normIn, true] : [x, false];
     }
+    // A post-norm comes after the branch's projections: never search behind one.
+    if (MATMULS.has(p.opType) || p.opType === "Einsum") continue;
     for (const i of p.input) if (i && !g.isConst(i)) queue.push(i);
   }
   return [x, false];
+}
+
+/** Ops between attention scores and their Softmax, or between the Softmax and the MatMul with V:
+ * scaling, masks (added before or after scaling), soft-capping (Tanh), ALiBi biases, sliding-window
+ * and SDPA guards (IsNaN / Where), sinks (Concat / Slice), casts and shape ops. */
+const SCORE_OPS = new Set([
+  ...PASS_THROUGH,
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Where",
+  "IsNaN",
+  "Tanh",
+  "Transpose",
+  "Slice",
+  "Concat",
+  "Expand",
+  "Max",
+  "Min",
+  "Clip",
+  "Not",
+  "And",
+  "Or",
+  "Equal",
+]);
+const PRODUCT_OPS = new Set(["MatMul", "Einsum", "FusedMatMul"]);
+
+/** A product of two computed tensors (not a projection by a weight): Q·Kᵀ or P·V. */
+function activationProduct(g: GraphIndex, n: { opType: string; input: string[] }): boolean {
+  if (!PRODUCT_OPS.has(n.opType)) return false;
+  const ins = n.input.filter(Boolean);
+  return ins.length >= 2 && ins.every((x) => !g.isConst(x) && !weightGather(g, x));
+}
+
+/** A Gather (or GatherND) out of a constant: expert weights picked per token, not an activation. */
+function weightGather(g: GraphIndex, t: string): boolean {
+  const p = g.producerNode(backThrough(g, t));
+  return !!p && (p.opType === "Gather" || p.opType === "GatherND" || p.opType === "GatherElements") && g.isConst(p.input[0]);
+}
+
+/**
+ * Whether a Softmax is attention: its input comes (through scaling, masks, soft-capping, biases and
+ * guards) from a product of two computed tensors (the scores), and its output reaches (through the
+ * same kinds of ops) a product with a third computed tensor (the values). A router's Softmax reads a
+ * projection by a weight, so it is not attention. Only nodes inside `within` are followed.
+ */
+export function attentionSoftmax(g: GraphIndex, softmax: number, within: Set<number>): boolean {
+  const n = g.node(softmax);
+  // Backwards to the scores.
+  let scores = false;
+  const back = [n.input[0]];
+  const seenB = new Set<string>();
+  while (back.length && !scores && seenB.size < 64) {
+    const t = back.pop()!;
+    if (seenB.has(t)) continue;
+    seenB.add(t);
+    const use = g.producer.get(t);
+    if (!use || !within.has(use.node)) continue;
+    const p = g.node(use.node);
+    if (activationProduct(g, p)) scores = true;
+    else if (SCORE_OPS.has(p.opType)) for (const i of p.input) if (i && !g.isConst(i)) back.push(i);
+  }
+  if (!scores) return false;
+  // Forwards to the product with V.
+  const fwd = [n.output[0]];
+  const seenF = new Set<string>();
+  while (fwd.length && seenF.size < 64) {
+    const t = fwd.pop()!;
+    if (seenF.has(t)) continue;
+    seenF.add(t);
+    for (const u of g.users(t)) {
+      const c = g.node(u.node);
+      if (activationProduct(g, c)) return true;
+      if (SCORE_OPS.has(c.opType)) for (const o of c.output) if (o) fwd.push(o);
+    }
+  }
+  return false;
+}
+
+/**
+ * The probabilities as applied to V: the Softmax output, or the tensor its chain becomes when
+ * sinks are sliced off or guards rewrite it (same values where rows are not fully masked).
+ */
+export function appliedPattern(g: GraphIndex, softmax: number): string {
+  let t = g.node(softmax).output[0];
+  for (let i = 0; i < 8; i++) {
+    const us = g.users(t).map((u) => g.node(u.node));
+    if (us.some((n) => activationProduct(g, n))) return t;
+    // Follow a slice (sinks dropped) or a guard; stop at anything else.
+    const next = us.find(
+      (n) => n.opType === "Slice" || n.opType === "Where" || n.opType === "Cast" || n.opType === "Identity" || n.opType === "Dropout",
+    );
+    if (!next) return g.node(softmax).output[0];
+    if (next.opType === "Slice") return next.output[0];
+    t = next.output[0];
+  }
+  return g.node(softmax).output[0];
+}
+
+/** Experts' weights in a branch: 3-D constants [experts, a, b] (dense or picked per token). */
+export function expertWeights(g: GraphIndex, set: Set<number>): number | undefined {
+  for (const k of set) {
+    const n = g.node(k);
+    if (!["Gather", "MatMul", "Einsum", "GatherElements", "GatherND"].includes(n.opType)) continue;
+    for (const x of n.input) {
+      if (!x || !g.isConst(x)) continue;
+      const d = g.weightDims(x);
+      if (d && d.length === 3 && d[0] >= 2 && d[1] > 1 && d[2] > 1) return d[0];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The router of a mixture-of-experts branch: the projection from the stream whose logits a gate
+ * (Softmax, Sigmoid, TopK, ArgMax, ReduceMax) reads, through bias adds and reshapes, and whose width
+ * is the expert count (from the experts' own weights when the branch has them). Returns the tensor
+ * that holds the logits (after a bias add, before the gate) and the expert count.
+ */
+export function routerProjection(g: GraphIndex, set: Set<number>): { logits: string; experts: number } | undefined {
+  const E = expertWeights(g, set);
+  const gates = new Set(["Softmax", "Sigmoid", "TopK", "ArgMax", "ReduceMax"]);
+  let best: { logits: string; experts: number; node: number } | undefined;
+  for (const k of set) {
+    if (!gates.has(g.node(k).opType)) continue;
+    let t = g.node(k).input[0];
+    for (let i = 0; i < 6; i++) {
+      const pn = projectionNode(g, t);
+      if (pn !== undefined) {
+        const n = g.node(pn);
+        const wd = n.opType === "GatherBlockQuantized" ? undefined : g.weightDims(n.input[1]);
+        const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : wd ? Math.min(...wd) : 0;
+        if (width >= 2 && (E === undefined || width === E) && (!best || pn < best.node))
+          best = { logits: t, experts: E ?? width, node: pn };
+        break;
+      }
+      const p = g.producerNode(t);
+      if (!p) break;
+      if (PASS_THROUGH.has(p.opType)) t = p.input[0];
+      else if ((p.opType === "Add" || p.opType === "Sub") && p.input.length === 2 && p.input.some((x) => g.isConst(x)))
+        t = g.isConst(p.input[0]) ? p.input[1] : p.input[0];
+      else break;
+    }
+  }
+  return best && { logits: best.logits, experts: best.experts };
 }
 
 /** Whether a Softmax output reaches a MatMul (the one with V) through casts / dropout only. */

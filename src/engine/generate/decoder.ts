@@ -2,6 +2,7 @@
 // adapter from the engine's LoadedModel (KV cache or full recompute) lives in model-decoder.ts;
 // tests use small fakes.
 
+import { IntrospectError } from "../types";
 import { SteerAdditions } from "../steer/vector";
 import type { CancelToken } from "../types";
 
@@ -19,4 +20,19 @@ export interface Decoder {
 }
 
 /** Makes a fresh decoder with the given additions (an empty map: unsteered). */
-export type DecoderFactory = (steer: SteerAdditions) => Decoder;
+export type DecoderFactory = ((steer: SteerAdditions) => Decoder) & {
+  /** Positions the model has (config.json max_position_embeddings ...): generation stops there. */
+  contextLength?: number;
+};
+
+/** How many tokens fit after `promptLength` within the factory's context; refuses a prompt that fills it. */
+export function roomFor(make: DecoderFactory, promptLength: number, maxTokens: number): number {
+  const limit = make.contextLength;
+  if (!limit) return maxTokens;
+  if (promptLength >= limit)
+    throw new IntrospectError(
+      "too-many-tokens",
+      `The prompt has ${promptLength} tokens and the model has ${limit} positions, so nothing can be generated after it: shorten the prompt.`,
+    );
+  return Math.min(maxTokens, limit - promptLength);
+}

@@ -3,7 +3,7 @@
 
 import { ActiveVector, SteerAdditions, steerAdditions } from "../steer/vector";
 import { CancelToken, IntrospectError, throwIfCancelled } from "../types";
-import { Decoder, DecoderFactory } from "./decoder";
+import { Decoder, DecoderFactory, roomFor } from "./decoder";
 import { entropyFromLog, klFromLog, logSoftmax } from "./readout";
 import { GREEDY, SamplingOptions, makeSampler } from "./sample";
 import { UnsteeredRun } from "./unsteered";
@@ -46,6 +46,7 @@ function checkPrompt(prompt: number[], maxTokens: number): void {
  */
 export async function* generate(make: DecoderFactory, prompt: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, void, void> {
   checkPrompt(prompt, opts.maxTokens);
+  opts = { ...opts, maxTokens: roomFor(make, prompt.length, opts.maxTokens) };
   const choose = makeSampler(opts.sampling ?? GREEDY);
   const stop = new Set(opts.stopIds ?? []);
   throwIfCancelled(opts.cancel);
@@ -94,6 +95,7 @@ export interface PairedOptions extends GenerateOptions {
 /** Unsteered and steered generation side by side, one step of each per yield. */
 export async function* generatePaired(make: DecoderFactory, prompt: number[], opts: PairedOptions): AsyncGenerator<PairedStep, void, void> {
   checkPrompt(prompt, opts.maxTokens);
+  opts = { ...opts, maxTokens: roomFor(make, prompt.length, opts.maxTokens) };
   const sampling = opts.sampling ?? GREEDY;
   if (opts.unsteered && !opts.unsteered.matches(prompt, sampling))
     throw new IntrospectError("internal", "The unsteered run given to a paired generation was made for another prompt or sampling.");

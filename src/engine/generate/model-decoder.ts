@@ -36,6 +36,10 @@ function lastRow(logits: { dims: number[]; data: Float32Array }): Float32Array {
 const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
 
 export function modelDecoderFactory(model: LoadedModel, opts: ModelDecoderOptions = {}): DecoderFactory {
+  return Object.assign(decoderFactory(model, opts), { contextLength: model.contextLength });
+}
+
+function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: SteerAdditions) => Decoder {
   const useKv = (opts.useKvCache ?? true) && model.info.hasKvCache;
   const variant = { lastLogits: opts.lastLogitsOnly ?? true };
   return (add: SteerAdditions): Decoder => {

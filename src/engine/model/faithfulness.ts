@@ -1,15 +1,19 @@
-// Faithfulness: compares the engine's captures, logits, steering and patching against PyTorch
+// Faithfulness: compares the engine's map, captures, logits, steering and patching against
 // reference tensors (tools/models writes them; format in tools/models/README.md).
 //
-// Tolerance (pass when max |ours - ref| <= tol * max(1, max |ref|) for that site):
-// - float32 graphs: the manifest's abs tolerance (1e-4). Scaled by the reference's magnitude because
-//   float32 rounding error grows with the values (logits of 30 carry ~4e-6 per op).
-// - ort-fused float32 (fused norms, attention): 1e-3; fused kernels sum in another order and use
-//   other epsilon placement, which moves results by ~1e-5 relative per layer.
-// - float16 weights/activations: 2e-2; fp16 keeps ~3 significant digits and errors accumulate
-//   over layers, while the references are float32.
-// - quantised weights (int8 / int4): 1e-1 against float32 references; each quantised MatMul alone is
-//   off by ~1% and this compounds over layers. These rows check the map and the wiring, not precision.
+// A row passes when max |ours - ref| <= tol * max(1, max |ref|) for that site. Every check counts:
+// a site the reference has and the map does not find, a reference tensor that is missing, a layer
+// count that differs from the reference model's, a steering or patching site the map lacks: each is
+// a failing row, never a skip.
+//
+// Tolerances:
+// - float32 graphs vs float32 PyTorch: the manifest's abs tolerance (1e-4). Scaled by the reference's
+//   magnitude because float32 rounding error grows with the values.
+// - ort-fused float32 (fused norms, attention): 1e-3 (the manifest's variants.ortfused.tolerance).
+// - quantised / fp16 variants: their sites are checked against that variant graph's own tensors
+//   (manifest variants.<v>.tolerance_own: 1e-4, fp16 2e-2), and their logits against float32 PyTorch
+//   within the bound the manifest states (twice the difference measured at export).
+// - older references without these fields: int8/int4 1e-1, fp16 2e-2, fused 1e-3.
 import * as fs from "fs";
 import * as path from "path";
 import type { HookName } from "../types";
@@ -18,10 +22,12 @@ import { parseSafetensors, toFloat32, type SafeTensor } from "../safetensors";
 import { openModel } from "./open";
 import type { LoadedModel } from "./loaded";
 import { VARIANTS } from "./resolve";
+import { modelPatchRunner } from "../patch/model-runner";
+import { patchingSweep } from "../patch/sweep";
 
 export interface FaithRow {
   model: string;
-  /** A site name, `logits`, `steer/logits` or `patch/logits`. */
+  /** A site name, `logits`, `map/layers`, `steer/logits`, `patch/logits` or `patch/grid`. */
   site: string;
   maxAbsError: number;
   /** Largest |reference| value of that site, for scale. */
@@ -31,21 +37,33 @@ export interface FaithRow {
   note?: string;
 }
 
+interface VariantRef {
+  sites?: string[];
+  tolerance_own?: number;
+  tolerance_vs_torch?: number;
+  tolerance?: number;
+}
+
 interface Manifest {
   model?: string;
   prompts: Array<{ ids: number[]; text?: string }>;
   sites: string[];
+  config?: { layers?: number; d_model?: number; experts?: number | null };
   tolerance?: { abs?: number };
   steering?: { prompt_ids: number[]; site: string; alpha: number; vector: string; logits: string };
   patching?: { clean_ids: number[]; corrupt_ids: number[]; site: string; position: number; logits: string };
+  patching_grid?: { clean_ids: number[]; corrupt_ids: number[]; site: string; answer_id: number; wrong_id: number; grid: string };
+  variants?: Record<string, VariantRef>;
 }
 
 export interface FaithCase {
   name: string;
   modelPath: string;
   referenceDir: string;
-  /** Transformers.js variant (fp32, fp16, quantized, q4 ...); every variant in a folder is a case. */
+  /** Transformers.js variant (fp32, fp16, q4, int8 ...); every variant in a folder is a case. */
   variant?: string;
+  /** How the reference was made for this case: PyTorch, or the variant graph's own tensors. */
+  referenceKind?: "pytorch" | "own-graph" | "fused";
 }
 
 /** Variants present in a model folder (model.onnx -> fp32, model_fp16.onnx -> fp16 ...). */
@@ -67,17 +85,41 @@ function withVariants(name: string, modelPath: string, referenceDir: string): Fa
   return vs.map((v) => ({ name: vs.length > 1 || v !== "fp32" ? `${name}:${v}` : name, modelPath, referenceDir, variant: v }));
 }
 
-/** Every model under root with a reference: models/*, test/fixtures/zoo/*, test/fixtures/local/*. */
+interface ZooEntry {
+  type: string;
+  reference: string;
+  variant: string;
+}
+
+/** The cases of a zoo folder: `index.json` names each folder (and folder:variant) and its reference. */
+export function zooCases(zooDir: string, referenceRoot: string): FaithCase[] {
+  const indexFile = path.join(zooDir, "index.json");
+  if (!fs.existsSync(indexFile)) return [];
+  const index = JSON.parse(fs.readFileSync(indexFile, "utf8")) as Record<string, ZooEntry>;
+  return Object.entries(index).map(([key, e]) => {
+    const folder = key.split(":")[0];
+    const kind = e.variant === "fp32" ? "pytorch" : e.variant === "ortfused" ? "fused" : "own-graph";
+    return {
+      name: key,
+      modelPath: path.join(zooDir, folder),
+      referenceDir: path.join(referenceRoot, e.reference),
+      variant: kind === "own-graph" ? e.variant : undefined,
+      referenceKind: kind,
+    };
+  });
+}
+
+/** Every model under root with a reference: models/*, test/fixtures/zoo (index.json), test/fixtures/local/*. */
 export function findFaithCases(root: string): FaithCase[] {
   const out: FaithCase[] = [];
   const refRoot = path.join(root, "test", "fixtures", "reference");
   const dirs = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => fs.statSync(path.join(d, f)).isDirectory()) : []);
-  for (const base of [path.join(root, "models"), path.join(root, "test", "fixtures", "zoo")]) {
-    for (const name of dirs(base)) {
-      const ref = path.join(refRoot, name);
-      if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(name, path.join(base, name), ref));
-    }
+  const models = path.join(root, "models");
+  for (const name of dirs(models)) {
+    const ref = path.join(refRoot, name);
+    if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(name, path.join(models, name), ref));
   }
+  out.push(...zooCases(path.join(root, "test", "fixtures", "zoo"), refRoot));
   const local = path.join(root, "test", "fixtures", "local");
   for (const name of dirs(local)) {
     const ref = path.join(local, name, "reference");
@@ -86,6 +128,7 @@ export function findFaithCases(root: string): FaithCase[] {
   return out;
 }
 
+/** Tolerance for references without per-variant bounds (the demo models and local fixtures). */
 export function toleranceFor(exportStyle: string, manifestAbs = 1e-4): number {
   if (exportStyle.includes("quantized")) return 1e-1;
   if (exportStyle.includes("fp16")) return 2e-2;
@@ -93,13 +136,17 @@ export function toleranceFor(exportStyle: string, manifestAbs = 1e-4): number {
   return manifestAbs;
 }
 
-function compare(a: Float32Array, ref: SafeTensor): { maxAbsError: number; refMax: number } {
+/** Compares `a` with `ref`; when the reference keeps only the last rows (logits), the last rows of `a`. */
+function compare(a: Float32Array, ref: SafeTensor, rows = false): { maxAbsError: number; refMax: number } {
   const r = toFloat32(ref);
-  if (a.length !== r.length) return { maxAbsError: Infinity, refMax: 0 };
+  const row = ref.shape.length > 1 ? ref.shape[ref.shape.length - 1] : r.length;
+  const lastRows = rows && a.length > r.length && row > 0 && a.length % row === 0 && r.length % row === 0;
+  if (a.length !== r.length && !lastRows) return { maxAbsError: Infinity, refMax: 0 };
+  const off = a.length - r.length;
   let e = 0;
   let m = 0;
   for (let i = 0; i < r.length; i++) {
-    const d = Math.abs(a[i] - r[i]);
+    const d = Math.abs(a[off + i] - r[i]);
     if (d > e || Number.isNaN(d)) e = Number.isNaN(d) ? Infinity : d;
     m = Math.max(m, Math.abs(r[i]));
   }
@@ -114,13 +161,39 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
   const ref = parseSafetensors(new Uint8Array(fs.readFileSync(refFile)), refFile).tensors;
   const m = model ?? (await openModel(c.modelPath, { variant: c.variant }));
   const rows: FaithRow[] = [];
+  const fail = (site: string, note: string, tolerance = 0) =>
+    rows.push({ model: c.name, site, maxAbsError: Infinity, refMax: NaN, tolerance, pass: false, note });
   try {
-    const tol = toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
-    const worst = new Map<string, { maxAbsError: number; refMax: number }>();
-    const note = new Map<string, string>();
-    const wanted = manifest.sites.filter((s) => s !== "logits");
+    const kind = c.referenceKind ?? "pytorch";
+    const vref = c.variant ? manifest.variants?.[c.variant] : kind === "fused" ? manifest.variants?.ortfused : undefined;
+    const tol =
+      kind === "own-graph" && vref?.tolerance_own !== undefined
+        ? vref.tolerance_own
+        : kind === "fused" && vref?.tolerance !== undefined
+          ? vref.tolerance
+          : toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
+    const keyOf = (p: number, site: string) => (kind === "own-graph" ? `variant/${c.variant}/${p}/${site}` : `${p}/${site}`);
+
+    // The map's counts against the reference model's.
+    const expLayers = manifest.config?.layers;
+    if (expLayers !== undefined) {
+      const ok = m.map.numLayers === expLayers;
+      rows.push({
+        model: c.name,
+        site: "map/layers",
+        maxAbsError: Math.abs(m.map.numLayers - expLayers),
+        refMax: expLayers,
+        tolerance: 0,
+        pass: ok,
+        note: ok ? undefined : `map found ${m.map.numLayers} layers, the reference model has ${expLayers}`,
+      });
+    }
+
+    const wanted = (kind === "own-graph" && vref?.sites ? vref.sites : manifest.sites).filter((s) => s !== "logits");
     const available = wanted.filter((s) => m.map.sites.has(s));
-    for (const s of wanted) if (!m.map.sites.has(s)) note.set(s, "not in this graph");
+    for (const s of wanted) if (!m.map.sites.has(s)) fail(s, "the reference has this site and the map did not find it", tol);
+    const worst = new Map<string, { maxAbsError: number; refMax: number }>();
+    const missingRef = new Set<string>();
     for (let p = 0; p < manifest.prompts.length; p++) {
       const r = await m.run({ ids: manifest.prompts[p].ids, capture: available });
       const pairs: Array<[string, Float32Array]> = [
@@ -128,43 +201,111 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
         ...available.map((s) => [s, r.captures.get(s)!.data] as [string, Float32Array]),
       ];
       for (const [site, data] of pairs) {
-        const t = ref.get(`${p}/${site}`);
-        if (!t) continue;
-        const cmp = compare(data, t);
+        const t = ref.get(keyOf(p, site));
+        if (!t) {
+          // Patterns (and a variant's own-graph sites) are kept for prompt 0 only; any other site must be
+          // there for every prompt.
+          if (p === 0 || (!site.endsWith("attn.hook_pattern") && kind !== "own-graph")) missingRef.add(site);
+          continue;
+        }
+        const cmp = compare(data, t, site === "logits");
         const w = worst.get(site);
         if (!w || cmp.maxAbsError > w.maxAbsError)
           worst.set(site, { maxAbsError: cmp.maxAbsError, refMax: Math.max(cmp.refMax, w?.refMax ?? 0) });
       }
+      if (kind === "own-graph" && vref?.tolerance_vs_torch !== undefined) {
+        const t = ref.get(`${p}/logits`);
+        if (t) {
+          const cmp = compare(r.logits.data, t, true);
+          const w = worst.get("logits/vs-pytorch");
+          if (!w || cmp.maxAbsError > w.maxAbsError) worst.set("logits/vs-pytorch", cmp);
+        }
+      }
     }
-    const st = manifest.steering;
-    if (st && m.map.sites.has(st.site) && ref.has(st.vector) && ref.has(st.logits)) {
-      const vec = toFloat32(ref.get(st.vector)!);
-      const r = await m.run({ ids: st.prompt_ids, steer: [{ site: st.site, vector: vec, scale: st.alpha }] });
-      worst.set("steer/logits", compare(r.logits.data, ref.get(st.logits)!));
-    }
-    const pa = manifest.patching;
-    if (pa && m.map.sites.has(pa.site) && ref.has(pa.logits)) {
-      const clean = await m.run({ ids: pa.clean_ids, capture: [pa.site] });
-      const values = clean.captures.get(pa.site)!;
-      if (pa.clean_ids.length !== pa.corrupt_ids.length)
-        throw new IntrospectError("bad-input", "Patching reference prompts differ in length.");
-      const r = await m.run({ ids: pa.corrupt_ids, patch: [{ site: pa.site, positions: [pa.position], values }] });
-      worst.set("patch/logits", compare(r.logits.data, ref.get(pa.logits)!));
-    }
+    for (const s of missingRef) fail(s, `reference tensor ${keyOf(0, s)} is missing`, tol);
     for (const [site, w] of worst) {
-      rows.push({ model: c.name, site, ...w, tolerance: tol, pass: w.maxAbsError <= tol * Math.max(1, w.refMax) });
+      const t = site === "logits/vs-pytorch" ? vref!.tolerance_vs_torch! : tol;
+      rows.push({ model: c.name, site, ...w, tolerance: t, pass: w.maxAbsError <= t * Math.max(1, w.refMax) });
     }
-    for (const [site, n] of note) rows.push({ model: c.name, site, maxAbsError: NaN, refMax: NaN, tolerance: tol, pass: true, note: n });
+    // Steering and patching are PyTorch references: float32 exports and fused variants.
+    if (kind !== "own-graph") await steeringAndPatching(c, m, manifest, ref, tol, rows, fail);
   } finally {
     if (!model) await m.dispose();
   }
   return rows;
 }
 
+async function steeringAndPatching(
+  c: FaithCase,
+  m: LoadedModel,
+  manifest: Manifest,
+  ref: Map<string, SafeTensor>,
+  tol: number,
+  rows: FaithRow[],
+  fail: (site: string, note: string, tolerance?: number) => void,
+): Promise<void> {
+  const push = (site: string, cmp: { maxAbsError: number; refMax: number }) =>
+    rows.push({ model: c.name, site, ...cmp, tolerance: tol, pass: cmp.maxAbsError <= tol * Math.max(1, cmp.refMax) });
+  const st = manifest.steering;
+  if (st) {
+    if (!m.map.sites.has(st.site)) fail("steer/logits", `the steering site ${st.site} is not in the map`, tol);
+    else if (!ref.has(st.vector) || !ref.has(st.logits)) fail("steer/logits", "the steering reference tensors are missing", tol);
+    else {
+      const vec = toFloat32(ref.get(st.vector)!);
+      const r = await m.run({ ids: st.prompt_ids, steer: [{ site: st.site, vector: vec, scale: st.alpha }] });
+      push("steer/logits", compare(r.logits.data, ref.get(st.logits)!, true));
+    }
+  }
+  const pa = manifest.patching;
+  if (pa) {
+    if (!m.map.sites.has(pa.site)) fail("patch/logits", `the patching site ${pa.site} is not in the map`, tol);
+    else if (!ref.has(pa.logits)) fail("patch/logits", "the patching reference tensor is missing", tol);
+    else {
+      const clean = await m.run({ ids: pa.clean_ids, capture: [pa.site] });
+      const values = clean.captures.get(pa.site)!;
+      if (pa.clean_ids.length !== pa.corrupt_ids.length)
+        throw new IntrospectError("bad-input", "Patching reference prompts differ in length.");
+      const r = await m.run({ ids: pa.corrupt_ids, patch: [{ site: pa.site, positions: [pa.position], values }] });
+      push("patch/logits", compare(r.logits.data, ref.get(pa.logits)!, true));
+    }
+  }
+  const pg = manifest.patching_grid;
+  if (pg) {
+    const sites = Array.from({ length: m.map.numLayers }, (_, l) => `blocks.${l}.${pg.site}` as HookName);
+    const missing = sites.filter((s) => !m.map.sites.has(s));
+    const refGrid = ref.get(pg.grid);
+    if (missing.length) fail("patch/grid", `patching sites missing from the map: ${missing.join(", ")}`, tol);
+    else if (!refGrid) fail("patch/grid", "the patching grid reference is missing", tol);
+    else {
+      const runner = modelPatchRunner(m, sites);
+      const r = await patchingSweep(
+        runner,
+        {
+          cleanIds: pg.clean_ids,
+          corruptIds: pg.corrupt_ids,
+          correct: pg.answer_id,
+          wrong: pg.wrong_id,
+          sites: [pg.site as "hook_resid_pre"],
+        },
+        { extra: ["logit-diff"] },
+      );
+      const grid = r.grids[pg.site as "hook_resid_pre"]?.logitDiff;
+      const want = toFloat32(refGrid);
+      if (!grid || grid.length !== want.length)
+        fail("patch/grid", `grid shape differs (${grid?.length ?? 0} vs ${want.length} cells)`, tol);
+      else {
+        // Skipped cells (clean = corrupted activation) are the corrupted baseline: exactly what the reference computed.
+        const filled = Float32Array.from(grid, (v) => (Number.isNaN(v) ? r.baselines.corrupt.logitDiff : v));
+        push("patch/grid", compare(filled, refGrid));
+      }
+    }
+  }
+}
+
 /** The table for `introspect faithfulness`: every model under `root` that has a reference. */
-export async function faithfulnessTable(root: string, onRow?: (r: FaithRow) => void): Promise<FaithRow[]> {
+export async function faithfulnessTable(root: string, onRow?: (r: FaithRow) => void, cases = findFaithCases(root)): Promise<FaithRow[]> {
   const all: FaithRow[] = [];
-  for (const c of findFaithCases(root)) {
+  for (const c of cases) {
     let rows: FaithRow[];
     try {
       rows = await faithfulnessOf(c);
@@ -187,7 +328,7 @@ export function formatFaithTable(rows: FaithRow[]): string {
       Number.isFinite(r.maxAbsError) ? r.maxAbsError.toExponential(2) : String(r.maxAbsError),
       Number.isFinite(r.refMax) ? r.refMax.toFixed(2) : "-",
       r.tolerance.toExponential(0),
-      !r.pass ? `FAIL${r.note ? ` (${r.note})` : ""}` : r.note ? `skip (${r.note})` : "ok",
+      !r.pass ? `FAIL${r.note ? ` (${r.note})` : ""}` : "ok",
     ]);
   }
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));

@@ -103,6 +103,8 @@ export class LoadedModel {
   private sessions = new Map<string, Promise<EditedSession>>();
   readonly pastInputs: PastInput[];
   readonly hasPositionIds: boolean;
+  /** Positions the model has (config.json max_position_embeddings / n_positions / ...), if stated. */
+  readonly contextLength?: number;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
 
@@ -132,6 +134,10 @@ export class LoadedModel {
         };
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
+    const ctx = ["max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length"]
+      .map((k) => cfg[k])
+      .find((v) => typeof v === "number" && v > 0);
+    this.contextLength = ctx as number | undefined;
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -187,6 +193,30 @@ export class LoadedModel {
     }
   }
 
+  /**
+   * Refuses, with a sentence, a pass the model cannot take: more positions than it has, or attention
+   * scores that would not fit in memory (batch x heads x queries x keys x 4 bytes, which onnxruntime
+   * allocates for an unfused attention whatever is captured).
+   */
+  checkBudget(batch: number, tokens: number, past: number): void {
+    const total = past + tokens;
+    if (this.contextLength && total > this.contextLength)
+      throw new IntrospectError(
+        "too-many-tokens",
+        past
+          ? `Generation reached ${this.info.id}'s context of ${this.contextLength} positions (config.json): it cannot continue past it.`
+          : `The input has ${total} tokens but ${this.info.id} has ${this.contextLength} positions (config.json max_position_embeddings): select or probe less text.`,
+      );
+    const heads = Number(this.resolved.config.num_attention_heads ?? this.resolved.config.n_head ?? 0) || 1;
+    const bytes = batch * heads * tokens * total * 4;
+    const limit = Number(process.env.INTROSPECT_MAX_ATTENTION_BYTES) || 8 * 2 ** 30;
+    if (bytes > limit)
+      throw new IntrospectError(
+        "too-many-tokens",
+        `${total} tokens need ${(bytes / 2 ** 30).toFixed(1)} GiB for one layer's attention scores (limit ${(limit / 2 ** 30).toFixed(1)} GiB): select less text.`,
+      );
+  }
+
   /** Expands short forms (`resid_post` = every layer) and checks names. */
   expandSites(list: string[]): HookName[] {
     return expandSites(list, this.info);
@@ -201,6 +231,7 @@ export class LoadedModel {
       throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
     const S = Math.max(...rows.map((r) => r.length));
     const B = rows.length;
+    this.checkBudget(B, S, 0);
     const ids = new Array<number>(B * S).fill(0);
     const mask = new Array<number>(B * S).fill(0);
     rows.forEach((r, b) => r.forEach((t, i) => ((ids[b * S + i] = t), (mask[b * S + i] = 1))));
@@ -228,6 +259,7 @@ export class LoadedModel {
     const B = ids.length;
     const n = ids[0].length;
     const past = cache?.length ?? 0;
+    this.checkBudget(B, n, past);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64Tensor(ids.flat(), [B, n]),
       attention_mask: int64Tensor(new Array(B * (past + n)).fill(1), [B, past + n]),
@@ -364,6 +396,7 @@ const SHORT: Record<string, string> = {
   mlp_out: "hook_mlp_out",
   mlp_post: "mlp.hook_post",
   pattern: "attn.hook_pattern",
+  z: "attn.hook_z",
   router_logits: "moe.hook_router_logits",
 };
 
@@ -389,4 +422,20 @@ export function expandSites(list: string[], info: ModelInfo): HookName[] {
       );
   }
   return [...new Set(out)];
+}
+
+/**
+ * Whether a tokenizer fits a model: ids past the model's vocabulary would index nothing, so a larger
+ * tokenizer is refused; a smaller one (vocabularies padded to a multiple of 64 or 128) is noted on
+ * the model's info, since those extra logits never decode to text.
+ */
+export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number; path?: string }): void {
+  const V = model.info.vocabSize;
+  if (tok.vocabSize > V)
+    throw new IntrospectError(
+      "tokenizer-missing",
+      `The tokenizer beside ${model.info.id} has ${tok.vocabSize} tokens but the model's logits have ${V}: it belongs to another model. Put the model's own tokenizer.json beside it.`,
+    );
+  const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
+  if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
 }

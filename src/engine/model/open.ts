@@ -4,6 +4,7 @@ import * as path from "path";
 import type { ModelInfo } from "../types";
 import { IntrospectError } from "../types";
 import { buildArchMap } from "../arch/archMap";
+import { checkMap, refusal } from "../arch/selfCheck";
 import { GraphIndex } from "../onnx/graph";
 import { scanModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
@@ -18,6 +19,10 @@ export interface OpenOptions extends SessionOptions {
   variant?: string;
   /** Create the plain session now (default true), so load errors surface at open time. */
   warm?: boolean;
+  /** Values that replace config.json's (e.g. { num_hidden_layers: 6 }) when the user knows it is wrong. */
+  config?: Record<string, number | string>;
+  /** Open even when the map's self-check disagrees (for `introspect info`, which shows the checks). */
+  allowUnconfirmed?: boolean;
 }
 
 export async function openModel(modelPath: string, opts: OpenOptions = {}): Promise<LoadedModel> {
@@ -44,8 +49,12 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     // External data: regular files inside the model's folder, covering what the tensors declare.
     checkExternalData(scanned);
     const g = new GraphIndex(scanned);
-    const map = buildArchMap(g, resolved.config);
+    if (opts.config) resolved.config = { ...resolved.config, ...opts.config };
     const cfg = resolved.config;
+    const map = buildArchMap(g, cfg);
+    const checks = checkMap(g, map, cfg);
+    const refused = refusal(checks, path.basename(resolved.folder));
+    if (refused && !opts.allowUnconfirmed) throw refused;
     const info: ModelInfo = {
       id: `${path.basename(resolved.folder)}${resolved.variant === "fp32" ? "" : `:${resolved.variant}`}`,
       architecture: String((cfg.architectures as string[] | undefined)?.[0] ?? cfg.model_type ?? "unknown"),
@@ -60,6 +69,8 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
       hasKvCache: scanned.inputs.some((i) => i.name.startsWith("past_key")),
       exportStyle: map.exportStyle,
       notes: [...map.notes, ...(resolved.tokenizerPath ? [] : ["no tokenizer.json found beside the model"])],
+      checks,
+      ...(refused ? { unconfirmed: refused.message } : {}),
     };
     const model = new LoadedModel(info, map, resolved, scanned, g, src, fingerprint(src, scanned.mtimeMs), opts);
     if (opts.warm !== false) await model.session();

@@ -133,7 +133,39 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
       newInputs.push({ name: patchMaskInput(site), elemType: 9 }, { name: patchValueInput(site), elemType: 1 });
       const v = castIfNeeded(patchValueInput(site));
       const out = `introspect/patched/${site}`;
-      added.push(create(NodeProtoSchema, { opType: "Where", name: out, input: [patchMaskInput(site), v, t], output: [out] }));
+      // Seen as [batch, seq, -1] so the [batch, seq, 1] mask and [1, seq, d] value broadcast even where
+      // the exporter flattened the tokens ([batch*seq, d], OPT's MLP); the result takes the site's shape back.
+      const p = `introspect/patched/${site}/`;
+      const k = (name: string, ints: bigint[]) =>
+        create(NodeProtoSchema, {
+          opType: "Constant",
+          name: p + name,
+          output: [p + name],
+          attribute: [{ name: "value_ints", type: 7, ints }],
+        });
+      added.push(
+        create(NodeProtoSchema, { opType: "Shape", name: `${p}shape`, input: [t], output: [`${p}shape`] }),
+        create(NodeProtoSchema, { opType: "Shape", name: `${p}mshape`, input: [patchMaskInput(site)], output: [`${p}mshape`] }),
+        k("zero", [0n]),
+        k("two", [2n]),
+        k("rest", [-1n]),
+        create(NodeProtoSchema, { opType: "Slice", name: `${p}bt`, input: [`${p}mshape`, `${p}zero`, `${p}two`], output: [`${p}bt`] }),
+        create(NodeProtoSchema, {
+          opType: "Concat",
+          name: `${p}target`,
+          input: [`${p}bt`, `${p}rest`],
+          output: [`${p}target`],
+          attribute: [{ name: "axis", type: 2, i: 0n }],
+        }),
+        create(NodeProtoSchema, { opType: "Reshape", name: `${p}view`, input: [t, `${p}target`], output: [`${p}view`] }),
+        create(NodeProtoSchema, {
+          opType: "Where",
+          name: `${p}where`,
+          input: [patchMaskInput(site), v, `${p}view`],
+          output: [`${p}where`],
+        }),
+        create(NodeProtoSchema, { opType: "Reshape", name: out, input: [`${p}where`, `${p}shape`], output: [out] }),
+      );
       t = out;
     }
     // Consumers of the original tensor now read the edited one; this site's new nodes keep the original.

@@ -1,11 +1,12 @@
-// introspect/configure and introspect/modelInfo: open the configured ONNX model and describe it.
-// This is the skeleton's own loader; the engine's loader can take over `configure` later.
+// introspect/configure and introspect/modelInfo: open the configured model with the engine (the
+// architecture map and its self-check run here, so a model whose map cannot be confirmed fails at
+// configure time with the refusal sentence, not at the first probe) and describe it.
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
 import { mallocTuned } from "../../engine/model/mallocTuning";
-import { checkModelFiles, readModelText } from "../../engine/model/modelFiles";
-import type { ModelInfo } from "../../engine/types";
+import { elemType, shapeOf } from "../../engine/onnx/modelFile";
+import { checkTokenizerFits } from "../../engine/model/loaded";
 import type { HostContext } from "../context";
 
 export function register(ctx: HostContext): void {
@@ -18,16 +19,20 @@ export function register(ctx: HostContext): void {
     ctx.setState({ kind: "loading", path: params.modelPath });
     try {
       const onnxFile = resolveOnnxFile(params.modelPath, params.variant);
-      // Before onnxruntime opens anything: a regular file of bounded size, external data inside its folder.
-      checkModelFiles(onnxFile);
-      const ort = await ctx.ort();
-      const session = await ort.InferenceSession.create(onnxFile);
-      ctx.setModel({ modelPath: params.modelPath, onnxFile, session });
-      ctx.setState({ kind: "ready", path: params.modelPath, info: describe(params.modelPath, onnxFile, session.inputNames) });
-      ctx.log(`Loaded ${onnxFile}`);
+      ctx.setModel({ modelPath: params.modelPath, onnxFile });
+      const engine = await ctx.engine.get();
+      // The tokenizer is validated now too, so a broken one fails here rather than at the first probe.
+      checkTokenizerFits(engine, await ctx.engine.tokenizer(engine));
+      // Only now the first session (it writes the edited graph beside the model): nothing is written
+      // for a model whose graph or tokenizer was refused. onnxruntime's load errors still surface here.
+      await engine.session();
+      if (ctx.getModel()?.onnxFile !== onnxFile) return ctx.getState(); // configured again meanwhile
+      ctx.setState({ kind: "ready", path: params.modelPath, info: engine.info });
+      ctx.log(`Loaded ${onnxFile}: ${engine.info.numLayers} layers, map confirmed by ${engine.info.checks?.length ?? 0} checks`);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       ctx.log(`Failed to load ${params.modelPath}: ${reason}`);
+      ctx.setModel(undefined);
       ctx.setState({ kind: "failed", path: params.modelPath, reason });
     }
     return ctx.getState();
@@ -46,23 +51,31 @@ export function register(ctx: HostContext): void {
       hostPid: process.pid,
       mallocTuned: mallocTuned(),
     };
-    if (model) {
+    const engine = model ? ctx.engine.current() : undefined;
+    if (model && engine) {
       result.onnxFile = model.onnxFile;
-      result.inputs = model.session.inputMetadata.map(toIoName);
-      result.outputs = model.session.outputMetadata.map(toIoName);
+      result.inputs = engine.scanned.inputs.filter((i) => !engine.scanned.initializers.has(i.name)).map(toIoName);
+      result.outputs = engine.scanned.outputs.map(toIoName);
+      result.info = engine.info;
     }
     return result;
   });
 }
 
 async function closeModel(ctx: HostContext): Promise<void> {
-  const model = ctx.getModel();
+  // The engine model of the old one is disposed by ctx.engine when the next model opens.
   ctx.setModel(undefined);
-  if (model) await model.session.release().catch(() => undefined);
 }
 
-function toIoName(m: { name: string; isTensor: boolean; type?: string; shape?: ReadonlyArray<number | string> }): IoName {
-  return { name: m.name, type: m.isTensor ? (m.type ?? "") : "", dims: m.shape ? [...m.shape] : [] };
+const TYPES: Record<number, string> = { 1: "float32", 6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64", 16: "bfloat16" };
+
+function toIoName(v: Parameters<typeof elemType>[0]): IoName {
+  const t = elemType(v);
+  return {
+    name: v.name,
+    type: TYPES[t] ?? (t ? `type ${t}` : ""),
+    dims: (shapeOf(v) ?? []).map((d) => (typeof d === "number" ? d : String(d))),
+  };
 }
 
 /** A folder (Optimum layout, or a folder with model.onnx) or a single .onnx file. */
@@ -80,28 +93,4 @@ export function resolveOnnxFile(modelPath: string, variant: string): string {
     if (fs.existsSync(candidate)) return candidate;
   }
   throw new Error(`No ${name} in ${modelPath} or its onnx/ folder: check introspect.model and introspect.variant.`);
-}
-
-/** Best-effort description from config.json until the engine's architecture map replaces it. */
-function describe(modelPath: string, onnxFile: string, inputNames: readonly string[]): ModelInfo {
-  const dir = fs.statSync(modelPath).isFile() ? path.dirname(modelPath) : modelPath;
-  let config: Record<string, unknown> = {};
-  try {
-    config = JSON.parse(readModelText(path.join(dir, "config.json"), "config.json")) as Record<string, unknown>;
-  } catch {
-    // No or unreadable config.json: the numbers stay 0 and a note says why.
-  }
-  const num = (k: string): number => (typeof config[k] === "number" ? (config[k] as number) : 0);
-  const archs = config.architectures;
-  return {
-    id: `${path.basename(dir)}/${path.basename(onnxFile, ".onnx")}`,
-    architecture: Array.isArray(archs) && typeof archs[0] === "string" ? archs[0] : String(config.model_type ?? "unknown"),
-    numLayers: num("num_hidden_layers") || num("n_layer"),
-    dModel: num("hidden_size") || num("n_embd"),
-    vocabSize: num("vocab_size"),
-    sites: [],
-    hasKvCache: inputNames.some((n) => n.startsWith("past_key_values")),
-    exportStyle: "unknown",
-    notes: Object.keys(config).length ? [] : ["config.json not found next to the model"],
-  };
 }

@@ -51,6 +51,9 @@ export interface LanguageFeatures {
 }
 
 const DEBOUNCE_MS = 200;
+/** Prompt files past this many characters get one diagnostic and no other features: parsing and
+ * tokenising a 20 MB file for code lenses took 23 s and 1 GB. */
+export const MAX_PROMPT_FILE_CHARS = 1_000_000;
 const SETTINGS_TTL_MS = 10_000;
 
 export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
@@ -69,6 +72,7 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   onStoresChanged(() => refresh());
 
   const isPromptFile = (doc: TextDocument) => doc.languageId === LANGUAGE_ID || doc.uri.endsWith(FILE_EXTENSION);
+  const tooLarge = (doc: TextDocument) => doc.getText().length > MAX_PROMPT_FILE_CHARS;
   const fileOf = (doc: TextDocument): PromptFile => {
     const hit = parsed.get(doc.uri);
     if (hit && hit.version === doc.version) return hit.file;
@@ -89,12 +93,19 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   };
   const withDoc = <T>(uri: string, empty: T, f: (doc: TextDocument, file: PromptFile) => T): T => {
     const doc = documents.get(uri);
-    return doc && isPromptFile(doc) ? f(doc, fileOf(doc)) : empty;
+    return doc && isPromptFile(doc) && !tooLarge(doc) ? f(doc, fileOf(doc)) : empty;
   };
 
   async function validate(uri: string): Promise<void> {
     const doc = documents.get(uri);
     if (!doc || !isPromptFile(doc)) return;
+    if (tooLarge(doc)) {
+      const mb = (doc.getText().length / 1e6).toFixed(1);
+      const message = `This prompt file has ${mb} million characters; prompt-file features (lenses, hovers, hints, diagnostics) stop at ${MAX_PROMPT_FILE_CHARS / 1e6} million. Split it into smaller files.`;
+      const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+      void connection.sendDiagnostics({ uri, version: doc.version, diagnostics: [{ range, severity: 2, source: "introspect", message }] });
+      return;
+    }
     const file = fileOf(doc);
     const facade = facadeFor(uri, file);
     const diagnostics = computeDiagnostics(file, facade, await settingsFor(uri));
@@ -157,7 +168,7 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_d, file) => computeFoldingRanges(file)));
   connection.languages.inlayHint.on(async (p, token: CancellationToken) => {
     const doc = documents.get(p.textDocument.uri);
-    if (!doc || !isPromptFile(doc)) return [];
+    if (!doc || !isPromptFile(doc) || tooLarge(doc)) return [];
     const file = fileOf(doc);
     return computeInlayHints(file, p.range, facadeFor(doc.uri, file), await settingsFor(doc.uri), token);
   });

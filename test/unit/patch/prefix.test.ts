@@ -9,7 +9,12 @@ import { patchingSweep } from "../../../src/engine/patch/sweep";
 import type { PatchSiteKind } from "../../../src/engine/patch/spec";
 
 const ROOT = path.resolve(__dirname, "../../..");
-const MODELS = ["models/demo-llama", "test/fixtures/zoo/gpt2-torchscript", "test/fixtures/zoo/qwen2-torchscript"];
+const MODELS = [
+  "models/demo-llama",
+  "test/fixtures/zoo/gpt2-torchscript",
+  "test/fixtures/zoo/qwen2-dynamo",
+  "test/fixtures/zoo/opt-torchscript",
+];
 
 describe("patch/prefix reuse", () => {
   for (const rel of MODELS) {

@@ -38,7 +38,7 @@ describe("host engine model shared with prompt files (demo-llama)", function () 
   });
 
   it("opens one engine model per host model, shared by every caller; the facade appears once it is open", async () => {
-    hostModel = { modelPath: DEMO, onnxFile: ONNX, session: undefined as never };
+    hostModel = { modelPath: DEMO, onnxFile: ONNX };
     const facades = engineFacadeCache(access, { probes: new ProbeValueStore() });
     assert.strictEqual(facades.current(), undefined, "nothing opened before the first use");
     const [a, b] = await Promise.all([access.get(), access.get()]);

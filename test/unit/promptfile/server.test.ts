@@ -118,7 +118,7 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
       textDocument: { uri: URI },
       position: { line: 2, character: 5 },
     })) as Hover;
-    assert.match((hover.contents as { value: string }).value, /\*\*prompt\*\* · \d+ tokens · tiny-llama\/model/);
+    assert.match((hover.contents as { value: string }).value, /\*\*prompt\*\* · \d+ tokens · tiny-llama\n/);
     assert.deepStrictEqual(hover.range, { start: { line: 2, character: 5 }, end: { line: 2, character: 7 } }); // "t2"
     const completion = (await conn.sendRequest("textDocument/completion", {
       textDocument: { uri: URI },
@@ -133,5 +133,23 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
       symbols.map((s) => s.name),
       ["p", "swap", "c"],
     );
+  });
+
+  it("answers a 20 MB prompt file with one warning and no other features, at once", async () => {
+    const big = "file:///work/huge.introspect";
+    const text = "prompt p\n" + "  the quick brown fox jumps over the lazy dog\n".repeat(450_000);
+    const t0 = Date.now();
+    await conn.sendNotification("textDocument/didOpen", { textDocument: { uri: big, languageId: "introspect", version: 1, text } });
+    let diag: Diagnostic[] | undefined;
+    while (!diag && Date.now() - t0 < 30000) {
+      diag = published.filter((p) => p.uri === big).pop()?.diagnostics;
+      if (!diag) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(diag, "no diagnostics for the large file");
+    assert.equal(diag.length, 1);
+    assert.match(diag[0].message, /has 20\.\d million characters; prompt-file features .* stop at 1 million/);
+    const lenses = await conn.sendRequest("textDocument/codeLens", { textDocument: { uri: big } });
+    assert.deepStrictEqual(lenses, []);
+    console.log(`      20 MB prompt file: warning and empty lenses after ${Date.now() - t0} ms`);
   });
 });
