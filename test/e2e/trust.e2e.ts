@@ -6,11 +6,14 @@
 //   INTROSPECT_E2E_RUN=trust npx mocha --no-config -r tsx/cjs --extension ts --timeout 300000 --exit test/e2e/trust.e2e.ts
 import * as assert from "assert";
 import type { Context } from "mocha";
-import { findProcesses } from "./harness/codeServer";
-import { startSession, TINY_MODEL, usesBundledModel, type Session } from "./harness/session";
+import * as path from "path";
+import { findProcesses, REPO } from "./harness/codeServer";
+import { startSession, usesBundledModel, type Session } from "./harness/session";
 
 const INFO = "Introspect: Model Info";
 const WORKSPACE_MODEL = "models/workspace-model";
+/** A complete small model (graph, config.json, tokenizer.json) to put inside the workspace. */
+const TINY_LLAMA = path.join(REPO, "test/fixtures/local/tiny-llama");
 const HOST = /dist\/server\.js/;
 
 describe("workspace trust (code-server with trust on)", function () {
@@ -29,7 +32,7 @@ describe("workspace trust (code-server with trust on)", function () {
       {
         workspaceTrust: true,
         workspaceSettings: { "introspect.model": WORKSPACE_MODEL },
-        copyIntoWorkspace: { [WORKSPACE_MODEL]: TINY_MODEL },
+        copyIntoWorkspace: { [WORKSPACE_MODEL]: TINY_LLAMA },
       },
     );
   });
