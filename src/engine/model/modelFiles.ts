@@ -201,7 +201,7 @@ export function checkExternalData(m: ScannedModel): Map<string, ExternalFile> {
   const files = new Map<string, ExternalFile>();
   let realDir: string | undefined;
   let blobs: string | undefined | null = null;
-  for (const t of m.initializers.values()) {
+  for (const t of [...m.initializers.values(), ...(m.nestedExternal ?? [])]) {
     const ext = t.external;
     if (!ext) continue;
     const loc = ext.location;

@@ -14,7 +14,7 @@ import { main } from "../../../src/cli/main";
 import { GgufType, writeGguf } from "../../../src/engine/steer/gguf";
 import { encodeIvec } from "../../../src/engine/steer/ivec";
 import { makeVector } from "../../../src/engine/steer/vector";
-import { craftExternalModel, TINY_LLAMA } from "../helpers/craftedModels";
+import { craftExternalModel, craftModelWithNodes, hiddenExternalNodes, TINY_LLAMA } from "../helpers/craftedModels";
 
 const TINY = TINY_LLAMA;
 const GEN = ["generate", "--model", TINY, "--text", "t1 t2", "--max-tokens", "2"];
@@ -286,6 +286,20 @@ export const ROWS: Row[] = [
     code: 2,
     err: "keeps its weights at ../../etc/hostname, outside the model's folder",
     after: (d) => noEditedGraphs(d),
+  },
+  {
+    name: "external data hidden in a Constant node's value attribute",
+    setup: (d) => void craftModelWithNodes(path.join(d, "a", "b", "m"), [hiddenExternalNodes("../../etc/hostname").attribute]),
+    args: (d) => ["probe", "--model", path.join(d, "a", "b", "m"), "--text", "t1"],
+    code: 2,
+    err: 'tensor "hidden_value" keeps its weights at ../../etc/hostname, outside the model\'s folder',
+  },
+  {
+    name: "external data hidden in a subgraph's initializer",
+    setup: (d) => void craftModelWithNodes(path.join(d, "m"), [hiddenExternalNodes("/etc/hostname").subgraph]),
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "t1"],
+    code: 2,
+    err: 'tensor "hidden_body_weight" keeps its weights at the absolute path /etc/hostname',
   },
   {
     name: "external data at /dev/zero",

@@ -10,7 +10,7 @@ import { scanModel, type InitializerRef, type ScannedModel } from "../../../src/
 import { FileBytes } from "../../../src/engine/onnx/wire";
 import { checkExternalData, checkModelFiles, declaredBytes, readModelText } from "../../../src/engine/model/modelFiles";
 import { readTokenizerFiles } from "../../../src/engine/tokenizer/load";
-import { craftExternalModel, TINY_LLAMA } from "../helpers/craftedModels";
+import { craftExternalModel, craftModelWithNodes, hiddenExternalNodes, TINY_LLAMA } from "../helpers/craftedModels";
 
 const PROMPT = [1, 5, 9, 13, 2, 40, 33];
 
@@ -92,6 +92,28 @@ describe("model files stay inside their folder", function () {
     );
     assert.throws(() => checkModelFiles(c.onnx), isError("corrupt-model", /\.\.\/\.\.\/etc\/hostname, outside the model's folder/));
     assert.ok(!fs.existsSync(path.join(tmp, "cache")), "nothing was cached");
+  });
+
+  it("finds external data hidden in a node attribute or a subgraph, and applies the same rules", async () => {
+    const { attribute, subgraph } = hiddenExternalNodes("../../etc/hostname");
+    const a = craftModelWithNodes(path.join(tmp, "a", "b", "m1"), [attribute]);
+    assert.throws(
+      () => checkModelFiles(a),
+      isError("corrupt-model", /tensor "hidden_value" keeps its weights at \.\.\/\.\.\/etc\/hostname, outside/),
+    );
+    const g = craftModelWithNodes(path.join(tmp, "a", "b", "m2"), [subgraph]);
+    await assert.rejects(
+      openModel(path.join(tmp, "a", "b", "m2")),
+      isError("corrupt-model", /tensor "hidden_body_weight" keeps its weights at/),
+    );
+    assert.throws(() => checkModelFiles(g), isError("corrupt-model", /outside the model's folder/));
+    // Inside the folder and long enough, the same nodes pass the check.
+    const ok = hiddenExternalNodes("w.bin");
+    const f = craftModelWithNodes(path.join(tmp, "m3"), [ok.attribute, ok.subgraph]);
+    fs.writeFileSync(path.join(tmp, "m3", "onnx", "w.bin"), Buffer.alloc(16));
+    assert.doesNotThrow(() => checkModelFiles(f));
+    fs.writeFileSync(path.join(tmp, "m3", "onnx", "w.bin"), Buffer.alloc(8));
+    assert.throws(() => checkModelFiles(f), isError("corrupt-model", /w\.bin is 8 bytes, but tensor "hidden_value" needs bytes 0-16/));
   });
 
   it("refuses /dev/zero (an absolute location)", async () => {

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { scanModel } from "../../../src/engine/onnx/modelFile";
 import { FileBytes } from "../../../src/engine/onnx/wire";
+import { create } from "@bufbuild/protobuf";
+import { NodeProtoSchema, type NodeProto } from "onnx-buf";
 import { writeEdited, type EditPlan } from "../../../src/engine/surgery/surgery";
 
 export const TINY_LLAMA = path.resolve(__dirname, "../../fixtures/local/tiny-llama");
@@ -20,6 +22,59 @@ export interface CraftedModel {
   original: Buffer;
   /** How many initializers now live in external data. */
   externalCount: number;
+}
+
+/** A float32 [4] TensorProto (as onnx-buf init data) whose bytes are external data at `location`. */
+function externalTensor(name: string, location: string) {
+  return {
+    name,
+    dims: [4n],
+    dataType: 1,
+    externalData: [
+      { key: "location", value: location },
+      { key: "offset", value: "0" },
+      { key: "length", value: "16" },
+    ],
+    dataLocation: 1,
+  };
+}
+
+/**
+ * Extra nodes that hide external data where graph.initializer is not: a Constant whose value
+ * attribute is external, and a node whose subgraph attribute has an external initializer.
+ */
+export function hiddenExternalNodes(location: string): { attribute: NodeProto; subgraph: NodeProto } {
+  return {
+    attribute: create(NodeProtoSchema, {
+      opType: "Constant",
+      name: "hidden_constant",
+      output: ["hidden_constant_out"],
+      attribute: [{ name: "value", type: 4, t: externalTensor("hidden_value", location) }],
+    }),
+    subgraph: create(NodeProtoSchema, {
+      opType: "Scan",
+      name: "hidden_scan",
+      output: ["hidden_scan_out"],
+      attribute: [{ name: "body", type: 5, g: { name: "body", initializer: [externalTensor("hidden_body_weight", location)] } }],
+    }),
+  };
+}
+
+/** Copies tiny-llama to `dest` and adds `nodes` to its graph (written with the engine's writer). */
+export function craftModelWithNodes(dest: string, nodes: NodeProto[]): string {
+  fs.cpSync(TINY_LLAMA, dest, { recursive: true, filter: (s) => !s.includes("reference") && !s.includes(".introspect-") });
+  fs.rmSync(path.join(dest, "onnx", "model_fp16.onnx"), { force: true });
+  const onnx = path.join(dest, "onnx", "model.onnx");
+  const src = new FileBytes(onnx);
+  let chunks: Uint8Array[];
+  try {
+    const plan: EditPlan = { changed: new Map(), added: nodes, newInputs: [], outputs: new Map() };
+    chunks = writeEdited(scanModel(onnx, src, 0), src, plan, null);
+  } finally {
+    src.close();
+  }
+  fs.writeFileSync(onnx, Buffer.concat(chunks));
+  return onnx;
 }
 
 /** Copies tiny-llama to `dest` and rewrites its .onnx so that its large weights are read from `location`. */
