@@ -2,12 +2,26 @@
 //   node esbuild.mjs               build once (development: sourcemaps, no minify)
 //   node esbuild.mjs --production  minified, no sourcemaps (what the .vsix ships)
 //   node esbuild.mjs --watch       rebuild on change
+//   --only extension,cli           build only these targets;  --outdir DIR  write under DIR instead of dist/
 // Targets whose entry file does not exist yet are skipped, so the build works while parts are written.
+//
+// Test hooks (src/extension/testHook.ts: load a module named by INTROSPECT_EXTHOST_SUITE) are compiled
+// out of --production builds: __INTROSPECT_TEST_HOOKS__ is defined false, the call becomes dead code
+// and esbuild drops it with the module. INTROSPECT_TEST_HOOKS=1 keeps them in a production build, for
+// the vsix the extension-host suite installs (node scripts/package.mjs --test-hooks).
 import * as esbuild from "esbuild";
 import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 
 const production = process.argv.includes("--production");
 const watch = process.argv.includes("--watch");
+const testHooks = !production || process.env.INTROSPECT_TEST_HOOKS === "1";
+const argAfter = (flag) => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const only = argAfter("--only")?.split(",");
+const outdir = argAfter("--outdir");
 
 const common = {
   bundle: true,
@@ -22,7 +36,14 @@ const nodeTarget = { ...common, platform: "node", format: "cjs", target: "node20
 /** @type {(esbuild.BuildOptions & { name: string })[]} */
 const targets = [
   // Extension host side; `vscode` is provided by VS Code at runtime.
-  { ...nodeTarget, name: "extension", entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] },
+  {
+    ...nodeTarget,
+    name: "extension",
+    entryPoints: ["src/extension/extension.ts"],
+    outfile: "dist/extension.js",
+    external: ["vscode"],
+    define: { __INTROSPECT_TEST_HOOKS__: String(testHooks) },
+  },
   // Model host. onnxruntime-node loads a native addon by relative path, so it stays in node_modules
   // (shipped in the .vsix) instead of being bundled.
   { ...nodeTarget, name: "server", entryPoints: ["src/server/server.ts"], outfile: "dist/server.js", external: ["onnxruntime-node"] },
@@ -62,11 +83,14 @@ function webviewApps() {
     .map((d) => d.name);
 }
 
-const present = targets.filter((t) => {
-  const ok = t.entryPoints.every((e) => existsSync(e));
-  if (!ok) console.log(`esbuild: skipping ${t.name} (${t.entryPoints.join(", ")} not found)`);
-  return ok;
-});
+const present = targets
+  .filter((t) => !only || only.includes(t.name))
+  .map((t) => (outdir ? { ...t, outfile: path.join(outdir, path.relative("dist", t.outfile)) } : t))
+  .filter((t) => {
+    const ok = t.entryPoints.every((e) => existsSync(e));
+    if (!ok) console.log(`esbuild: skipping ${t.name} (${t.entryPoints.join(", ")} not found)`);
+    return ok;
+  });
 
 const contexts = await Promise.all(present.map(({ name, ...options }) => esbuild.context({ ...options, plugins: [reportPlugin(name)] })));
 
@@ -95,5 +119,7 @@ if (watch) {
     await c.dispose();
   }
   if (failed) process.exit(1);
-  console.log(`esbuild: built ${present.map((t) => t.name).join(", ")}${production ? " (production)" : ""}`);
+  console.log(
+    `esbuild: built ${present.map((t) => t.name).join(", ")}${production ? ` (production${testHooks ? ", with test hooks" : ""})` : ""}`,
+  );
 }

@@ -23,6 +23,7 @@ import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
 import { usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
 import { mallocTuned, withMallocTuning } from "../src/engine/model/mallocTuning";
+import { withoutOrtTelemetry } from "../src/engine/model/ortTelemetry";
 
 export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
 
@@ -122,7 +123,10 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
 
 if (require.main === module && !mallocTuned() && !process.argv.includes("--no-malloc-tuning")) {
   // glibc reads its settings at process start only: run again with them.
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withMallocTuning(), stdio: "inherit" });
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: withoutOrtTelemetry(withMallocTuning()),
+    stdio: "inherit",
+  });
   process.exit(r.status ?? 1);
 } else if (require.main === module) {
   main(process.argv.slice(2)).catch((e) => {

@@ -1,8 +1,12 @@
 // Shared pieces of the `introspect` subcommands: argument parsing, exit codes, text input, output.
 
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { CancelToken } from "../engine/types";
+import { describeNonFile } from "../engine/model/modelFiles";
+import { removeStaleTemps } from "../engine/model/tempFiles";
 import { IntrospectError } from "../engine/types";
 
 /** Exit codes a script can rely on (documented in `introspect --help` and README). */
@@ -13,6 +17,7 @@ export const EXIT = {
   internal: 3,
   checkFailed: 4,
   cancelled: 130,
+  terminated: 143,
 } as const;
 
 /** A mistake in the command line itself: exit 1 with the message and a pointer to --help. */
@@ -50,11 +55,31 @@ export const COMMON_OPTIONS: Options = {
   debug: { type: "boolean" },
 };
 
+/**
+ * `--alpha -2` as `--alpha=-2`: node:util's parser takes any argument starting with "-" for an
+ * option and calls the value ambiguous, but a negative number after an option that takes a value
+ * can only be that value.
+ */
+export function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    const name = a.startsWith("--") && !a.includes("=") ? a.slice(2) : undefined;
+    if (name && options[name]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next) && Number.isFinite(Number(next))) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export function parse(cmd: Command, argv: string[]): Record<string, string | boolean | string[] | undefined> {
+  const options = { ...COMMON_OPTIONS, ...cmd.options };
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
-      options: { ...COMMON_OPTIONS, ...cmd.options },
+      args: joinNegativeValues(argv, options),
+      options,
       strict: true,
       allowPositionals: true,
     });
@@ -75,23 +100,42 @@ export function required(values: Record<string, unknown>, name: string, cmd: str
   return v;
 }
 
-export function intOption(values: Record<string, unknown>, name: string, cmd: string, dflt: number, min = 0): number {
+/** A whole-number option in [min, max]; `why` ends the sentence for values above max. */
+export function intOption(
+  values: Record<string, unknown>,
+  name: string,
+  cmd: string,
+  dflt: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+  why = "",
+): number {
   const v = values[name];
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (typeof v !== "string" || !Number.isInteger(n) || n < min) {
+  if (typeof v !== "string" || v.trim() === "" || !Number.isInteger(n) || n < min) {
     throw new UsageError(`--${name} must be a whole number >= ${min} (got "${String(v)}")`, cmd);
   }
+  if (n > max) throw new UsageError(`--${name} ${v} is too large: at most ${max}${why ? ` (${why})` : ""}`, cmd);
   return n;
 }
 
-export function numOption(values: Record<string, unknown>, name: string, cmd: string, dflt: number): number {
+/** A finite number option, optionally with |value| <= maxAbs. */
+export function numOption(values: Record<string, unknown>, name: string, cmd: string, dflt: number, maxAbs = Infinity, why = ""): number {
   const v = values[name];
   if (v === undefined) return dflt;
   const n = Number(v);
   if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n))
     throw new UsageError(`--${name} must be a number (got "${String(v)}")`, cmd);
+  if (Math.abs(n) > maxAbs)
+    throw new UsageError(`--${name} ${v} is out of range: use a value from -${maxAbs} to ${maxAbs}${why ? ` (${why})` : ""}`, cmd);
   return n;
+}
+
+/** `--threads N`: 0 (onnxruntime's choice) up to four per logical CPU; more only slows onnxruntime down. */
+export function threadsOption(values: Record<string, unknown>, cmd: string): number {
+  const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  return intOption(values, "threads", cmd, 0, 0, 4 * cpus, `this machine has ${cpus} logical CPU${cpus === 1 ? "" : "s"}`);
 }
 
 /** `--text TEXT`, `--text -` (standard input) or `--text-file FILE`. */
@@ -137,4 +181,35 @@ export function table(rows: string[][], rightAlign: number[] = []): string {
 export function clip(s: string, n: number): string {
   const cps = [...s];
   return cps.length <= n ? s : cps.slice(0, n - 1).join("") + "…";
+}
+
+/**
+ * Checks an output file before any work starts: its folder exists and can be written, and the name
+ * is not a folder or a special file. Also removes temp files that killed runs left in that folder
+ * (outputs are written to a temp file and renamed, src/engine/model/tempFiles.ts).
+ */
+export function checkOutPath(file: string, flag = "--out"): void {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new IntrospectError("bad-input", `${flag} ${file}: the folder ${dir} does not exist. Create it first, or write elsewhere.`);
+  }
+  if (!st.isDirectory()) throw new IntrospectError("bad-input", `${flag} ${file}: ${dir} is not a folder.`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new IntrospectError("bad-input", `${flag} ${file}: the folder ${dir} is not writable.`);
+  }
+  let target: fs.Stats | undefined;
+  try {
+    target = fs.statSync(abs);
+  } catch {
+    target = undefined;
+  }
+  if (target && !target.isFile())
+    throw new IntrospectError("bad-input", `${flag} ${file} is ${describeNonFile(target)}; name a file to write.`);
+  removeStaleTemps(dir);
 }

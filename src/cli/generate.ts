@@ -8,12 +8,16 @@ import { roomFor } from "../engine/generate/decoder";
 import { modelDecoderFactory } from "../engine/generate/model-decoder";
 import type { SamplingOptions } from "../engine/generate/sample";
 import type { LoadedModel } from "../engine/model/loaded";
+import { readModelText } from "../engine/model/modelFiles";
 import { importControlVector } from "../engine/steer/controlvector";
 import { loadVector } from "../engine/steer/ivec";
 import type { ActiveVector } from "../engine/steer/vector";
 import { IntrospectError } from "../engine/types";
-import { type Command, UsageError, intOption, numOption, readTextOption, required } from "./common";
+import { type Command, threadsOption, UsageError, intOption, numOption, readTextOption, required } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+
+/** The largest steering strength accepted (|--alpha|). */
+export const MAX_ALPHA = 1e6;
 
 export const generateCommand: Command = {
   name: "generate",
@@ -57,8 +61,8 @@ ${MODEL_HELP}
     const modelPath = required(values, "model", cmd);
     const text = await readTextOption(values, io, cmd);
     const maxTokens = intOption(values, "max-tokens", cmd, 32, 0);
-    const alpha = numOption(values, "alpha", cmd, 1);
-    const threads = intOption(values, "threads", cmd, 0, 0);
+    const alpha = numOption(values, "alpha", cmd, 1, MAX_ALPHA, "stronger steering only overflows the activations");
+    const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
     const { model, tok } = await openWithTokenizer(
@@ -81,6 +85,14 @@ ${MODEL_HELP}
       const produced: { index: number; id: number; text: string; p: number; entropy: number }[] = [];
       let shown = "";
       for await (const t of generate(make, ids, { maxTokens, steer, sampling, stopIds, cancel: io.cancel })) {
+        if (!Number.isFinite(t.p)) {
+          throw new IntrospectError(
+            "bad-input",
+            steer.length
+              ? `The steered forward pass produced non-finite values (NaN or infinity) at step ${produced.length + 1}: --alpha ${alpha} is too strong for this vector. Try a smaller strength.`
+              : `The forward pass produced non-finite values (NaN or infinity) at step ${produced.length + 1}; the model's weights may be damaged.`,
+          );
+        }
         produced.push({ ...t, text: tok.tokenText(t.id) });
         if (values.json) continue;
         // Print what the tokens so far decode to, holding back an unfinished multi-byte character.
@@ -149,7 +161,7 @@ function stopIdsOf(model: LoadedModel, eos: number | undefined): number[] {
   const ids = new Set<number>(eos === undefined ? [] : [eos]);
   const file = path.join(model.resolved.folder, "generation_config.json");
   try {
-    const cfg = JSON.parse(fs.readFileSync(file, "utf8")) as { eos_token_id?: number | number[] };
+    const cfg = JSON.parse(readModelText(file, "generation_config.json")) as { eos_token_id?: number | number[] };
     for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
   } catch {
     // No generation_config.json (or unreadable): the tokenizer's EOS is enough.

@@ -1,7 +1,10 @@
 // `introspect`: the engine on the command line. Bundled to dist/cli.js (package.json "bin").
 
+// First: ties a relaunched worker to its launcher before the engine loads (workerGuard.ts).
+import { WORKER_ENV, isWorker, onLauncherInterrupt } from "./workerGuard";
 import { spawn } from "child_process";
 import { mallocTuned, withMallocTuning } from "../engine/model/mallocTuning";
+import { disableOrtTelemetry, withoutOrtTelemetry } from "../engine/model/ortTelemetry";
 import { IntrospectError } from "../engine/types";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
 import { faithfulnessCommand } from "./faithfulness";
@@ -10,6 +13,9 @@ import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
 import { tokenizeCommand } from "./tokenize";
+
+// No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
+disableOrtTelemetry();
 
 export const COMMANDS: Command[] = [infoCommand, probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
 
@@ -26,7 +32,8 @@ exit codes:
   2    model or input error: a one-line message says what was wrong and what to do
   3    internal error (a bug: run again with --debug for the stack trace)
   4    faithfulness: at least one row is outside its tolerance
-  130  cancelled (Ctrl-C)
+  130  cancelled (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)
 
 Errors print one line to stderr starting with "introspect: "; --debug adds the stack trace.`;
 
@@ -85,13 +92,33 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();
 }
 
-/** The binary: real stdio, Ctrl-C cancels between forward passes (twice: exits at once). */
+/** After passing SIGTERM/SIGHUP on, how long the launcher waits before it kills the worker outright. */
+const KILL_GRACE_MS = 5000;
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 129,
+  SIGINT: EXIT.cancelled,
+  SIGKILL: 137,
+  SIGTERM: EXIT.terminated,
+};
+
+/**
+ * Real stdio and signals. SIGINT (Ctrl-C, or `kill -INT` of the CLI's pid) cancels between forward
+ * passes, a second one exits at once (130); SIGTERM exits 143 and SIGHUP 129 at once. Temp files
+ * are removed by their exit hook (src/engine/model/tempFiles.ts), so an interrupted write leaves
+ * nothing. In a worker, Ctrl-C comes from the launcher (workerGuard.ts), which also makes the
+ * worker exit when its launcher goes away, however it died.
+ */
 function processIo(): Io {
   const cancel = { isCancellationRequested: false };
-  process.on("SIGINT", () => {
+  const interrupt = () => {
     if (cancel.isCancellationRequested) process.exit(EXIT.cancelled);
     cancel.isCancellationRequested = true;
-  });
+  };
+  if (isWorker()) onLauncherInterrupt(interrupt);
+  else process.on("SIGINT", interrupt);
+  process.on("SIGTERM", () => process.exit(EXIT.terminated));
+  process.on("SIGHUP", () => process.exit(SIGNAL_EXIT.SIGHUP!));
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
@@ -104,19 +131,41 @@ function processIo(): Io {
   };
 }
 
-if (require.main === module && !mallocTuned() && process.env.INTROSPECT_NO_MALLOC_TUNING !== "1") {
-  // glibc reads its malloc settings only when a process starts (src/engine/model/mallocTuning.ts):
-  // run again with them, as the model host is. A terminal's Ctrl-C reaches the child too (same
-  // process group), which cancels and exits 130; this process passes the exit code on, and hands
-  // a kill (SIGTERM, SIGHUP) meant for it to the child.
-  process.on("SIGINT", () => undefined);
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: withMallocTuning(), stdio: "inherit" });
-  for (const sig of ["SIGTERM", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+/**
+ * glibc reads its malloc settings only when a process starts (src/engine/model/mallocTuning.ts), so
+ * the CLI runs itself again with them, as the model host is run, and this process only relays:
+ * SIGINT goes to the worker as an IPC message, SIGTERM and SIGHUP as themselves (then SIGKILL after
+ * KILL_GRACE_MS); the exit code is the worker's, or 128 + the signal this process was sent.
+ */
+function launchWorker(): void {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: withoutOrtTelemetry(withMallocTuning({ ...process.env, [WORKER_ENV]: String(process.pid) })),
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+  });
+  let sent: NodeJS.Signals | undefined;
+  process.on("SIGINT", () => {
+    sent ??= "SIGINT";
+    if (child.connected) child.send({ signal: "SIGINT" }, () => undefined);
+    else child.kill("SIGINT");
+  });
+  for (const sig of ["SIGTERM", "SIGHUP"] as const)
+    process.on(sig, () => {
+      sent = sig;
+      child.kill(sig);
+      setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS).unref();
+    });
   child.on("error", (e) => {
     process.stderr.write(`introspect: internal error: cannot start: ${e.message}\n`);
     process.exit(EXIT.internal);
   });
-  child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? EXIT.cancelled : EXIT.internal)));
+  child.on("exit", (code, signal) => {
+    if (code !== null) process.exit(code);
+    process.exit(SIGNAL_EXIT[sent ?? signal!] ?? EXIT.internal);
+  });
+}
+
+if (require.main === module && !mallocTuned() && process.env.INTROSPECT_NO_MALLOC_TUNING !== "1") {
+  launchWorker();
 } else if (require.main === module) {
   main(process.argv.slice(2), processIo()).then(
     (code) => {

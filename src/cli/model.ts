@@ -25,15 +25,22 @@ export interface Opened {
   tok: TextTokenizer;
 }
 
+/**
+ * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded and
+ * checked before the first session is created, because creating it writes the edited graph beside
+ * the model: a folder whose tokenizer or graph is unusable is left as it was.
+ */
 export async function openWithTokenizer(modelPath: string, variant?: string, threads?: number, config?: string): Promise<Opened> {
   const model = await openModel(modelPath, {
     variant,
+    warm: false,
     ...(threads ? { intraOpThreads: threads } : {}),
     config: parseConfigOverrides(config),
   });
   try {
     const tok = await loadTokenizer(model.resolved.tokenizerPath ?? model.resolved.onnxPath);
     checkTokenizerFits(model, tok);
+    await model.session();
     return { model, tok };
   } catch (e) {
     await model.dispose();

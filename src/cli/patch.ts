@@ -7,7 +7,7 @@ import { patchingSweep } from "../engine/patch/sweep";
 import { writeSafetensors, type WritableTensor } from "../engine/safetensors";
 import type { TextTokenizer } from "../engine/tokenizer";
 import { IntrospectError } from "../engine/types";
-import { type Command, UsageError, clip, intOption, quoteToken, required, table } from "./common";
+import { type Command, threadsOption, UsageError, checkOutPath, clip, intOption, quoteToken, required, table } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
 
 const KINDS: Record<string, PatchSiteKind> = {
@@ -58,9 +58,10 @@ ${MODEL_HELP}
     const answer = required(values, "answer", cmd);
     const wrong = required(values, "wrong", cmd);
     const batchSize = intOption(values, "batch", cmd, 32, 1);
-    const threads = intOption(values, "threads", cmd, 0, 0);
+    const threads = threadsOption(values, cmd);
     const out = values.out as string | undefined;
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", cmd);
+    if (out !== undefined) checkOutPath(out);
     const sites = values.sites
       ? (values.sites as string).split(",").map((s) => {
           const k = KINDS[s.trim()] ?? (Object.values(KINDS).includes(s.trim() as PatchSiteKind) ? (s.trim() as PatchSiteKind) : undefined);

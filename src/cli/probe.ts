@@ -3,12 +3,25 @@
 import { logitLens } from "../engine/model/lens";
 import { writeSafetensors, type WritableTensor } from "../engine/safetensors";
 import type { ActivationTensor, HookName } from "../engine/types";
-import { parseHookName } from "../engine/types";
-import { type Command, UsageError, clip, intOption, quoteToken, readTextOption, required, table } from "./common";
+import { IntrospectError, parseHookName } from "../engine/types";
+import {
+  type Command,
+  threadsOption,
+  UsageError,
+  checkOutPath,
+  clip,
+  intOption,
+  quoteToken,
+  readTextOption,
+  required,
+  table,
+} from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, layerMap, openWithTokenizer, rowTop1 } from "./model";
 import { tokensJson } from "./tokenize";
 
 const SHOWN_POSITIONS = 8;
+/** The most logit-lens candidates per layer and position (--top). */
+export const MAX_TOP = 100;
 
 export const probeCommand: Command = {
   name: "probe",
@@ -47,8 +60,8 @@ ${MODEL_HELP}
   async run(values, io) {
     const modelPath = required(values, "model", "probe");
     const text = await readTextOption(values, io, "probe");
-    const k = intOption(values, "top", "probe", 1, 1);
-    const threads = intOption(values, "threads", "probe", 0, 0);
+    const k = intOption(values, "top", "probe", 1, 1, MAX_TOP, "logit-lens tokens per layer and position");
+    const threads = threadsOption(values, "probe");
     const siteList = ((values.sites as string | undefined) ?? "resid_post")
       .split(",")
       .map((s) => s.trim())
@@ -56,6 +69,7 @@ ${MODEL_HELP}
     if (siteList.length === 0) throw new UsageError("--sites is empty", "probe");
     const out = values.out as string | undefined;
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", "probe");
+    if (out !== undefined) checkOutPath(out);
 
     const { model, tok } = await openWithTokenizer(
       modelPath,
@@ -64,6 +78,8 @@ ${MODEL_HELP}
       values.config as string | undefined,
     );
     try {
+      if (k > model.info.vocabSize)
+        throw new IntrospectError("bad-input", `--top ${k} is more than this model's vocabulary of ${model.info.vocabSize} tokens.`);
       const tokens = tok.encode(text);
       const ids = tokens.map((t) => t.id);
       const requested = model.expandSites(siteList);

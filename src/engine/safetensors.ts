@@ -4,6 +4,7 @@
 // the CLI, saved vectors and the PyTorch reference tensors.
 
 import * as fs from "node:fs";
+import { outputTempName, writeFileAtomic } from "./model/tempFiles";
 import { IntrospectError } from "./types";
 
 export type SafeDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -203,10 +204,12 @@ export function serializeSafetensors(tensors: Record<string, WritableTensor>, me
   return out;
 }
 
+/** Writes the file atomically (temp file and rename): a kill mid-write never leaves half a file, nor
+ * damages an earlier file of that name. */
 export function writeSafetensors(file: string, tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): void {
   const bytes = serializeSafetensors(tensors, metadata);
   try {
-    fs.writeFileSync(file, bytes);
+    writeFileAtomic(file, [bytes], { temp: outputTempName(file), durable: true });
   } catch (e) {
     throw new IntrospectError("bad-input", `${file} could not be written (${(e as Error).message}).`);
   }

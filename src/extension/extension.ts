@@ -10,6 +10,9 @@ import { StatusBar } from "./statusBar";
 import { registerSteerCommands } from "./steer/commands";
 import { runExthostSuiteIfAsked } from "./testHook";
 
+/** Defined by esbuild.mjs: false in --production builds, where the test hook below is compiled out. */
+declare const __INTROSPECT_TEST_HOOKS__: boolean;
+
 /** What activate() returns; extension-host tests reach the running pieces through it. */
 export interface IntrospectApi {
   host: HostClient;
@@ -29,7 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
     void vscode.window.showErrorMessage(`Introspect could not start its model host: ${e instanceof Error ? e.message : String(e)}`);
   });
   const api: IntrospectApi = { host };
-  runExthostSuiteIfAsked();
+  if (__INTROSPECT_TEST_HOOKS__) runExthostSuiteIfAsked();
   return api;
 }
 

@@ -14,8 +14,9 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { withMallocTuning } from "../engine/model/mallocTuning";
+import { withoutOrtTelemetry } from "../engine/model/ortTelemetry";
 import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
-import { modelSettings } from "./settings";
+import { modelSettings, untrustedModelSettings } from "./settings";
 
 /** Host life as the status bar shows it, on top of the model state the host reports. */
 export type HostPhase =
@@ -35,6 +36,8 @@ export class HostClient implements vscode.Disposable {
   readonly onDidChangePhase = this.phaseEmitter.event;
   readonly onDidChangeModelState = this.stateEmitter.event;
   private modelState: ModelState = { kind: "none" };
+  /** The last "not used in an untrusted workspace" sentence shown. */
+  private toldIgnored: string | undefined;
   private readonly disposables: vscode.Disposable[] = [this.phaseEmitter, this.stateEmitter];
 
   constructor(
@@ -45,7 +48,8 @@ export class HostClient implements vscode.Disposable {
     // glibc malloc settings that keep the host's freed memory for the next forward pass: each pass's
     // outputs are copied into fresh buffers, and on some machines faulting those in costs more than
     // the extra outputs themselves (src/engine/model/mallocTuning.ts, BENCHMARKS.md "Capture").
-    const env = withMallocTuning(process.env);
+    // And onnxruntime's telemetry off (the host also sets it itself: src/engine/model/ortTelemetry.ts).
+    const env = withoutOrtTelemetry(withMallocTuning(process.env));
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { env } },
       debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ["--nolazy", "--inspect=6009"] } },
@@ -76,6 +80,8 @@ export class HostClient implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("introspect.model") || e.affectsConfiguration("introspect.variant")) void this.configure();
       }),
+      // Settings an untrusted workspace could not use count once it is trusted (modelChoice.ts).
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.configure()),
     );
   }
 
@@ -108,7 +114,15 @@ export class HostClient implements vscode.Disposable {
   /** Sends the current settings; the host answers once the model is loaded (or failed). */
   async configure(): Promise<ModelState | undefined> {
     if (!this.isRunning) return undefined;
-    return this.client.sendRequest(ConfigureRequest.type, modelSettings(this.context));
+    const { ignored, ...params } = modelSettings(this.context, await untrustedModelSettings());
+    if (ignored && ignored !== this.toldIgnored) {
+      // Once per setting: every host restart configures again.
+      this.toldIgnored = ignored;
+      void vscode.window.showWarningMessage(`Introspect: ${ignored}`, "Manage Workspace Trust").then((pick) => {
+        if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
+      });
+    }
+    return this.client.sendRequest(ConfigureRequest.type, params);
   }
 
   private errorHandler(): ErrorHandler {

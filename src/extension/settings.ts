@@ -1,22 +1,49 @@
 // Reads the introspect.* settings. Defaults live in package.json (contributes.configuration).
-import * as path from "path";
 import * as vscode from "vscode";
 import type { ConfigureParams } from "../protocol/lsp";
+import { chooseModel } from "./modelChoice";
 
 /** The bundled demo model, used when introspect.model is empty. */
 export const DEMO_MODEL = "models/demo-llama";
 
-export function modelSettings(context: vscode.ExtensionContext): ConfigureParams {
+/**
+ * The model to configure, as modelChoice.ts decides it: in an untrusted workspace, settings from the
+ * workspace are not used (`ignored` says so).
+ */
+export function modelSettings(context: vscode.ExtensionContext, workspaceMentions: string[] = []): ConfigureParams & { ignored?: string } {
   const config = vscode.workspace.getConfiguration("introspect");
-  const configured = (config.get<string>("model") ?? "").trim();
-  return { modelPath: resolveModelPath(context, configured), variant: (config.get<string>("variant") ?? "").trim() };
+  return chooseModel({
+    workspaceMentions,
+    trusted: vscode.workspace.isTrusted,
+    model: config.inspect<string>("model"),
+    variant: config.inspect<string>("variant"),
+    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    demoModel: context.asAbsolutePath(DEMO_MODEL),
+    extensionPath: (rel) => context.asAbsolutePath(rel),
+    home: process.env.HOME,
+  });
 }
 
-/** Empty: the demo model; relative: against the first workspace folder; `~` expands to home. */
-export function resolveModelPath(context: vscode.ExtensionContext, configured: string): string {
-  if (!configured) return context.asAbsolutePath(DEMO_MODEL);
-  if (configured.startsWith("~")) configured = path.join(process.env.HOME ?? "", configured.slice(1));
-  if (path.isAbsolute(configured)) return configured;
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  return folder ? path.join(folder, configured) : context.asAbsolutePath(configured);
+const MODEL_SETTINGS = ["introspect.model", "introspect.variant"];
+
+/**
+ * In an untrusted workspace: which model settings its folders' .vscode/settings.json name (a plain
+ * text search for the quoted keys; the files are not evaluated). Empty when trusted.
+ */
+export async function untrustedModelSettings(): Promise<string[]> {
+  if (vscode.workspace.isTrusted) return [];
+  const found = new Set<string>();
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    let text: string;
+    try {
+      const uri = vscode.Uri.joinPath(folder.uri, ".vscode", "settings.json");
+      const stat = await vscode.workspace.fs.stat(uri);
+      if (stat.type !== vscode.FileType.File || stat.size > 1 << 20) continue;
+      text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    } catch {
+      continue;
+    }
+    for (const key of MODEL_SETTINGS) if (text.includes(`"${key}"`)) found.add(key);
+  }
+  return [...found];
 }

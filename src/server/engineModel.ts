@@ -59,7 +59,10 @@ export function createEngineModelAccess(host: EngineModelHost): EngineModelAcces
     }
     if (engine?.forModel !== current) {
       const old = engine;
-      const entry: NonNullable<typeof engine> = { forModel: current, model: openModel(current.onnxFile, { intraOpThreads: threads() }) };
+      const entry: NonNullable<typeof engine> = {
+        forModel: current,
+        model: openModel(current.onnxFile, { intraOpThreads: threads(), warm: false }),
+      };
       engine = entry;
       entry.model.then(
         async (m) => {

@@ -2,6 +2,7 @@
 // onnxruntime and the model so a slow or crashing forward pass never touches the editor.
 // Extension points: src/server/handlers/*.ts (listed in handlers/index.ts) and
 // src/server/language/index.ts (`registerLanguageFeatures(ctx)`, features for prompt files).
+import { disableOrtTelemetry } from "../engine/model/ortTelemetry";
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { StatusNotification } from "../protocol/lsp";
@@ -14,6 +15,8 @@ import { builtVectors } from "./handlers/steer";
 import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
 import { engineFacadeCache } from "./language/hostFacade";
 
+// Before onnxruntime is loaded (ctx.ort() loads it on first use): no telemetry database in ~/.cache.
+disableOrtTelemetry();
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 

@@ -1,6 +1,7 @@
 // Runs the extension-host suite inside code-server's extension host: the installed extension
 // sees INTROSPECT_EXTHOST_SUITE and runs dist/test/exthost.js, writing results to a JSON file
 // this script waits for. A browser must connect for code-server to start an extension host.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { E2E_DIR, REPO } from "../e2e/harness/codeServer";
@@ -9,11 +10,15 @@ import { startSession, type Session } from "../e2e/harness/session";
 async function main(): Promise<number> {
   const suite = path.join(REPO, "dist/test/exthost.js");
   if (!fs.existsSync(suite)) throw new Error(`${suite} not built: run "npm run build"`);
+  // The shipped vsix has no test hook (esbuild.mjs compiles it out of production builds): install
+  // the test build of the same bundle instead.
+  const vsix = path.join(REPO, "introspect-test.vsix");
+  execFileSync(process.execPath, [path.join(REPO, "scripts/package.mjs"), "--test-hooks"], { cwd: REPO, stdio: "inherit" });
   const results = path.join(E2E_DIR, `runs/exthost-results-${process.pid}.json`);
   fs.rmSync(results, { force: true });
   let s: Session | undefined;
   try {
-    s = await startSession("exthost", { INTROSPECT_EXTHOST_SUITE: suite, INTROSPECT_EXTHOST_RESULTS: results });
+    s = await startSession("exthost", { INTROSPECT_EXTHOST_SUITE: suite, INTROSPECT_EXTHOST_RESULTS: results }, { vsix });
     const end = Date.now() + 180000;
     while (!fs.existsSync(results)) {
       if (Date.now() > end) throw new Error("the extension-host suite wrote no results within 180 s");

@@ -12,6 +12,8 @@ import type { ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import type { EditPlan, Subgraph } from "../surgery/surgery";
 import { writeEdited } from "../surgery/surgery";
+import { MAX_ONNX_BYTES, readExternalData, readModelFile } from "./modelFiles";
+import { removeStaleTemps, writeFileAtomic } from "./tempFiles";
 
 /** Bump when the edited-file format changes, so stale cache entries are not reused. */
 const EDIT_FORMAT = 2;
@@ -38,6 +40,9 @@ export function defaultCacheDir(): string {
 
 function writable(dir: string): boolean {
   try {
+    // A folder without any write permission bit counts as read-only even for root, whom
+    // access(2) lets write anywhere: `chmod a-w` says "leave this folder alone".
+    if ((fs.statSync(dir).mode & 0o222) === 0) return false;
     fs.accessSync(dir, fs.constants.W_OK);
     const probe = path.join(dir, `.introspect-probe-${process.pid}`);
     fs.writeFileSync(probe, "");
@@ -46,18 +51,6 @@ function writable(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-function writeAtomic(target: string, chunks: Uint8Array[]): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, "w");
-  try {
-    for (const c of chunks) fs.writeSync(fd, c);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, target);
 }
 
 /** Keeps the newest KEEP edited files of one model in a folder; older ones are stale edit sets. */
@@ -106,16 +99,16 @@ export function materialiseEdit(
     ? path.join(dir, `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`)
     : path.join(cacheDir ?? defaultCacheDir(), `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`);
   let written = false;
+  removeStaleTemps(path.dirname(target));
   if (!fs.existsSync(target)) {
-    writeAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub));
+    writeFileAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub), { mkdir: true });
     written = true;
     prune(path.dirname(target), base.replace(/\.onnx$/, ""));
   }
   if (besideOriginal) return { path: target, written };
-  // Read-only model folder: hand every referenced weight file over as a buffer.
-  const files = new Set<string>();
-  if (m.inlineBytes > 0) files.add(base);
-  for (const t of m.initializers.values()) if (t.external) files.add(t.external.location);
-  const externalData = [...files].map((f) => ({ path: f, data: fs.readFileSync(path.join(dir, f)) }));
+  // Read-only model folder: hand every referenced weight file over as a buffer, read through the
+  // containment checks (modelFiles.ts) and only as far as the tensors declare.
+  const externalData = readExternalData(m).filter((f) => m.inlineBytes === 0 || f.path !== base);
+  if (m.inlineBytes > 0) externalData.push({ path: base, data: readModelFile(m.path, "The model file", MAX_ONNX_BYTES) });
   return { path: target, externalData, written };
 }

@@ -7,9 +7,11 @@ import { buildArchMap } from "../arch/archMap";
 import { checkMap, refusal } from "../arch/selfCheck";
 import { GraphIndex } from "../onnx/graph";
 import { scanModel } from "../onnx/modelFile";
-import { FileBytes } from "../onnx/wire";
+import type { FileBytes } from "../onnx/wire";
 import { fingerprint } from "./editCache";
 import { LoadedModel, type SessionOptions } from "./loaded";
+import { checkExternalData, openOnnxFile } from "./modelFiles";
+import { disableOrtTelemetry } from "./ortTelemetry";
 import { checkSupported, resolveModelPath } from "./resolve";
 
 export interface OpenOptions extends SessionOptions {
@@ -24,11 +26,13 @@ export interface OpenOptions extends SessionOptions {
 }
 
 export async function openModel(modelPath: string, opts: OpenOptions = {}): Promise<LoadedModel> {
+  disableOrtTelemetry();
   const resolved = resolveModelPath(modelPath, opts.variant);
   let src: FileBytes;
   try {
-    src = new FileBytes(resolved.onnxPath);
+    src = openOnnxFile(resolved.onnxPath);
   } catch (e) {
+    if (e instanceof IntrospectError) throw e;
     throw new IntrospectError("model-not-found", `Cannot read ${resolved.onnxPath}: ${(e as Error).message}`);
   }
   try {
@@ -42,15 +46,8 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
       );
     }
     checkSupported(scanned, resolved.onnxPath);
-    const dir = path.dirname(resolved.onnxPath);
-    for (const t of scanned.initializers.values()) {
-      if (t.external && !fs.existsSync(path.join(dir, t.external.location))) {
-        throw new IntrospectError(
-          "model-not-found",
-          `The weights file ${t.external.location} that ${path.basename(resolved.onnxPath)} refers to is missing from ${dir}. Copy the .onnx_data file(s) next to the .onnx file.`,
-        );
-      }
-    }
+    // External data: regular files inside the model's folder, covering what the tensors declare.
+    checkExternalData(scanned);
     const g = new GraphIndex(scanned);
     if (opts.config) {
       resolved.config = { ...resolved.config, ...opts.config };

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IntrospectError } from "../types";
 import type { ScannedModel } from "../onnx/modelFile";
+import { readModelText } from "./modelFiles";
 
 /** Variant names as Transformers.js uses them, mapped to file suffixes. */
 export const VARIANTS: Record<string, string> = {
@@ -156,8 +157,9 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
   const configPath = findBeside(dirs, "config.json");
   let config: Record<string, unknown> = {};
   if (configPath) {
+    const text = readModelText(configPath, "The model's config.json");
     try {
-      config = JSON.parse(fs.readFileSync(configPath, "utf8"));
+      config = JSON.parse(text);
     } catch {
       throw new IntrospectError("corrupt-model", `${configPath} is not valid JSON. Fix or remove it.`);
     }

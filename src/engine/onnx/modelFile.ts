@@ -8,7 +8,7 @@ import { FileBytes, fields, decodeUtf8, WIRE_LEN } from "./wire";
 /** ModelProto / GraphProto / TensorProto / NodeProto field numbers (onnx.proto). */
 export const F = {
   model: { irVersion: 1, graph: 7, opsetImport: 8 },
-  graph: { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 },
+  graph: { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13, sparseInitializer: 15 },
   tensor: { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 },
   node: { input: 1, output: 2, name: 3, opType: 4, domain: 7 },
 } as const;
@@ -51,6 +51,11 @@ export interface ScannedModel {
   initializers: Map<string, InitializerRef>;
   /** Bytes of inline weights (what a full decode would have materialised). */
   inlineBytes: number;
+  /**
+   * Tensors with external data outside graph.initializer (sparse initializers, tensors in node
+   * attributes, initializers of subgraphs): onnxruntime reads those too, so they are checked alike.
+   */
+  nestedExternal: InitializerRef[];
 }
 
 /** Nodes bigger than this are only partly decoded (names and wiring), e.g. If with inline branches. */
@@ -110,6 +115,34 @@ function scanInitializer(src: FileBytes, start: number, end: number, payloadStar
   return t;
 }
 
+/** Where TensorProto messages sit in the messages that can hold them (onnx.proto field numbers). */
+const HOLDS: Record<string, Record<number, string>> = {
+  node: { 5: "attribute" },
+  attribute: { 5: "tensor", 10: "tensor", 22: "sparse", 23: "sparse", 6: "graph", 11: "graph" },
+  sparse: { 1: "tensor", 2: "tensor" },
+  graph: { 1: "node", 5: "tensor", 15: "sparse" },
+};
+/** Subgraphs nested deeper than this are refused (real models nest a few levels). */
+const MAX_NESTING = 32;
+
+/**
+ * Collects the tensors with external data inside a node, sparse tensor or graph, walking the wire
+ * format by the schema above (weights are skipped by their length, never read).
+ */
+function collectNestedExternal(src: FileBytes, kind: string, start: number, end: number, out: InitializerRef[], depth = 0): void {
+  if (depth > MAX_NESTING) throw new Error(`subgraphs nested more than ${MAX_NESTING} deep`);
+  const holds = HOLDS[kind];
+  for (const f of fields(src, start, end)) {
+    const inner = f.wire === WIRE_LEN ? holds[f.field] : undefined;
+    if (!inner) continue;
+    const pEnd = f.payloadStart + f.payloadLength;
+    if (inner === "tensor") {
+      const t = scanInitializer(src, f.start, f.end, f.payloadStart, pEnd);
+      if (t.external) out.push(t);
+    } else collectNestedExternal(src, inner, f.payloadStart, pEnd, out, depth + 1);
+  }
+}
+
 function lightNode(src: FileBytes, payloadStart: number, payloadEnd: number): NodeProto {
   const n = create(NodeProtoSchema, {});
   for (const f of fields(src, payloadStart, payloadEnd)) {
@@ -157,12 +190,14 @@ export function scanModel(path: string, src: FileBytes, mtimeMs: number): Scanne
     outputs: [],
     initializers: new Map(),
     inlineBytes: 0,
+    nestedExternal: [],
   };
   for (const f of fields(src, graph.payloadStart, graph.payloadEnd)) {
     const ref: GraphFieldRef = { field: f.field, start: f.start, end: f.end, index: -1 };
     const pEnd = f.payloadStart + f.payloadLength;
     switch (f.field) {
       case F.graph.node:
+        collectNestedExternal(src, "node", f.payloadStart, pEnd, m.nestedExternal);
         ref.index = m.nodes.length;
         m.nodes.push(
           f.payloadLength > FULL_DECODE_LIMIT
@@ -176,6 +211,9 @@ export function scanModel(path: string, src: FileBytes, mtimeMs: number): Scanne
         if (t.raw) m.inlineBytes += t.raw.length;
         break;
       }
+      case F.graph.sparseInitializer:
+        collectNestedExternal(src, "sparse", f.payloadStart, pEnd, m.nestedExternal);
+        break;
       case F.graph.input:
         ref.index = m.inputs.length;
         m.inputs.push(fromBinary(ValueInfoProtoSchema, src.read(f.payloadStart, f.payloadLength)));

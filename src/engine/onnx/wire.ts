@@ -19,8 +19,15 @@ export class FileBytes {
   readonly size: number;
 
   constructor(readonly path: string) {
-    this.fd = fs.openSync(path, "r");
-    this.size = fs.fstatSync(this.fd).size;
+    // Non-blocking, and regular files only: a named pipe would otherwise block the open (and a
+    // device such as /dev/zero would read forever).
+    this.fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    const st = fs.fstatSync(this.fd);
+    if (!st.isFile()) {
+      fs.closeSync(this.fd);
+      throw new Error(st.isFIFO() ? "it is a named pipe (FIFO), not a regular file" : "it is not a regular file");
+    }
+    this.size = st.size;
   }
 
   /** Bytes [pos, pos+len); small reads are served from a 1 MiB window, large ones read directly. */

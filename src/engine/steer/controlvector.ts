@@ -59,6 +59,13 @@ export function importControlVector(
         `${label} has a direction.0 tensor; llama.cpp counts steered layers from 1, so the file is invalid.`,
       );
     }
+    const bad = t.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new IntrospectError(
+        "bad-input",
+        `${label}: direction.${n} holds a non-finite value (${t.data[bad]}) at index ${bad}; the file is damaged.`,
+      );
+    }
     if (dim === undefined) dim = t.data.length;
     if (t.data.length !== dim) {
       throw new IntrospectError(

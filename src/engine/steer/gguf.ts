@@ -28,6 +28,13 @@ export enum GgufType {
 const GGML_F32 = 0;
 const GGML_F16 = 1;
 
+/** Arrays of arrays deeper than this are refused (real files nest at most one level). */
+const MAX_ARRAY_DEPTH = 8;
+/** The least bytes one value of each type takes, for sanity checks of counts (strings: their length). */
+const MIN_VALUE_BYTES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8 };
+/** general.alignment must be a power of two up to this (the specification asks for a multiple of 8; 32 is the default). */
+const MAX_ALIGNMENT = 1 << 16;
+
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
 
 export interface GgufTensor {
@@ -68,6 +75,20 @@ class Reader {
       throw new IntrospectError("bad-input", `${this.label} holds a size too large to be real; the file is damaged.`);
     return Number(v);
   }
+  /** Bytes left after the read position. */
+  get left(): number {
+    return this.b.length - this.pos;
+  }
+  /** A count of items each taking at least `minBytes`: refused when the rest of the file cannot hold them. */
+  count(what: string, minBytes: number): number {
+    const n = this.u64();
+    if (n * minBytes > this.left)
+      throw new IntrospectError(
+        "bad-input",
+        `${this.label} says it holds ${n} ${what}, more than its remaining ${this.left} bytes can hold; the file is damaged.`,
+      );
+    return n;
+  }
   str(): string {
     const n = this.u64();
     this.need(n);
@@ -75,7 +96,7 @@ class Reader {
     this.pos += n;
     return s;
   }
-  value(t: number): GgufValue {
+  value(t: number, depth = 0): GgufValue {
     const b = this.b;
     const at = (n: number) => {
       this.need(n);
@@ -109,10 +130,15 @@ class Reader {
       case GgufType.FLOAT64:
         return b.readDoubleLE(at(8));
       case GgufType.ARRAY: {
+        if (depth >= MAX_ARRAY_DEPTH)
+          throw new IntrospectError(
+            "bad-input",
+            `${this.label} nests metadata arrays more than ${MAX_ARRAY_DEPTH} deep; the file is damaged or not a control vector.`,
+          );
         const et = this.u32();
-        const n = this.u64();
+        const n = this.count("array elements", MIN_VALUE_BYTES[et] ?? 1);
         const out: GgufValue[] = [];
-        for (let i = 0; i < n; i++) out.push(this.value(et));
+        for (let i = 0; i < n; i++) out.push(this.value(et, depth + 1));
         return out;
       }
       default:
@@ -131,8 +157,8 @@ export function readGguf(buf: Uint8Array, label = "GGUF file"): GgufFile {
   if (version !== 2 && version !== 3) {
     throw new IntrospectError("bad-input", `${label} is GGUF version ${version}; versions 2 and 3 are supported.`);
   }
-  const nTensors = r.u64();
-  const nKv = r.u64();
+  const nTensors = r.count("tensors", 24);
+  const nKv = r.count("metadata entries", 12);
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < nKv; i++) {
     const key = r.str();
@@ -147,19 +173,33 @@ export function readGguf(buf: Uint8Array, label = "GGUF file"): GgufFile {
     for (let k = 0; k < nd; k++) dims.push(r.u64());
     infos.push({ name, dims, type: r.u32(), offset: r.u64() });
   }
-  const alignment = Number(metadata.get("general.alignment") ?? 32);
+  const rawAlignment = metadata.get("general.alignment") ?? 32;
+  const alignment = typeof rawAlignment === "bigint" ? Number(rawAlignment) : rawAlignment;
+  if (
+    typeof alignment !== "number" ||
+    !Number.isInteger(alignment) ||
+    alignment <= 0 ||
+    alignment > MAX_ALIGNMENT ||
+    (alignment & (alignment - 1)) !== 0
+  )
+    throw new IntrospectError(
+      "bad-input",
+      `${label} has general.alignment ${String(rawAlignment)}; it must be a power of two such as 32 (the default). The file is damaged.`,
+    );
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
   const tensors = infos.map((ti) => {
     const count = ti.dims.reduce((a, b) => a * b, 1);
     const start = dataStart + ti.offset;
-    const data = new Float32Array(count);
+    const bytes = ti.type === GGML_F32 ? 4 : ti.type === GGML_F16 ? 2 : 0;
+    if (bytes && (!Number.isSafeInteger(count * bytes) || start + bytes * count > r.b.length))
+      throw new IntrospectError(
+        "bad-input",
+        `${label}: tensor ${ti.name} has dimensions ${ti.dims.join(" x ")}, which run past the end of the file; the file is damaged.`,
+      );
+    const data = new Float32Array(bytes ? count : 0);
     if (ti.type === GGML_F32) {
-      if (start + 4 * count > r.b.length)
-        throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
       for (let i = 0; i < count; i++) data[i] = r.b.readFloatLE(start + 4 * i);
     } else if (ti.type === GGML_F16) {
-      if (start + 2 * count > r.b.length)
-        throw new IntrospectError("bad-input", `${label}: tensor ${ti.name} runs past the end of the file.`);
       for (let i = 0; i < count; i++) data[i] = f16ToF32(r.b.readUInt16LE(start + 2 * i));
     } else {
       throw new IntrospectError(

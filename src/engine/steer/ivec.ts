@@ -83,8 +83,31 @@ export function decodeIvec(buf: Uint8Array, fileLabel = "vector file"): Steering
   const { name, modelId, site, dim: _dim, layerWeights, ...meta } = h;
   void _dim;
   const v = makeVector({ name, modelId, site, data, meta: { ...meta, method: meta.method ?? "manual" } });
-  if (layerWeights) v.layerWeights = layerWeights;
+  if (layerWeights !== undefined && layerWeights !== null) v.layerWeights = checkLayerWeights(layerWeights, fileLabel);
   return v;
+}
+
+/** The most layers a vector can be spread over (far beyond any real model's depth). */
+const MAX_LAYER_WEIGHTS = 4096;
+
+/** A header's layerWeights: a list of {layer: whole number >= 0, weight: finite number}, each layer once. */
+function checkLayerWeights(raw: unknown, fileLabel: string): { layer: number; weight: number }[] {
+  const bad = (why: string) =>
+    new IntrospectError(
+      "bad-input",
+      `${fileLabel} has a damaged "layerWeights" in its header: ${why}. Save the vector again, or remove the field.`,
+    );
+  if (!Array.isArray(raw)) throw bad(`expected a list of {layer, weight}, found ${raw === null ? "null" : typeof raw}`);
+  if (raw.length > MAX_LAYER_WEIGHTS) throw bad(`${raw.length} entries, more than ${MAX_LAYER_WEIGHTS}`);
+  const seen = new Set<number>();
+  return raw.map((e: unknown, i) => {
+    const { layer, weight } = (e && typeof e === "object" ? e : {}) as { layer?: unknown; weight?: unknown };
+    if (typeof layer !== "number" || !Number.isInteger(layer) || layer < 0) throw bad(`entry ${i} has no whole-number "layer"`);
+    if (typeof weight !== "number" || !Number.isFinite(weight)) throw bad(`entry ${i} has no finite "weight"`);
+    if (seen.has(layer)) throw bad(`layer ${layer} is listed twice`);
+    seen.add(layer);
+    return { layer, weight };
+  });
 }
 
 export function saveVector(path: string, v: SteeringVector): void {

@@ -2,6 +2,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { describeNonFile, MAX_JSON_BYTES, MAX_TOKENIZER_BYTES, readModelText } from "../model/modelFiles";
 import { IntrospectError } from "../types";
 
 export const TOKENIZER_MISSING = "tokenizer.json not found next to model.onnx: set introspect.model to the model folder";
@@ -34,15 +35,25 @@ export function findTokenizerJson(folderOrFile: string): string {
     const dir = path.dirname(path.resolve(folderOrFile));
     candidates.push(path.join(dir, "tokenizer.json"), path.join(path.dirname(dir), "tokenizer.json"));
   }
-  for (const c of candidates) if (fs.existsSync(c) && fs.statSync(c).isFile()) return c;
+  for (const c of candidates) {
+    if (!fs.existsSync(c)) continue;
+    const st = fs.statSync(c);
+    if (st.isFile()) return c;
+    throw new IntrospectError(
+      "corrupt-model",
+      `${c} is ${describeNonFile(st)}, not a regular file: replace it with the tokenizer.json from the model's repository.`,
+    );
+  }
   throw new IntrospectError("tokenizer-missing", TOKENIZER_MISSING);
 }
 
-function readJson(file: string, what: string): Record<string, unknown> {
+function readJson(file: string, what: string, maxBytes: number): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readModelText(file, what, maxBytes);
   } catch (e) {
+    // A FIFO, a device or an oversized file: the sentence says which.
+    if (e instanceof IntrospectError && e.code === "corrupt-model") throw e;
     throw new IntrospectError("tokenizer-missing", `${what} at ${file} could not be read (${(e as Error).message}).`);
   }
   let value: unknown;
@@ -65,7 +76,7 @@ function readJson(file: string, what: string): Record<string, unknown> {
 
 export function readTokenizerFiles(folderOrFile: string): TokenizerFiles {
   const tokenizerPath = findTokenizerJson(folderOrFile);
-  const tokenizerJson = readJson(tokenizerPath, "tokenizer.json");
+  const tokenizerJson = readJson(tokenizerPath, "tokenizer.json", MAX_TOKENIZER_BYTES);
   if (!tokenizerJson.model || typeof tokenizerJson.model !== "object") {
     throw new IntrospectError(
       "corrupt-model",
@@ -73,6 +84,6 @@ export function readTokenizerFiles(folderOrFile: string): TokenizerFiles {
     );
   }
   const configPath = path.join(path.dirname(tokenizerPath), "tokenizer_config.json");
-  const config = fs.existsSync(configPath) ? readJson(configPath, "tokenizer_config.json") : {};
+  const config = fs.existsSync(configPath) ? readJson(configPath, "tokenizer_config.json", MAX_JSON_BYTES) : {};
   return { tokenizerPath, tokenizerJson, config, configPath: fs.existsSync(configPath) ? configPath : undefined };
 }

@@ -23,6 +23,9 @@ export function register(ctx: HostContext): void {
       const engine = await ctx.engine.get();
       // The tokenizer is validated now too, so a broken one fails here rather than at the first probe.
       checkTokenizerFits(engine, await ctx.engine.tokenizer(engine));
+      // Only now the first session (it writes the edited graph beside the model): nothing is written
+      // for a model whose graph or tokenizer was refused. onnxruntime's load errors still surface here.
+      await engine.session();
       if (ctx.getModel()?.onnxFile !== onnxFile) return ctx.getState(); // configured again meanwhile
       ctx.setState({ kind: "ready", path: params.modelPath, info: engine.info });
       ctx.log(`Loaded ${onnxFile}: ${engine.info.numLayers} layers, map confirmed by ${engine.info.checks?.length ?? 0} checks`);

@@ -1,7 +1,6 @@
 // introspect/steer*: building, loading, combining and exporting steering vectors, the live paired
 // generation of the steering side panel (steps stream as introspect/steerStep), and sweeps.
 // Vectors live in the host by id (steerLive.ts); the client keeps their .ivec bytes and files.
-import * as fs from "fs";
 import * as path from "path";
 import type { LoadedModel } from "../../engine";
 import { steeringSweep } from "../../engine/generate";
@@ -19,6 +18,7 @@ import {
   wordTokenIds,
   type SteeringVector,
 } from "../../engine/steer";
+import { readModelText } from "../../engine/model/modelFiles";
 import { IntrospectError, hookName, parseHookName, type SiteKind } from "../../engine/types";
 import { BuiltVectorStore } from "../language/engineFacade";
 import {
@@ -285,7 +285,7 @@ function siteKind(site: string | undefined): SiteKind {
 function stopIdsOf(l: LiveSteering): number[] {
   const ids = new Set<number>(l.tok.eosTokenId === undefined ? [] : [l.tok.eosTokenId]);
   try {
-    const cfg = JSON.parse(fs.readFileSync(path.join(l.model.resolved.folder, "generation_config.json"), "utf8")) as {
+    const cfg = JSON.parse(readModelText(path.join(l.model.resolved.folder, "generation_config.json"), "generation_config.json")) as {
       eos_token_id?: number | number[];
     };
     for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);

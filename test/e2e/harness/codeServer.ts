@@ -19,6 +19,8 @@ export interface CodeServerOptions {
   /** Where user-data, extensions and logs go; those two folders are created fresh. */
   runDir: string;
   vsix?: string;
+  /** Run with workspace trust on (code-server's --disable-workspace-trust left out): the folder opens untrusted. */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -82,7 +84,11 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   for (const d of [userDataDir, extensionsDir]) fs.rmSync(d, { recursive: true, force: true });
   fs.mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, "User/settings.json"), JSON.stringify(USER_SETTINGS, null, 2));
+  const settings = opts.workspaceTrust
+    ? // Trust on, without the startup dialog: the folder opens in restricted mode until a test grants trust.
+      { ...USER_SETTINGS, "security.workspace.trust.enabled": true, "security.workspace.trust.startupPrompt": "never" }
+    : USER_SETTINGS;
+  fs.writeFileSync(path.join(userDataDir, "User/settings.json"), JSON.stringify(settings, null, 2));
   const logFile = path.join(opts.runDir, "code-server.log");
   const common = ["--user-data-dir", userDataDir, "--extensions-dir", extensionsDir];
 
@@ -105,7 +111,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       `127.0.0.1:${port}`,
       "--disable-telemetry",
       "--disable-update-check",
-      "--disable-workspace-trust",
+      ...(opts.workspaceTrust ? [] : ["--disable-workspace-trust"]),
       ...common,
       opts.workspace,
     ],

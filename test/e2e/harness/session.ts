@@ -23,7 +23,18 @@ export function usesBundledModel(): boolean {
   return fs.existsSync(DEMO_MODEL);
 }
 
-export async function startSession(name: string, env: Record<string, string> = {}): Promise<Session> {
+export interface SessionOptions {
+  /** The extension to install (default introspect.vsix). */
+  vsix?: string;
+  /** Workspace trust on: the folder opens untrusted (restricted mode). */
+  workspaceTrust?: boolean;
+  /** Written to the workspace's .vscode/settings.json (merged over the fixture's). */
+  workspaceSettings?: Record<string, unknown>;
+  /** Files to add to the workspace copy (path relative to it -> copied from this absolute path). */
+  copyIntoWorkspace?: Record<string, string>;
+}
+
+export async function startSession(name: string, env: Record<string, string> = {}, opts: SessionOptions = {}): Promise<Session> {
   // One folder per test process: two people (or CI and a developer) may run e2e tests at once.
   const runs = path.join(E2E_DIR, "runs");
   removeStaleRuns(runs);
@@ -31,11 +42,13 @@ export async function startSession(name: string, env: Record<string, string> = {
   const folder = path.join(runDir, "workspace");
   fs.rmSync(runDir, { recursive: true, force: true });
   fs.cpSync(path.join(REPO, "test/e2e/workspace"), folder, { recursive: true });
-  if (!usesBundledModel()) {
+  const settings = { ...(usesBundledModel() ? {} : { "introspect.model": TINY_MODEL }), ...opts.workspaceSettings };
+  if (Object.keys(settings).length) {
     fs.mkdirSync(path.join(folder, ".vscode"), { recursive: true });
-    fs.writeFileSync(path.join(folder, ".vscode/settings.json"), JSON.stringify({ "introspect.model": TINY_MODEL }, null, 2));
+    fs.writeFileSync(path.join(folder, ".vscode/settings.json"), JSON.stringify(settings, null, 2));
   }
-  const server = await startCodeServer({ workspace: folder, runDir, env });
+  for (const [rel, from] of Object.entries(opts.copyIntoWorkspace ?? {})) fs.cpSync(from, path.join(folder, rel), { recursive: true });
+  const server = await startCodeServer({ workspace: folder, runDir, env, vsix: opts.vsix, workspaceTrust: opts.workspaceTrust });
   let browser: Browser | undefined;
   try {
     browser = await launchBrowser();
