@@ -360,7 +360,8 @@ describe("Probe Selection (code-server)", function () {
   it("after a window reload the panel comes back with the last probe drawn", async () => {
     const { wb } = session();
     await wb.reloadWindow();
-    const frame = await wb.webview(PANEL);
+    // The restored panel waits for the extension to start again (slow on a loaded machine).
+    const frame = await wb.webview(PANEL, 120000);
     const heat = frame.locator(`[data-heatmap="layers"]`).first();
     await heat.waitFor({ timeout: 60000 });
     assert.ok(Number(await heat.getAttribute("data-rows")) > 0, "the restored heatmap has rows");

@@ -204,12 +204,12 @@ export class Workbench {
    * The content frame of the webview panel whose tab title is `title`. VS Code nests the page
    * in two iframes: the host frame (iframe.webview) and the content (#active-frame).
    */
-  async webview(title: string): Promise<FrameLocator> {
-    await this.page.locator(`.tab[aria-label^="${title}"]`).first().waitFor({ timeout: 30000 });
+  async webview(title: string, timeoutMs = 30000): Promise<FrameLocator> {
+    await this.page.locator(`.tab[aria-label^="${title}"]`).first().waitFor({ timeout: timeoutMs });
     // Only the visible webview is in layout; hidden ones keep their iframe but are not shown.
     const outer = this.page.frameLocator("iframe.webview.ready:visible").first();
     const inner = outer.frameLocator("iframe#active-frame");
-    await inner.locator("body").waitFor({ timeout: 30000 });
+    await inner.locator("body").waitFor({ timeout: timeoutMs });
     return inner;
   }
 

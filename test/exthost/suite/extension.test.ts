@@ -52,7 +52,8 @@ describe("Introspect in the extension host", () => {
     try {
       await config.update("variant", "no_such", vscode.ConfigurationTarget.Workspace);
       const failed = await waitFor("the missing variant refused", () => (host.state.kind === "failed" ? host.state : undefined));
-      assert.match(failed.reason, /No no_such variant \(model_no_such\.onnx\)/);
+      assert.match(failed.reason, /^No no_such\.onnx in .+: check introspect\.model and introspect\.variant\.$/);
+      assert.ok(failed.reason.includes(expected), `names the folder looked in: ${failed.reason}`);
     } finally {
       await config.update("variant", before, vscode.ConfigurationTarget.Workspace);
     }
