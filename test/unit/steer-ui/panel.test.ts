@@ -94,10 +94,11 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     await slider.dblclick();
     await eventually("the strength posted after the double-click", lastAlpha, 0);
     await eventually("the strength shown after the reset", () => page.locator(".vector").first().locator("output").innerText(), "0");
-    // A step of the old generation arrives after the new one started, then one of the new one:
-    // messages are handled in order, so once the new step shows, the old one has been dropped.
+    // A step of the old generation (its second) arrives after the new one started, then the new
+    // one's first: messages are handled in order, so once the new step shows, the old one has
+    // been dropped or is drawn beside it.
     await postToPage(page, { type: "introspect/steerGen", genId: 2, status: { kind: "running" } });
-    await postToPage(page, { type: "introspect/steerStep", genId: 1, step: steps[0] });
+    await postToPage(page, { type: "introspect/steerStep", genId: 1, step: steps[1] });
     const fresh = { ...steps[0], steered: { ...steps[0].steered, text: " fresh" } };
     await postToPage(page, { type: "introspect/steerStep", genId: 2, step: fresh });
     await eventually("the new generation's first step", () => page.locator("#steered .tok").allInnerTexts(), [" fresh"]);
