@@ -1,6 +1,7 @@
 // The foundation end to end: activation, a palette command, a context-menu entry on a
 // selection, a webview showing what the model host said, and a host crash and restart.
 import * as assert from "assert";
+import { waitFor } from "../waitFor";
 import { findProcesses } from "./harness/codeServer";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
@@ -60,5 +61,22 @@ describe("Introspect foundation (code-server)", () => {
     // The new host answers: the info panel shows its pid.
     await wb.runCommand("Introspect: Show Model Info");
     await (await wb.webview(INFO)).locator("#host-pid", { hasText: String(after[0].pid) }).waitFor({ timeout: 30000 });
+  });
+
+  it('"Restart Model Host" from the palette starts a new host that answers, and says so', async () => {
+    const { wb, server } = session();
+    const before = findProcesses(server.pgid, HOST);
+    assert.strictEqual(before.length, 1, `expected one model host, found: ${JSON.stringify(before)}`);
+    await wb.runCommand("Introspect: Restart Model Host");
+    await wb.waitForNotification("Introspect's model host was restarted.");
+    await wb.waitForStatus("Introspect", new RegExp(`^Introspect: ${modelName()}$`), 60000);
+    // The old process is gone and one new one runs.
+    const after = await waitFor("the old host gone and one new host", () => {
+      const now = findProcesses(server.pgid, HOST);
+      return now.length === 1 && now[0].pid !== before[0].pid && now;
+    });
+    await wb.runCommand("Introspect: Show Model Info");
+    await (await wb.webview(INFO)).locator("#host-pid", { hasText: String(after[0].pid) }).waitFor({ timeout: 30000 });
+    assert.match(await wb.webviewText(INFO, "#model-state"), /^ready$/);
   });
 });

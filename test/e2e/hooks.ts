@@ -22,6 +22,12 @@ export const mochaHooks = {
     if (!current || !t) return;
     const file = await current.wb.screenshot(`${t.fullTitle()}${t.state === "failed" ? ".FAILED" : ""}`).catch(() => undefined);
     if (file && t.state === "failed") console.log(`    screenshot: ${file}`);
+    // A failed test may leave a palette, input box or file dialog open: close it, so the next test starts clean.
+    const quick = current.wb.page.locator(".quick-input-widget");
+    if (t.state === "failed" && (await quick.isVisible().catch(() => false))) {
+      await current.wb.page.keyboard.press("Escape");
+      await quick.waitFor({ state: "hidden", timeout: 10000 }).catch((e: Error) => console.log(`    quick input still open: ${e.message}`));
+    }
   },
   async afterAll(this: Context) {
     this.timeout(30000);

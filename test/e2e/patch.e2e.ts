@@ -1,12 +1,15 @@
 // Activation patching end to end on demo-llama: from the palette (a selection as the clean prompt,
-// input boxes and quick picks for the rest), from the code lens of demo/ioi.introspect, a click on
-// a cell, and cancel. The panel's DOM says how far it is: #root data-status / data-done /
-// data-total / data-rows / data-cols; each site's section data-finished.
+// input boxes and quick picks for the rest), the panel's JSON / CSV / PNG exports, from the code
+// lens of demo/ioi.introspect, a click on a cell, and cancel (the panel's button and the palette
+// command). The panel's DOM says how far it is: #root data-status / data-done / data-total /
+// data-rows / data-cols; each site's section data-finished.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { FrameLocator } from "playwright-core";
+import { eventually, waitFor } from "../waitFor";
 import { REPO } from "./harness/codeServer";
+import { parseCsv, pngSize, written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
 
@@ -18,41 +21,83 @@ async function attr(frame: FrameLocator, sel: string, name: string): Promise<str
   return frame.locator(sel).first().getAttribute(name, { timeout: 5000 });
 }
 
+/** The panel's status and finished cells, read in one go. */
+async function progress(frame: FrameLocator): Promise<{ status: string; done: number; total: number }> {
+  return frame.locator("#root").evaluate((root) => ({
+    status: root.getAttribute("data-status") ?? "",
+    done: Number(root.getAttribute("data-done") ?? NaN),
+    total: Number(root.getAttribute("data-total") ?? NaN),
+  }));
+}
+
 /** Polls the panel until its status matches; returns every distinct data-done value seen on the way. */
 async function watchUntil(frame: FrameLocator, status: RegExp, timeoutMs = 120000): Promise<{ seen: number[]; status: string }> {
-  const end = Date.now() + timeoutMs;
   const seen: number[] = [];
   let last = "";
-  while (Date.now() < end) {
-    last = (await attr(frame, "#root", "data-status").catch(() => null)) ?? "";
-    const done = Number((await attr(frame, "#root", "data-done").catch(() => null)) ?? NaN);
-    if (Number.isFinite(done) && seen[seen.length - 1] !== done) seen.push(done);
-    if (status.test(last)) return { seen, status: last };
-    await new Promise((r) => setTimeout(r, 40));
+  try {
+    await waitFor(
+      `the panel's status to match ${status}`,
+      async () => {
+        const p = await progress(frame);
+        last = p.status;
+        if (Number.isFinite(p.done) && seen[seen.length - 1] !== p.done) seen.push(p.done);
+        return status.test(p.status);
+      },
+      { timeoutMs, intervalMs: 40 },
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last "${last}", done values ${seen.join(",")}`);
   }
-  throw new Error(`panel status never matched ${status}; last "${last}", done values ${seen.join(",")}`);
+  return { seen, status: last };
+}
+
+/** Step `step` (e.g. "3/6") of the command's input boxes and quick picks: types `fill` if given, accepts. */
+async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: string, fill?: string): Promise<void> {
+  await wb.answerInputBox(`(${step})`, fill);
+}
+
+/** Starts a sweep long enough to be stopped halfway (every position of a long prompt differs); returns the panel. */
+async function startLongSweep(): Promise<FrameLocator> {
+  const { wb } = session();
+  // A long prompt whose first word changes: every later position differs, so nothing is skipped.
+  const tail = " and then they walked along the river and talked about the weather for a long time".repeat(6);
+  await wb.closeAllEditors();
+  await wb.runCommand("Introspect: Run Activation Patching", { waitClosed: false });
+  await acceptQuickInput(wb, "1/6", `Yesterday Mary and John went to the store${tail}`);
+  await acceptQuickInput(wb, "2/6", `Today Mary and John went to the store${tail}`);
+  await acceptQuickInput(wb, "3/6", " the"); // correct answer
+  await acceptQuickInput(wb, "4/6", " and"); // wrong answer
+  await acceptQuickInput(wb, "5/6");
+  await acceptQuickInput(wb, "6/6");
+  const frame = await wb.webview(PANEL);
+  await waitFor(
+    "the long sweep running with its first cells done",
+    async () => {
+      const p = await progress(frame);
+      if (p.status === "done") throw new Error("the long sweep finished before it could be cancelled");
+      return p.status === "running" && p.done > 0 && p.done < p.total;
+    },
+    { timeoutMs: 90000, intervalMs: 50 },
+  );
+  return frame;
 }
 
 /**
- * Runs a palette command that goes on to show its own input boxes: unlike wb.runCommand, no
- * Escape first (it would drop the editor's selection) and no wait for the palette to close.
+ * After a cancel: the cancelled state with the cells it had, and no cell more after a later
+ * request has been through the host and back (a clicked cell's top tokens).
  */
-async function runPaletteCommand(wb: ReturnType<typeof session>["wb"], title: string): Promise<void> {
-  await wb.page.keyboard.press("F1");
-  const input = wb.page.locator(".quick-input-widget input");
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  await wb.page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().click({ timeout: 15000 });
-}
-
-/** Waits for the input box / quick pick of step `step` (e.g. "3/6"), types `fill` if given, accepts. */
-async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: string, fill?: string): Promise<void> {
-  await wb.page.locator(".quick-input-widget .quick-input-title", { hasText: `(${step})` }).waitFor({ state: "visible", timeout: 60000 });
-  const input = wb.page.locator(".quick-input-widget input").first();
-  await input.waitFor({ state: "visible", timeout: 30000 });
-  if (fill !== undefined) await input.fill(fill);
-  await wb.page.keyboard.press("Enter");
-  await wb.page.waitForTimeout(400);
+async function assertCancelled(frame: FrameLocator): Promise<void> {
+  const { status } = await watchUntil(frame, /^(cancelled|done)$/, 60000);
+  assert.strictEqual(status, "cancelled");
+  const { done, total } = await progress(frame);
+  assert.ok(done > 0 && done < total, `cancelled with ${done} of ${total} cells`);
+  assert.match(await frame.locator("#patch-status").innerText(), /Cancelled after \d+ of \d+ cells/);
+  const canvas = frame.locator("[data-heatmap=patch-resid_pre] canvas");
+  await canvas.focus();
+  await canvas.press("Enter");
+  await frame.locator("#cell-detail[data-state=ready]").waitFor({ timeout: 60000 });
+  assert.deepStrictEqual(await progress(frame), { status: "cancelled", done, total }, "nothing arrives after the cancel");
+  console.log(`      cancelled after ${done} of ${total} cells`);
 }
 
 (usesBundledModel() ? describe : describe.skip)("Activation patching (code-server, demo-llama)", function () {
@@ -73,7 +118,8 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     await wb.closeAllEditors();
     await wb.openFile("ioi.txt");
     await wb.selectText("ioi.txt", CLEAN);
-    await runPaletteCommand(wb, "Introspect: Run Activation Patching");
+    // No Escape first: it would drop the selection the command takes as the clean prompt.
+    await wb.runCommand("Introspect: Run Activation Patching", { escape: false, waitClosed: false });
     await acceptQuickInput(wb, "2/6", CORRUPT); // corrupted prompt
     await acceptQuickInput(wb, "3/6"); // correct answer: clean top-1
     await acceptQuickInput(wb, "4/6"); // wrong answer: corrupted top-1
@@ -94,17 +140,16 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     });
     await frame.locator("#patch-rerun").click();
     // The rerun may finish between two polls: wait for the recorder to have seen the last cell.
-    await frame.locator("#root").evaluate(async (root) => {
-      const w = window as unknown as { __dones: number[] };
-      for (
-        let i = 0;
-        i < 600 && !(w.__dones.length && w.__dones[w.__dones.length - 1] === Number((root as HTMLElement).dataset.total));
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 100));
-    });
+    const seen = await waitFor(
+      "the rerun's last cell seen by the recorder",
+      () =>
+        frame.locator("#root").evaluate((root) => {
+          const d = (window as unknown as { __dones: number[] }).__dones;
+          return d.length > 0 && d[d.length - 1] === Number((root as HTMLElement).dataset.total) && d;
+        }),
+      { timeoutMs: 120000, intervalMs: 100 },
+    );
     await watchUntil(frame, /^done$/);
-    const seen = await frame.locator("#root").evaluate(() => (window as unknown as { __dones: number[] }).__dones);
     const total = Number(await attr(frame, "#root", "data-total"));
     assert.strictEqual(await attr(frame, "#root", "data-rows"), "6", "rows = layers");
     assert.strictEqual(await attr(frame, "#root", "data-cols"), "14", "cols = positions");
@@ -123,6 +168,69 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     assert.match(await frame.locator("#baselines [data-baseline=clean]").innerText(), /clean/);
     assert.match(await frame.locator(".answer code").first().innerText(), /Mary/);
     console.log(`      finished cells seen on the rerun: ${seen.join(",")}`);
+  });
+
+  it("exports JSON, CSV and PNG through the save dialog; the files hold the grids the panel shows", async () => {
+    const { wb, folder } = session();
+    const frame = await wb.webview(PANEL);
+    await watchUntil(frame, /^done$/);
+    const status = frame.locator("#export-status");
+    const save = async (label: string, suggested: RegExp, name: string) => {
+      const file = path.join(folder, name);
+      fs.rmSync(file, { force: true });
+      await frame.locator("button", { hasText: new RegExp(`^${label}$`) }).click();
+      await wb.fileDialog(suggested, file);
+      await eventually("the panel's export status", () => status.innerText(), `Saved ${file}`);
+      return written(file);
+    };
+    // What the panel shows of resid_pre: its hidden table, one cell per layer and position.
+    const table = frame.locator("table[data-alt=patch-resid_pre] td");
+    await eventually("the hidden table of resid_pre", () => table.count(), 6 * 14);
+    const shown = (await table.allTextContents()).map((t) => Number(/: (-?[\d.e+-]+)$/.exec(t)?.[1] ?? NaN));
+    const json = JSON.parse((await save("JSON", /patching-.*\.json$/, "patching.json")).toString("utf8")) as {
+      experiment: { clean: string; corrupt: string };
+      correct: { text: string };
+      layers: number[];
+      positions: number[];
+      grids: Record<string, { normalised: number[][]; logitDiff: number[][]; pCorrect: number[][] }>;
+    };
+    assert.deepStrictEqual([json.experiment.clean, json.experiment.corrupt], [CLEAN, CORRUPT]);
+    assert.strictEqual(json.correct.text, " Mary");
+    assert.deepStrictEqual(Object.keys(json.grids).sort(), ["attn_out", "mlp_out", "resid_pre"]);
+    const g = json.grids.resid_pre.normalised;
+    assert.deepStrictEqual([g.length, g[0].length], [6, 14], "layers x positions");
+    g.flat().forEach((v, i) =>
+      assert.ok(Math.abs(v - shown[i]) <= 6e-3 * Math.max(1, Math.abs(v)), `cell ${i}: file ${v}, panel ${shown[i]}`),
+    );
+    // CSV: one row per site, layer and position, with the same numbers as the JSON.
+    const csv = parseCsv((await save("CSV", /patching-.*\.csv$/, "patching.csv")).toString("utf8"));
+    assert.deepStrictEqual(csv[0], [
+      "site",
+      "layer",
+      "position",
+      "token",
+      "clean_position",
+      "normalised_logit_diff",
+      "logit_diff",
+      "p_correct",
+    ]);
+    assert.strictEqual(csv.length, 1 + 3 * 6 * 14);
+    for (const f of csv.slice(1)) {
+      const site = json.grids[f[0]];
+      const li = json.layers.indexOf(Number(f[1]));
+      const pi = json.positions.indexOf(Number(f[2]));
+      assert.ok(site && li >= 0 && pi >= 0, f.join(","));
+      assert.strictEqual(Number(f[5]), site.normalised[li][pi], f.join(","));
+      assert.strictEqual(Number(f[6]), site.logitDiff[li][pi], f.join(","));
+      assert.strictEqual(Number(f[7]), site.pCorrect[li][pi], f.join(","));
+    }
+    // PNG: the three site heatmaps stacked, as wide as the widest.
+    const widths = await frame
+      .locator("section.site canvas.heatmap-canvas")
+      .evaluateAll((cs) => cs.map((c) => (c as HTMLCanvasElement).width));
+    assert.strictEqual(widths.length, 3);
+    const png = await save("PNG", /patching-.*\.png$/, "patching.png");
+    assert.strictEqual(pngSize(png)[0], Math.max(...widths), "PNG width = the widest heatmap");
   });
 
   it("runs from the code lens of demo/ioi.introspect, and a clicked cell shows its top tokens", async () => {
@@ -148,35 +256,17 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
     await wb.screenshot("patch lens cell detail");
   });
 
-  it("cancels a long sweep and shows the cancelled state with the cells it had", async () => {
-    const { wb } = session();
-    // A long prompt whose first word changes: every later position differs, so nothing is skipped.
-    const tail = " and then they walked along the river and talked about the weather for a long time".repeat(6);
-    await wb.closeAllEditors();
-    await runPaletteCommand(wb, "Introspect: Run Activation Patching");
-    await acceptQuickInput(wb, "1/6", `Yesterday Mary and John went to the store${tail}`);
-    await acceptQuickInput(wb, "2/6", `Today Mary and John went to the store${tail}`);
-    await acceptQuickInput(wb, "3/6", " the"); // correct answer
-    await acceptQuickInput(wb, "4/6", " and"); // wrong answer
-    await acceptQuickInput(wb, "5/6");
-    await acceptQuickInput(wb, "6/6");
-    const frame = await wb.webview(PANEL);
-    const end = Date.now() + 60000;
-    while (Date.now() < end) {
-      const done = Number((await attr(frame, "#root", "data-done").catch(() => null)) ?? 0);
-      if ((await attr(frame, "#root", "data-status")) === "running" && done > 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  it("cancels a long sweep from the panel's button and shows the cancelled state with the cells it had", async () => {
+    const frame = await startLongSweep();
     await frame.locator("#patch-cancel").click();
-    const { status } = await watchUntil(frame, /^(cancelled|done)$/, 60000);
-    assert.strictEqual(status, "cancelled");
-    const done = Number(await attr(frame, "#root", "data-done"));
-    const total = Number(await attr(frame, "#root", "data-total"));
-    assert.ok(done > 0 && done < total, `cancelled with ${done} of ${total} cells`);
-    assert.match(await frame.locator("#patch-status").innerText(), /Cancelled after \d+ of \d+ cells/);
-    // Nothing more arrives after the cancel.
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.strictEqual(Number(await attr(frame, "#root", "data-done")), done);
-    console.log(`      cancelled after ${done} of ${total} cells`);
+    await assertCancelled(frame);
+  });
+
+  it('"Cancel Activation Patching" from the palette stops the sweep the same way', async () => {
+    const { wb } = session();
+    const frame = await startLongSweep();
+    await wb.runCommand("Introspect: Cancel Activation Patching");
+    await assertCancelled(frame);
+    await wb.waitForNotification(/patching cancelled after \d+ of \d+ cells/);
   });
 });

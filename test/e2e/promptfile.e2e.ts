@@ -148,7 +148,8 @@ function classOf(lines: ViewLine[], line: RegExp, word: string): string | undefi
     const frame = await wb.webview("Introspect: Probe");
     const heat = frame.locator('[data-heatmap="layers"]').first();
     await heat.waitFor({ timeout: 120000 });
-    await frame.locator("#root[data-render-ms]").waitFor({ timeout: 60000 });
+    // The panel was closed with the other editors: the probe drawn is the lens's.
+    await frame.locator("#root[data-probe-id][data-render-ms]").waitFor({ timeout: 60000 });
     const tok = await loadTokenizer(path.join(REPO, "models/demo-llama"));
     const textTokens = tok.encode(PROMPT).filter((t) => t.span.end > t.span.start);
     assert.strictEqual(Number(await heat.getAttribute("data-cols")), textTokens.length, "one column per token of the prompt");

@@ -31,6 +31,7 @@ async function main(): Promise<number> {
   const r = JSON.parse(fs.readFileSync(results, "utf8")) as {
     passed: number;
     failed: number;
+    pending?: number;
     tests: { title: string; state: string; error?: string }[];
   };
   for (const t of r.tests) {
@@ -38,6 +39,7 @@ async function main(): Promise<number> {
     if (t.error) console.log(`      ${t.error.split("\n").slice(0, 6).join("\n      ")}`);
   }
   console.log(`\n  ${r.passed} passing`);
+  if (r.pending) console.log(`  ${r.pending} pending`);
   if (r.failed) console.log(`  ${r.failed} failing`);
   return r.failed === 0 && r.passed > 0 ? 0 : 1;
 }

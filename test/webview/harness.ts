@@ -1,8 +1,9 @@
 // Renders a webview app outside VS Code: bundles webview/<app>/main.ts with esbuild, serves it
 // from a fake origin through playwright's request routing (no server process), under the same
 // CSP as the extension's panel shell, with an acquireVsCodeApi stub and theme variables.
-// Fixtures travel into the page as JSON with typed arrays base64-encoded (toWire) and are
-// revived there into Float32Array / Int32Array before being posted, as the extension would.
+// Fixtures travel into the page as JSON with typed arrays and ArrayBuffers base64-encoded
+// (toPageJson) and are revived there into Float32Array / Int32Array / ArrayBuffer before being
+// posted: the page receives what VS Code's postMessage (a structured clone) would deliver.
 import * as esbuild from "esbuild";
 import * as fs from "fs";
 import * as os from "os";
@@ -132,6 +133,7 @@ window.__revive = function revive(v) {
     const bytes = (s) => { const b = atob(s); const u = new Uint8Array(b.length); for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return u.buffer; };
     if (typeof v.$b64f32 === "string") return new Float32Array(bytes(v.$b64f32));
     if (typeof v.$b64i32 === "string") return new Int32Array(bytes(v.$b64i32));
+    if (typeof v.$b64buf === "string") return bytes(v.$b64buf);
     const o = {}; for (const k of Object.keys(v)) o[k] = revive(v[k]); return o;
   }
   return v;
@@ -212,12 +214,27 @@ export async function startHarness(app: string): Promise<Harness> {
   };
 }
 
-/** Posts a message to the page as the extension would (typed arrays intact). */
+/**
+ * JSON for the page's __revive: typed arrays as probeData's toWire tags, ArrayBuffers (the
+ * patching panel's WebviewTensor.buffer) as $b64buf.
+ */
+function toPageJson(msg: unknown): string {
+  const buffers = (v: unknown): unknown => {
+    if (v instanceof ArrayBuffer) return { $b64buf: Buffer.from(v).toString("base64") };
+    if (ArrayBuffer.isView(v)) return v;
+    if (Array.isArray(v)) return v.map(buffers);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, buffers(x)]));
+    return v;
+  };
+  return JSON.stringify(toWire(buffers(msg)));
+}
+
+/** Posts a message to the page as the extension would (typed arrays and ArrayBuffers intact). */
 export async function postToPage(p: Page, msg: unknown): Promise<void> {
   // One JSON string crosses into the page: much faster than letting playwright serialise a deep object.
   await p.evaluate(
     (json) => window.postMessage((window as unknown as { __revive(v: unknown): unknown }).__revive(JSON.parse(json)), "*"),
-    JSON.stringify(toWire(msg)),
+    toPageJson(msg),
   );
 }
 
@@ -226,7 +243,7 @@ export async function answer(p: Page, method: string, params: unknown, result: u
   const key = `${method}:${JSON.stringify(params)}`;
   await p.evaluate(
     ([k, v]) => ((window as unknown as { __answers: Record<string, unknown> }).__answers[k as string] = v),
-    [key, JSON.parse(JSON.stringify(toWire(result)))],
+    [key, JSON.parse(toPageJson(result))],
   );
 }
 

@@ -73,6 +73,9 @@ function show(raw: ProbeResult): void {
   if (result.moe) views.push(moeView(ctx, result.moe));
   root.replaceChildren(...views);
   root.dataset.rendered = String(Date.now());
+  // Which probe is drawn, and (once its first frame is out) how long that took: tests wait on these.
+  root.dataset.probeId = result.id ?? "";
+  delete root.dataset.renderMs;
   requestAnimationFrame(() => {
     const renderMs = performance.now() - started;
     root.dataset.renderMs = renderMs.toFixed(1);

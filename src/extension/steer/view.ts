@@ -210,12 +210,16 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     };
   }
 
+  /**
+   * Saves, then shows, a change made on this side (a vector added, a prompt set): rare, so written
+   * at once, and a window reloaded after the page shows it gets it back.
+   */
   private pushState(): void {
-    this.persistSoon();
+    void this.persist();
     void this.post({ type: "introspect/steerState", state: this.state() });
   }
 
-  /** Writes the panel to the workspace state (coalesced: a slider drag writes once). */
+  /** Writes the panel to the workspace state soon (coalesced: a slider drag writes once). */
   private persistSoon(): void {
     clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => void this.persist(), 250);

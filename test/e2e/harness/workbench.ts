@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { chromium, type Browser, type FrameLocator, type Locator, type Page } from "playwright-core";
+import { eventually, waitFor } from "../../waitFor";
 import { REPO } from "./codeServer";
 
 export const SCREENSHOTS = path.join(REPO, ".test-output/e2e");
@@ -44,9 +45,14 @@ export class Workbench {
     return file;
   }
 
-  /** Runs a command from the palette by its title as shown there, e.g. "Introspect: Show Model Info". */
-  async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press("Escape");
+  /**
+   * Runs a command from the palette by its title as shown there, e.g. "Introspect: Show Model Info".
+   * With `waitClosed` false it does not wait for the palette to close (a command that shows its
+   * own input box, or one that reloads the page); with `escape` false it does not press Escape
+   * first (which would drop an editor's extra cursors and selections).
+   */
+  async runCommand(title: string, { waitClosed = true, escape = true } = {}): Promise<void> {
+    if (escape) await this.page.keyboard.press("Escape");
     await this.page.keyboard.press("F1");
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor();
@@ -54,48 +60,29 @@ export class Workbench {
     const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
     await row.waitFor({ timeout: 15000 });
     await row.click();
-    await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
+    if (waitClosed) await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
   }
 
-  /** Opens a workspace file (path relative to the folder) through Quick Open and waits for its editor. */
+  /**
+   * Opens a workspace file (path relative to the folder) through Quick Open and waits for its
+   * editor. Quick Open is given the absolute path: it looks that up on disk when asked, where its
+   * index of workspace files may not have caught up with a file the test has just written.
+   */
   async openFile(relPath: string): Promise<void> {
     await this.page.keyboard.press("Escape");
     await this.page.keyboard.press(`${MOD}+P`);
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor();
-    await input.fill(relPath);
+    await input.fill(path.join(this.folder, relPath));
     const name = path.basename(relPath);
-    const tab = this.page.locator(`.tab.active[data-resource-name="${name}"]`);
-    const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
-    try {
-      await row.waitFor({ timeout: 10000 });
-      await this.page.keyboard.press("Enter");
-      await tab.waitFor({ timeout: 10000 });
-    } catch {
-      // Quick Open's file index can lag behind files the test just wrote (it then says "No matching
-      // results" for a file the Explorer shows): open it from the Explorer instead, as a user would.
-      await this.page.keyboard.press("Escape");
-      await this.openFromExplorer(relPath);
-      await tab.waitFor({ timeout: 15000 });
-    }
+    // Enter opens the highlighted row: wait until that is the file (not a recent file of the list before).
+    const row = this.page.locator(".quick-input-list .monaco-list-row.focused", {
+      has: this.page.locator(".label-name", { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`) }),
+    });
+    await row.waitFor({ timeout: 15000 });
+    await this.page.keyboard.press("Enter");
+    await this.page.locator(`.tab.active[data-resource-name="${name}"]`).waitFor({ timeout: 15000 });
     await this.activeEditor().locator(".view-lines").waitFor();
-  }
-
-  /** Opens a file by clicking its row in the Explorer, expanding the folders on its path first. */
-  private async openFromExplorer(relPath: string): Promise<void> {
-    await this.page.keyboard.press(`${MOD}+Shift+E`);
-    const parts = relPath.split(/[\\/]/).filter(Boolean);
-    for (let i = 0; i < parts.length; i++) {
-      const exact = new RegExp(`^${parts[i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-      const item = this.page
-        .locator(".explorer-folders-view .monaco-list-row")
-        .filter({ has: this.page.locator(".label-name", { hasText: exact }) })
-        .first();
-      await item.waitFor({ timeout: 15000 });
-      const expanded = await item.getAttribute("aria-expanded");
-      if (i < parts.length - 1 && expanded === "true") continue;
-      await item.click();
-    }
   }
 
   activeEditor(): Locator {
@@ -112,8 +99,13 @@ export class Workbench {
     if (offset < 0) throw new Error(`"${text}" not found in ${relPath}`);
     if (text.includes("\n")) throw new Error("selectText handles one line at a time");
     const before = content.slice(0, offset).split("\n");
-    const line = before.length;
-    const column = before[before.length - 1].length + 1;
+    await this.goTo(before.length, before[before.length - 1].length + 1);
+    for (let i = 0; i < text.length; i++) await this.page.keyboard.press("Shift+ArrowRight");
+    await this.activeEditor().locator(".selected-text").first().waitFor();
+  }
+
+  /** Moves the cursor of the active editor to `line`:`column` (1-based) with Go to Line. */
+  async goTo(line: number, column = 1): Promise<void> {
     await this.activeEditor().locator(".view-lines").click();
     await this.page.keyboard.press(`${MOD}+G`);
     const input = this.page.locator(".quick-input-widget input");
@@ -121,35 +113,72 @@ export class Workbench {
     await input.fill(`:${line}:${column}`);
     await this.page.keyboard.press("Enter");
     await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
-    for (let i = 0; i < text.length; i++) await this.page.keyboard.press("Shift+ArrowRight");
-    await this.activeEditor().locator(".selected-text").first().waitFor();
   }
 
-  /** Right-clicks the current selection and picks an entry of the editor's context menu (by title, without category). */
+  /** Waits for an input box whose title contains `title`, types `value` (unless undefined) and accepts it. */
+  async answerInputBox(title: string | RegExp, value?: string): Promise<void> {
+    const heading = this.page.locator(".quick-input-widget .quick-input-title", { hasText: title });
+    await heading.waitFor({ state: "visible", timeout: 60000 });
+    const input = this.page.locator(".quick-input-widget input").first();
+    if (value !== undefined) {
+      await input.fill(value);
+      await eventually(`the value typed into "${title}"`, () => input.inputValue(), value);
+    }
+    await input.press("Enter");
+    await heading.waitFor({ state: "hidden", timeout: 30000 });
+  }
+
+  /**
+   * Right-clicks the current selection and picks an entry of the editor's context menu (by title,
+   * without category). The entry is chosen with the keyboard: the menu's items take mouse clicks
+   * only some time after they are drawn, and nothing on the page says when, while Enter on the
+   * entry the pointer has highlighted works from the start.
+   */
   async editorContextMenu(label: string): Promise<void> {
-    // The selection is drawn under the text layer, so click its centre by coordinates.
-    const box = await this.activeEditor().locator(".selected-text").first().boundingBox();
-    if (!box) throw new Error("no visible selection to right-click");
+    // The selection is drawn under the text layer, so click its centre by coordinates. The editor
+    // may be redrawing it (a loaded machine): wait until it is laid out.
+    const box = await waitFor("a visible selection in the editor", () =>
+      this.activeEditor().locator(".selected-text").first().boundingBox(),
+    );
     await this.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: "right" });
     const item = this.page.locator(".monaco-menu .action-item", { hasText: label }).first();
     try {
-      await item.waitFor({ timeout: 10000 });
+      await item.waitFor({ timeout: 15000 });
     } catch (e) {
       await this.screenshot(`context menu without ${label}`);
       await this.page.keyboard.press("Escape");
       throw e;
     }
-    await item.hover();
-    await item.click();
-    try {
-      await item.waitFor({ state: "hidden", timeout: 3000 });
-    } catch {
-      // The menu can swallow a click that lands while it is still opening (it stays open with the
-      // entry highlighted): choose the highlighted entry with Enter, as a keyboard user would.
-      await item.hover();
-      await this.page.keyboard.press("Enter");
-      await item.waitFor({ state: "hidden", timeout: 5000 });
-    }
+    // A pointer move over an entry highlights it (the menu ignores moves of zero distance).
+    const at = await waitFor(`the "${label}" entry laid out`, () => item.boundingBox());
+    await this.page.mouse.move(at.x + 4, at.y + at.height / 2);
+    await this.page.mouse.move(at.x + at.width / 2, at.y + at.height / 2, { steps: 2 });
+    await eventually(`the "${label}" entry highlighted`, async () => /\bfocused\b/.test((await item.getAttribute("class")) ?? ""), true);
+    await this.page.keyboard.press("Enter");
+    await item.waitFor({ state: "hidden", timeout: 15000 });
+  }
+
+  /**
+   * Answers VS Code's own file dialog (code-server draws it in the quick input, the suggested
+   * path in its box): waits for `suggested`, types `file` and accepts. `suggested` must match the
+   * whole path the dialog settles on (it fills the box in once it has listed its folder, and shows
+   * another path before that), and `file` must be in that folder: an Enter while the dialog is
+   * still moving to another folder typed would only move it there.
+   */
+  async fileDialog(suggested: RegExp, file: string): Promise<void> {
+    const quick = this.page.locator(".quick-input-widget");
+    const input = quick.locator("input.input");
+    const shown = await eventually(
+      `a file dialog suggesting ${suggested}`,
+      async () => ((await input.isVisible()) ? await input.inputValue() : "(no dialog)"),
+      suggested,
+    );
+    const folder = shown.endsWith("/") ? shown.slice(0, -1) : path.dirname(shown);
+    if (path.dirname(file) !== folder) throw new Error(`fileDialog: ${file} is not in the folder the dialog shows (${folder})`);
+    await input.fill(file);
+    await eventually("the typed path in the box", () => input.inputValue(), file);
+    await input.press("Enter");
+    await quick.waitFor({ state: "hidden", timeout: 15000 });
   }
 
   /** The status-bar entry whose text contains `text` (e.g. "Introspect"). */
@@ -163,30 +192,24 @@ export class Workbench {
 
   /** Waits until the status-bar entry containing `contains` matches `pattern`; returns its text. */
   async waitForStatus(contains: string, pattern: RegExp, timeoutMs = 60000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < end) {
-      last = (
-        await this.statusBarItem(contains)
-          .innerText()
-          .catch(() => "")
-      ).trim();
-      if (pattern.test(last)) return last;
-      await this.page.waitForTimeout(200);
-    }
-    throw new Error(`status bar never matched ${pattern}; last: "${last}"`);
+    return eventually(
+      `the status-bar entry "${contains}"`,
+      async () => (await this.statusBarItem(contains).innerText({ timeout: 2000 })).trim(),
+      pattern,
+      { timeoutMs, intervalMs: 200 },
+    );
   }
 
   /**
    * The content frame of the webview panel whose tab title is `title`. VS Code nests the page
    * in two iframes: the host frame (iframe.webview) and the content (#active-frame).
    */
-  async webview(title: string): Promise<FrameLocator> {
-    await this.page.locator(`.tab[aria-label^="${title}"]`).first().waitFor({ timeout: 30000 });
+  async webview(title: string, timeoutMs = 30000): Promise<FrameLocator> {
+    await this.page.locator(`.tab[aria-label^="${title}"]`).first().waitFor({ timeout: timeoutMs });
     // Only the visible webview is in layout; hidden ones keep their iframe but are not shown.
     const outer = this.page.frameLocator("iframe.webview.ready:visible").first();
     const inner = outer.frameLocator("iframe#active-frame");
-    await inner.locator("body").waitFor({ timeout: 30000 });
+    await inner.locator("body").waitFor({ timeout: timeoutMs });
     return inner;
   }
 
@@ -212,8 +235,8 @@ export class Workbench {
    */
   async reloadWindow(): Promise<void> {
     const loaded = this.page.waitForEvent("load", { timeout: 180000 });
-    // The palette goes away with the page, so its own "closed" wait may not see it close.
-    await this.runCommand("Developer: Reload Window").catch(() => undefined);
+    // The palette goes away with the page: no wait for it to close.
+    await this.runCommand("Developer: Reload Window", { waitClosed: false });
     await loaded;
     await this.page.locator(".monaco-workbench").waitFor({ timeout: 120000 });
   }

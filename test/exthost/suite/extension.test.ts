@@ -1,5 +1,6 @@
 // Runs inside a real extension host with the real `vscode` API (test-electron or code-server).
 import * as assert from "assert";
+import * as path from "path";
 import * as vscode from "vscode";
 import { ModelInfoRequest, type ModelState } from "../../../src/protocol/lsp";
 import type { IntrospectApi } from "../../../src/extension/extension";
@@ -23,20 +24,41 @@ async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | un
 }
 
 describe("Introspect in the extension host", () => {
-  it("activates and registers its commands", async () => {
+  it("activates and registers every command its manifest declares", async () => {
     await api();
-    const commands = await vscode.commands.getCommands(true);
-    for (const id of ["introspect.probeSelection", "introspect.showModelInfo", "introspect.restartHost"]) {
-      assert.ok(commands.includes(id), `${id} not registered`);
-    }
+    const declared = (
+      vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string }[] } }
+    ).contributes.commands.map((c) => c.command);
+    assert.ok(declared.length >= 10, `declared: ${declared.join(", ")}`);
+    const commands = new Set(await vscode.commands.getCommands(true));
+    assert.deepStrictEqual(
+      declared.filter((id) => !commands.has(id)),
+      [],
+      "declared in package.json but not registered",
+    );
   });
 
-  it("reads its settings with their declared defaults", () => {
+  it("loads the model its settings name (empty: the bundled demo), and introspect.variant picks the graph file", async () => {
+    const { host } = await api();
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     const config = vscode.workspace.getConfiguration("introspect");
-    const model = config.inspect<string>("model");
-    assert.strictEqual(model?.defaultValue, "");
-    assert.strictEqual(config.inspect<string>("variant")?.defaultValue, "");
-    assert.strictEqual(typeof config.get("model"), "string");
+    const configured = config.get<string>("model") ?? "";
+    const expected = configured
+      ? path.resolve(vscode.workspace.workspaceFolders![0].uri.fsPath, configured)
+      : path.join(ext.extensionPath, "models/demo-llama");
+    const ready = await waitFor("a loaded model", () => (host.state.kind === "ready" ? host.state : undefined));
+    assert.strictEqual(path.resolve(ready.path), expected, "the model the settings name");
+    const before = config.inspect<string>("variant")?.workspaceValue;
+    try {
+      await config.update("variant", "no_such", vscode.ConfigurationTarget.Workspace);
+      const failed = await waitFor("the missing variant refused", () => (host.state.kind === "failed" ? host.state : undefined));
+      assert.match(failed.reason, /^No no_such\.onnx in .+: check introspect\.model and introspect\.variant\.$/);
+      assert.ok(failed.reason.includes(expected), `names the folder looked in: ${failed.reason}`);
+    } finally {
+      await config.update("variant", before, vscode.ConfigurationTarget.Workspace);
+    }
+    const again = await waitFor("the default variant loaded again", () => (host.state.kind === "ready" ? host.state : undefined));
+    assert.strictEqual(path.resolve(again.path), expected);
   });
 
   it("the model host answers introspect/modelInfo with the loaded model's inputs", async () => {

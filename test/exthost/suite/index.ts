@@ -15,7 +15,7 @@ export async function runSuite(): Promise<SuiteResults> {
   // mocha is resolved at runtime from the repository's node_modules (the bundle marks it external).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const MochaCtor = require("mocha") as typeof import("mocha");
-  const mocha = new MochaCtor({ ui: "bdd", timeout: 60000, color: false, reporter: "spec" });
+  const mocha = new MochaCtor({ ui: "bdd", timeout: 60000, color: false, reporter: "spec", forbidOnly: true });
   // Define describe/it as globals, then evaluate the test modules (lazily required here on purpose).
   mocha.suite.emit("pre-require", globalThis, "exthost", mocha);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,7 +42,7 @@ export async function runSuite(): Promise<SuiteResults> {
 /** @vscode/test-electron entry: rejects when a test failed. */
 export async function run(): Promise<void> {
   const r = await runSuite();
-  console.log(`extension-host suite: ${r.passed} passed, ${r.failed} failed`);
+  console.log(`extension-host suite: ${r.passed} passed, ${r.failed} failed, ${r.pending} skipped`);
   if (r.failed > 0) throw new Error(`${r.failed} extension-host test(s) failed`);
 }
 

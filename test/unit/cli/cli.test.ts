@@ -8,6 +8,7 @@ import type { Io } from "../../../src/cli/common";
 import { readSafetensors } from "../../../src/engine/safetensors";
 import { saveVector } from "../../../src/engine/steer/ivec";
 import { makeVector } from "../../../src/engine/steer/vector";
+import { waitFor } from "../../waitFor";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const TINY = path.join(ROOT, "test", "fixtures", "local", "tiny-llama");
@@ -365,11 +366,16 @@ describe("introspect as a process", () => {
       },
     );
     let out = "";
+    let err = "";
+    const exited = new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
     p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr!.on("data", () => undefined);
-    while (out.length === 0) await new Promise((r) => setTimeout(r, 50)); // generating
+    p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    // Generating: the first tokens are out (100000 of them cannot be done before the signal lands).
+    await Promise.race([
+      waitFor("the first generated text", () => out.length > 0),
+      exited.then((c) => assert.fail(`the CLI exited (${c}) before the signal: ${err}`)),
+    ]);
     process.kill(-p.pid!, "SIGINT");
-    const code = await new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
-    assert.equal(code, 130);
+    assert.equal(await exited, 130);
   });
 });

@@ -226,7 +226,9 @@ describe("engine: files, cache and errors", function () {
   let tmp: string;
   beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-engine-"))));
   afterEach(() => {
-    for (const d of fs.readdirSync(tmp)) fs.chmodSync(path.join(tmp, d), 0o755);
+    // Folders a test made read-only are writable again, so a user without root can remove them.
+    for (const d of fs.readdirSync(tmp, { recursive: true, encoding: "utf8" }))
+      if (fs.statSync(path.join(tmp, d)).isDirectory()) fs.chmodSync(path.join(tmp, d), 0o755);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -247,7 +249,8 @@ describe("engine: files, cache and errors", function () {
     assert.ok(fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")));
   });
 
-  it("works from a read-only folder (edited graph in the cache dir, weights as externalData)", async function () {
+  // "as a user without root" in the title: as root, npm test runs this test as INTROSPECT_TEST_USER.
+  it("works from a read-only folder as a user without root (edited graph in the cache dir, weights as externalData)", async function () {
     if (process.getuid?.() === 0) this.skip(); // root ignores permissions
     const dir = copyFixture("tiny-gpt2");
     const cache = path.join(tmp, "cache");

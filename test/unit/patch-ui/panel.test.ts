@@ -12,41 +12,13 @@ import { runPatching } from "../../../src/engine/patch";
 import { findBlock, parsePromptFile, toPatchSpec, type PatchBlock } from "../../../src/engine/promptfile";
 import { runPatchExperiment, tokenizerOf, patchCellTop, preparePatch } from "../../../src/server/handlers/patch";
 import { fromPatchSpec } from "../../../src/extension/patch/experiment";
-import type { PatchProgressData, PatchRun } from "../../../src/protocol/patchData";
-import { toWire } from "../../../src/protocol/probeData";
-import { outputDir, startHarness, type Harness } from "../../webview/harness";
+import { gridsToWebview, runToWebview, type PatchProgressData, type PatchRun } from "../../../src/protocol/patchData";
+import { outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
+import { eventually } from "../../waitFor";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const MODEL = path.join(ROOT, "models/demo-llama");
 const hasChromium = fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
-
-/**
- * Posts a patching message as the extension does: grids as { dims, buffer: ArrayBuffer }. The
- * message crosses into the page as JSON with base64 floats (the harness's toWire/__revive), and
- * each revived Float32Array becomes the ArrayBuffer the real panel receives.
- */
-async function postPatch(
-  page: Page,
-  msg: { grids?: PatchRun["grids"]; run?: PatchRun } & Record<string, unknown>,
-  rows: number,
-  cols: number,
-): Promise<void> {
-  await page.evaluate(
-    ([json, r, c]) => {
-      const w = window as unknown as { __revive(v: unknown): unknown };
-      const m = w.__revive(JSON.parse(json as string)) as {
-        grids?: Record<string, Record<string, Float32Array>>;
-        run?: { grids: Record<string, Record<string, Float32Array>> };
-      };
-      // No named helpers here: the test bundler would wrap them in __name(), unknown in the page.
-      for (const gs of [m.grids, m.run?.grids])
-        for (const g of Object.values(gs ?? {}))
-          for (const k of Object.keys(g)) (g as Record<string, unknown>)[k] = { dims: [r, c], buffer: g[k].buffer };
-      window.postMessage(m, "*");
-    },
-    [JSON.stringify(toWire(msg)), rows, cols] as const,
-  );
-}
 
 function argmax(a: Float32Array, from: number, n: number): number {
   let best = 0;
@@ -198,28 +170,32 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
           ]),
         ),
       };
-      await postPatch(page, { type: "introspect/patchRun", run: blank }, h.layers.length, h.positions.length);
+      // The messages are made by the extension's own encoders (grids as ArrayBuffers plus dims).
+      const rows = h.layers.length;
+      const cols = h.positions.length;
+      await postToPage(page, { type: "introspect/patchRun", run: runToWebview(blank) });
       await page.waitForSelector("[data-heatmap=patch-resid_pre]");
-      assert.strictEqual(await page.getAttribute("#root", "data-status"), "running");
+      await eventually("the run's status", () => page.getAttribute("#root", "data-status"), "running");
       assert.strictEqual(await page.getAttribute("[data-heatmap=patch-resid_pre]", "data-rows"), String(h.layers.length));
       assert.strictEqual(await page.getAttribute("[data-heatmap=patch-resid_pre]", "data-cols"), String(h.positions.length));
       const finished: number[] = [];
       for (const p of progress.slice(0, 2)) {
-        await postPatch(
-          page,
-          { type: "introspect/patchProgress", runId: p.runId, done: p.done, total: p.total, grids: p.grids },
-          h.layers.length,
-          h.positions.length,
-        );
+        await postToPage(page, {
+          type: "introspect/patchProgress",
+          runId: p.runId,
+          done: p.done,
+          total: p.total,
+          grids: gridsToWebview(p.grids, rows, cols),
+        });
         await page.waitForFunction((d) => document.getElementById("root")?.dataset.done === String(d), p.done);
         finished.push(Number(await page.getAttribute("#root", "data-done")));
       }
       assert.ok(finished[1] > finished[0], `finished cells rise: ${finished}`);
       await page.screenshot({ path: path.join(outputDir(), "patch-partial.png"), fullPage: true });
-      await postPatch(page, { type: "introspect/patchRun", run }, h.layers.length, h.positions.length);
+      await postToPage(page, { type: "introspect/patchRun", run: runToWebview(run) });
       await page.waitForFunction(() => document.getElementById("root")?.dataset.status === "done");
       for (const s of ["resid_pre", "attn_out", "mlp_out"])
-        assert.strictEqual(await page.getAttribute(`[data-site=${s}]`, "data-finished"), String(h.total / 3));
+        await eventually(`finished cells of ${s}`, () => page.getAttribute(`[data-site=${s}]`, "data-finished"), String(h.total / 3));
       await page.click("button:has-text('JSON')");
       const json = await page.waitForFunction(
         () =>
@@ -235,8 +211,10 @@ describe("patching panel on demo-llama (host handler = engine = page)", function
       for (let l = 0; l < h.layers.length; l++)
         for (let p = 0; p < P; p++) assert.strictEqual(exported.grids.resid_pre.normalised[l][p], g[l * P + p]);
       // The hidden table (what a screen reader gets) carries the same numbers, rounded.
-      const cells = await page.$$eval("[data-alt=patch-resid_pre] td", (tds) => tds.map((t) => t.textContent ?? ""));
-      assert.strictEqual(cells.length, h.total / 3);
+      // It is built when the page is idle.
+      const readCells = () => page.$$eval("[data-alt=patch-resid_pre] td", (tds) => tds.map((t) => t.textContent ?? ""));
+      await eventually("the hidden table's cell count", async () => (await readCells()).length, h.total / 3);
+      const cells = await readCells();
       const shown = Number(/: (-?[\d.e-]+)$/.exec(cells[9])![1]);
       assert.ok(Math.abs(shown - g[9]) < 5e-3, `${cells[9]} vs ${g[9]}`);
       await page.screenshot({ path: path.join(outputDir(), "patch-done.png"), fullPage: true });

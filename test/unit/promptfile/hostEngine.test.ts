@@ -12,6 +12,7 @@ import { ProbeValueStore } from "../../../src/server/language/engineFacade";
 import { computeHover } from "../../../src/server/language/hover";
 import { engineFacadeCache } from "../../../src/server/language/hostFacade";
 import { probeValueRows } from "../../../src/server/language/probeValues";
+import { waitFor } from "../../waitFor";
 
 const DEMO = path.join(__dirname, "../../../models/demo-llama");
 const ONNX = path.join(DEMO, "onnx/model.onnx");
@@ -44,7 +45,7 @@ describe("host engine model shared with prompt files (demo-llama)", function () 
     const [a, b] = await Promise.all([access.get(), access.get()]);
     assert.strictEqual(a, b, "one engine model for both callers");
     await access.tokenizer(a);
-    await new Promise((r) => setTimeout(r, 0));
+    await waitFor("onOpened", () => opened.length > 0);
     assert.deepStrictEqual(opened, [a], "onOpened once, with the model");
     const f = facades.current();
     assert.ok(f, "the facade is available without opening anything once the model is open");

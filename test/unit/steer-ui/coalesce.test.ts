@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import { LatestWins } from "../../../src/extension/steer/coalesce";
 import { defaultPrompt } from "../../../src/extension/steer/prompt";
+import { waitFor } from "../../waitFor";
 
 /** A manual scheduler: starts happen only when the test says so. */
 function manual() {
@@ -88,7 +89,9 @@ describe("steer-ui/LatestWins", () => {
     lw.change(1);
     lw.change(2);
     lw.change(3);
-    await new Promise((r) => setTimeout(r, 5));
+    assert.deepStrictEqual(started, [], "nothing starts synchronously");
+    // The first start is the one that tells: with the three changes coalesced it gets 3.
+    await waitFor("the first start", () => started.length > 0);
     assert.deepStrictEqual(started, [3]);
   });
 });

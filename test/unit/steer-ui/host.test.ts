@@ -37,6 +37,14 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
   let host: ChildProcess;
   let conn: ProtocolConnection;
   const steps = new Map<number, SteerStep[]>();
+  /** Run once, inside the notification handler, when generation genId's first step arrives. */
+  const onFirstStep = new Map<number, () => void>();
+  /**
+   * A prompt and strength whose steered run never reaches the end-of-text token: uncancelled it
+   * goes all 200 steps (checked below), so a cancel sent at its first step always lands mid-run.
+   */
+  const LONG = { prompt: "The movie was", alpha: -4, maxTokens: 200 };
+  const SEEDED = { kind: "sample", seed: 1, temperature: 1 } as const;
 
   before(async function () {
     if (!fs.existsSync(path.join(MODEL, "onnx/model.onnx"))) this.skip();
@@ -47,7 +55,12 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
     conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
     for (const n of ["window/logMessage", "introspect/status", "$/progress", "textDocument/publishDiagnostics"])
       conn.onNotification(n, () => undefined);
-    conn.onNotification(SteerStepNotification.type, (n) => void (steps.get(n.genId) ?? steps.set(n.genId, []).get(n.genId)!).push(n.step));
+    conn.onNotification(SteerStepNotification.type, (n) => {
+      (steps.get(n.genId) ?? steps.set(n.genId, []).get(n.genId)!).push(n.step);
+      const first = onFirstStep.get(n.genId);
+      onFirstStep.delete(n.genId);
+      first?.();
+    });
     for (const r of ["window/workDoneProgress/create", "workspace/codeLens/refresh", "workspace/inlayHint/refresh"])
       conn.onRequest(r, () => null);
     conn.onRequest("workspace/configuration", () => [{}]);
@@ -118,50 +131,66 @@ describe("steering requests in the model host (LSP over stdio, demo-llama)", fun
     assert.deepStrictEqual(await titles(), ["restored-1"]);
   });
 
+  it("a long run goes its full length when nothing cancels it (greedy and seeded sampling)", async () => {
+    for (const [genId, sampling] of [
+      [100, { kind: "greedy" }],
+      [101, SEEDED],
+    ] as const) {
+      const r = await conn.sendRequest(SteerGenerateRequest.type, {
+        genId,
+        prompt: LONG.prompt,
+        vectors: [{ id, alpha: LONG.alpha }],
+        maxTokens: LONG.maxTokens,
+        sampling,
+      });
+      assert.deepStrictEqual([r.stopped, r.steps], ["done", LONG.maxTokens], sampling.kind);
+    }
+  });
+
   it("streams a paired generation; a newer one supersedes the running one at once", async () => {
-    const first = conn.sendRequest(SteerGenerateRequest.type, {
+    // The newer request goes out from the handler of the first run's first step: no polling delay.
+    const second = new Promise<{ stopped: string; steps: number; firstTokenMs?: number }>((resolve, reject) =>
+      onFirstStep.set(1, () =>
+        conn
+          .sendRequest(SteerGenerateRequest.type, {
+            genId: 2,
+            prompt: "The food was",
+            vectors: [{ id, alpha: -2 }],
+            maxTokens: 12,
+            sampling: { kind: "greedy" },
+          })
+          .then(resolve, reject),
+      ),
+    );
+    const r1 = await conn.sendRequest(SteerGenerateRequest.type, {
       genId: 1,
-      prompt: "The food was",
-      vectors: [{ id, alpha: 2 }],
-      maxTokens: 200,
+      prompt: LONG.prompt,
+      vectors: [{ id, alpha: LONG.alpha }],
+      maxTokens: LONG.maxTokens,
       sampling: { kind: "greedy" },
     });
-    while ((steps.get(1)?.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
-    const second = await conn.sendRequest(SteerGenerateRequest.type, {
-      genId: 2,
-      prompt: "The food was",
-      vectors: [{ id, alpha: -2 }],
-      maxTokens: 12,
-      sampling: { kind: "greedy" },
-    });
-    const r1 = await first;
     assert.strictEqual(r1.stopped, "cancelled");
-    assert.strictEqual(second.stopped, "done");
+    assert.ok(r1.steps < LONG.maxTokens, `the superseded run went ${r1.steps} steps`);
+    const r2 = await second;
+    assert.strictEqual(r2.stopped, "done");
     const s2 = steps.get(2)!;
-    assert.strictEqual(s2.length, second.steps);
+    assert.strictEqual(s2.length, r2.steps);
     assert.notStrictEqual(s2.map((s) => s.steered.text).join(""), s2.map((s) => s.unsteered.text).join(""));
-    assert.ok(second.firstTokenMs! > 0);
+    assert.ok(r2.firstTokenMs! > 0);
   });
 
   it("LSP cancellation stops a generation", async () => {
     const src = new CancellationTokenSource();
-    const p = conn.sendRequest(
+    // Cancelled from the handler of its first step, so the cancel is on its way at once.
+    onFirstStep.set(3, () => src.cancel());
+    const r = await conn.sendRequest(
       SteerGenerateRequest.type,
-      {
-        genId: 3,
-        prompt: "The food was",
-        vectors: [{ id, alpha: 1 }],
-        maxTokens: 200,
-        sampling: { kind: "sample", seed: 1, temperature: 1 },
-      },
+      { genId: 3, prompt: LONG.prompt, vectors: [{ id, alpha: LONG.alpha }], maxTokens: LONG.maxTokens, sampling: SEEDED },
       src.token,
     );
-    while ((steps.get(3)?.length ?? 0) < 1) await new Promise((r) => setTimeout(r, 5));
-    src.cancel();
     // The host answers a cancelled generation with stopped: "cancelled" (the client ignores it).
-    const r = await p;
     assert.strictEqual(r.stopped, "cancelled");
-    assert.ok(steps.get(3)!.length < 200, `ran ${steps.get(3)!.length} steps after the cancel`);
+    assert.ok(steps.get(3)!.length < LONG.maxTokens, `ran ${steps.get(3)!.length} steps after the cancel`);
   });
 
   it("sweeps strengths x layers with a word score that rises with strength", async () => {

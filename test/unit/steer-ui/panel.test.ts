@@ -7,6 +7,7 @@ import * as path from "path";
 import type { Page } from "playwright-core";
 import type { SteerPanelState, SteerStep } from "../../../src/protocol/steerData";
 import { outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
+import { eventually, waitFor } from "../../waitFor";
 
 const vec = (id: string, name: string, alpha: number) => ({
   info: {
@@ -58,19 +59,25 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     page.evaluate(() =>
       (window as unknown as { __posted: { type: string; input?: unknown }[] }).__posted.filter((m) => m.type === "introspect/steerInput"),
     );
+  /** The input messages once there are at least `n` of them (the page posts from its event handlers). */
+  const waitForPosts = (n: number) =>
+    waitFor(`${n} steerInput messages`, async () => ((await posted()).length >= n ? posted() : undefined));
+  const lastAlpha = async () => ((await posted()).pop()?.input as { alphas: { alpha: number }[] } | undefined)?.alphas[0].alpha;
 
   it("draws rows, streams both columns and marks tokens from the first difference", async () => {
     await postToPage(page, { type: "introspect/steerState", state });
     await postToPage(page, { type: "introspect/steerGen", genId: 1, status: { kind: "running" } });
     for (const s of steps) await postToPage(page, { type: "introspect/steerStep", genId: 1, step: s });
     await postToPage(page, { type: "introspect/steerGen", genId: 1, status: { kind: "done", steps: 8, firstTokenMs: 17.9 } });
-    assert.strictEqual(await page.locator(".vector").count(), 2);
-    assert.strictEqual(await page.locator("#steered").getAttribute("data-first-difference"), "3");
-    assert.strictEqual(await page.locator("#steered .tok.diff").count(), 5);
-    assert.strictEqual(await page.locator("#steered .tok.first-diff").innerText(), " would");
+    // Messages are handled when the page gets to them: every check waits for what it reads.
+    await eventually("the status line after the last message", () => page.locator("#gen-status").innerText(), /first difference at step 4/);
+    await eventually("vector rows", () => page.locator(".vector").count(), 2);
+    await eventually("first difference", () => page.locator("#steered").getAttribute("data-first-difference"), "3");
+    await eventually("steered tokens marked as different", () => page.locator("#steered .tok.diff").count(), 5);
+    await eventually("the first differing token", () => page.locator("#steered .tok.first-diff").innerText(), " would");
     assert.strictEqual(await page.locator("#steered script").count(), 0, "token text must be text");
-    assert.match(await page.locator("#gen-status").innerText(), /first difference at step 4/);
-    assert.match(await page.locator("#readout-text").innerText(), /KL/);
+    assert.strictEqual(await page.locator("#steered .tok").count(), 8);
+    await eventually("the read-out", () => page.locator("#readout-text").innerText(), /KL/);
     await page.screenshot({ path: path.join(outputDir(), "steer-panel.png") });
   });
 
@@ -79,18 +86,22 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     const slider = page.locator("#alpha-0");
     await slider.focus();
     for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
-    const after = await posted();
-    assert.strictEqual(after.length - before, 5);
+    const after = (await waitForPosts(before + 5)).slice(before);
+    assert.strictEqual(after.length, 5, "one input message per key press");
     const last = after[after.length - 1].input as { alphas: { id: string; alpha: number }[]; prompt: string };
     assert.ok(Math.abs(last.alphas[0].alpha - 1.5) < 1e-9, JSON.stringify(last));
     assert.strictEqual(last.prompt, "The food was");
     await slider.dblclick();
-    const reset = (await posted()).pop()!.input as { alphas: { alpha: number }[] };
-    assert.strictEqual(reset.alphas[0].alpha, 0);
-    assert.strictEqual(await page.locator(".vector").first().locator("output").innerText(), "0");
+    await eventually("the strength posted after the double-click", lastAlpha, 0);
+    await eventually("the strength shown after the reset", () => page.locator(".vector").first().locator("output").innerText(), "0");
+    // A step of the old generation (its second) arrives after the new one started, then the new
+    // one's first: messages are handled in order, so once the new step shows, the old one has
+    // been dropped or is drawn beside it.
     await postToPage(page, { type: "introspect/steerGen", genId: 2, status: { kind: "running" } });
-    await postToPage(page, { type: "introspect/steerStep", genId: 1, step: steps[0] });
-    assert.strictEqual(await page.locator("#steered .tok").count(), 0, "a step of the old generation must not show");
+    await postToPage(page, { type: "introspect/steerStep", genId: 1, step: steps[1] });
+    const fresh = { ...steps[0], steered: { ...steps[0].steered, text: " fresh" } };
+    await postToPage(page, { type: "introspect/steerStep", genId: 2, step: fresh });
+    await eventually("the new generation's first step", () => page.locator("#steered .tok").allInnerTexts(), [" fresh"]);
   });
 
   it("edits per-layer weights: presets, Apply posts them (own layer alone posts null), the row shows them", async () => {
@@ -106,10 +117,14 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
     const row = page.locator(".vector").first();
     await row.locator("button", { hasText: "Layers…" }).click();
     const inputs = row.locator(".layer-weights input.lw-input");
-    assert.strictEqual(await inputs.count(), 6);
-    assert.deepStrictEqual(await inputs.evaluateAll((xs) => xs.map((x) => (x as HTMLInputElement).value)), ["0", "0", "1", "0", "0", "0"]);
+    const values = () => inputs.evaluateAll((xs) => xs.map((x) => (x as HTMLInputElement).value));
+    await eventually("one weight per layer, 1 at the vector's own layer", values, ["0", "0", "1", "0", "0", "0"]);
     await row.locator(".layer-weights button", { hasText: "Apply" }).click();
-    assert.deepStrictEqual((await actions()).pop(), { kind: "layers", id: "sentiment-1", weights: null });
+    await eventually("the action posted by Apply", async () => (await actions()).pop(), {
+      kind: "layers",
+      id: "sentiment-1",
+      weights: null,
+    });
     await row.locator(".layer-weights button", { hasText: "Triangle" }).click();
     await page.locator("#lw-0-5").fill("-0.2");
     await row.locator(".layer-weights button", { hasText: "Apply" }).click();
@@ -119,16 +134,21 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
       { layer: 3, weight: 0.5 },
       { layer: 5, weight: -0.2 },
     ];
-    assert.deepStrictEqual((await actions()).pop(), { kind: "layers", id: "sentiment-1", weights });
+    await eventually("the weights posted by Apply", async () => (await actions()).pop(), { kind: "layers", id: "sentiment-1", weights });
     // The extension answers with the vector's new info: the row says where it is added; the editor stays open.
     const rows = state.rows.map((r, i) => (i === 0 ? { ...r, info: { ...r.info, layerWeights: weights } } : r));
     await postToPage(page, { type: "introspect/steerState", state: { ...state, rows, numLayers: 6 } });
-    assert.strictEqual(await row.locator(".site").innerText(), "hook_resid_post at L1×0.5 L2×1 L3×0.5 L5×-0.2");
-    assert.strictEqual(await page.locator("#lw-0-5").inputValue(), "-0.2");
+    await eventually(
+      "the row's site after the new state",
+      () => row.locator(".site").innerText(),
+      "hook_resid_post at L1×0.5 L2×1 L3×0.5 L5×-0.2",
+    );
+    // The row was redrawn with the editor open again, filled from the vector's weights.
+    assert.deepStrictEqual(await values(), ["0", "0.5", "1", "0.5", "0", "-0.2"]);
     assert.strictEqual(await row.locator(".lw-bar.neg").count(), 1);
     await page.screenshot({ path: path.join(outputDir(), "steer-layers.png") });
     await row.locator("button", { hasText: "Layers…" }).click();
-    assert.strictEqual(await row.locator(".layer-weights").count(), 0, "the button closes the editor again");
+    await eventually("the editor closed by its button", () => row.locator(".layer-weights").count(), 0);
   });
 
   it("shows a sweep grid", async () => {
@@ -145,7 +165,8 @@ describe("steer-ui/steering view page (headless Chromium)", function () {
         scoreLabel: "p(good, great)",
       },
     });
-    assert.strictEqual(await page.locator(".sweep-grid tbody td").count(), 6);
+    await eventually("the sweep grid's cells", () => page.locator(".sweep-grid tbody td").count(), 6);
+    assert.match(await page.locator(".sweep-grid tbody td").last().innerText(), /<b>wow<\/b>/, "continuations are shown as text");
     assert.strictEqual(await page.locator(".sweep-grid b").count(), 0);
     await page.screenshot({ path: path.join(outputDir(), "steer-sweep.png"), fullPage: true });
   });

@@ -11,6 +11,7 @@ import { makeFixture, sampleTexts } from "../../webview/fixture";
 import { assembleProbeResult } from "../../../src/engine/analysis/assemble";
 import { buildProbeResult } from "../../../src/engine/analysis/probe";
 import { openModel } from "../../../src/engine";
+import { eventually, waitFor } from "../../waitFor";
 
 const hasChromium = fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
 
@@ -66,11 +67,14 @@ const posted = (p: Page) =>
     // Bottom-right cell: last layer, last token (canvas has a 4px margin right and below).
     await p.mouse.move(box.x + box.width - 7, box.y + box.height - 7);
     await p.waitForSelector("#introspect-tooltip:not([hidden])");
-    const tip = await p.textContent("#introspect-tooltip");
-    assert.match(tip!, /L5 · token 11/);
-    assert.match(tip!, /Logit lens top tokens/);
-    assert.match(tip!, /end of text/);
-    assert.strictEqual(await attr(p, "[data-heatmap=layers]", "data-hover"), "5,7");
+    const tip = await eventually(
+      "the tooltip of the bottom-right cell",
+      async () => (await p.textContent("#introspect-tooltip")) ?? "",
+      /L5 · token 11/,
+    );
+    assert.match(tip, /Logit lens top tokens/);
+    assert.match(tip, /end of text/);
+    await eventually("the hovered cell", () => attr(p, "[data-heatmap=layers]", "data-hover"), "5,7");
     await p.screenshot({ path: path.join(out, "probe-tooltip.png") });
     await p.close();
   });
@@ -80,13 +84,17 @@ const posted = (p: Page) =>
     await rendered(p, { type: "introspect/probeResult", result: makeFixture({ texts: sampleTexts(30), layers: 4 }) });
     await p.focus("[data-heatmap=layers] canvas");
     for (const k of ["ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight", "End", "ArrowLeft"]) await p.keyboard.press(k);
-    assert.strictEqual(await attr(p, "[data-heatmap=layers]", "data-focus"), "2,28");
+    await eventually("the focused cell after the keys", () => attr(p, "[data-heatmap=layers]", "data-focus"), "2,28");
     await p.keyboard.press("Enter");
-    assert.strictEqual(await attr(p, "[data-heatmap=layers]", "data-selected"), "2,28");
-    const [s, e] = [Number(await attr(p, "[data-lens]", "data-start")), Number(await attr(p, "[data-lens]", "data-end"))];
-    assert.ok(s <= 28 && 28 < e, `lens window ${s}..${e} should include token 28`);
-    assert.match((await p.textContent("[data-heatmap=layers] [aria-live]"))!, /layer 2, token/);
-    assert.ok(await p.locator("table[data-alt=layers]").count(), "a visually hidden table alternative exists");
+    await eventually("the selected cell after Enter", () => attr(p, "[data-heatmap=layers]", "data-selected"), "2,28");
+    const lensWindow = async () => [Number(await attr(p, "[data-lens]", "data-start")), Number(await attr(p, "[data-lens]", "data-end"))];
+    await waitFor("the logit-lens table to follow to token 28", async () => {
+      const [s, e] = await lensWindow();
+      return s <= 28 && 28 < e;
+    });
+    await eventually("the live region", async () => (await p.textContent("[data-heatmap=layers] [aria-live]")) ?? "", /layer 2, token/);
+    // The visually hidden table alternative is built when the page is idle.
+    await eventually("the hidden table of the layer heatmap", () => p.locator("table[data-alt=layers] tbody tr").count(), 4);
     await p.locator("[data-view=layers]").screenshot({ path: path.join(out, "probe-keyboard-focus.png") });
     await p.close();
   });
@@ -109,9 +117,9 @@ const posted = (p: Page) =>
     assert.strictEqual(await p.locator("[data-view=tokens] .token.byte").count(), 1);
     const lensHeads = await p.locator("[data-lens] thead .token").allTextContents();
     assert.strictEqual(lensHeads[0], "<script>alert(1)</script>");
-    await p.waitForTimeout(200);
-    assert.strictEqual(dialog, false);
     await p.screenshot({ path: path.join(out, "probe-html-tokens.png"), fullPage: true });
+    // No element was made from the text (above), so nothing could open a dialog later either.
+    assert.strictEqual(dialog, false);
     await p.close();
   });
 
@@ -122,13 +130,20 @@ const posted = (p: Page) =>
     assert.strictEqual(await attr(p, "[data-heatmap=experts]", "data-rows"), "4");
     assert.strictEqual(await attr(p, "[data-heatmap=experts]", "data-cols"), "16");
     assert.strictEqual(await p.locator("[data-view=moe] .usage-bars li").count(), 8);
+    const allLayers = await p.locator("[data-view=moe] .bar-value").allTextContents();
     await p.selectOption("[data-control=moe-layer]", "2");
-    const shown = await p.locator("[data-view=moe] .bar-value").allTextContents();
-    const sum = shown.reduce((a, s) => a + Number(s.split(" ")[0]), 0);
-    assert.strictEqual(sum, 32, "16 tokens x top-2 at one layer");
+    // The bars are redrawn for layer 2: 16 tokens x top-2 at one layer (all layers: 4 times that).
+    const barSum = async () =>
+      (await p.locator("[data-view=moe] .bar-value").allTextContents()).reduce((a, s) => a + Number(s.split(" ")[0]), 0);
+    assert.strictEqual(
+      allLayers.reduce((a, s) => a + Number(s.split(" ")[0]), 0),
+      128,
+      "all layers: 4 x 16 tokens x top-2",
+    );
+    await eventually("the usage bars of layer 2", barSum, 32);
     await p.locator("[data-view=moe]").screenshot({ path: path.join(out, "probe-moe.png") });
     await rendered(p, { type: "introspect/probeResult", result: small });
-    assert.strictEqual(await p.locator("[data-view=moe]").count(), 0);
+    await eventually("the expert view gone for a dense model", () => p.locator("[data-view=moe]").count(), 0);
     await p.close();
   });
 
@@ -140,7 +155,9 @@ const posted = (p: Page) =>
     await p.focus("[data-heatmap=neurons] canvas");
     await p.keyboard.press("ArrowDown");
     await p.keyboard.press("Enter");
-    const tint = (await posted(p)).find((m) => m.type === "introspect/tint")?.tint as {
+    const tint = (
+      await waitFor("the tint message posted by Enter", async () => (await posted(p)).find((m) => m.type === "introspect/tint"))
+    ).tint as {
       values: Float32Array;
       label: string;
       signed: boolean;
@@ -148,7 +165,7 @@ const posted = (p: Page) =>
     assert.ok(tint && tint.values instanceof Float32Array, "tint carries a Float32Array");
     assert.strictEqual(tint.values.length, 12, "one value per probed token, context included");
     assert.strictEqual(tint.label, `L0 neuron ${small.neurons!.neurons[1]}`);
-    assert.strictEqual(await p.locator("[data-neuron-text] .token").count(), 12);
+    await eventually("the chosen neuron's tokens", () => p.locator("[data-neuron-text] .token").count(), 12);
     await p.locator("[data-view=neurons]").screenshot({ path: path.join(out, "probe-neurons.png") });
     // Layer 3: the stub answers with a 4-neuron ranking.
     const other = makeFixture({ texts: sampleTexts(12), selection: { start: 4, end: 12 }, layers: 6, seed: 3 }).neurons!;
