@@ -8,12 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import type { FrameLocator } from "playwright-core";
 import { eventually, waitFor } from "../waitFor";
-import { REPO } from "./harness/codeServer";
+import { REPO, findProcesses } from "./harness/codeServer";
 import { parseCsv, pngSize, written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
 
 const PANEL = "Introspect: Activation Patching";
+const HOST = /dist\/server\.js/;
 const CLEAN = "When Mary and John went to the store, John gave a drink to";
 const CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
 
@@ -268,5 +269,32 @@ async function assertCancelled(frame: FrameLocator): Promise<void> {
     await wb.runCommand("Introspect: Cancel Activation Patching");
     await assertCancelled(frame);
     await wb.waitForNotification(/patching cancelled after \d+ of \d+ cells/);
+  });
+
+  it("the model host killed mid-sweep: a new host within 3 s, the panel says what happened, a rerun completes", async () => {
+    const { wb, server } = session();
+    const frame = await startLongSweep();
+    const [old] = findProcesses(server.pgid, HOST);
+    assert.ok(old, "a model host is running");
+    const killedAt = Date.now();
+    process.kill(old.pid, "SIGKILL");
+    const back = await waitFor(
+      "a new model host process",
+      () => {
+        const now = findProcesses(server.pgid, HOST).filter((p) => p.pid !== old.pid);
+        return now.length === 1 && Date.now() - killedAt;
+      },
+      { timeoutMs: 10000, intervalMs: 50 },
+    );
+    console.log(`      new model host ${back} ms after the kill`);
+    assert.ok(back <= 3000, `the host came back after ${back} ms`);
+    await watchUntil(frame, /^failed$/, 30000);
+    assert.match(await frame.locator("#patch-status").innerText(), /model host stopped while this was running/);
+    await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
+    await frame.locator("#patch-rerun").click();
+    await watchUntil(frame, /^running$/, 60000);
+    await watchUntil(frame, /^done$/, 300000);
+    const p = await progress(frame);
+    assert.strictEqual(p.done, p.total, "the rerun finished every cell");
   });
 });

@@ -11,7 +11,7 @@ import { openModel } from "../../src/engine";
 import { capturePooled, decodeIvec } from "../../src/engine/steer";
 import { loadTokenizer } from "../../src/engine/tokenizer";
 import { eventually, waitFor } from "../waitFor";
-import { REPO } from "./harness/codeServer";
+import { REPO, findProcesses } from "./harness/codeServer";
 import { written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
@@ -307,5 +307,54 @@ describe("Introspect steering (code-server)", function () {
     console.log(`      after reload: ${JSON.stringify(g.steered)} vs ${JSON.stringify(g.unsteered)}`);
     assert.strictEqual(await view.locator(".vector .error").count(), 0, "the restarted host took the vectors back");
     await wb.screenshot("steer 7 after reload");
+  });
+
+  it("the model host killed mid-generation: the view says what happened, and the next slider move steers again", async () => {
+    const { wb, server, folder } = session();
+    // Long generations, so the kill lands while one runs.
+    const settingsFile = path.join(folder, ".vscode/settings.json");
+    const before = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, "utf8") : undefined;
+    const settings = before ? (JSON.parse(before) as Record<string, unknown>) : {};
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, "introspect.steer.maxTokens": 256 }, null, 2));
+    try {
+      const view = await steerView();
+      const slider = view.locator("#alpha-0");
+      await slider.focus();
+      await slider.press("ArrowRight");
+      await waitFor(
+        "a long generation running with its first steps shown",
+        async () =>
+          view
+            .locator("#root")
+            .evaluate(
+              (root) =>
+                root.getAttribute("data-gen-status") === "running" &&
+                (root.querySelector("#steered")?.getAttribute("data-text") ?? "").length > 0,
+            ),
+        { timeoutMs: 60000, intervalMs: 30 },
+      );
+      const [old] = findProcesses(server.pgid, /dist\/server\.js/);
+      process.kill(old.pid, "SIGKILL");
+      const failed = await waitFor(
+        "the view's failed status",
+        async () =>
+          view
+            .locator("#root")
+            .evaluate((root) =>
+              root.getAttribute("data-gen-status") === "failed" ? (root.querySelector("#gen-status")?.textContent ?? "") : undefined,
+            ),
+        { timeoutMs: 30000, intervalMs: 50 },
+      );
+      assert.match(failed, /model host stopped while this was running/);
+      await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
+      const last = Number(await view.locator("#root").getAttribute("data-gen"));
+      await slider.press("ArrowLeft");
+      const g = await waitGen(view, (x) => x.gen > last, "a generation after the restart", 180000);
+      assert.ok(g.steered.length > 0 && g.unsteered.length > 0);
+    } finally {
+      if (before === undefined) fs.rmSync(settingsFile, { force: true });
+      else fs.writeFileSync(settingsFile, before);
+    }
   });
 });

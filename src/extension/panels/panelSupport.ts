@@ -116,9 +116,19 @@ export function isCancellation(e: unknown): boolean {
   return textOf(e) === "Cancelled.";
 }
 
+/** A request cut off because the model host process went away (crashed or was killed) mid-request. */
+export function hostStopped(e: unknown): boolean {
+  const t = textOf(e);
+  return /connection got disposed|Connection is (closed|disposed)|connection.*(closed|ended)|write after end|EPIPE/i.test(t);
+}
+
+export const HOST_STOPPED =
+  "The model host stopped while this was running, so the result is incomplete. It restarts by itself: run it again once the status bar shows the model.";
+
 /** A sentence for the user: LSP errors carry the host's message; with `cancelled`, a cancellation says that instead. */
 export function messageOf(e: unknown, cancelled?: string): string {
   if (cancelled !== undefined && isCancellation(e)) return cancelled;
+  if (hostStopped(e)) return HOST_STOPPED;
   return textOf(e);
 }
 

@@ -9,6 +9,7 @@ import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type Ste
 import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from "../../protocol/steerData";
 import type { FromWebview, ToWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { messageOf } from "../panels/panelSupport";
 import { renderHtml } from "../panels/webviewPanel";
 import { LatestWins } from "./coalesce";
 
@@ -326,7 +327,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       await this.post({
         type: "introspect/steerGen",
         genId,
-        status: { kind: "failed", message: e instanceof Error ? e.message : String(e) },
+        status: { kind: "failed", message: messageOf(e) },
       });
     }
   }
