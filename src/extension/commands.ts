@@ -1,6 +1,7 @@
 // Command handlers. Each command id is declared in package.json (contributes.commands) with
 // category "Introspect"; menus and `when` clauses live there too.
 import * as vscode from "vscode";
+import { ClearCacheRequest } from "../protocol/lsp";
 import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
 
@@ -13,6 +14,16 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
   });
 
   reg("introspect.showModelInfo", () => info.show());
+
+  reg("introspect.clearCache", async () => {
+    if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host" first.');
+    const r = await host.client.sendRequest(ClearCacheRequest.type);
+    void vscode.window.showInformationMessage(
+      r.removed
+        ? `Introspect: cleared the cache (${r.removed} ${r.removed === 1 ? "entry" : "entries"}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB of edited graphs) in ${r.dir}.`
+        : `Introspect: the cache in ${r.dir} was already empty.`,
+    );
+  });
 
   // introspect.probeSelection, introspect.probeText and introspect.clearTokenTint: src/extension/probe/commands.ts.
 }

@@ -49,7 +49,11 @@ export class HostClient implements vscode.Disposable {
     // outputs are copied into fresh buffers, and on some machines faulting those in costs more than
     // the extra outputs themselves (src/engine/model/mallocTuning.ts, BENCHMARKS.md "Capture").
     // And onnxruntime's telemetry off (the host also sets it itself: src/engine/model/ortTelemetry.ts).
-    const env = withoutOrtTelemetry(withMallocTuning(process.env));
+    // Edited graphs go to the extension's global storage, never beside the user's model (editCache.ts).
+    const env = {
+      ...withoutOrtTelemetry(withMallocTuning(process.env)),
+      INTROSPECT_CACHE_DIR: vscode.Uri.joinPath(context.globalStorageUri, "cache").fsPath,
+    };
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc, options: { env } },
       debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ["--nolazy", "--inspect=6009"] } },

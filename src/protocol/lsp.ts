@@ -48,6 +48,12 @@ export namespace ModelInfoRequest {
   export const type = new RequestType0<ModelInfoResult, void>(method);
 }
 
+/** Client -> host request ("Clear Cache"): remove every edited graph the host cached, for every model. */
+export namespace ClearCacheRequest {
+  export const method = "introspect/clearCache" as const;
+  export const type = new RequestType0<{ dir: string; removed: number; bytes: number }, void>(method);
+}
+
 export interface ConfigureParams {
   /** Absolute path of a model folder or .onnx file; "" to unload. */
   modelPath: string;

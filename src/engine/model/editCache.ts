@@ -1,9 +1,13 @@
 // Edited graphs on disk, keyed by model content and edit set, so reopening is instant.
 //
-// Where: beside the original .onnx when its folder is writable (then the edited file references the
-// original weights by relative path, and onnxruntime reads them straight from the original files);
-// otherwise in a cache folder (default ~/.cache/introspect), and the sessions get the weight files as
-// `externalData` buffers, which onnxruntime-node requires for data outside the model's own folder.
+// Where: never in the user's model folder. Each model (by content fingerprint) has a folder in the
+// cache (the CLI: $XDG_CACHE_HOME/introspect or ~/.cache/introspect; the extension: its global
+// storage, through INTROSPECT_CACHE_DIR). The model's .onnx and weight files are hard-linked into
+// that folder under their own names, so the edited file references them by relative path and
+// onnxruntime reads the weights straight from disk (its "escapes model directory" check sees files
+// in the edited file's own folder). Where a link cannot be made (another file system, no permission)
+// the sessions get the weights as `externalData` buffers instead. The cache is bounded: the newest
+// KEEP edited files per model and the MAX_MODELS most recently used models are kept.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,7 +16,7 @@ import type { ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import type { EditPlan, Subgraph } from "../surgery/surgery";
 import { writeEdited } from "../surgery/surgery";
-import { MAX_ONNX_BYTES, readExternalData, readModelFile } from "./modelFiles";
+import { MAX_ONNX_BYTES, checkExternalData, readExternalData, readModelFile } from "./modelFiles";
 import { removeStaleTemps, writeFileAtomic } from "./tempFiles";
 
 /** Bump when the edited-file format changes, so stale cache entries are not reused. */
@@ -35,22 +39,8 @@ export function fingerprint(src: FileBytes, mtimeMs: number): string {
 }
 
 export function defaultCacheDir(): string {
-  return process.env.INTROSPECT_CACHE_DIR || path.join(os.homedir(), ".cache", "introspect");
-}
-
-function writable(dir: string): boolean {
-  try {
-    // A folder without any write permission bit counts as read-only even for root, whom
-    // access(2) lets write anywhere: `chmod a-w` says "leave this folder alone".
-    if ((fs.statSync(dir).mode & 0o222) === 0) return false;
-    fs.accessSync(dir, fs.constants.W_OK);
-    const probe = path.join(dir, `.introspect-probe-${process.pid}`);
-    fs.writeFileSync(probe, "");
-    fs.unlinkSync(probe);
-    return true;
-  } catch {
-    return false;
-  }
+  const xdg = process.env.XDG_CACHE_HOME;
+  return process.env.INTROSPECT_CACHE_DIR || path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".cache"), "introspect");
 }
 
 /** Keeps the newest KEEP edited files of one model in a folder; older ones are stale edit sets. */
@@ -92,23 +82,92 @@ export function materialiseEdit(
     sub ? [...sub.keep].sort((a, b) => a - b) : null,
   ]);
   const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}|${planKey}`).digest("hex").slice(0, 20);
-  const dir = path.dirname(m.path);
   const base = path.basename(m.path);
-  const besideOriginal = !forceCache && writable(dir);
-  const target = besideOriginal
-    ? path.join(dir, `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`)
-    : path.join(cacheDir ?? defaultCacheDir(), `${base.replace(/\.onnx$/, "")}.introspect-${hash}.onnx`);
+  const stem = base.replace(/\.onnx$/, "");
+  const root = cacheDir ?? defaultCacheDir();
+  const dir = path.join(root, fp);
+  const target = path.join(dir, `${stem}.introspect-${hash}.onnx`);
   let written = false;
-  removeStaleTemps(path.dirname(target));
+  fs.mkdirSync(dir, { recursive: true });
+  removeStaleTemps(dir);
+  // The weights the edited file will reference, as links in its own folder; checked first.
+  const external = checkExternalData(m);
+  const needs = [...external.values()].map((f) => ({ name: f.location, real: f.realPath }));
+  if (m.inlineBytes > 0) needs.push({ name: base, real: fs.realpathSync(m.path) });
+  const linked = !forceCache && needs.every((n) => linkInto(dir, n.name, n.real));
   if (!fs.existsSync(target)) {
     writeFileAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub), { mkdir: true });
     written = true;
-    prune(path.dirname(target), base.replace(/\.onnx$/, ""));
+    prune(dir, stem);
+    pruneModels(root, dir);
   }
-  if (besideOriginal) return { path: target, written };
-  // Read-only model folder: hand every referenced weight file over as a buffer, read through the
-  // containment checks (modelFiles.ts) and only as far as the tensors declare.
+  touch(dir);
+  if (linked) return { path: target, written };
+  // No links: hand every referenced weight file over as a buffer, read through the containment
+  // checks (modelFiles.ts) and only as far as the tensors declare.
   const externalData = readExternalData(m).filter((f) => m.inlineBytes === 0 || f.path !== base);
   if (m.inlineBytes > 0) externalData.push({ path: base, data: readModelFile(m.path, "The model file", MAX_ONNX_BYTES) });
   return { path: target, externalData, written };
+}
+
+/** `dir/name` as a hard link to `real` (kept when it already is one); false when one cannot be made. */
+function linkInto(dir: string, name: string, real: string): boolean {
+  const at = path.join(dir, name);
+  if (!path.resolve(at).startsWith(path.resolve(dir) + path.sep)) return false;
+  try {
+    const a = fs.statSync(at, { throwIfNoEntry: false });
+    const b = fs.statSync(real);
+    if (a && a.ino === b.ino && a.dev === b.dev) return true;
+    if (a) fs.rmSync(at, { force: true });
+    fs.mkdirSync(path.dirname(at), { recursive: true });
+    fs.linkSync(real, at);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function touch(dir: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // Recency is housekeeping.
+  }
+}
+
+/** Models (fingerprint folders) kept in the cache; the least recently used beyond this are removed. */
+const MAX_MODELS = 16;
+function pruneModels(root: string, keep: string): void {
+  try {
+    const dirs = fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && /^[0-9a-f]{32}$/.test(d.name))
+      .map((d) => ({ p: path.join(root, d.name), t: fs.statSync(path.join(root, d.name)).mtimeMs }))
+      .filter((d) => d.p !== keep)
+      .sort((a, b) => b.t - a.t);
+    for (const d of dirs.slice(MAX_MODELS - 1)) fs.rmSync(d.p, { recursive: true, force: true });
+  } catch {
+    // Pruning is housekeeping; a failure must not stop a run.
+  }
+}
+
+/** Empties the cache ("Clear Cache"): every model folder and edited graph under `root`. Returns bytes freed (links not counted). */
+export function clearCache(root = defaultCacheDir()): { removed: number; bytes: number } {
+  let removed = 0;
+  let bytes = 0;
+  if (!fs.existsSync(root)) return { removed, bytes };
+  for (const d of fs.readdirSync(root, { withFileTypes: true })) {
+    const p = path.join(root, d.name);
+    if (d.isDirectory() && /^[0-9a-f]{32}$/.test(d.name)) {
+      for (const f of fs.readdirSync(p)) if (f.includes(".introspect-")) bytes += fs.statSync(path.join(p, f)).size;
+      fs.rmSync(p, { recursive: true, force: true });
+      removed++;
+    } else if (d.isFile() && d.name.includes(".introspect-")) {
+      bytes += fs.statSync(p).size;
+      fs.rmSync(p, { force: true });
+      removed++;
+    }
+  }
+  return { removed, bytes };
 }

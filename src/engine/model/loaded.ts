@@ -20,9 +20,9 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** onnxruntime graph optimisation level; default "all". */
   graphOptimization?: "disabled" | "basic" | "extended" | "all";
-  /** Where edited graphs go when the model's folder is read-only (default ~/.cache/introspect). */
+  /** Where edited graphs go (default $INTROSPECT_CACHE_DIR, else $XDG_CACHE_HOME/introspect or ~/.cache/introspect); never the model's folder. */
   cacheDir?: string;
-  /** "cache": always put edited graphs in cacheDir and pass weights as buffers (as for read-only folders). */
+  /** "cache": pass the weights to onnxruntime as buffers instead of hard-linking them beside the edited graph. */
   editLocation?: "auto" | "cache";
   /** onnxruntime's MatMul weight prepacking (default true): faster forwards, but session creation is
    * slower (~9 s vs ~1 s for GPT-2 small on 2 busy cores) and memory grows by the packed copies. */

@@ -3,10 +3,11 @@
 // configure time with the refusal sentence, not at the first probe) and describe it.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
+import { ClearCacheRequest, ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
 import { mallocTuned } from "../../engine/model/mallocTuning";
 import { elemType, shapeOf } from "../../engine/onnx/modelFile";
 import { checkTokenizerFits } from "../../engine/model/loaded";
+import { clearCache, defaultCacheDir } from "../../engine/model/editCache";
 import type { HostContext } from "../context";
 
 export function register(ctx: HostContext): void {
@@ -36,6 +37,12 @@ export function register(ctx: HostContext): void {
       ctx.setState({ kind: "failed", path: params.modelPath, reason });
     }
     return ctx.getState();
+  });
+
+  ctx.connection.onRequest(ClearCacheRequest.type, async () => {
+    // Open sessions keep their files open; the next edit set writes afresh.
+    const dir = defaultCacheDir();
+    return { dir, ...clearCache(dir) };
   });
 
   ctx.connection.onRequest(ModelInfoRequest.type, async (): Promise<ModelInfoResult> => {

@@ -238,15 +238,73 @@ describe("engine: files, cache and errors", function () {
     return dest;
   }
 
-  it("reuses the cached edited graph on reopen", async () => {
+  it("reuses the cached edited graph on reopen; the cache, not the model folder, holds it", async () => {
     const dir = copyFixture("tiny-llama");
-    const a = await openModel(dir);
+    const cache = path.join(tmp, "cache-reopen");
+    const a = await openModel(dir, { cacheDir: cache });
     assert.strictEqual(a.writtenFiles.length, 1);
     await a.dispose();
-    const b = await openModel(dir);
+    const b = await openModel(dir, { cacheDir: cache });
     assert.strictEqual(b.writtenFiles.length, 0, "edited graph was rewritten");
     await b.dispose();
-    assert.ok(fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")));
+    assert.ok(!fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")), "wrote into the model folder");
+    assert.ok(path.dirname(b.writtenFiles[0] ?? a.writtenFiles[0]).startsWith(cache));
+  });
+
+  const listing = (dir: string): string[] =>
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .map((e) => {
+        const p = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+        const st = fs.statSync(p);
+        return `${path.relative(dir, p)} ${st.isFile() ? st.size : "dir"} ${st.mtimeMs}`;
+      })
+      .sort();
+
+  /** Probe-like captures, steering, patching and the logit lens: everything that makes edited graphs. */
+  async function exercise(dir: string, cache: string): Promise<string[]> {
+    const m = await openModel(dir, { cacheDir: cache });
+    try {
+      const clean = await m.run({ ids: PROMPT, capture: ["blocks.0.hook_resid_post", "blocks.1.hook_resid_pre"] });
+      await m.run({ ids: PROMPT, steer: [{ site: "blocks.0.hook_resid_post", vector: new Float32Array(m.info.dModel).fill(0.5) }] });
+      await m.run({
+        ids: PROMPT,
+        patch: [{ site: "blocks.1.hook_resid_pre", positions: [2], values: clean.captures.get("blocks.1.hook_resid_pre")! }],
+      });
+      await logitLens(m, PROMPT, { k: 1 });
+      return m.writtenFiles;
+    } finally {
+      await m.dispose();
+    }
+  }
+
+  it("probing, steering, patching and the lens leave a writable model folder's listing unchanged; weights are linked, not copied", async () => {
+    const dir = copyFixture("tiny-llama");
+    const cache = path.join(tmp, "cache-writable");
+    const before = listing(dir);
+    const written = await exercise(dir, cache);
+    assert.ok(written.length >= 3, `only ${written.length} edited graphs were made`);
+    assert.deepStrictEqual(listing(dir), before, "the model folder changed");
+    // The model's weights sit beside the edited graphs as hard links to the original files.
+    const folder = path.dirname(written[0]);
+    const link = fs.statSync(path.join(folder, "model.onnx"));
+    assert.strictEqual(link.ino, fs.statSync(path.join(dir, "onnx", "model.onnx")).ino);
+  });
+
+  // "as a user without root" in the title: as root, npm test runs this test as INTROSPECT_TEST_USER.
+  it("probing, steering, patching and the lens leave a read-only model folder unchanged as a user without root", async function () {
+    if (process.getuid?.() === 0) this.skip(); // root ignores permissions
+    const dir = copyFixture("tiny-gpt2");
+    const cache = path.join(tmp, "cache-readonly");
+    fs.chmodSync(path.join(dir, "onnx"), 0o555);
+    try {
+      const before = listing(dir);
+      const written = await exercise(dir, cache);
+      assert.ok(written.length >= 3);
+      assert.deepStrictEqual(listing(dir), before, "the model folder changed");
+    } finally {
+      fs.chmodSync(path.join(dir, "onnx"), 0o755);
+    }
   });
 
   // "as a user without root" in the title: as root, npm test runs this test as INTROSPECT_TEST_USER.
@@ -273,7 +331,8 @@ describe("engine: files, cache and errors", function () {
     const lens = await logitLens(m, PROMPT, { k: 1 });
     assert.strictEqual(lens.topIds.length, 14);
     assert.ok(!fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")), "wrote into the model folder");
-    assert.ok(fs.readdirSync(cache).length >= 2);
+    const edited = fs.readdirSync(cache, { recursive: true }).filter((f) => String(f).includes(".introspect-"));
+    assert.ok(edited.length >= 2, `edited graphs in the cache: ${edited.join(", ")}`);
     await m.dispose();
     ref.removeWrittenFiles();
     await ref.dispose();
