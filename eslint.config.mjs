@@ -2,6 +2,26 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+const VSCODE = { name: "vscode", message: "Only src/extension talks to VS Code." };
+const ENGINE =
+  "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
+const WEBVIEW = "Webview code runs in the browser: no Node built-ins, host, CLI or extension code.";
+const NODE_BUILTINS = [
+  "fs",
+  "path",
+  "os",
+  "child_process",
+  "crypto",
+  "http",
+  "https",
+  "net",
+  "stream",
+  "url",
+  "util",
+  "worker_threads",
+  "zlib",
+];
+
 export default tseslint.config(
   { ignores: ["dist/**", "out/**", ".e2e/**", ".test-output/**", "node_modules/**", "models/**", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
@@ -17,7 +37,36 @@ export default tseslint.config(
   },
   {
     // The `vscode` module may only be used by the extension side and its tests.
-    files: ["src/engine/**/*.ts", "src/server/**/*.ts", "src/cli/**/*.ts", "src/protocol/**/*.ts", "webview/**/*.ts"],
-    rules: { "no-restricted-imports": ["error", { paths: [{ name: "vscode", message: "Only src/extension talks to VS Code." }] }] },
+    files: ["src/server/**/*.ts", "src/cli/**/*.ts", "src/protocol/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { paths: [VSCODE] }] },
+  },
+  {
+    // The engine is pure TypeScript at the bottom: it imports no protocol, host, extension or webview code.
+    files: ["src/engine/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [VSCODE],
+          patterns: [{ group: ["**/protocol/**", "**/server/**", "**/extension/**", "**/webview/**", "**/cli/**"], message: ENGINE }],
+        },
+      ],
+    },
+  },
+  {
+    // Webviews run in the browser: no Node built-ins, no host or engine code (types come through src/protocol).
+    files: ["webview/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [VSCODE, ...NODE_BUILTINS.map((name) => ({ name, message: WEBVIEW }))],
+          patterns: [
+            { group: ["node:*"], message: WEBVIEW },
+            { group: ["**/src/server/**", "**/src/cli/**", "**/src/extension/**"], message: WEBVIEW },
+          ],
+        },
+      ],
+    },
   },
 );

@@ -50,7 +50,7 @@ export {
   type KvCache,
   type DecodeResult,
 } from "./model/loaded";
-export { resolveModelPath, VARIANTS, type ResolvedModel } from "./model/resolve";
+export { resolveModelPath, listVariants, VARIANTS, type ResolvedModel, type VariantFile } from "./model/resolve";
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
 export { checkMap, refusal, describe as describeCheck, type MapCheck } from "./arch/selfCheck";
 export { defaultCacheDir } from "./model/editCache";

@@ -1,10 +1,12 @@
 // Custom LSP messages between the extension (client, src/extension) and the model host
 // (server, src/server). This is the one place they are declared; both sides import it.
 // Each message: who sends it, and why. Large tensors are never JSON number arrays here:
-// they travel as base64 of their float32 bytes (TensorPayload) or stay in the host.
+// results carrying them are typed Wire<T> and travel through toWire / fromWire
+// (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import type { ModelInfo, ModelState } from "../engine/types";
-import type { AttentionRequest, NeuronRequest } from "./probeData";
+import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
+import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
 export type { ModelState };
 
@@ -59,29 +61,6 @@ export namespace ConfigureRequest {
   export const type = new RequestType<ConfigureParams, ModelState, void>(method);
 }
 
-/**
- * Binary payload for a tensor crossing the IPC channel. JSON-RPC has no binary type, so
- * the host sends the float32 bytes base64-encoded once (4/3 size) instead of a number array (~10x).
- */
-export interface TensorPayload {
-  dims: number[];
-  /** base64 of the little-endian float32 bytes. */
-  base64: string;
-}
-
-export function encodeTensor(dims: number[], data: Float32Array): TensorPayload {
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { dims, base64: bytes.toString("base64") };
-}
-
-export function decodeTensor(p: TensorPayload): { dims: number[]; data: Float32Array } {
-  const bytes = Buffer.from(p.base64, "base64");
-  // Copy into an aligned buffer: Buffer.from may return a slice of a shared pool at any offset.
-  const data = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(data.buffer).set(bytes);
-  return { dims: p.dims, data };
-}
-
 export interface ProbeParams {
   /** Document the text comes from (for the panel title and the editor tint). */
   uri: string;
@@ -103,19 +82,19 @@ export interface ProbeParams {
  */
 export namespace ProbeRequest {
   export const method = "introspect/probe" as const;
-  export const type = new RequestType<ProbeParams, unknown, void>(method);
+  export const type = new RequestType<ProbeParams, Wire<ProbeResult>, void>(method);
 }
 
 /** Client -> host request: top-k MLP neurons of another layer of probe `probeId`; result toWire(NeuronData). */
 export namespace ProbeNeuronsRequest {
   export const method = "introspect/probeNeurons" as const;
-  export const type = new RequestType<NeuronRequest & { probeId: string }, unknown, void>(method);
+  export const type = new RequestType<NeuronRequest & { probeId: string }, Wire<NeuronData>, void>(method);
 }
 
 /** Client -> host request: attention of another layer/head of probe `probeId`; result toWire(AttentionData). */
 export namespace ProbeAttentionRequest {
   export const method = "introspect/probeAttention" as const;
-  export const type = new RequestType<AttentionRequest & { probeId: string }, unknown, void>(method);
+  export const type = new RequestType<AttentionRequest & { probeId: string }, Wire<AttentionData>, void>(method);
 }
 
 // ---- Steering (issue 7): vectors live in the host by id; the side panel holds ids, strengths and toggles.
@@ -299,13 +278,13 @@ export namespace PatchPrepareRequest {
  */
 export namespace PatchRunRequest {
   export const method = "introspect/patchRun" as const;
-  export const type = new RequestType<{ runId: number; experiment: import("./patchData").PatchExperiment }, unknown, void>(method);
+  export const type = new RequestType<{ runId: number; experiment: PatchExperiment }, Wire<PatchRun>, void>(method);
 }
 
 /** Host -> client notification: run `runId` started (toWire(PatchHeader)) or finished more cells (toWire(PatchProgressData)). */
 export namespace PatchProgressNotification {
   export const method = "introspect/patchProgress" as const;
-  export const type = new NotificationType<{ runId: number; header?: unknown; progress?: unknown }>(method);
+  export const type = new NotificationType<{ runId: number; header?: Wire<PatchHeader>; progress?: Wire<PatchProgressData> }>(method);
 }
 
 /** Client -> host request: the top next tokens of the corrupted run with one cell patched (a click in the heatmap). */

@@ -2,7 +2,7 @@
 // (webview/patch). Browser-safe: types and pure helpers only. Over JSON-RPC the grids are encoded
 // with probeData's toWire/fromWire (typed arrays as base64); into the webview they go as
 // WebviewTensor (an ArrayBuffer plus dims), never as JSON number arrays.
-import type { WebviewTensor } from "./webview";
+import type { WebviewTensor } from "./webviewTensor";
 
 /** Sites patched layer by layer (TransformerLens kinds; the grid's rows are layers). */
 export type PatchSiteKind = "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out";

@@ -3,6 +3,8 @@
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
 import type { ModelInfoResult } from "./lsp";
+
+export type { WebviewTensor } from "./webviewTensor";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
 import type { SteerAction, SteerGenStatus, SteerLiveInput, SteerPanelState, SteerStep, SteerSweepResult } from "./steerData";
 import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
@@ -22,13 +24,6 @@ export interface WebviewRequests {
 }
 
 export type RequestMethod = keyof WebviewRequests;
-
-/** A tensor as it crosses into a webview: raw float32 bytes plus shape. */
-export interface WebviewTensor {
-  dims: number[];
-  /** Little-endian float32 bytes; view with `new Float32Array(buffer)`. */
-  buffer: ArrayBuffer;
-}
 
 /** Extension -> webview. */
 export type ToWebview =

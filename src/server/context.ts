@@ -7,16 +7,11 @@ import type { TextDocument } from "vscode-languageserver-textdocument";
 import type { ModelState } from "../engine/types";
 import type * as Ort from "onnxruntime-node";
 import type { EngineModelAccess } from "./engineModel";
+import type { LoadedModel } from "./hostModel";
 
 export type OrtModule = typeof Ort;
 
-/** The model the host is configured with, if any; the engine opens it (ctx.engine). */
-export interface LoadedModel {
-  /** What the user configured: a model folder or a single .onnx file. */
-  modelPath: string;
-  /** The .onnx file actually opened. */
-  onnxFile: string;
-}
+export type { LoadedModel } from "./hostModel";
 
 export interface HostContext {
   readonly connection: Connection;

@@ -4,7 +4,7 @@
 import { openModel, type LoadedModel } from "../engine";
 import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
 import { IntrospectError, type ModelState } from "../engine/types";
-import type { LoadedModel as HostModel } from "./context";
+import type { LoadedModel as HostModel } from "./hostModel";
 
 export interface EngineModelAccess {
   /**

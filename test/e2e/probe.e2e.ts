@@ -10,7 +10,7 @@ import { openModel, type LoadedModel } from "../../src/engine";
 import { buildProbeResult } from "../../src/engine/analysis/probe";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../../src/engine/tokenizer";
 import type { ProbeParams } from "../../src/protocol/lsp";
-import { fromWire, type ProbeResult } from "../../src/protocol/probeData";
+import { fromWire, type ProbeResult, type Wire } from "../../src/protocol/probeData";
 import { tokenLabel } from "../../webview/shared/tokens";
 import { REPO } from "./harness/codeServer";
 import { SCREENSHOTS } from "./harness/workbench";
@@ -48,7 +48,7 @@ async function recorded(afterMtime = 0): Promise<{ params: ProbeParams; result: 
   const file = path.join(RECORD, "last-result.json");
   for (let i = 0; i < 300; i++) {
     if (fs.existsSync(file) && fs.statSync(file).mtimeMs > afterMtime) {
-      const raw = JSON.parse(fs.readFileSync(file, "utf8")) as { params: ProbeParams; result: unknown };
+      const raw = JSON.parse(fs.readFileSync(file, "utf8")) as { params: ProbeParams; result: Wire<ProbeResult> };
       return { params: raw.params, result: fromWire<ProbeResult>(raw.result), mtime: fs.statSync(file).mtimeMs };
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -640,26 +640,8 @@ def ort_session(path):
 
 
 def ort_feeds(sess, ids, past=None, start=0):
-    ids = np.asarray(ids, dtype=np.int64)[None]
-    total = start + ids.shape[1]
-    feeds = {}
-    for inp in sess.get_inputs():
-        n = inp.name
-        if n == "input_ids":
-            feeds[n] = ids
-        elif n == "attention_mask":
-            feeds[n] = np.ones((1, total), dtype=np.int64)
-        elif n == "position_ids":
-            feeds[n] = np.arange(start, total, dtype=np.int64)[None]
-        elif n.startswith("past_key_values"):
-            if past is not None:
-                feeds[n] = past[n]
-            else:
-                shape = [1 if i == 0 else (0 if not isinstance(dim, int) else dim) for i, dim in enumerate(inp.shape)]
-                feeds[n] = np.zeros(shape, dtype=np.float32)
-        else:
-            raise ValueError(f"unexpected input {n}")
-    return feeds
+    import common
+    return common.ort_feeds(sess, ids, past, start)
 
 
 def ort_logits(path, ids):

@@ -1,7 +1,7 @@
 // Packs captured tensors into a ProbeResult. Pure: probe.ts runs the model and calls this, the
 // tests and the webview harness call it with synthetic tensors.
 import type { ActivationTensor } from "../types";
-import type { AttentionData, LayerMetricName, MassiveActivation, ProbeResult, ProbeTensor, ProbeToken } from "../../protocol/probeData";
+import type { AttentionData, LayerMetricName, MassiveActivation, ProbeResult, ProbeTensor, ProbeToken } from "./result";
 import { activationShift, nextTokenIds, residualNorms, type LensLayer, type RowRange } from "./layerMetrics";
 import { topNeurons } from "./neurons";
 import { expertUsage, routeTopK } from "./moe";

@@ -5,7 +5,7 @@ import type { LoadedModel } from "../model/loaded";
 import { unembedResidual } from "../model/lens";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
 import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
-import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "../../protocol/probeData";
+import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
 import { LENS_K, assembleProbeResult, buildAttention } from "./assemble";
 import { logitLensLayer, nextTokenIds, type LensLayer, type RowRange } from "./layerMetrics";
 import { topNeurons } from "./neurons";

@@ -12,6 +12,10 @@ export const FUSED_ATTENTION = new Set([
   "DecoderMaskedMultiHeadAttention",
   "DecoderMaskedSelfAttention",
 ]);
+/** Fused attention ops that take several new tokens after a non-empty past only for one sequence at
+ * a time (onnxruntime's GroupQueryAttention: "batch_size must be 1 when sequence_length > 1 and past
+ * context is given"); batched prompts (empty past) and batched one-token steps are fine. */
+export const SINGLE_ROW_CONTINUATION = new Set(["GroupQueryAttention"]);
 export const SKIP_NORMS = new Set(["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
 export const MATMULS = new Set([
   "MatMul",

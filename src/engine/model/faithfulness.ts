@@ -14,6 +14,8 @@
 //   (manifest variants.<v>.tolerance_own: 1e-4, fp16 2e-2), and their logits against float32 PyTorch
 //   within the bound the manifest states (twice the difference measured at export).
 // - older references without these fields: int8/int4 1e-1, fp16 2e-2, fused 1e-3.
+// - references made for the graph itself (`tolerance.graph_specific`, onnxruntime-genai fixtures: float32
+//   PyTorch on the same, for 4-bit graphs dequantised, weights): the manifest's abs tolerance as stated.
 import * as fs from "fs";
 import * as path from "path";
 import type { HookName } from "../types";
@@ -21,7 +23,7 @@ import { IntrospectError } from "../types";
 import { parseSafetensors, toFloat32, type SafeTensor } from "../safetensors";
 import { openModel } from "./open";
 import type { LoadedModel } from "./loaded";
-import { VARIANTS } from "./resolve";
+import { listVariants } from "./resolve";
 import { modelPatchRunner } from "../patch/model-runner";
 import { patchingSweep } from "../patch/sweep";
 
@@ -49,7 +51,9 @@ interface Manifest {
   prompts: Array<{ ids: number[]; text?: string }>;
   sites: string[];
   config?: { layers?: number; d_model?: number; experts?: number | null };
-  tolerance?: { abs?: number };
+  /** `graph_specific`: the reference was computed for this very graph (a 4-bit graph's reference uses its
+   * dequantised weights), so `abs` applies as stated instead of the export style's default. */
+  tolerance?: { abs?: number; graph_specific?: boolean };
   steering?: { prompt_ids: number[]; site: string; alpha: number; vector: string; logits: string };
   patching?: { clean_ids: number[]; corrupt_ids: number[]; site: string; position: number; logits: string };
   patching_grid?: { clean_ids: number[]; corrupt_ids: number[]; site: string; answer_id: number; wrong_id: number; grid: string };
@@ -66,22 +70,9 @@ export interface FaithCase {
   referenceKind?: "pytorch" | "own-graph" | "fused";
 }
 
-/** Variants present in a model folder (model.onnx -> fp32, model_fp16.onnx -> fp16 ...). */
-function variantsIn(folder: string): string[] {
-  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
-  const out: string[] = [];
-  for (const f of fs.readdirSync(dir).sort()) {
-    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
-    if (!m) continue;
-    const suffix = m[1] ?? "";
-    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
-    if (!out.includes(v)) out.push(v);
-  }
-  return out.length ? out : ["fp32"];
-}
-
 function withVariants(name: string, modelPath: string, referenceDir: string): FaithCase[] {
-  const vs = variantsIn(modelPath);
+  const found = listVariants(modelPath).map((v) => v.variant);
+  const vs = found.length ? found : ["fp32"];
   return vs.map((v) => ({ name: vs.length > 1 || v !== "fp32" ? `${name}:${v}` : name, modelPath, referenceDir, variant: v }));
 }
 
@@ -109,7 +100,8 @@ export function zooCases(zooDir: string, referenceRoot: string): FaithCase[] {
   });
 }
 
-/** Every model under root with a reference: models/*, test/fixtures/zoo (index.json), test/fixtures/local/*. */
+/** Every model under root with a reference: models/*, test/fixtures/zoo (index.json), test/fixtures/local/*
+ * and test/fixtures/genai/* (onnxruntime-genai builder layouts, each with its own reference/). */
 export function findFaithCases(root: string): FaithCase[] {
   const out: FaithCase[] = [];
   const refRoot = path.join(root, "test", "fixtures", "reference");
@@ -120,10 +112,12 @@ export function findFaithCases(root: string): FaithCase[] {
     if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(name, path.join(models, name), ref));
   }
   out.push(...zooCases(path.join(root, "test", "fixtures", "zoo"), refRoot));
-  const local = path.join(root, "test", "fixtures", "local");
-  for (const name of dirs(local)) {
-    const ref = path.join(local, name, "reference");
-    if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(`local/${name}`, path.join(local, name), ref));
+  for (const group of ["local", "genai"]) {
+    const dir = path.join(root, "test", "fixtures", group);
+    for (const name of dirs(dir)) {
+      const ref = path.join(dir, name, "reference");
+      if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(`${group}/${name}`, path.join(dir, name), ref));
+    }
   }
   return out;
 }
@@ -171,7 +165,9 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
         ? vref.tolerance_own
         : kind === "fused" && vref?.tolerance !== undefined
           ? vref.tolerance
-          : toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
+          : manifest.tolerance?.graph_specific && manifest.tolerance.abs !== undefined
+            ? manifest.tolerance.abs
+            : toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
     const keyOf = (p: number, site: string) => (kind === "own-graph" ? `variant/${c.variant}/${p}/${site}` : `${p}/${site}`);
 
     // The map's counts against the reference model's.

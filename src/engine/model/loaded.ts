@@ -1,16 +1,18 @@
 // An open model: its architecture map, its edited sessions, and forward passes with capture,
 // steering and patching.
 import * as fs from "fs";
+import * as path from "path";
 import * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName, ModelInfo } from "../types";
 import { IntrospectError, throwIfCancelled } from "../types";
 import type { ArchMap } from "../arch/archMap";
+import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
-import type { ResolvedModel } from "./resolve";
+import { listVariants, type ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
 
 export interface SessionOptions {
@@ -103,7 +105,10 @@ export class LoadedModel {
   private sessions = new Map<string, Promise<EditedSession>>();
   readonly pastInputs: PastInput[];
   readonly hasPositionIds: boolean;
-  /** Positions the model has (config.json max_position_embeddings / n_positions / ...), if stated. */
+  /** Several new tokens after a non-empty past must be fed one sequence at a time (GroupQueryAttention). */
+  readonly singleRowContinuation: boolean;
+  /** Positions the model has (config.json max_position_embeddings / n_positions / ..., genai_config.json
+   * context_length), if stated. */
   readonly contextLength?: number;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
@@ -119,9 +124,15 @@ export class LoadedModel {
     readonly options: SessionOptions,
   ) {
     const cfg = resolved.config;
-    const heads = Number(cfg.num_key_value_heads ?? cfg.num_attention_heads ?? cfg.n_head ?? 0);
+    const gc = resolved.genai ?? {};
+    // Past shapes often leave heads and head size symbolic (onnxruntime-genai: "kv_cache_dim"): config.json, then genai_config.json.
+    const heads = Number(cfg.num_key_value_heads ?? cfg.num_attention_heads ?? cfg.n_head ?? gc.num_key_value_heads ?? 0);
+    const qHeads = Number(cfg.num_attention_heads ?? cfg.n_head ?? gc.num_attention_heads ?? 0);
     const hd =
-      Number(cfg.head_dim ?? 0) || (heads ? Number(cfg.hidden_size ?? cfg.n_embd ?? 0) / Number(cfg.num_attention_heads ?? cfg.n_head) : 0);
+      Number(cfg.head_dim ?? 0) ||
+      (qHeads && (cfg.hidden_size ?? cfg.n_embd) !== undefined ? Number(cfg.hidden_size ?? cfg.n_embd) / qHeads : 0) ||
+      Number(gc.head_size ?? 0) ||
+      (qHeads ? Number(gc.hidden_size ?? 0) / qHeads : 0);
     this.pastInputs = scanned.inputs
       .filter((i) => i.name.startsWith("past_key_values") || i.name.startsWith("past_key") || i.name.startsWith("past_value"))
       .map((i) => {
@@ -134,10 +145,11 @@ export class LoadedModel {
         };
       });
     this.hasPositionIds = scanned.inputs.some((i) => i.name === "position_ids");
+    this.singleRowContinuation = scanned.nodes.some((n) => SINGLE_ROW_CONTINUATION.has(n.opType));
     const ctx = ["max_position_embeddings", "n_positions", "n_ctx", "max_seq_len", "seq_length"]
       .map((k) => cfg[k])
       .find((v) => typeof v === "number" && v > 0);
-    this.contextLength = ctx as number | undefined;
+    this.contextLength = (ctx as number | undefined) ?? gc.context_length;
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -186,10 +198,7 @@ export class LoadedModel {
       return await s;
     } catch (e) {
       this.sessions.delete(key);
-      throw new IntrospectError(
-        "corrupt-model",
-        `onnxruntime could not load ${this.resolved.onnxPath}: ${(e as Error).message.split("\n")[0]}`,
-      );
+      throw loadError(this.resolved, e as Error);
     }
   }
 
@@ -260,6 +269,7 @@ export class LoadedModel {
     const n = ids[0].length;
     const past = cache?.length ?? 0;
     this.checkBudget(B, n, past);
+    if (cache && past > 0 && n > 1 && B > 1 && this.singleRowContinuation) return this.decodeRows(ids, cache, opts);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64Tensor(ids.flat(), [B, n]),
       attention_mask: int64Tensor(new Array(B * (past + n)).fill(1), [B, past + n]),
@@ -275,6 +285,24 @@ export class LoadedModel {
     const tensors = new Map<string, ort.Tensor>();
     this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
     return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
+  }
+
+  /** decodeStep one row at a time (attention that continues several tokens only for one row), joined on the batch axis. */
+  private async decodeRows(ids: number[][], cache: KvCache, opts: Omit<RunRequest, "ids">): Promise<DecodeResult> {
+    const parts: DecodeResult[] = [];
+    for (let b = 0; b < ids.length; b++) {
+      const tensors = new Map([...cache.tensors].map(([k, t]) => [k, batchRow(t, b)]));
+      parts.push(await this.decodeStep([ids[b]], { length: cache.length, tensors }, opts));
+    }
+    const captures = new Map<HookName, ActivationTensor>();
+    for (const k of parts[0].captures.keys()) captures.set(k, joinRows(parts.map((p) => p.captures.get(k)!)));
+    const tensors = new Map<string, ort.Tensor>();
+    for (const k of parts[0].cache.tensors.keys()) {
+      const ts = parts.map((p) => p.cache.tensors.get(k)!);
+      const joined = joinRows(ts.map((t) => ({ dims: [...t.dims], data: t.data as Float32Array })));
+      tensors.set(k, new ort.Tensor(ts[0].type as "float32", joined.data, joined.dims));
+    }
+    return { logits: joinRows(parts.map((p) => p.logits)), captures, cache: { length: parts[0].cache.length, tensors } };
   }
 
   private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
@@ -384,6 +412,25 @@ export function sessionExtra(o: SessionOptions): { extra?: Record<string, unknow
   return Object.keys(session).length ? { extra: { session } } : {};
 }
 
+/** Row `b` of a tensor's batch axis (axis 0), same element type. */
+function batchRow(t: ort.Tensor, b: number): ort.Tensor {
+  const per = t.dims.slice(1).reduce((a, c) => a * c, 1);
+  const data = t.data as Float32Array;
+  return new ort.Tensor(t.type as "float32", data.slice(b * per, (b + 1) * per), [1, ...t.dims.slice(1)]);
+}
+
+/** Tensors of one row each, joined on axis 0 (typed arrays of the first one's kind). */
+function joinRows(parts: ActivationTensor[]): ActivationTensor {
+  const total = parts.reduce((a, p) => a + p.data.length, 0);
+  const data = new (parts[0].data.constructor as Float32ArrayConstructor)(total);
+  let o = 0;
+  for (const p of parts) {
+    data.set(p.data, o);
+    o += p.data.length;
+  }
+  return { dims: [parts.reduce((a, p) => a + p.dims[0], 0), ...parts[0].dims.slice(1)], data };
+}
+
 function squeeze(t: ActivationTensor): ActivationTensor {
   return t.dims[0] === 1 ? { dims: t.dims.slice(1), data: t.data } : t;
 }
@@ -438,4 +485,39 @@ export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number;
     );
   const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
   if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
+}
+
+/**
+ * onnxruntime's refusal to load a graph, as a sentence: the op it has no kernel for (a variant made
+ * for another runtime, say) and which other variants of the same folder do load.
+ */
+export function loadError(resolved: ResolvedModel, e: Error): IntrospectError {
+  const first = e.message.split("\n")[0];
+  const op =
+    /implementation for (\w+)\(/.exec(first)?.[1] ??
+    /([\w.]+:\w+)\(-?\d+\) is not a registered/.exec(first)?.[1] ??
+    /Unrecognized attribute|No Op registered for (\w+)/.exec(first)?.[1] ??
+    /[Oo]p type[^\w]+(\w+)/.exec(first)?.[1] ??
+    /domain[^\w]+([\w.]+)/.exec(first)?.[1];
+  const file = path.basename(resolved.onnxPath);
+  const others = listVariants(resolved.folder).filter((v) => v.file !== resolved.onnxPath);
+  const ok = others.filter((v) => canLoadQuick(v.file));
+  const hint = ok.length
+    ? ` This folder also has ${ok.map((v) => `${v.variant} (${path.basename(v.file)})`).join(", ")}: set introspect.variant (CLI: --variant) to one of them.`
+    : "";
+  return new IntrospectError(
+    op ? "unsupported-model" : "corrupt-model",
+    op
+      ? `onnxruntime on this machine cannot run ${file}: it has no kernel for ${op}.${hint}`
+      : `onnxruntime could not load ${file}: ${first}${hint}`,
+  );
+}
+
+/** A cheap guess that another variant loads: its file is readable and not the failing one. */
+function canLoadQuick(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

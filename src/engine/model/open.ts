@@ -49,10 +49,15 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     // External data: regular files inside the model's folder, covering what the tensors declare.
     checkExternalData(scanned);
     const g = new GraphIndex(scanned);
-    if (opts.config) resolved.config = { ...resolved.config, ...opts.config };
+    if (opts.config) {
+      resolved.config = { ...resolved.config, ...opts.config };
+      // genai_config.json uses the same key names: an override replaces both accounts.
+      const gc = resolved.genai as Record<string, unknown> | undefined;
+      if (gc) for (const k of Object.keys(gc)) if (k in opts.config && k !== "filename") gc[k] = Number(opts.config[k]);
+    }
     const cfg = resolved.config;
     const map = buildArchMap(g, cfg);
-    const checks = checkMap(g, map, cfg);
+    const checks = checkMap(g, map, cfg, resolved.genai);
     const refused = refusal(checks, path.basename(resolved.folder));
     if (refused && !opts.allowUnconfirmed) throw refused;
     const info: ModelInfo = {
@@ -61,7 +66,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
       numLayers: map.numLayers,
       dModel: map.dModel,
       dMlp: map.dMlp,
-      numHeads: Number(cfg.num_attention_heads ?? cfg.n_head ?? 0) || undefined,
+      numHeads: Number(cfg.num_attention_heads ?? cfg.n_head ?? resolved.genai?.num_attention_heads ?? 0) || undefined,
       vocabSize: map.vocabSize,
       numExperts: map.numExperts,
       expertsPerToken: map.expertsPerToken,

@@ -24,7 +24,69 @@ export interface ResolvedModel {
   folder: string;
   tokenizerPath?: string;
   config: Record<string, unknown>;
+  /** onnxruntime-genai's genai_config.json, when the folder has one: the decoder's counts as the builder wrote them. */
+  genai?: GenaiDecoder;
   variant: string;
+}
+
+/** The numbers genai_config.json states about its decoder (model.decoder.* and model.vocab_size). */
+export interface GenaiDecoder {
+  filename?: string;
+  num_hidden_layers?: number;
+  hidden_size?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  head_size?: number;
+  vocab_size?: number;
+  context_length?: number;
+}
+
+function readGenaiConfig(file: string): GenaiDecoder {
+  let j: { model?: { vocab_size?: unknown; context_length?: unknown; decoder?: Record<string, unknown> } };
+  try {
+    j = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    throw new IntrospectError("corrupt-model", `${file} is not valid JSON. Fix or remove it.`);
+  }
+  const d = j.model?.decoder ?? {};
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+  return {
+    filename: typeof d.filename === "string" ? d.filename : undefined,
+    num_hidden_layers: num(d.num_hidden_layers),
+    hidden_size: num(d.hidden_size),
+    num_attention_heads: num(d.num_attention_heads),
+    num_key_value_heads: num(d.num_key_value_heads),
+    head_size: num(d.head_size),
+    vocab_size: num(j.model?.vocab_size),
+    context_length: num(j.model?.context_length),
+  };
+}
+
+export interface VariantFile {
+  /** Transformers.js name: fp32, fp16, q4, int8, quantized, ... */
+  variant: string;
+  file: string;
+  /** The .onnx file plus its external data files. */
+  bytes: number;
+}
+
+/** The variants a model folder holds (onnx/model.onnx -> fp32, model_fp16.onnx -> fp16, ...), fp32 first. */
+export function listVariants(folder: string): VariantFile[] {
+  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  const out: VariantFile[] = [];
+  const names = fs.readdirSync(dir).sort();
+  for (const f of names) {
+    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
+    if (!m) continue;
+    const suffix = m[1] ?? "";
+    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
+    if (out.some((x) => x.variant === v)) continue;
+    const data = names.filter((n) => n === `${f}_data` || n.startsWith(`${f}_data_`) || n === `${f}.data`);
+    const bytes = [f, ...data].reduce((s, n) => s + fs.statSync(path.join(dir, n)).size, 0);
+    out.push({ variant: v, file: path.join(dir, f), bytes });
+  }
+  return out.sort((a, b) => Number(b.variant === "fp32") - Number(a.variant === "fp32"));
 }
 
 function findBeside(dirs: string[], name: string): string | undefined {
@@ -61,7 +123,13 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
     }
     const byName = (n: string) => files.find((f) => path.basename(f) === n);
     let pick: string | undefined;
-    if (variant) {
+    // An onnxruntime-genai folder names its decoder file (often not model.onnx).
+    const genaiFile = findBeside([abs], "genai_config.json");
+    const genaiName =
+      genaiFile && (!variant || (variant === "fp32" && !byName("model.onnx"))) ? readGenaiConfig(genaiFile).filename : undefined;
+    const genaiPick = genaiName ? byName(genaiName) : undefined;
+    if (genaiPick) pick = genaiPick;
+    else if (variant) {
       const suffix = VARIANTS[variant] ?? `_${variant}`;
       pick = byName(`model${suffix}.onnx`) ?? byName(`decoder_model${suffix}.onnx`);
       if (!pick) {
@@ -96,11 +164,20 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
       throw new IntrospectError("corrupt-model", `${configPath} is not valid JSON. Fix or remove it.`);
     }
   }
+  const genaiPath = findBeside(dirs, "genai_config.json");
+  const genai = genaiPath ? readGenaiConfig(genaiPath) : undefined;
   const tokenizerPath = findBeside(dirs, "tokenizer.json");
   const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(path.basename(onnxPath));
   const suffix = m?.[1] ?? "";
   const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? (suffix.slice(1) || "fp32");
-  return { onnxPath, folder: tokenizerPath ? path.dirname(tokenizerPath) : dirs[dirs.length - 1], tokenizerPath, config, variant: v };
+  return {
+    onnxPath,
+    folder: tokenizerPath ? path.dirname(tokenizerPath) : dirs[dirs.length - 1],
+    tokenizerPath,
+    config,
+    ...(genai ? { genai } : {}),
+    variant: v,
+  };
 }
 
 /** Rejects graphs Introspect cannot handle yet, saying what was found and what is supported. */

@@ -70,6 +70,13 @@ export class GraphIndex {
         const d = this.weightDims(p.input[0]);
         return d ? [...d].reverse() : undefined;
       }
+      if (p.opType === "Reshape") {
+        // A weight viewed in another shape (onnxruntime-genai reads the lm_head's 4-bit weight
+        // [vocab, blocks, bytes] as the embedding table [vocab, bytes per row]).
+        const shape = this.constInts(p.input[1]);
+        const d = this.weightDims(p.input[0]);
+        return shape && d ? reshapeDims(d, shape) : undefined;
+      }
       t = p.input[0];
     }
     return undefined;
@@ -126,6 +133,20 @@ export class GraphIndex {
     }
     return false;
   }
+}
+
+/** ONNX Reshape's output dims (0 copies the input's dim, one -1 takes the rest); undefined when they do not fit. */
+export function reshapeDims(input: number[], shape: number[]): number[] | undefined {
+  const total = input.reduce((a, b) => a * b, 1);
+  const out = shape.map((v, i) => (v === 0 ? input[i] : v));
+  const known = out.filter((v) => v !== -1).reduce((a, b) => a * b, 1);
+  const free = out.filter((v) => v === -1).length;
+  if (free > 1 || out.some((v) => v === undefined || v < -1) || known === 0) return undefined;
+  if (free === 1) {
+    if (total % known !== 0) return undefined;
+    return out.map((v) => (v === -1 ? total / known : v));
+  }
+  return known === total ? out : undefined;
 }
 
 /** Attribute helpers. */

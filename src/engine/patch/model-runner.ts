@@ -143,12 +143,16 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
           groups.set(f, [...(groups.get(f) ?? []), b]);
         }
       } else groups.set(0, all);
-      for (const [first, members] of groups) {
-        const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
-        const logits = lastRows(await runRows(session, ids, members, rows, patches, past, []), members.length);
-        if (logits.length !== members.length * V)
-          throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
-        members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
+      for (const [first, group] of groups) {
+        // Graphs whose attention continues several tokens after a past only for one row get one run per row.
+        const split = prefix && model.singleRowContinuation && first > 0 && S - first > 1 && group.length > 1;
+        for (const members of split ? group.map((b) => [b]) : [group]) {
+          const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
+          const logits = lastRows(await runRows(session, ids, members, rows, patches, past, []), members.length);
+          if (logits.length !== members.length * V)
+            throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
+          members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
+        }
       }
       return out;
     },

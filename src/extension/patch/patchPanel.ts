@@ -14,7 +14,7 @@ import {
   type PatchRun,
   type PatchSiteKind,
 } from "../../protocol/patchData";
-import { fromWire } from "../../protocol/probeData";
+import { fromWire, type Wire } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { isCancellation, LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
@@ -111,7 +111,7 @@ export class PatchPanel implements vscode.Disposable {
         },
       );
       if (this.active !== active) return undefined;
-      const run = fromWire<PatchRun>(wire);
+      const run = fromWire(wire);
       this.current = run;
       await this.panel.post({ type: "introspect/patchRun", run: runToWebview(run) });
       this.last.save(run);
@@ -142,11 +142,11 @@ export class PatchPanel implements vscode.Disposable {
     this.active?.cts.cancel();
   }
 
-  private onProgress(n: { runId: number; header?: unknown; progress?: unknown }): void {
+  private onProgress(n: { runId: number; header?: Wire<PatchHeader>; progress?: Wire<PatchProgressData> }): void {
     const active = this.active;
     if (!active || n.runId !== active.runId) return;
     if (n.header) {
-      const header = fromWire<PatchHeader>(n.header);
+      const header = fromWire(n.header);
       const cells = header.layers.length * header.positions.length;
       const grids: PatchRun["grids"] = {};
       for (const s of header.runSites) {
@@ -160,7 +160,7 @@ export class PatchPanel implements vscode.Disposable {
     }
     const run = this.current;
     if (!n.progress || !run || run.header.runId !== n.runId) return;
-    const p = fromWire<PatchProgressData>(n.progress);
+    const p = fromWire(n.progress);
     for (const [k, g] of Object.entries(p.grids) as [PatchSiteKind, PatchGrid][]) run.grids[k] = g;
     run.done = p.done;
     const rows = run.header.layers.length;

@@ -3,7 +3,7 @@
 // other heads, exports, editor tint). The panel's page is webview/probe.
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
-import { fromWire, type AttentionData, type NeuronData, type ProbeResult } from "../../protocol/probeData";
+import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
@@ -44,9 +44,9 @@ export class ProbePanel implements vscode.Disposable {
         onMessage: (msg) => this.onMessage(msg),
         handlers: {
           "introspect/probeNeurons": async (p) =>
-            fromWire<NeuronData>(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
+            fromWire(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/probeAttention": async (p) =>
-            fromWire<AttentionData>(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
+            fromWire(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/export": saveExport,
         },
       },
@@ -80,7 +80,7 @@ export class ProbePanel implements vscode.Disposable {
           timing.sentAt = performance.now();
           const wire = await this.host.client.sendRequest(ProbeRequest.type, params, token);
           timing.repliedAt = performance.now();
-          const decoded = fromWire<ProbeResult>(wire);
+          const decoded = fromWire(wire);
           timing.decodedAt = performance.now();
           return decoded;
         },

@@ -3,8 +3,7 @@
 // what and why, never an onnxruntime allocation error.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { main } from "../../../src/cli/main";
-import type { Io } from "../../../src/cli/common";
+import { runCli as cli } from "../helpers/host";
 import { openModel, IntrospectError } from "../../../src/engine";
 import { generate } from "../../../src/engine/generate/generate";
 import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
@@ -12,13 +11,6 @@ import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder"
 const ROOT = path.join(__dirname, "..", "..", "..");
 const DEMO = path.join(ROOT, "models", "demo-llama");
 const ZOO_LLAMA = path.join(ROOT, "test", "fixtures", "zoo", "llama-torchscript");
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t), stdin: async () => "", cancel: { isCancellationRequested: false } };
-  return { code: await main(args, io), out, err };
-}
 
 describe("budgets: positions, generation length and attention memory", function () {
   this.timeout(120000);

@@ -7,8 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { openModel, IntrospectError } from "../../../src/engine";
 import { zooCases } from "../../../src/engine/model/faithfulness";
-import { main } from "../../../src/cli/main";
-import type { Io } from "../../../src/cli/common";
+import { runCli as cli } from "../helpers/host";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const ZOO = path.join(ROOT, "test", "fixtures", "zoo");
@@ -37,13 +36,6 @@ async function refusalOf(p: string): Promise<string> {
     return e.message;
   }
   assert.fail(`${p} opened although its map cannot be confirmed`);
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: Io = { out: (t) => (out += t), err: (t) => (err += t), stdin: async () => "", cancel: { isCancellationRequested: false } };
-  return { code: await main(args, io), out, err };
 }
 
 describe("architecture map self-check", function () {

@@ -3,16 +3,11 @@
 // vocabulary. A model that fails any of these is "failed" with the sentence, and Model Info shows
 // the map's checks for one that passes.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import {
-  createProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type ProtocolConnection,
-} from "vscode-languageserver-protocol/node";
+import type { ProtocolConnection } from "vscode-languageserver-protocol/node";
+import { startHost, type StartedHost } from "../helpers/host";
 import { ConfigureRequest, ModelInfoRequest } from "../../../src/protocol/lsp";
 
 const ROOT = path.join(__dirname, "../../..");
@@ -20,28 +15,16 @@ const ZOO = path.join(ROOT, "test/fixtures/zoo");
 
 describe("model host: configure validates the model (map self-check, tokenizer)", function () {
   this.timeout(120000);
-  let host: ChildProcess;
+  let started: StartedHost | undefined;
   let conn: ProtocolConnection;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-configure-"));
 
   before(async () => {
-    host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], {
-      cwd: ROOT,
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
-    for (const n of ["window/logMessage", "introspect/status", "$/progress", "textDocument/publishDiagnostics"])
-      conn.onNotification(n, () => undefined);
-    for (const r of ["window/workDoneProgress/create", "workspace/codeLens/refresh", "workspace/inlayHint/refresh"])
-      conn.onRequest(r, () => null);
-    conn.onRequest("workspace/configuration", () => [{}]);
-    conn.listen();
-    await conn.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
-    await conn.sendNotification("initialized", {});
+    started = await startHost();
+    conn = started.conn;
   });
   after(() => {
-    conn?.dispose();
-    host?.kill();
+    started?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -70,25 +53,27 @@ describe("model host: configure validates the model (map self-check, tokenizer)"
     assert.strictEqual(info.info, undefined, "no map is shown for a refused model");
   });
 
-  it("fails when the tokenizer belongs to another model (more tokens than the logits)", async () => {
-    const dir = path.join(tmp, "wrong-tokenizer");
+  /** llama-dynamo's config and graph in a folder of its own, with the given tokenizer.json. */
+  const withTokenizer = (name: string, write: (file: string) => void): string => {
+    const dir = path.join(tmp, name);
     fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
     const src = path.join(ZOO, "llama-dynamo");
     fs.copyFileSync(path.join(src, "config.json"), path.join(dir, "config.json"));
     fs.copyFileSync(path.join(src, "onnx/model.onnx"), path.join(dir, "onnx/model.onnx"));
-    fs.copyFileSync(path.join(ROOT, "models/demo-llama/tokenizer.json"), path.join(dir, "tokenizer.json")); // 1374 tokens vs 384
+    write(path.join(dir, "tokenizer.json"));
+    return dir;
+  };
+
+  it("fails when the tokenizer belongs to another model (more tokens than the logits)", async () => {
+    // demo-llama's tokenizer has 1374 tokens, the zoo model's logits 384.
+    const dir = withTokenizer("wrong-tokenizer", (f) => fs.copyFileSync(path.join(ROOT, "models/demo-llama/tokenizer.json"), f));
     const state = await conn.sendRequest(ConfigureRequest.type, { modelPath: dir, variant: "" });
     assert.strictEqual(state.kind, "failed");
     assert.match(state.kind === "failed" ? state.reason : "", /tokenizer .* has 1374 tokens but the model's logits have 384/);
   });
 
   it("fails for a broken tokenizer.json at configure time, not at the first probe", async () => {
-    const dir = path.join(tmp, "broken-tokenizer");
-    fs.mkdirSync(path.join(dir, "onnx"), { recursive: true });
-    const src = path.join(ZOO, "llama-dynamo");
-    fs.copyFileSync(path.join(src, "config.json"), path.join(dir, "config.json"));
-    fs.copyFileSync(path.join(src, "onnx/model.onnx"), path.join(dir, "onnx/model.onnx"));
-    fs.writeFileSync(path.join(dir, "tokenizer.json"), '{"model": {"type": "BPE", "vocab": 3}}');
+    const dir = withTokenizer("broken-tokenizer", (f) => fs.writeFileSync(f, '{"model": {"type": "BPE", "vocab": 3}}'));
     const state = await conn.sendRequest(ConfigureRequest.type, { modelPath: dir, variant: "" });
     assert.strictEqual(state.kind, "failed", JSON.stringify(state));
     assert.match(state.kind === "failed" ? state.reason : "", /tokenizer/i);

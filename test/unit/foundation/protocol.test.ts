@@ -1,19 +1,24 @@
 import * as assert from "assert";
-import { decodeTensor, encodeTensor } from "../../../src/protocol/lsp";
+import { fromWire, toWire } from "../../../src/protocol/probeData";
 import { answerRequest, RequestClient, type RequestMessage, type ResponseMessage } from "../../../src/protocol/webview";
 import type { ModelInfoResult } from "../../../src/protocol/lsp";
 
 describe("protocol", () => {
-  it("round-trips a float32 tensor through its base64 payload, bit for bit", () => {
+  it("round-trips float32 and int32 tensors through JSON-RPC's wire form, bit for bit", () => {
     const data = new Float32Array([0, -1.5, 3.25, Number.NaN, 1e-30, -Infinity]);
-    const back = decodeTensor(encodeTensor([2, 3], data));
-    assert.deepStrictEqual(back.dims, [2, 3]);
-    assert.deepStrictEqual(new Uint8Array(back.data.buffer), new Uint8Array(data.buffer));
+    const ints = new Int32Array([7, -3, 2 ** 31 - 1]);
+    const wire = toWire({ t: { dims: [2, 3], data }, ints });
+    const back = fromWire(JSON.parse(JSON.stringify(wire)) as typeof wire);
+    assert.deepStrictEqual(back.t.dims, [2, 3]);
+    assert.ok(back.t.data instanceof Float32Array && back.ints instanceof Int32Array);
+    assert.deepStrictEqual(new Uint8Array(back.t.data.buffer), new Uint8Array(data.buffer));
+    assert.deepStrictEqual([...back.ints], [...ints]);
   });
 
   it("encodes a view into a larger buffer without its neighbours", () => {
     const big = new Float32Array([9, 1, 2, 9]);
-    const back = decodeTensor(encodeTensor([2], big.subarray(1, 3)));
+    const wire = toWire({ data: big.subarray(1, 3) });
+    const back = fromWire(JSON.parse(JSON.stringify(wire)) as typeof wire);
     assert.deepStrictEqual([...back.data], [1, 2]);
   });
 

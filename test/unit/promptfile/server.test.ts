@@ -147,7 +147,7 @@ describe("prompt-file features in the model host (LSP over stdio)", function () 
     }
     assert.ok(diag, "no diagnostics for the large file");
     assert.equal(diag.length, 1);
-    assert.match(diag[0].message, /has 20\.\d million characters; prompt-file features .* stop at 1 million/);
+    assert.match(String(diag[0].message), /has 20\.\d million characters; prompt-file features .* stop at 1 million/);
     const lenses = await conn.sendRequest("textDocument/codeLens", { textDocument: { uri: big } });
     assert.deepStrictEqual(lenses, []);
     console.log(`      20 MB prompt file: warning and empty lenses after ${Date.now() - t0} ms`);

@@ -2,15 +2,10 @@
 // a steering generation that supersedes the one before, as the panel sends them) and 200 probes in
 // a row. The host's resident memory is read from /proc and printed; it must stay flat once warm.
 import * as assert from "assert";
-import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  createProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type ProtocolConnection,
-} from "vscode-languageserver-protocol/node";
+import type { ProtocolConnection } from "vscode-languageserver-protocol/node";
+import { startHost, type StartedHost } from "../helpers/host";
 import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine/promptfile";
 import type { ContrastBlock } from "../../../src/engine/promptfile/model";
 import { ConfigureRequest, ProbeRequest, SteerBuildRequest, SteerGenerateRequest } from "../../../src/protocol/lsp";
@@ -25,30 +20,17 @@ function rssMiB(pid: number): number {
 
 describe("soak: the model host over many slider moves and probes", function () {
   this.timeout(300000);
-  let host: ChildProcess;
+  let started: StartedHost | undefined;
   let conn: ProtocolConnection;
+  const hostPid = () => started!.host.pid!;
 
   before(async () => {
-    host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], {
-      cwd: ROOT,
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
-    for (const n of ["window/logMessage", "introspect/status", "$/progress", "textDocument/publishDiagnostics", "introspect/steerStep"])
-      conn.onNotification(n, () => undefined);
-    for (const r of ["window/workDoneProgress/create", "workspace/codeLens/refresh", "workspace/inlayHint/refresh"])
-      conn.onRequest(r, () => null);
-    conn.onRequest("workspace/configuration", () => [{}]);
-    conn.listen();
-    await conn.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
-    await conn.sendNotification("initialized", {});
+    started = await startHost();
+    conn = started.conn;
     const state = await conn.sendRequest(ConfigureRequest.type, { modelPath: MODEL, variant: "" });
     assert.strictEqual(state.kind, "ready");
   });
-  after(() => {
-    conn?.dispose();
-    host?.kill();
-  });
+  after(() => started?.stop());
 
   it("1,000 slider moves in 60 s: every superseded generation stops, the last one completes, RSS stays flat", async () => {
     const text = fs.readFileSync(path.join(ROOT, "demo/sentiment.introspect"), "utf8");
@@ -76,7 +58,7 @@ describe("soak: the model host over many slider moves and probes", function () {
           sampling: { kind: "greedy" },
         }),
       );
-      if (i % 100 === 99) rss.push(rssMiB(host.pid!));
+      if (i % 100 === 99) rss.push(rssMiB(hostPid()));
     }
     const all = await Promise.all(results);
     const seconds = (Date.now() - t0) / 1000;
@@ -103,7 +85,7 @@ describe("soak: the model host over many slider moves and probes", function () {
         maxTokens: 1024,
       })) as { id?: string };
       assert.ok(r && typeof r === "object");
-      if (i % 20 === 19) rss.push(rssMiB(host.pid!));
+      if (i % 20 === 19) rss.push(rssMiB(hostPid()));
     }
     console.log(
       `      200 probes in ${((Date.now() - t0) / 1000).toFixed(1)} s; host RSS MiB every 20: ${rss.map((x) => x.toFixed(0)).join(" ")}`,

@@ -1,0 +1,115 @@
+// The layers are enforced by the linter (eslint.config.mjs): the engine imports nothing above it,
+// webviews import no Node built-ins or host code, and only the extension imports `vscode`. Each
+// rule is shown to fire on a violation committed on purpose, and to stay quiet on allowed imports.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { ESLint } from "eslint";
+
+const ROOT = path.join(__dirname, "../../..");
+
+async function restricted(file: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: ROOT });
+  const [r] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+  return r.messages.filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+}
+
+describe("import boundaries (lint)", function () {
+  this.timeout(60000);
+  it("the engine may not import protocol, host, extension or webview code, nor vscode", async () => {
+    const file = "src/engine/analysis/violation.ts";
+    for (const imp of [
+      'import type { ProbeResult } from "../../protocol/probeData";',
+      'import { x } from "../../server/context";',
+      'import * as vscode from "vscode";',
+    ]) {
+      const msgs = await restricted(file, `${imp}\nexport const y = 1;\n`);
+      assert.strictEqual(msgs.length, 1, `${imp}: ${JSON.stringify(msgs)}`);
+    }
+    assert.deepStrictEqual(await restricted(file, 'import { IntrospectError } from "../types";\nexport const y = IntrospectError;\n'), []);
+  });
+  it("webviews may not import Node built-ins or host code", async () => {
+    const file = "webview/probe/violation.ts";
+    for (const imp of [
+      'import * as fs from "fs";',
+      'import { readFileSync } from "node:fs";',
+      'import { startHost } from "../../src/server/server";',
+    ])
+      assert.strictEqual((await restricted(file, `${imp}\nexport const y = 1;\n`)).length, 1, imp);
+    assert.deepStrictEqual(
+      await restricted(file, 'import type { ProbeResult } from "../../src/protocol/probeData";\nexport type Y = ProbeResult;\n'),
+      [],
+    );
+  });
+  it("only the extension imports vscode", async () => {
+    assert.strictEqual(
+      (await restricted("src/server/violation.ts", 'import * as vscode from "vscode";\nexport const y = vscode;\n')).length,
+      1,
+    );
+    assert.deepStrictEqual(await restricted("src/extension/ok.ts", 'import * as vscode from "vscode";\nexport const y = vscode;\n'), []);
+  });
+});
+
+/** Relative imports of every .ts file under a folder, resolved to files. */
+function importGraph(dir: string): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts")) {
+        const deps: string[] = [];
+        for (const m of fs.readFileSync(p, "utf8").matchAll(/(?:import|export)\s[^;]*?from\s+"(\.[^"]+)"/g)) {
+          const t = path.resolve(path.dirname(p), m[1]);
+          const hit = [`${t}.ts`, path.join(t, "index.ts")].find((c) => fs.existsSync(c));
+          if (hit) deps.push(hit);
+        }
+        g.set(p, deps);
+      }
+    }
+  };
+  walk(dir);
+  return g;
+}
+
+/** One import cycle, if any (depth-first search with a stack). */
+export function findCycle(g: Map<string, string[]>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (v: string): string[] | undefined => {
+    state.set(v, 1);
+    stack.push(v);
+    for (const w of g.get(v) ?? []) {
+      if (state.get(w) === 1) return [...stack.slice(stack.indexOf(w)), w];
+      if (!state.has(w)) {
+        const c = visit(w);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(v, 2);
+    return undefined;
+  };
+  for (const v of g.keys())
+    if (!state.has(v)) {
+      const c = visit(v);
+      if (c) return c;
+    }
+  return undefined;
+}
+
+describe("import cycles", () => {
+  it("src has none (type-only imports included)", () => {
+    const cycle = findCycle(importGraph(path.join(ROOT, "src")));
+    assert.strictEqual(cycle, undefined, `cycle: ${cycle?.map((f) => path.relative(ROOT, f)).join(" -> ")}`);
+  });
+  it("the search finds a planted cycle", () => {
+    const g = new Map([
+      ["a", ["b"]],
+      ["b", ["c"]],
+      ["c", ["a"]],
+      ["d", []],
+    ]);
+    assert.deepStrictEqual(findCycle(g), ["a", "b", "c", "a"]);
+  });
+});
