@@ -107,6 +107,8 @@ describe("model files stay inside their folder", function () {
       isError("corrupt-model", /tensor "hidden_body_weight" keeps its weights at/),
     );
     assert.throws(() => checkModelFiles(g), isError("corrupt-model", /outside the model's folder/));
+    const sp = craftModelWithNodes(path.join(tmp, "a", "b", "m4"), [hiddenExternalNodes("../../etc/hostname").sparse]);
+    assert.throws(() => checkModelFiles(sp), isError("corrupt-model", /tensor "hidden_sparse_values" keeps its weights at/));
     // Inside the folder and long enough, the same nodes pass the check.
     const ok = hiddenExternalNodes("w.bin");
     const f = craftModelWithNodes(path.join(tmp, "m3"), [ok.attribute, ok.subgraph]);

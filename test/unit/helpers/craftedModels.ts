@@ -43,7 +43,7 @@ function externalTensor(name: string, location: string) {
  * Extra nodes that hide external data where graph.initializer is not: a Constant whose value
  * attribute is external, and a node whose subgraph attribute has an external initializer.
  */
-export function hiddenExternalNodes(location: string): { attribute: NodeProto; subgraph: NodeProto } {
+export function hiddenExternalNodes(location: string): { attribute: NodeProto; subgraph: NodeProto; sparse: NodeProto } {
   return {
     attribute: create(NodeProtoSchema, {
       opType: "Constant",
@@ -56,6 +56,18 @@ export function hiddenExternalNodes(location: string): { attribute: NodeProto; s
       name: "hidden_scan",
       output: ["hidden_scan_out"],
       attribute: [{ name: "body", type: 5, g: { name: "body", initializer: [externalTensor("hidden_body_weight", location)] } }],
+    }),
+    sparse: create(NodeProtoSchema, {
+      opType: "Constant",
+      name: "hidden_sparse",
+      output: ["hidden_sparse_out"],
+      attribute: [
+        {
+          name: "sparse_value",
+          type: 11,
+          sparseTensor: { values: externalTensor("hidden_sparse_values", location), indices: { dims: [4n], dataType: 7 }, dims: [8n] },
+        },
+      ],
     }),
   };
 }
