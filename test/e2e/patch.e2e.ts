@@ -291,6 +291,8 @@ async function assertCancelled(frame: FrameLocator): Promise<void> {
     await watchUntil(frame, /^failed$/, 30000);
     assert.match(await frame.locator("#patch-status").innerText(), /model host stopped while this was running/);
     await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
+    // The rerun button lives in the options section.
+    await frame.locator("#patch-options").evaluate((d) => ((d as HTMLDetailsElement).open = true));
     await frame.locator("#patch-rerun").click();
     await watchUntil(frame, /^running$/, 60000);
     await watchUntil(frame, /^done$/, 300000);
