@@ -145,8 +145,14 @@ export async function readTextOption(values: Record<string, unknown>, io: Io, cm
   if (typeof file === "string") {
     if (typeof text === "string") throw new UsageError(`give --${name} or --${name}-file, not both`, cmd);
     try {
-      return fs.readFileSync(file, "utf8");
+      const st = fs.statSync(file);
+      if (st.isDirectory() || st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) {
+        throw new IntrospectError("bad-input", `--${name}-file ${file} is ${describeNonFile(st)}; name a text file.`);
+      }
+      // A pipe is read without blocking the event loop, so Ctrl-C still ends a wait for its writer.
+      return st.isFIFO() ? await fs.promises.readFile(file, "utf8") : fs.readFileSync(file, "utf8");
     } catch (e) {
+      if (e instanceof IntrospectError) throw e;
       throw new IntrospectError("bad-input", `${file} could not be read (${(e as Error).message}).`);
     }
   }

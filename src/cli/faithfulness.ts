@@ -1,8 +1,10 @@
 // introspect faithfulness: engine outputs vs PyTorch references, model x site x max error.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { faithfulnessTable, formatFaithTable, zooCases } from "../engine/model/faithfulness";
-import { type Command, EXIT } from "./common";
+import { IntrospectError } from "../engine/types";
+import { type Command, EXIT, UsageError } from "./common";
 
 export const faithfulnessCommand: Command = {
   name: "faithfulness",
@@ -27,13 +29,19 @@ when any row fails.
   async run(values, io) {
     const root = path.resolve((values.root as string | undefined) ?? ".");
     const zoo = values.zoo as string | undefined;
+    if (zoo !== undefined && values.root !== undefined) throw new UsageError("give --root or --zoo, not both", "faithfulness");
+    if (values.references !== undefined && zoo === undefined) throw new UsageError("--references needs --zoo DIR", "faithfulness");
+    const searched = zoo === undefined ? root : path.resolve(zoo);
+    if (!fs.existsSync(searched) || !fs.statSync(searched).isDirectory()) {
+      throw new IntrospectError("bad-input", `${searched} is not a folder.`);
+    }
     const cases = zoo
       ? zooCases(path.resolve(zoo), path.resolve((values.references as string | undefined) ?? path.join(zoo, "..", "reference")))
       : undefined;
     const rows = await faithfulnessTable(root, undefined, cases);
     if (values.json)
       io.out(JSON.stringify(rows.map((r) => ({ ...r, maxAbsError: Number.isFinite(r.maxAbsError) ? r.maxAbsError : null }))) + "\n");
-    else if (rows.length === 0) io.out(`No models with references under ${root}.\n`);
+    else if (rows.length === 0) io.out(`No models with references under ${searched}.\n`);
     else io.out(formatFaithTable(rows) + "\n");
     return rows.every((r) => r.pass) ? EXIT.ok : EXIT.checkFailed;
   },

@@ -85,8 +85,22 @@ interface ZooEntry {
 /** The cases of a zoo folder: `index.json` names each folder (and folder:variant) and its reference. */
 export function zooCases(zooDir: string, referenceRoot: string): FaithCase[] {
   const indexFile = path.join(zooDir, "index.json");
-  if (!fs.existsSync(indexFile)) return [];
-  const index = JSON.parse(fs.readFileSync(indexFile, "utf8")) as Record<string, ZooEntry>;
+  if (!fs.existsSync(indexFile))
+    throw new IntrospectError("bad-input", `${zooDir} holds no index.json, so it is not a zoo made by tools/models/zoo.py.`);
+  let index: Record<string, ZooEntry>;
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, "utf8")) as Record<string, ZooEntry>;
+  } catch (e) {
+    throw new IntrospectError("bad-input", `${indexFile} could not be read as JSON (${(e as Error).message}).`);
+  }
+  if (index === null || typeof index !== "object" || Array.isArray(index)) {
+    throw new IntrospectError("bad-input", `${indexFile} does not hold a JSON object of models.`);
+  }
+  for (const [key, e] of Object.entries(index)) {
+    if (!e || typeof e !== "object" || typeof e.reference !== "string" || typeof e.variant !== "string") {
+      throw new IntrospectError("bad-input", `${indexFile}: entry ${JSON.stringify(key)} has no "variant" and "reference" strings.`);
+    }
+  }
   return Object.entries(index).map(([key, e]) => {
     const folder = key.split(":")[0];
     const kind = e.variant === "fp32" ? "pytorch" : e.variant === "ortfused" ? "fused" : "own-graph";
@@ -111,7 +125,8 @@ export function findFaithCases(root: string): FaithCase[] {
     const ref = path.join(refRoot, name);
     if (fs.existsSync(path.join(ref, "manifest.json"))) out.push(...withVariants(name, path.join(models, name), ref));
   }
-  out.push(...zooCases(path.join(root, "test", "fixtures", "zoo"), refRoot));
+  const zoo = path.join(root, "test", "fixtures", "zoo");
+  if (fs.existsSync(path.join(zoo, "index.json"))) out.push(...zooCases(zoo, refRoot));
   for (const group of ["local", "genai"]) {
     const dir = path.join(root, "test", "fixtures", group);
     for (const name of dirs(dir)) {

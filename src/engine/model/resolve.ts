@@ -163,6 +163,9 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
     } catch {
       throw new IntrospectError("corrupt-model", `${configPath} is not valid JSON. Fix or remove it.`);
     }
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+      throw new IntrospectError("corrupt-model", `${configPath} does not hold a JSON object. Fix or remove it.`);
+    }
   }
   const genaiPath = findBeside(dirs, "genai_config.json");
   const genai = genaiPath ? readGenaiConfig(genaiPath) : undefined;

@@ -147,6 +147,13 @@ class HfTextTokenizer implements TextTokenizer {
   encode(text: string, opts: EncodeOptions = {}): Token[] {
     if (typeof text !== "string") throw new IntrospectError("bad-input", "The text to tokenise must be a string.");
     const content = this.hf.encode(text, { add_special_tokens: false });
+    const missing = content.ids.findIndex((id) => !Number.isInteger(id));
+    if (missing >= 0) {
+      throw new IntrospectError(
+        "bad-input",
+        `The text holds ${JSON.stringify(content.tokens[missing] ?? "")}, which this tokenizer cannot encode (no vocabulary piece and no unknown token): remove or replace it.`,
+      );
+    }
     // The unknown piece has no surface text; align.ts gives it the word it replaced.
     const segments: Segment[] = content.ids.map((id) =>
       id === this.unkId ? { bytes: null, literal: false } : { bytes: this.surface(id), literal: this.isLiteral(id) },

@@ -5,7 +5,7 @@
 // Rows run in-process through main() (test/unit/cli/signals.test.ts covers the process itself:
 // signals, kills, orphans). Files a row needs are made in its own temp folder by `setup`.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -88,6 +88,35 @@ function noEditedGraphs(dir: string): void {
 
 function copyTiny(dest: string): void {
   fs.cpSync(TINY, dest, { recursive: true, filter: (s) => !s.includes("reference") && !s.includes(".introspect-") });
+}
+
+/** A copy of tiny-llama at `dest` with `edit` applied to its config.json. */
+function tinyWithConfig(dest: string, edit: (c: Record<string, unknown>) => void): void {
+  copyTiny(dest);
+  const file = path.join(dest, "config.json");
+  const c = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  edit(c);
+  fs.writeFileSync(file, JSON.stringify(c));
+}
+
+/** A copy of tiny-llama at `dest` whose onnx/model.onnx is replaced by `bytes`. */
+function tinyWithOnnx(dest: string, bytes: Buffer | string): void {
+  copyTiny(dest);
+  fs.rmSync(path.join(dest, "onnx", "model_fp16.onnx"));
+  fs.writeFileSync(path.join(dest, "onnx", "model.onnx"), bytes);
+}
+
+/** Deterministic bytes that are not a protobuf. */
+function noise(n: number): Buffer {
+  return Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + 13) % 256));
+}
+
+const TINY_ONNX = path.join(TINY, "onnx", "model.onnx");
+const SAMPLE = [...GEN, "--temperature", "1"];
+const ZOO = path.resolve(__dirname, "../../fixtures/zoo");
+const CRAFTED = path.resolve(__dirname, "../../fixtures/crafted");
+function PATCH(answer: string, wrong: string, clean = "t1 t2", corrupt = "t1 t3"): string[] {
+  return ["patch", "--model", TINY, "--clean", clean, "--corrupt", corrupt, "--answer", answer, "--wrong", wrong];
 }
 
 // ---- the table ----------------------------------------------------------------------------------
@@ -411,6 +440,370 @@ export const ROWS: Row[] = [
     ],
     code: 2,
     err: "the folder",
+  },
+  // Command lines
+  { name: "unknown command", args: () => ["frobnicate"], code: 1, err: 'unknown command "frobnicate"' },
+  { name: "unknown option", args: () => [...PROBE, "--frob"], code: 1, err: "Unknown option '--frob'" },
+  { name: "info without --model", args: () => ["info"], code: 1, err: "--model is required" },
+  { name: "--text and --text-file together", args: () => [...PROBE, "--text-file", TINY_ONNX], code: 1, err: "not both" },
+  // Numeric options: malformed, negative, zero, huge, NaN, Infinity, empty
+  { name: "--top 0", args: () => [...PROBE, "--top", "0"], code: 1, err: '--top must be a whole number >= 1 (got "0")' },
+  { name: "--top abc", args: () => [...PROBE, "--top", "abc"], code: 1, err: '(got "abc")' },
+  { name: "--threads 1.5", args: () => [...PROBE, "--threads", "1.5"], code: 1, err: '--threads must be a whole number >= 0 (got "1.5")' },
+  { name: "--threads empty", args: () => [...PROBE, "--threads", ""], code: 1, err: '(got "")' },
+  { name: "--max-tokens -1", args: () => [...GEN.slice(0, -2), "--max-tokens", "-1"], code: 1, err: '(got "-1")' },
+  { name: "--max-tokens Infinity", args: () => [...GEN.slice(0, -2), "--max-tokens", "Infinity"], code: 1, err: '(got "Infinity")' },
+  { name: "--max-tokens 1e20", args: () => [...GEN.slice(0, -2), "--max-tokens", "1e20"], code: 1, err: "--max-tokens 1e20 is too large" },
+  { name: "--alpha empty", args: () => [...GEN, "--alpha", ""], code: 1, err: '--alpha must be a number (got "")' },
+  { name: "--alpha without --steer", args: () => [...GEN, "--alpha", "3"], code: 1, err: "--alpha needs --steer FILE" },
+  { name: "--temperature 0", args: () => [...GEN, "--temperature", "0"], code: 1, err: "--temperature must be above 0" },
+  { name: "--temperature -1", args: () => [...GEN, "--temperature", "-1"], code: 1, err: "--temperature must be above 0" },
+  { name: "--temperature NaN", args: () => [...GEN, "--temperature", "NaN"], code: 1, err: '--temperature must be a number (got "NaN")' },
+  { name: "--top-k 0", args: () => [...SAMPLE, "--top-k", "0"], code: 1, err: '--top-k must be a whole number >= 1 (got "0")' },
+  { name: "--top-k without --temperature", args: () => [...GEN, "--top-k", "5"], code: 1, err: "--top-k needs --temperature" },
+  { name: "--top-p 0", args: () => [...SAMPLE, "--top-p", "0"], code: 2, err: "top-p must be in (0, 1] (got 0)" },
+  { name: "--top-p 2", args: () => [...SAMPLE, "--top-p", "2"], code: 2, err: "(got 2)" },
+  { name: "--seed abc", args: () => [...SAMPLE, "--seed", "abc"], code: 1, err: '--seed must be a whole number >= 0 (got "abc")' },
+  { name: "--seed -5", args: () => [...SAMPLE, "--seed", "-5"], code: 1, err: '(got "-5")' },
+  { name: "--batch 0", args: () => [...PATCH("t4", "t5"), "--batch", "0"], code: 1, err: '--batch must be a whole number >= 1 (got "0")' },
+  // Sites and layers
+  { name: "--sites with an unknown short form", args: () => [...PROBE, "--sites", "resid_foo"], code: 2, err: "Unknown site resid_foo" },
+  {
+    name: "--sites with a layer past the last",
+    args: () => [...PROBE, "--sites", "blocks.9.hook_resid_post"],
+    code: 2,
+    err: "Unknown site blocks.9.hook_resid_post",
+  },
+  { name: "--sites with layer -1", args: () => [...PROBE, "--sites", "blocks.-1.hook_resid_post"], code: 2, err: "Unknown site blocks.-1" },
+  { name: "--sites of commas only", args: () => [...PROBE, "--sites", ",,"], code: 1, err: "--sites is empty" },
+  {
+    name: "--sites router_logits on a dense model",
+    args: () => [...PROBE, "--sites", "router_logits"],
+    code: 2,
+    err: "has no router_logits sites",
+  },
+  { name: "patch --sites pattern", args: () => [...PATCH("t4", "t5"), "--sites", "pattern"], code: 1, err: 'unknown site kind "pattern"' },
+  // patch answers and prompts
+  { name: "--answer of several tokens", args: () => PATCH("t4 t5", "t5"), code: 2, err: "--answer" },
+  { name: "--answer id out of vocabulary", args: () => PATCH("#99999", "t5"), code: 2, err: "99999" },
+  { name: "--wrong #-1", args: () => PATCH("t4", "#-1"), code: 2, err: 'The text holds "#-"' },
+  { name: "--answer empty", args: () => PATCH("", "t5"), code: 1, err: "--answer is required" },
+  { name: "--answer equal to --wrong", args: () => PATCH("t5", "t5"), code: 2, err: "are the same token" },
+  { name: "--clean empty", args: () => PATCH("t4", "t5", ""), code: 1, err: "--clean is required" },
+  { name: "--corrupt of only a piece the vocabulary lacks", args: () => PATCH("t4", "t5", "t1 t2", "%%"), code: 2, err: "cannot encode" },
+  // Prompt text
+  { name: "empty --text (probe)", args: () => ["probe", "--model", TINY, "--text", ""], code: 2, err: "the prompt has no tokens" },
+  { name: "empty --text (generate)", args: () => ["generate", "--model", TINY, "--text", ""], code: 2, err: "The prompt is empty" },
+  {
+    name: "prompt of only special characters the vocabulary lacks",
+    args: () => ["probe", "--model", TINY, "--text", "\u0001\u200b\ufffd🙂"],
+    code: 2,
+    err: "which this tokenizer cannot encode",
+  },
+  {
+    name: "tokenize text the vocabulary lacks",
+    args: () => ["tokenize", "--model", TINY, "--text", "t1 ¿"],
+    code: 2,
+    err: 'The text holds "¿"',
+  },
+  {
+    name: "--text-file missing",
+    args: (d) => [...PROBE.slice(0, 3), "--text-file", path.join(d, "no.txt")],
+    code: 2,
+    err: "could not be read (ENOENT",
+  },
+  { name: "--text-file a folder", args: (d) => [...PROBE.slice(0, 3), "--text-file", d], code: 2, err: "is a folder; name a text file" },
+  {
+    name: "--text-file a binary file",
+    args: () => [...PROBE.slice(0, 3), "--text-file", TINY_ONNX],
+    code: 2,
+    err: "cannot encode",
+  },
+  {
+    name: "--text-file of invalid UTF-8",
+    setup: (d) => fs.writeFileSync(path.join(d, "p.txt"), Buffer.from([0x74, 0x31, 0x20, 0xff, 0xfe, 0xc3])),
+    args: (d) => ["tokenize", "--model", TINY, "--text-file", path.join(d, "p.txt")],
+    code: 2,
+    err: "cannot encode",
+  },
+  {
+    name: "--text-file a FIFO is read as it is written",
+    setup: (d) => {
+      execFileSync("mkfifo", [path.join(d, "p.fifo")]);
+      spawn("sh", ["-c", 'sleep 0.2; printf "t1 t2" > "$0"', path.join(d, "p.fifo")], { stdio: "ignore" });
+    },
+    args: (d) => ["tokenize", "--model", TINY, "--text-file", path.join(d, "p.fifo")],
+    code: 0,
+    out: '"t2"',
+  },
+  {
+    name: "--text-file /dev/zero, a character device that never ends",
+    args: () => [...PROBE.slice(0, 3), "--text-file", "/dev/zero"],
+    code: 2,
+    err: "is a character device; name a text file",
+  },
+  {
+    name: "100,000-token --text past the model's context",
+    setup: (d) => tinyWithConfig(path.join(d, "m"), (c) => (c.max_position_embeddings = 32)),
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", Array(100_000).fill("t1").join(" ")],
+    code: 2,
+    err: "The input has 100000 tokens but m has 32 positions",
+  },
+  {
+    name: "--max-tokens past the context is cut, with a note",
+    setup: (d) => tinyWithConfig(path.join(d, "m"), (c) => (c.max_position_embeddings = 8)),
+    args: (d) => ["generate", "--model", path.join(d, "m"), "--text", "t1 t2", "--max-tokens", "5000"],
+    code: 0,
+    err: "--max-tokens 5000 cut to 6: the prompt has 2 tokens and the model has 8 positions",
+    out: "t",
+  },
+  // Model folders and files
+  { name: "--model that does not exist", args: (d) => ["info", "--model", path.join(d, "nope")], code: 2, err: "the path does not exist" },
+  { name: "--model a folder without onnx", args: (d) => ["info", "--model", d], code: 2, err: "No .onnx file in" },
+  {
+    name: "--model a text file",
+    args: () => ["info", "--model", path.join(TINY, "config.json")],
+    code: 2,
+    err: "config.json is not an .onnx file",
+  },
+  {
+    name: "empty model.onnx",
+    setup: (d) => tinyWithOnnx(path.join(d, "m"), ""),
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "t1"],
+    code: 2,
+    err: "model.onnx is not a readable ONNX model",
+  },
+  {
+    name: "model.onnx truncated to 100 bytes",
+    setup: (d) => tinyWithOnnx(path.join(d, "m"), fs.readFileSync(TINY_ONNX).subarray(0, 100)),
+    args: (d) => ["info", "--model", path.join(d, "m")],
+    code: 2,
+    err: "The file may be truncated",
+  },
+  {
+    name: "model.onnx of random bytes",
+    setup: (d) => tinyWithOnnx(path.join(d, "m"), noise(4096)),
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "t1"],
+    code: 2,
+    err: "is not a readable ONNX model",
+  },
+  {
+    name: "a JSON file renamed model.onnx",
+    setup: (d) => tinyWithOnnx(path.join(d, "m"), '{"graph": {"node": []}}'),
+    args: (d) => ["info", "--model", path.join(d, "m")],
+    code: 2,
+    err: "is not a readable ONNX model",
+  },
+  {
+    name: "a valid graph that is not a language model",
+    setup: (d) => {
+      fs.copyFileSync(path.resolve(__dirname, "../../fixtures/local/unsupported/encoder.onnx"), path.join(d, "encoder.onnx"));
+      fs.copyFileSync(path.join(TINY, "tokenizer.json"), path.join(d, "tokenizer.json"));
+    },
+    args: (d) => ["probe", "--model", path.join(d, "encoder.onnx"), "--text", "t1"],
+    code: 2,
+    err: /logits|language model|decoder/,
+  },
+  {
+    name: "config.json that is not JSON",
+    setup: (d) => {
+      copyTiny(path.join(d, "m"));
+      fs.writeFileSync(path.join(d, "m", "config.json"), "{oops");
+    },
+    args: (d) => ["info", "--model", path.join(d, "m")],
+    code: 2,
+    err: "config.json is not valid JSON",
+  },
+  {
+    name: "config.json that is an array",
+    setup: (d) => {
+      copyTiny(path.join(d, "m"));
+      fs.writeFileSync(path.join(d, "m", "config.json"), "[2, 16]");
+    },
+    args: (d) => ["info", "--model", path.join(d, "m")],
+    code: 2,
+    err: "config.json does not hold a JSON object",
+  },
+  {
+    name: "config.json lying about the layer count",
+    setup: (d) => tinyWithConfig(path.join(d, "m"), (c) => (c.num_hidden_layers = 5)),
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "t1"],
+    code: 2,
+    err: "layers: the graph gives 2, config.json num_hidden_layers says 5",
+  },
+  {
+    name: "--config lying about the layer count",
+    args: () => [...PROBE, "--config", "num_hidden_layers=7"],
+    code: 2,
+    err: "config.json num_hidden_layers says 7",
+  },
+  { name: "--config without =", args: () => ["info", "--model", TINY, "--config", "num_hidden_layers"], code: 1, err: "is not KEY=VALUE" },
+  { name: "--config with no key", args: () => ["info", "--model", TINY, "--config", "=3"], code: 1, err: '"=3" is not KEY=VALUE' },
+  {
+    name: "crafted llama without softmax: refused by the self-check",
+    args: () => ["probe", "--model", path.join(CRAFTED, "llama-no-softmax"), "--text", "t1"],
+    code: 2,
+    err: "could not confirm the architecture map",
+  },
+  {
+    name: "--variant the folder does not hold",
+    args: () => ["info", "--model", TINY, "--variant", "q4"],
+    code: 2,
+    err: "No q4 variant (model_q4.onnx)",
+  },
+  {
+    name: "tokenizer.json an empty object",
+    setup: (d) => {
+      copyTiny(path.join(d, "m"));
+      fs.writeFileSync(path.join(d, "m", "tokenizer.json"), "{}");
+    },
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "t1"],
+    code: 2,
+    err: 'has no "model" section',
+  },
+  {
+    name: "tokenizer.json an array",
+    setup: (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), "[]"),
+    args: (d) => ["tokenize", "--model", path.join(d, "tokenizer.json"), "--text", "t1"],
+    code: 2,
+    err: "does not hold a JSON object",
+  },
+  {
+    name: "tokenizer.json with a vocabulary larger than the logits",
+    setup: (d) => {
+      copyTiny(path.join(d, "m"));
+      const file = path.join(d, "m", "tokenizer.json");
+      const t = JSON.parse(fs.readFileSync(file, "utf8")) as { model: { vocab: Record<string, number> } };
+      for (let i = 0; i < 100; i++) t.model.vocab[`zz${i}`] = 64 + i;
+      fs.writeFileSync(file, JSON.stringify(t));
+    },
+    args: (d) => ["probe", "--model", path.join(d, "m"), "--text", "zz5 t1"],
+    code: 2,
+    err: "has 164 tokens but the model's logits have 64",
+  },
+  { name: "--chat on a model without a chat template", args: () => [...GEN, "--chat"], code: 2, err: "has no chat_template" },
+  // Steering files
+  { name: "--steer file that does not exist", args: (d) => [...GEN, "--steer", path.join(d, "v.ivec")], code: 2, err: "does not exist" },
+  { name: "--steer a folder", args: (d) => [...GEN, "--steer", d], code: 2, err: "EISDIR" },
+  {
+    name: "empty .ivec",
+    setup: (d) => fs.writeFileSync(path.join(d, "e.ivec"), ""),
+    args: (d) => [...GEN, "--steer", path.join(d, "e.ivec")],
+    code: 2,
+    err: 'it does not start with "IVEC"',
+  },
+  {
+    name: ".ivec truncated inside its header",
+    setup: (d) => {
+      ivecWithHeader(path.join(d, "v.ivec"), () => undefined);
+      const b = fs.readFileSync(path.join(d, "v.ivec"));
+      fs.writeFileSync(path.join(d, "v.ivec"), b.subarray(0, 30));
+    },
+    args: (d) => [...GEN, "--steer", path.join(d, "v.ivec")],
+    code: 2,
+    err: "is truncated",
+  },
+  {
+    name: ".ivec of another width",
+    setup: (d) => ivecWithHeader(path.join(d, "v.ivec"), () => undefined, new Float32Array(8).fill(0.5)),
+    args: (d) => [...GEN, "--steer", path.join(d, "v.ivec")],
+    code: 2,
+    err: /8|width/,
+  },
+  {
+    name: ".ivec for a site the model lacks",
+    setup: (d) => ivecWithHeader(path.join(d, "v.ivec"), (h) => (h.site = "blocks.9.hook_resid_post")),
+    args: (d) => [...GEN, "--steer", path.join(d, "v.ivec")],
+    code: 2,
+    err: "blocks.9",
+  },
+  {
+    name: "GGUF truncated after its magic",
+    setup: (d) => fs.writeFileSync(path.join(d, "t.gguf"), Buffer.from("GGUF\x03\x00\x00", "latin1")),
+    args: (d) => [...GEN, "--steer", path.join(d, "t.gguf")],
+    code: 2,
+    err: "is truncated or is not a GGUF file",
+  },
+  {
+    name: "GGUF direction of another width",
+    setup: (d) =>
+      fs.writeFileSync(
+        path.join(d, "w.gguf"),
+        writeGguf(CV_META, [{ name: "direction.1", dims: [8], data: new Float32Array(8).fill(0.1) }]),
+      ),
+    args: (d) => [...GEN, "--steer", path.join(d, "w.gguf")],
+    code: 2,
+    err: /8|width/,
+  },
+  {
+    name: "GGUF direction for a layer the model lacks",
+    setup: (d) =>
+      fs.writeFileSync(
+        path.join(d, "l.gguf"),
+        writeGguf(CV_META, [{ name: "direction.9", dims: [16], data: new Float32Array(16).fill(0.1) }]),
+      ),
+    args: (d) => [...GEN, "--steer", path.join(d, "l.gguf")],
+    code: 2,
+    err: "9",
+  },
+  // Output files
+  {
+    name: "--out with the wrong extension",
+    args: (d) => [...PROBE, "--out", path.join(d, "x.json")],
+    code: 1,
+    err: "--out must name a .safetensors file",
+  },
+  {
+    name: "--out under a file",
+    args: () => [...PROBE, "--out", path.join(TINY, "config.json", "x.safetensors")],
+    code: 2,
+    err: "config.json is not a folder",
+  },
+  {
+    name: "patch --out with the wrong extension",
+    args: (d) => [...PATCH("t4", "t5"), "--out", path.join(d, "p.txt")],
+    code: 1,
+    err: "--out must name a .safetensors file",
+  },
+  // faithfulness
+  {
+    name: "faithfulness --root that does not exist",
+    args: (d) => ["faithfulness", "--root", path.join(d, "r")],
+    code: 2,
+    err: "r is not a folder",
+  },
+  {
+    name: "faithfulness --zoo that does not exist",
+    args: (d) => ["faithfulness", "--zoo", path.join(d, "z")],
+    code: 2,
+    err: "z is not a folder",
+  },
+  { name: "faithfulness --zoo without index.json", args: (d) => ["faithfulness", "--zoo", d], code: 2, err: "holds no index.json" },
+  {
+    name: "faithfulness --zoo whose index.json is not JSON",
+    setup: (d) => fs.writeFileSync(path.join(d, "index.json"), "{bad"),
+    args: (d) => ["faithfulness", "--zoo", d],
+    code: 2,
+    err: "index.json could not be read as JSON",
+  },
+  {
+    name: "faithfulness --zoo whose index.json entries are numbers",
+    setup: (d) => fs.writeFileSync(path.join(d, "index.json"), '{"gpt2-dynamo": 3}'),
+    args: (d) => ["faithfulness", "--zoo", d],
+    code: 2,
+    err: 'entry "gpt2-dynamo" has no "variant" and "reference" strings',
+  },
+  {
+    name: "faithfulness --root and --zoo together",
+    args: () => ["faithfulness", "--root", ZOO, "--zoo", ZOO],
+    code: 1,
+    err: "give --root or --zoo, not both",
+  },
+  {
+    name: "faithfulness --references without --zoo",
+    args: () => ["faithfulness", "--references", ZOO],
+    code: 1,
+    err: "--references needs --zoo DIR",
   },
 ];
 
