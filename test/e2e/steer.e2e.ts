@@ -321,31 +321,32 @@ describe("Introspect steering (code-server)", function () {
       const view = await steerView();
       const slider = view.locator("#alpha-0");
       await slider.focus();
-      await slider.press("ArrowRight");
-      await waitFor(
-        "a long generation running with its first steps shown",
-        async () =>
-          view
-            .locator("#root")
-            .evaluate(
-              (root) =>
-                root.getAttribute("data-gen-status") === "running" &&
-                (root.querySelector("#steered")?.getAttribute("data-text") ?? "").length > 0,
-            ),
-        { timeoutMs: 60000, intervalMs: 30 },
-      );
-      const [old] = findProcesses(server.pgid, /dist\/server\.js/);
-      process.kill(old.pid, "SIGKILL");
-      const failed = await waitFor(
-        "the view's failed status",
-        async () =>
-          view
-            .locator("#root")
-            .evaluate((root) =>
-              root.getAttribute("data-gen-status") === "failed" ? (root.querySelector("#gen-status")?.textContent ?? "") : undefined,
-            ),
-        { timeoutMs: 30000, intervalMs: 50 },
-      );
+      // The kill must land while a generation runs; on a fast machine one can end first, and then
+      // another is started (the host restarts either way). Each attempt is logged.
+      let failed: string | undefined;
+      for (let attempt = 1; attempt <= 2 && failed === undefined; attempt++) {
+        await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
+        await slider.press(attempt % 2 ? "ArrowRight" : "ArrowLeft");
+        await waitFor(
+          "a generation running",
+          async () => view.locator("#root").evaluate((root) => root.getAttribute("data-gen-status") === "running"),
+          { timeoutMs: 60000, intervalMs: 10 },
+        );
+        const [old] = findProcesses(server.pgid, /dist\/server\.js/);
+        process.kill(old.pid, "SIGKILL");
+        const status = await waitFor(
+          "the generation to end (failed, or done before the kill landed)",
+          async () =>
+            view.locator("#root").evaluate((root) => {
+              const s = root.getAttribute("data-gen-status");
+              return s === "failed" || s === "done" ? { s, text: root.querySelector("#gen-status")?.textContent ?? "" } : undefined;
+            }),
+          { timeoutMs: 30000, intervalMs: 30 },
+        );
+        console.log(`      attempt ${attempt}: generation ${status.s} after the kill`);
+        if (status.s === "failed") failed = status.text;
+      }
+      assert.ok(failed !== undefined, "no kill landed during a generation in 2 attempts (more kills would use up the restart budget)");
       assert.match(failed, /model host stopped while this was running/);
       await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
       const last = Number(await view.locator("#root").getAttribute("data-gen"));
