@@ -128,11 +128,12 @@ for (const step of steps) {
 stopLoad();
 
 console.log("\n=== summary");
-for (const r of rows)
-  if (!r.silent)
-    console.log(
-      `  ${r.name.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped   ${r.note}`,
-    );
+const shown = rows.filter((r) => !r.silent);
+const width = Math.max(12, ...shown.map((r) => r.name.length));
+for (const r of shown)
+  console.log(
+    `  ${r.name.padEnd(width)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped   ${r.note}`,
+  );
 const sum = (k) => rows.filter((r) => !r.silent || k === "failed").reduce((n, r) => n + r[k], 0);
 const failed = sum("failed");
 const loaded = load > 0 ? `, ${load} busy processes beside it` : "";

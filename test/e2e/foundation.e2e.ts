@@ -20,6 +20,7 @@ describe("Introspect foundation (code-server)", () => {
 
   it('runs "Introspect: Show Model Info" from the palette and shows what the host reported', async () => {
     const { wb } = session();
+    await wb.closeAllEditors(); // the only panel open, whatever ran before
     await wb.runCommand("Introspect: Show Model Info");
     const version = await wb.webviewText(INFO, "#ort-version");
     assert.match(version, /^1\.\d+\.\d+$/, "onnxruntime version");
@@ -28,6 +29,11 @@ describe("Introspect foundation (code-server)", () => {
     const outputs = await (await wb.webview(INFO)).locator("#outputs .io-name").allInnerTexts();
     assert.ok(outputs.includes("logits"), `outputs: ${outputs.join(", ")}`);
     assert.match(await wb.webviewText(INFO, "#model-state"), /^ready$/);
+    // The architecture map's self-check, as `introspect info` prints it.
+    const checks = await (await wb.webview(INFO)).locator("#map-checks tr td:last-child").allInnerTexts();
+    assert.ok(checks.length >= 5 && checks.every((c) => c === "agree"), `self-check verdicts: ${checks.join(", ")}`);
+    assert.match(await wb.webviewText(INFO, "#map-verdict"), new RegExp(`^Map confirmed by ${checks.length} checks\\.$`));
+    await wb.screenshot("model info self-check");
   });
 
   // Menus show a command's title without its category: "Probe Selection". The probe panel
@@ -54,7 +60,8 @@ describe("Introspect foundation (code-server)", () => {
     process.kill(before[0].pid, "SIGKILL");
     await wb.waitForNotification(/model host stopped unexpectedly and was restarted/);
     // Loaded again (not "loading") and marked as restarted.
-    await wb.waitForStatus("Introspect", new RegExp(`Introspect: ${modelName()} \\(host restarted\\)`), 60000);
+    // "(host restarted)", or "(host restarted 2×)" when an earlier test killed it too.
+    await wb.waitForStatus("Introspect", new RegExp(`Introspect: ${modelName()} \\(host restarted( \\d+×)?\\)`), 60000);
     const after = findProcesses(server.pgid, HOST);
     assert.strictEqual(after.length, 1, "exactly one host after the restart");
     assert.notStrictEqual(after[0].pid, before[0].pid, "a new host process");

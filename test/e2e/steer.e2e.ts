@@ -311,39 +311,64 @@ describe("Introspect steering (code-server)", function () {
 
   it("the model host killed mid-generation: the view says what happened, and the next slider move steers again", async () => {
     const { wb, server, folder } = session();
-    // Long generations, so the kill lands while one runs.
+    // Long generations, so the kill lands while one runs: 256 tokens, and a strength at which the
+    // steered text never reaches the end-of-text token (checked below on an uncut run). The range
+    // changes with it: the sliders show when the extension has the new settings.
     const settingsFile = path.join(folder, ".vscode/settings.json");
     const before = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, "utf8") : undefined;
     const settings = before ? (JSON.parse(before) as Record<string, unknown>) : {};
     fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
-    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, "introspect.steer.maxTokens": 256 }, null, 2));
+    fs.writeFileSync(
+      settingsFile,
+      JSON.stringify({ ...settings, "introspect.steer.maxTokens": 256, "introspect.steer.range": 5 }, null, 2),
+    );
     try {
       const view = await steerView();
       const slider = view.locator("#alpha-0");
+      await eventually("the sliders' range after the settings change", () => slider.getAttribute("max"), "5");
+      // The first vector alone, at -5.
+      const rows = view.locator(".vector");
+      for (let i = 1; i < (await rows.count()); i++) await rows.nth(i).locator("input.toggle").uncheck();
       await slider.focus();
+      await slider.press("Home");
+      await eventually("the strength at the slider's minimum", () => view.locator(".vector output").first().innerText(), "-5");
+      const full = await waitFor(
+        "an uncut run at -5 of at least 200 steps",
+        () =>
+          view.locator("#root").evaluate((root) => {
+            const text = root.querySelector("#gen-status")?.textContent ?? "";
+            const steps = Number(/^(\d+) steps/.exec(text)?.[1] ?? 0);
+            return root.getAttribute("data-gen-status") === "done" && steps >= 200 && { gen: Number(root.getAttribute("data-gen")), steps };
+          }),
+        { timeoutMs: 120000, intervalMs: 100 },
+      );
+      console.log(`      uncut run at -5: ${full.steps} steps`);
+      // One step up restarts it (as long); the kill comes once its first tokens are out.
       await slider.press("ArrowRight");
       await waitFor(
-        "a long generation running with its first steps shown",
-        async () =>
+        "the next run going with its first tokens out",
+        () =>
           view
             .locator("#root")
             .evaluate(
-              (root) =>
+              (root, g) =>
+                Number(root.getAttribute("data-gen")) > g &&
                 root.getAttribute("data-gen-status") === "running" &&
                 (root.querySelector("#steered")?.getAttribute("data-text") ?? "").length > 0,
+              full.gen,
             ),
-        { timeoutMs: 60000, intervalMs: 30 },
+        { timeoutMs: 60000, intervalMs: 10 },
       );
       const [old] = findProcesses(server.pgid, /dist\/server\.js/);
       process.kill(old.pid, "SIGKILL");
       const failed = await waitFor(
         "the view's failed status",
-        async () =>
-          view
-            .locator("#root")
-            .evaluate((root) =>
-              root.getAttribute("data-gen-status") === "failed" ? (root.querySelector("#gen-status")?.textContent ?? "") : undefined,
-            ),
+        () =>
+          view.locator("#root").evaluate((root) => {
+            const st = root.getAttribute("data-gen-status");
+            if (st === "done") throw new Error("the run finished although its host was killed");
+            return st === "failed" && (root.querySelector("#gen-status")?.textContent ?? "");
+          }),
         { timeoutMs: 30000, intervalMs: 50 },
       );
       assert.match(failed, /model host stopped while this was running/);

@@ -1,5 +1,6 @@
 // Model files stay inside their folder: external data, FIFOs, devices, links, truncation, size bounds.
 // Crafted models come from test/unit/helpers/craftedModels.ts (the engine's own writer).
+import { fingerprint } from "../../../src/engine/model/editCache";
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -248,22 +249,30 @@ describe("model files stay inside their folder", function () {
       await m.dispose();
     }
     assert.deepStrictEqual(fs.readdirSync(path.join(dir, "onnx")).sort(), ["model.onnx", "model_fp16.onnx"]);
-    assert.ok(fs.readdirSync(path.join(tmp, "cache")).some((f) => f.includes(".introspect-")));
+    assert.ok(fs.readdirSync(path.join(tmp, "cache"), { recursive: true }).some((f) => String(f).includes(".introspect-")));
   });
 
-  it("removes temp graphs that killed runs left beside the model, and keeps a live writer's", async () => {
+  it("removes temp graphs that killed runs left in the cache, and keeps a live writer's", async () => {
     const dir = path.join(tmp, "m");
     fs.cpSync(TINY_LLAMA, dir, { recursive: true, filter: (s) => !s.includes("reference") && !s.includes(".introspect-") });
-    const dead = path.join(dir, "onnx", "model.introspect-0123456789abcdef0123.onnx.4194999.tmp");
-    const live = path.join(dir, "onnx", `model.introspect-fedcba9876543210fedc.onnx.${process.ppid}.tmp`);
-    const other = path.join(dir, "onnx", "notes.4194999.tmp");
+    const cache = path.join(tmp, "cache-temps");
+    // The model's cache folder (named by its content fingerprint), as a killed earlier run left it.
+    const onnx = path.join(dir, "onnx", "model.onnx");
+    const bytes = new FileBytes(onnx);
+    const folder = path.join(cache, fingerprint(bytes, fs.statSync(onnx).mtimeMs));
+    bytes.close();
+    fs.mkdirSync(folder, { recursive: true });
+    const dead = path.join(folder, "model.introspect-0123456789abcdef0123.onnx.4194999.tmp");
+    const live = path.join(folder, `model.introspect-fedcba9876543210fedc.onnx.${process.ppid}.tmp`);
+    const other = path.join(folder, "notes.4194999.tmp");
     for (const f of [dead, live, other]) fs.writeFileSync(f, "half a graph");
-    const m = await openModel(dir);
-    m.removeWrittenFiles();
+    const m = await openModel(dir, { cacheDir: cache });
+    assert.strictEqual(path.dirname(m.writtenFiles[0]), folder);
     await m.dispose();
     assert.ok(!fs.existsSync(dead), "the dead run's temp file is gone");
     assert.ok(fs.existsSync(live), "a running process's temp file stays");
     assert.ok(fs.existsSync(other), "files that are not ours stay");
+    assert.ok(!fs.readdirSync(path.join(dir, "onnx")).some((f) => f.includes(".introspect-")), "nothing beside the model");
   });
 });
 
