@@ -22,6 +22,13 @@ export const METRICS: Record<LayerMetricName, MetricInfo> = {
     scale: "magma",
     explain: "Cosine distance of the residual after the layer from the residual before it (0 = same direction).",
   },
+  residCosine: {
+    label: "Cosine to previous layer",
+    scale: "viridis",
+    fixed: [-1, 1],
+    explain:
+      "Cosine similarity of the residual after the layer to the residual after the layer before it (1 = same direction; n/a at layer 0).",
+  },
   nextTokenProb: {
     label: "Next-token probability (logit lens)",
     scale: "viridis",

@@ -73,6 +73,16 @@ export function nextTokenIds(ids: ArrayLike<number>, range: RowRange): Int32Arra
   return out;
 }
 
+/**
+ * Cosine similarity of each token's residual after a layer to the residual after the layer
+ * before it (1 = the layer kept the direction). NaN when either vector is all zeros.
+ */
+export function residualCosine(previous: ActivationTensor, current: ActivationTensor, range: RowRange): Float32Array {
+  const out = activationShift(previous, current, range);
+  for (let i = 0; i < out.length; i++) out[i] = 1 - out[i];
+  return out;
+}
+
 /** One metric of the layer heatmap: a value per selected token at each layer. */
 export interface LayerMetric {
   /** Sites of layer `layer` it reads, for the capture plan (missing ones give NaN or a fallback). */
@@ -105,6 +115,12 @@ export const LAYER_METRIC_DEFS = {
       if (!before) return new Float32Array(c.selected).fill(NaN);
       return activationShift(before, c.get(residPost(l)), c.selection);
     },
+  },
+  residCosine: {
+    // Layer 0 has no previous layer: n/a there.
+    sites: (l) => (l === 0 ? [] : [residPost(l - 1), residPost(l)]),
+    compute: (c, l) =>
+      l === 0 ? new Float32Array(c.selected).fill(NaN) : residualCosine(c.get(residPost(l - 1)), c.get(residPost(l)), c.selection),
   },
   nextTokenProb: { sites: () => [], compute: (c, l) => lensRow(c, l, (lens) => lens.nextProb) },
   entropy: { sites: () => [], compute: (c, l) => lensRow(c, l, (lens) => lens.entropy) },
