@@ -5,6 +5,7 @@ import tseslint from "typescript-eslint";
 const VSCODE = { name: "vscode", message: "Only src/extension talks to VS Code." };
 const ENGINE =
   "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
+const EXTENSION = "The extension runs no engine code: it asks the model host (src/protocol); type-only imports of engine types are fine.";
 const WEBVIEW = "Webview code runs in the browser: no Node built-ins, host, CLI or extension code.";
 const NODE_BUILTINS = [
   "fs",
@@ -50,6 +51,16 @@ export default tseslint.config(
           paths: [VSCODE],
           patterns: [{ group: ["**/protocol/**", "**/server/**", "**/extension/**", "**/webview/**", "**/cli/**"], message: ENGINE }],
         },
+      ],
+    },
+  },
+  {
+    // The extension talks to the model host through src/protocol and runs no engine code itself.
+    files: ["src/extension/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/engine", "**/engine/**"], message: EXTENSION, allowTypeImports: true }] },
       ],
     },
   },

@@ -36,7 +36,7 @@ export interface ModelInfoResult {
   state: ModelState;
   /** Process id of the model host, so users (and tests) can tell a restart happened. */
   hostPid: number;
-  /** Whether the host process was started with the glibc malloc settings of src/engine/model/mallocTuning.ts. */
+  /** Whether the host process was started with the glibc malloc settings of src/launch/mallocTuning.ts. */
   mallocTuned?: boolean;
   /** The architecture map's summary and self-check of the open model. */
   info?: ModelInfo;

@@ -41,3 +41,6 @@ export const METRICS: Record<LayerMetricName, MetricInfo> = {
     explain: "Entropy of the logit lens's next-token distribution at this layer.",
   },
 };
+
+/** The metrics in the order the panel lists them. */
+export const METRIC_ORDER = Object.keys(METRICS) as LayerMetricName[];

@@ -29,8 +29,9 @@ export interface ProbeToken {
   selected: boolean;
 }
 
-// The per-layer x per-token scalars of the layer heatmap are listed once, in layerMetrics.ts.
-export { LAYER_METRICS, type LayerMetricName } from "./layerMetrics";
+// The per-layer x per-token scalars of the layer heatmap are listed once, in layerMetrics.ts
+// (LAYER_METRICS there; the panel's order is that of webview/probe/metrics.ts).
+export type { LayerMetricName } from "./layerMetrics";
 
 /** The probe panel's views; each analysis in registry.ts names the one that draws it. */
 export type ProbeView = "layers" | "lens" | "neurons" | "attention" | "experts";
