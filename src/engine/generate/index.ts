@@ -14,3 +14,4 @@ export { UnsteeredCache, UnsteeredRun, type UnsteeredCacheOptions, type Unsteere
 export { steeringSweep, type SteeringSweepOptions, type SweepCell, type SweepGrid, type SweepScore } from "./sweep";
 export * from "./readout";
 export { makeSampler, mulberry32, checkSampling, GREEDY, type SamplingOptions } from "./sample";
+export { stopIdsOf } from "./stopIds";

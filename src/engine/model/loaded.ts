@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName, ModelInfo } from "../types";
-import { IntrospectError, throwIfCancelled } from "../types";
+import { IntrospectError, SITE_SHORT_NAMES, throwIfCancelled } from "../types";
 import type { ArchMap } from "../arch/archMap";
 import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
@@ -435,17 +435,7 @@ function squeeze(t: ActivationTensor): ActivationTensor {
   return t.dims[0] === 1 ? { dims: t.dims.slice(1), data: t.data } : t;
 }
 
-const SHORT: Record<string, string> = {
-  resid_pre: "hook_resid_pre",
-  resid_mid: "hook_resid_mid",
-  resid_post: "hook_resid_post",
-  attn_out: "hook_attn_out",
-  mlp_out: "hook_mlp_out",
-  mlp_post: "mlp.hook_post",
-  pattern: "attn.hook_pattern",
-  z: "attn.hook_z",
-  router_logits: "moe.hook_router_logits",
-};
+const SHORT: Record<string, string> = SITE_SHORT_NAMES;
 
 /** `resid_post` -> every layer's `blocks.L.hook_resid_post` that exists; full names are checked. */
 export function expandSites(list: string[], info: ModelInfo): HookName[] {
