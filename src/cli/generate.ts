@@ -3,18 +3,18 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { generate } from "../engine/generate/generate";
-import { stopIdsOf } from "../engine/generate/stopIds";
-import { roomFor } from "../engine/generate/decoder";
-import { modelDecoderFactory } from "../engine/generate/model-decoder";
-import type { SamplingOptions } from "../engine/generate/sample";
-import type { LoadedModel } from "../engine/model/loaded";
-import { importControlVector } from "../engine/steer/controlvector";
-import { loadVector } from "../engine/steer/ivec";
-import type { ActiveVector } from "../engine/steer/vector";
-import { IntrospectError } from "../engine/types";
+import { generate } from "../engine";
+import { stopIdsOf } from "../engine";
+import { roomFor } from "../engine";
+import { modelDecoderFactory } from "../engine";
+import type { SamplingOptions } from "../engine";
+import type { LoadedModel } from "../engine";
+import { importControlVector } from "../engine";
+import { loadVector } from "../engine";
+import type { ActiveVector } from "../engine";
+import { IntrospectError } from "../engine";
 import { type Command, threadsOption, UsageError, intOption, numOption, readTextOption, required } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+import { MODEL_HELP, MODEL_OPTIONS, openFromOptions } from "./model";
 
 /** The largest steering strength accepted (|--alpha|). */
 export const MAX_ALPHA = 1e6;
@@ -65,12 +65,7 @@ ${MODEL_HELP}
     const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
-    const { model, tok } = await openWithTokenizer(
-      modelPath,
-      values.variant as string | undefined,
-      threads,
-      values.config as string | undefined,
-    );
+    const { model, tok } = await openFromOptions(modelPath, values, threads);
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];
       const prompt = values.chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;

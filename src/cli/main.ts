@@ -5,7 +5,7 @@ import { WORKER_ENV, isWorker, onLauncherInterrupt } from "./workerGuard";
 import { spawn } from "child_process";
 import { mallocTuned, withMallocTuning } from "../launch/mallocTuning";
 import { disableOrtTelemetry, withoutOrtTelemetry } from "../launch/ortTelemetry";
-import { IntrospectError } from "../engine/types";
+import { IntrospectError } from "../engine";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";

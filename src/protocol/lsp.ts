@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelInfo, ModelState } from "../engine/types";
+import type { ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 

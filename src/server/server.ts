@@ -6,7 +6,7 @@ import { disableOrtTelemetry } from "../launch/ortTelemetry";
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { StatusNotification } from "../protocol/lsp";
-import type { ModelState } from "../engine/types";
+import type { ModelState } from "../engine";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
 import { createEngineModelAccess } from "./engineModel";
 import { handlerModules } from "./handlers";

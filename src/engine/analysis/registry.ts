@@ -138,7 +138,7 @@ const attention: Analysis<"attention"> = {
 
 const moe: Analysis<"moe"> = {
   name: "moe",
-  view: "experts",
+  view: "moe",
   sites: (plan) => (plan.numExperts ? layers(plan).map((l) => hookName(l, "moe.hook_router_logits")) : []),
   run(cache, plan) {
     const router = layers(plan).map((l) => cache.at(l, "moe.hook_router_logits"));

@@ -33,8 +33,11 @@ export interface ProbeToken {
 // (LAYER_METRICS there; the panel's order is that of webview/probe/metrics.ts).
 export type { LayerMetricName } from "./layerMetrics";
 
-/** The probe panel's views; each analysis in registry.ts names the one that draws it. */
-export type ProbeView = "layers" | "lens" | "neurons" | "attention" | "experts";
+/**
+ * The probe panel's views (the `data-view` of each section under webview/probe/); each analysis in
+ * registry.ts names the one that draws it.
+ */
+export type ProbeView = "layers" | "lens" | "neurons" | "attention" | "moe";
 
 /** Logit lens: every layer's residual through the final norm and the unembedding. */
 export interface LogitLensData {

@@ -1,5 +1,5 @@
 // Generation with steering, paired steered/unsteered runs, read-outs, sampling and sweeps.
-export type { Decoder, DecoderFactory } from "./decoder";
+export { roomFor, type Decoder, type DecoderFactory } from "./decoder";
 export { modelDecoderFactory, type ModelDecoderOptions } from "./model-decoder";
 export {
   generate,

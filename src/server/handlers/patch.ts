@@ -3,11 +3,11 @@
 // modelPatchRunner); this file resolves answers and sites, streams the cells as they finish and
 // answers clicks on cells. The pure functions are exported for tests.
 import type { LoadedModel } from "../../engine";
-import { baseline, defaultAnswers, modelPatchRunner, patchingSweep, alignPositions, type PatchRunner } from "../../engine/patch";
-import { topK } from "../../engine/generate/readout";
-import { answerTokens } from "../../engine/promptfile";
-import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer";
-import { IntrospectError, type CancelToken, type HookName } from "../../engine/types";
+import { baseline, defaultAnswers, modelPatchRunner, patchingSweep, alignPositions, type PatchRunner } from "../../engine";
+import { topK } from "../../engine";
+import { answerTokens } from "../../engine";
+import { loadTokenizer, type TextTokenizer } from "../../engine";
+import { IntrospectError, type CancelToken, type HookName } from "../../engine";
 import { PatchCellRequest, PatchPrepareRequest, PatchProgressNotification, PatchRunRequest } from "../../protocol/lsp";
 import {
   PATCH_SITES,

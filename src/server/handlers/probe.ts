@@ -3,7 +3,7 @@
 // LoadedModel (architecture map, captures, logit lens): the host's shared one (ctx.engine), opened
 // on first use and kept until the configured model changes.
 import type { LoadedModel } from "../../engine";
-import { ProbeSessions } from "../../engine/analysis/probe";
+import { ProbeSessions } from "../../engine";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
 import { toWire } from "../../protocol/probeData";
 import type { HostContext } from "../context";

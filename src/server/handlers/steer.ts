@@ -3,7 +3,7 @@
 // Vectors live in the host by id (steerLive.ts); the client keeps their .ivec bytes and files.
 import * as path from "path";
 import type { LoadedModel } from "../../engine";
-import { steeringSweep, stopIdsOf } from "../../engine/generate";
+import { steeringSweep, stopIdsOf } from "../../engine";
 import {
   atLayer,
   buildFromContrast,
@@ -17,8 +17,8 @@ import {
   withLayerWeights,
   wordTokenIds,
   type SteeringVector,
-} from "../../engine/steer";
-import { IntrospectError, RESIDUAL_SHORT_NAMES, SITE_SHORT_NAMES, hookName, parseHookName, type SiteKind } from "../../engine/types";
+} from "../../engine";
+import { IntrospectError, RESIDUAL_SHORT_NAMES, SITE_SHORT_NAMES, hookName, parseHookName, type SiteKind } from "../../engine";
 import { BuiltVectorStore } from "../language/engineFacade";
 import {
   SteerBuildRequest,

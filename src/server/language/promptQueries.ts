@@ -9,7 +9,7 @@ import {
   toPatchSpec,
   type PromptFile,
   type PromptText,
-} from "../../engine/promptfile";
+} from "../../engine";
 import type { PromptBlocksParams, PromptBlocksResult, PromptTargetParams, PromptTextTarget } from "../../protocol/promptQueries";
 
 /** Every text value of a prompt file (prompt texts, patch prompts, contrast items). */
