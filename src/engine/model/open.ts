@@ -11,7 +11,7 @@ import type { FileBytes } from "../onnx/wire";
 import { fingerprint } from "./editCache";
 import { LoadedModel, type SessionOptions } from "./loaded";
 import { checkExternalData, openOnnxFile } from "./modelFiles";
-import { disableOrtTelemetry } from "./ortTelemetry";
+import { disableOrtTelemetry } from "../../launch/ortTelemetry";
 import { checkSupported, resolveModelPath } from "./resolve";
 
 export interface OpenOptions extends SessionOptions {
