@@ -7,6 +7,7 @@ import { mallocTuned, withMallocTuning } from "../engine/model/mallocTuning";
 import { disableOrtTelemetry, withoutOrtTelemetry } from "../engine/model/ortTelemetry";
 import { IntrospectError } from "../engine/types";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
+import { diffCommand } from "./diff";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
@@ -17,7 +18,15 @@ import { tokenizeCommand } from "./tokenize";
 // No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
 disableOrtTelemetry();
 
-export const COMMANDS: Command[] = [infoCommand, probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  probeCommand,
+  generateCommand,
+  patchCommand,
+  tokenizeCommand,
+  faithfulnessCommand,
+  diffCommand,
+];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
 
