@@ -13,6 +13,7 @@ import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
+import { shiftCommand } from "./shift";
 import { tokenizeCommand } from "./tokenize";
 
 // No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   tokenizeCommand,
   faithfulnessCommand,
   diffCommand,
+  shiftCommand,
 ];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
