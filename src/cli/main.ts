@@ -14,6 +14,7 @@ import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
 import { shiftCommand } from "./shift";
+import { sparsityCommand } from "./sparsity";
 import { tokenizeCommand } from "./tokenize";
 
 // No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   faithfulnessCommand,
   diffCommand,
   shiftCommand,
+  sparsityCommand,
 ];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
