@@ -88,7 +88,11 @@ describe("activation sparsity on demo-llama", function () {
       let n = 0;
       for (const ids of REF.rows) {
         const d = (await model.run({ ids, capture: [l.site] })).captures.get(l.site)!.data;
-        for (const v of d) ((below += Number(Math.abs(v) < 0.01)), (exact += Number(v === 0)), n++);
+        for (const v of d) {
+          below += Number(Math.abs(v) < 0.01);
+          exact += Number(v === 0);
+          n++;
+        }
       }
       assert.equal(l.values, n);
       assert.equal(l.belowThreshold, below / n);
