@@ -48,6 +48,24 @@ export namespace ModelInfoRequest {
   export const type = new RequestType0<ModelInfoResult, void>(method);
 }
 
+/** The fidelity badge of the loaded model: a quantised variant against its folder's fp32 model. */
+export interface FidelityResult {
+  /** The summary line ("q4 vs fp32: top-1 agreement 97.1%, ..."), when there is a badge. */
+  summary?: string;
+  top1Agreement?: number;
+  meanKL?: number;
+  driftLayer?: number;
+  /** Why there is none (the fp32 model itself, no fp32 model in the folder, no model loaded). */
+  unavailable?: string;
+  cached?: boolean;
+}
+
+/** Client -> host request (Model Info): the loaded variant's fidelity badge, computed once and cached. */
+export namespace FidelityRequest {
+  export const method = "introspect/fidelity" as const;
+  export const type = new RequestType0<FidelityResult, void>(method);
+}
+
 /** Client -> host request ("Clear Cache"): remove every edited graph the host cached, for every model. */
 export namespace ClearCacheRequest {
   export const method = "introspect/clearCache" as const;

@@ -9,7 +9,7 @@ import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
-import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
+import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
@@ -83,7 +83,13 @@ export class LoadedModel {
   async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
-    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : [])]);
+    if (variant.zeroBelow?.length) edit.zeroBelow = [...new Set(variant.zeroBelow)].sort();
+    const key = JSON.stringify([
+      edit.steer,
+      edit.patch,
+      ...(variant.lastLogits ? ["last"] : []),
+      ...(edit.zeroBelow ? [edit.zeroBelow] : []),
+    ]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // LRU: re-insert as newest
@@ -244,7 +250,11 @@ export class LoadedModel {
           `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`,
         );
     }
-    const edited = await this.session(steerSites, patchSites);
+    const zero = req.zeroBelow ?? [];
+    for (const z of zero)
+      if (!this.map.sites.has(z.site)) throw new IntrospectError("bad-input", `The site ${z.site} does not exist in this model.`);
+    const edited = await this.session(steerSites, patchSites, zero.length ? { zeroBelow: zero.map((z) => z.site) } : {});
+    for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
     const { session, outputs } = edited;
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);

@@ -27,6 +27,8 @@ export interface SessionOptions {
 export interface SessionVariant {
   /** `logits` holds only the last position ([batch, 1, vocab]) where the graph allows it. */
   lastLogits?: boolean;
+  /** Sites with a zero-below-threshold input (EditSet.zeroBelow). */
+  zeroBelow?: HookName[];
 }
 
 /** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
@@ -51,6 +53,8 @@ export interface RunRequest {
   patch?: PatchSpec[];
   /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
   prepare?: { steer?: HookName[]; patch?: HookName[] };
+  /** Entries of a site with |x| below `threshold` set to 0 (sparsity experiments); captures show the zeroed values. */
+  zeroBelow?: Array<{ site: HookName; threshold: number }>;
   cancel?: CancelToken;
 }
 
