@@ -14,6 +14,8 @@ import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } f
 import { materialiseEdit } from "./editCache";
 import { listVariants, type ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
+import { expertRouting } from "../experts/routing";
+import { checkInterventions, expertFeeds, topKRefusal, type ExpertIntervention } from "../experts/interventions";
 
 export interface SessionOptions {
   /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
@@ -61,8 +63,11 @@ export interface RunRequest {
   capture?: HookName[];
   steer?: SteerSpec[];
   patch?: PatchSpec[];
-  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
-  prepare?: { steer?: HookName[]; patch?: HookName[] };
+  /** Expert interventions (off, forced, router bias, top-k), fed to the edited graph's expert inputs. */
+  experts?: ExpertIntervention[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep;
+   * `experts`: MoE layers to build expert inputs for. */
+  prepare?: { steer?: HookName[]; patch?: HookName[]; experts?: number[] };
   cancel?: CancelToken;
 }
 
@@ -153,10 +158,16 @@ export class LoadedModel {
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
-  async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
+  async session(
+    steer: HookName[] = [],
+    patch: HookName[] = [],
+    variant: SessionVariant = {},
+    experts: number[] = [],
+  ): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
-    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : [])]);
+    if (experts.length) edit.experts = [...new Set(experts)].sort((a, b) => a - b);
+    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : []), ...(edit.experts ? [edit.experts] : [])]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // LRU: re-insert as newest
@@ -281,7 +292,7 @@ export class LoadedModel {
       );
     for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
-    const r = await this.forward(feeds, opts, B, n, presentNames);
+    const r = await this.forward(feeds, opts, B, n, presentNames, past);
     const tensors = new Map<string, ort.Tensor>();
     this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
     return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
@@ -305,7 +316,14 @@ export class LoadedModel {
     return { logits: joinRows(parts.map((p) => p.logits)), captures, cache: { length: parts[0].cache.length, tensors } };
   }
 
-  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
+  private async forward(
+    feeds: Record<string, ort.Tensor>,
+    req: Omit<RunRequest, "ids">,
+    B: number,
+    S: number,
+    extraFetch: string[] = [],
+    past = 0,
+  ) {
     const steer = req.steer ?? [];
     const patch = req.patch ?? [];
     const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
@@ -317,8 +335,15 @@ export class LoadedModel {
           `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`,
         );
     }
-    const edited = await this.session(steerSites, patchSites);
+    const expertList = req.experts ?? [];
+    checkInterventions(this.graph, this.map, this.info.id, expertList);
+    const expertLayers = [...new Set([...expertList.map((x) => x.layer), ...(req.prepare?.experts ?? [])])];
+    const edited = await this.session(steerSites, patchSites, {}, expertLayers);
     const { session, outputs } = edited;
+    if (expertLayers.length) {
+      const routings = expertRouting(this.graph, this.map).filter((r) => expertLayers.includes(r.layer));
+      Object.assign(feeds, expertFeeds(routings, expertList, B, S, past));
+    }
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);
       if (sp.length === 0) {
@@ -370,6 +395,8 @@ export class LoadedModel {
     try {
       raw = await session.run(feeds, [...new Set(fetch)]);
     } catch (e) {
+      const refused = topKRefusal(this.graph, this.map, this.info.id, expertList);
+      if (refused) throw refused;
       throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
     } finally {
       edited.busy--;
