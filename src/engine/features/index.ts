@@ -1,0 +1,6 @@
+// Feature dictionaries: sparse autoencoders and transcoders read from SAELens / Gemma Scope files,
+// trained here (SAE trainer, SNMF), applied to captured activations and used for steering.
+export * from "./dictionary";
+export { siteForHook, siteWidth, fitToModel } from "./hooks";
+export { loadDictionary, loadSaeLens, loadGemmaScope } from "./load";
+export { saveSaeLens } from "./save";
