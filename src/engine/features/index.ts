@@ -4,3 +4,6 @@ export * from "./dictionary";
 export { siteForHook, siteWidth, fitToModel } from "./hooks";
 export { loadDictionary, loadSaeLens, loadGemmaScope } from "./load";
 export { saveSaeLens } from "./save";
+export { trainSae, measureQuality, seededRandom, type TrainOptions, type Quality } from "./train";
+export { snmf, type SnmfOptions } from "./snmf";
+export { collectActivations, readCorpus, type Collected } from "./collect";
