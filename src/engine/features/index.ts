@@ -7,3 +7,6 @@ export { saveSaeLens } from "./save";
 export { trainSae, measureQuality, seededRandom, type TrainOptions, type Quality } from "./train";
 export { snmf, type SnmfOptions } from "./snmf";
 export { collectActivations, readCorpus, type Collected } from "./collect";
+export { readFeatures, sitesFor, type FeatureReading, type ReadingOptions } from "./analysis";
+export { featureVector, generateClamped, type ClampOptions } from "./steer";
+export { scanCorpus, type CorpusScan, type FeatureStats, type Snippet, type ScanOptions } from "./scan";

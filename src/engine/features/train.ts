@@ -84,6 +84,20 @@ function normaliseRow(w: Float32Array, row: number, d: number): void {
   for (let i = 0; i < d; i++) w[row * d + i] /= n;
 }
 
+/** Indices of the k largest positive values (insertion into a small sorted list: k is small). */
+function topIndices(v: Float32Array, k: number): number[] {
+  const top: number[] = [];
+  for (let j = 0; j < v.length; j++) {
+    const x = v[j];
+    if (x <= 0 || (top.length === k && x <= v[top[k - 1]])) continue;
+    let at = top.length === k ? k - 1 : top.length;
+    while (at > 0 && v[top[at - 1]] < x) at--;
+    top.splice(at, 0, j);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
 /** Trains on rows of x [n, d] (row-major). Yields to the event loop between steps so it can be cancelled. */
 export async function trainSae(
   x: Float32Array,
@@ -126,7 +140,6 @@ export async function trainSae(
   const f = new Float32Array(m);
   const err = new Float32Array(d);
   const dxin = new Float32Array(d);
-  const idx = Array.from({ length: m }, (_, j) => j);
   const every = o.progressEvery ?? 50;
   const resampleEvery = Math.max(200, Math.floor(steps / 8));
   let worst = { row: 0, err: -1 };
@@ -149,8 +162,7 @@ export async function trainSae(
       f.fill(0);
       let active: number[];
       if (o.kind === "topk") {
-        idx.sort((a, c) => pre[c] - pre[a]);
-        active = idx.slice(0, k).filter((j) => pre[j] > 0);
+        active = topIndices(pre, k);
       } else {
         active = [];
         for (let j = 0; j < m; j++) if (pre[j] > 0) active.push(j);

@@ -6,6 +6,7 @@ import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbePar
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { featureHandlers } from "../features/handlers";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -48,6 +49,7 @@ export class ProbePanel implements vscode.Disposable {
           "introspect/probeAttention": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/export": saveExport,
+          ...featureHandlers(context, host),
         },
       },
       () => {

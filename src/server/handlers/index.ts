@@ -2,8 +2,9 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as features from "./features";
 import * as patch from "./patch";
 import * as probe from "./probe";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, features];
