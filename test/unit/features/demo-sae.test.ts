@@ -6,20 +6,31 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
+  collectActivations,
+  decoderDirection,
   encode,
   fitToModel,
   generateClamped,
   loadDictionary,
   measureQuality,
+  readCorpus,
   readFeatures,
+  scanCorpus,
   type Dictionary,
 } from "../../../src/engine/features";
+import { buildFromContrast } from "../../../src/engine/steer/from-model";
 import { toContrastSpec } from "../../../src/engine/promptfile";
 import type { ContrastBlock, PromptBlock } from "../../../src/engine/promptfile/model";
 import { ROOT, demoBlock, useDemoModel } from "../helpers/demoModel";
 
 const SAE = path.join(ROOT, "models/demo-llama/saes/blocks.2.hook_resid_post");
-const NAMES = new Set(["Mary", "John"]);
+// The demo corpus's 60 names, read from its generator.
+const NAMES = new Set(
+  /^NAMES = \[([^\]]*)\]/m
+    .exec(fs.readFileSync(path.join(ROOT, "tools/models/corpus.py"), "utf8"))![1]
+    .match(/"([^"]+)"/g)!
+    .map((s) => s.slice(1, -1)),
+);
 const POSITIVE = [
   "wonderful",
   "great",
@@ -43,7 +54,7 @@ describe("features/demo-llama's shipped SAE", function () {
     fitToModel(d, demo.model.info, demo.model.resolved.folder);
   });
 
-  it("among the top features on the IOI prompt, one fires on the names", async () => {
+  it("among the top features on the IOI prompt, one fires on the names (and its top corpus activations are names)", async () => {
     const { model, tok } = demo;
     const block = demoBlock<PromptBlock>("ioi.introspect", "store");
     const tokens = tok.encode(block.text!.text);
@@ -51,72 +62,74 @@ describe("features/demo-llama's shipped SAE", function () {
     const r = readFeatures(d, captures, { rows: 10 });
     const isName = tokens.map((t) => NAMES.has(t.text.trim()));
     assert.strictEqual(isName.filter(Boolean).length, 3, "Mary, John, John");
+    const texts = readCorpus(path.join(ROOT, "models/data/feature-corpus.jsonl")).slice(0, 300);
+    const scan = await scanCorpus(model, tok, d, texts, { topN: 10 });
     const scored = r.features.map((f, i) => {
       const row = r.matrix.subarray(i * r.tokens, (i + 1) * r.tokens);
-      const onNames = [...row].filter((_, t) => isName[t]);
-      const offNames = [...row].filter((_, t) => !isName[t]);
-      return {
-        f,
-        namesFired: onNames.filter((v) => v > 0).length,
-        othersFired: offNames.filter((v) => v > 0).length,
-        others: offNames.length,
-      };
+      const onNames = [...row].filter((v, t) => isName[t] && v > 0).length;
+      const corpusNames = scan.features[f].top.filter((s) => NAMES.has(s.token.trim())).length;
+      return { f, onNames, corpusNames, top: scan.features[f].top.map((s) => s.token).join("|") };
     });
-    const nameFeature = scored.find((s) => s.namesFired === 3 && s.othersFired <= 0.15 * s.others);
     console.log(
-      `      top features: ${scored.map((s) => `#${s.f} names ${s.namesFired}/3 others ${s.othersFired}/${s.others}`).join(", ")}`,
+      `      top features: ${scored.map((s) => `#${s.f} on ${s.onNames}/3 names, corpus top-10 names ${s.corpusNames}`).join("; ")}`,
     );
-    assert.ok(nameFeature, "no top feature fires on all three names and on few other tokens");
+    const names = scored.find((s) => s.onNames > 0 && s.corpusNames >= 8);
+    assert.ok(names, "no top feature fires on a name here and mostly on names in the corpus");
+    console.log(`      names feature #${names.f}: corpus top tokens ${names.top}`);
   });
 
   it("clamping the sentiment feature turns a negative review's continuation positive", async () => {
     const { model, tok } = demo;
     const spec = toContrastSpec(demoBlock<ContrastBlock>("sentiment.introspect", "sentiment"));
-    const meanOf = async (texts: string[]) => {
-      const sum = new Float64Array(d.dSae);
-      let n = 0;
-      for (const text of texts) {
-        const ids = tok.encode(text).map((t) => t.id);
-        const x = (await model.run({ ids, capture: [d.site] })).captures.get(d.site)!;
-        const f = encode(d, x.data);
-        for (let i = 0; i < f.length; i++) sum[i % d.dSae] += f[i];
-        n += ids.length;
-      }
-      return sum.map((v) => v / n);
-    };
-    const pos = await meanOf(spec.positive);
-    const neg = await meanOf(spec.negative);
+    const enc = (s: string) => tok.encode(s).map((t) => t.id);
+    // The sentiment feature: the one whose decoder direction is closest to the difference of means.
+    const v = await buildFromContrast(model, {
+      name: "sentiment",
+      site: d.site,
+      positive: spec.positive.map(enc),
+      negative: spec.negative.map(enc),
+      method: "mean-diff",
+      pooling: spec.position,
+      normalise: false,
+    });
+    const norm = Math.hypot(...v.data);
     let best = 0;
-    for (let j = 1; j < d.dSae; j++) if (pos[j] - neg[j] > pos[best] - neg[best]) best = j;
-    const prompt = tok.encode("I hated this movie. It was").map((t) => t.id);
-    const plain = await generateClamped(model, d, prompt, { feature: best, value: 0, maxNewTokens: 6 });
-    // Clamped to zero is not "unclamped": compare with the model's own greedy continuation too.
-    const seq = [...prompt];
-    for (let i = 0; i < 6; i++) {
-      const { logits } = await model.run({ ids: seq });
-      const v = logits.dims[1];
-      let arg = 0;
-      for (let k = 1; k < v; k++) if (logits.data[(seq.length - 1) * v + k] > logits.data[(seq.length - 1) * v + arg]) arg = k;
-      seq.push(arg);
+    let bestCos = -1;
+    for (let j = 0; j < d.dSae; j++) {
+      const row = decoderDirection(d, j);
+      let c = 0;
+      for (let i = 0; i < row.length; i++) c += row[i] * v.data[i];
+      if (c / norm > bestCos) [best, bestCos] = [j, c / norm];
     }
-    const base = seq.slice(prompt.length);
-    const typical = Math.max(
-      ...(await (async () => {
-        const x = (await model.run({ ids: tok.encode(spec.positive[0]).map((t) => t.id), capture: [d.site] })).captures.get(d.site)!;
+    const stats = async (texts: string[]) => {
+      let sum = 0;
+      let n = 0;
+      let max = 0;
+      for (const text of texts) {
+        const x = (await model.run({ ids: enc(text), capture: [d.site] })).captures.get(d.site)!;
         const f = encode(d, x.data);
-        return [...f].filter((_, i) => i % d.dSae === best);
-      })()),
-    );
-    const clamped = await generateClamped(model, d, prompt, { feature: best, value: 2 * typical, maxNewTokens: 6 });
+        for (let p = 0; p < f.length / d.dSae; p++, n++) {
+          sum += f[p * d.dSae + best];
+          max = Math.max(max, f[p * d.dSae + best]);
+        }
+      }
+      return { mean: sum / n, max };
+    };
+    const pos = await stats(spec.positive);
+    const neg = await stats(spec.negative);
+    assert.ok(pos.mean > 2 * neg.mean, `feature #${best} fires more on positive reviews: ${pos.mean} vs ${neg.mean}`);
+    const prompt = enc("I hated this movie. It was");
+    const value = 3 * pos.max;
+    const base = await generateClamped(model, d, prompt, { feature: best, value: undefined, maxNewTokens: 6 });
+    const clamped = await generateClamped(model, d, prompt, { feature: best, value, maxNewTokens: 6 });
     const text = (ids: number[]) => tok.decode(ids);
     console.log(
-      `      sentiment feature #${best} (pos ${pos[best].toFixed(2)} vs neg ${neg[best].toFixed(2)}), clamp ${(2 * typical).toFixed(2)}`,
+      `      sentiment feature #${best} (cosine ${bestCos.toFixed(2)} with the difference of means; mean ${pos.mean.toFixed(2)} on positive, ${neg.mean.toFixed(2)} on negative reviews), clamped to ${value.toFixed(2)}`,
     );
-    console.log(`      model: "${text(base)}" | clamped 0: "${text(plain)}" | clamped high: "${text(clamped)}"`);
+    console.log(`      model: "${text(base)}" | clamped: "${text(clamped)}"`);
     assert.notDeepStrictEqual(clamped, base, "clamping changes the continuation");
-    const words = text(clamped).toLowerCase();
     assert.ok(
-      POSITIVE.some((w) => words.includes(w)),
+      POSITIVE.some((w) => text(clamped).toLowerCase().includes(w)),
       `a positive word in "${text(clamped)}"`,
     );
     assert.ok(!POSITIVE.some((w) => text(base).toLowerCase().includes(w)), `the unclamped continuation "${text(base)}" has none`);
@@ -125,7 +138,6 @@ describe("features/demo-llama's shipped SAE", function () {
   it("its recorded explained variance and L0 are what it gives on held-out corpus text", async () => {
     const meta = JSON.parse(fs.readFileSync(path.join(SAE, "cfg.json"), "utf8")).metadata;
     assert.ok(meta.explained_variance_heldout > 0.7 && meta.l0_heldout <= 16, JSON.stringify(meta));
-    const { collectActivations, readCorpus } = await import("../../../src/engine/features");
     const texts = readCorpus(path.join(ROOT, "models/data/feature-corpus.jsonl")).slice(-200);
     const acts = await collectActivations(
       demo.model,
