@@ -2,6 +2,7 @@
 // bar, panels and commands; the real work happens in the host process.
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
+import { setFeatureSteerView } from "./features/handlers";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
@@ -25,7 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   context.subscriptions.push(output, host, new StatusBar(host), { dispose: () => info.dispose() });
   registerCommands(context, host, info);
   registerProbeCommands(context, host);
-  registerSteerCommands(context, host);
+  setFeatureSteerView(registerSteerCommands(context, host));
   registerPatchCommands(context, host);
   // Do not block activation on the host: the status bar shows progress.
   void host.start().catch((e: unknown) => {

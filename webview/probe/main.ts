@@ -10,6 +10,7 @@ import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
 import { attentionView } from "./attentionView";
 import { exportFile } from "./exporting";
+import { featureView } from "./featureView";
 import { layerView } from "./layerView";
 import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
@@ -71,6 +72,7 @@ function show(raw: ProbeResult): void {
   follow.show = lens.show;
   const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
   if (result.moe) views.push(moeView(ctx, result.moe));
+  views.push(featureView(ctx));
   root.replaceChildren(...views);
   root.dataset.rendered = String(Date.now());
   // Which probe is drawn, and (once its first frame is out) how long that took: tests wait on these.

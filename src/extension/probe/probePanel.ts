@@ -7,6 +7,7 @@ import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbePar
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { featureHandlers } from "../features/handlers";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -53,6 +54,7 @@ export class ProbePanel implements vscode.Disposable {
             await vscode.commands.executeCommand("introspect.steer.addExpert", p.intervention, this.current?.target.text);
             return { label: describeIntervention(p.intervention) };
           },
+          ...featureHandlers(context, host),
         },
       },
       () => {
