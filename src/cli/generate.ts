@@ -70,6 +70,7 @@ ${MODEL_HELP}
       values.variant as string | undefined,
       threads,
       values.config as string | undefined,
+      values.provider as string | undefined,
     );
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];

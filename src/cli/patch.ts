@@ -74,6 +74,7 @@ ${MODEL_HELP}
       values.variant as string | undefined,
       threads,
       values.config as string | undefined,
+      values.provider as string | undefined,
     );
     try {
       const cleanIds = tok.encode(clean).map((t) => t.id);

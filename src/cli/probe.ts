@@ -1,5 +1,6 @@
 // introspect probe: one forward pass with captures, the layer map, and a logit-lens summary.
 
+import { describeProvider } from "../engine/model/provider";
 import { logitLens } from "../engine/model/lens";
 import { writeSafetensors, type WritableTensor } from "../engine/safetensors";
 import type { ActivationTensor, HookName } from "../engine/types";
@@ -76,6 +77,7 @@ ${MODEL_HELP}
       values.variant as string | undefined,
       threads,
       values.config as string | undefined,
+      values.provider as string | undefined,
     );
     try {
       if (k > model.info.vocabSize)
@@ -114,6 +116,7 @@ ${MODEL_HELP}
             dModel: info.dModel,
             vocabSize: info.vocabSize,
             exportStyle: info.exportStyle,
+            executionProvider: info.executionProvider,
             hasKvCache: info.hasKvCache,
             notes: info.notes,
           },
@@ -131,6 +134,7 @@ ${MODEL_HELP}
       io.out(
         `${info.id}: ${info.architecture}, ${info.numLayers} layers, d_model ${info.dModel}, vocabulary ${info.vocabSize}, export ${info.exportStyle}\n`,
       );
+      io.out(`execution provider: ${describeProvider(model.provider)}\n`);
       for (const n of info.notes) io.out(`  note: ${n}\n`);
       io.out(`tokens (${tokens.length}): ${tokens.map((t) => quoteToken(t.text)).join(" ")}\n`);
       const kinds = new Set(map.layers.flatMap((l) => l.sites.map((s) => s.replace(/^blocks\.\d+\./, ""))));

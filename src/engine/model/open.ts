@@ -78,6 +78,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
       ...(refused ? { unconfirmed: refused.message } : {}),
     };
     const model = new LoadedModel(info, map, resolved, scanned, g, src, fingerprint(src, scanned.mtimeMs), opts);
+    info.executionProvider = model.provider;
     if (opts.warm !== false) await model.session();
     return model;
   } catch (e) {
