@@ -3,6 +3,7 @@
 // from the panel need (another layer's neurons, another head's attention) so it can answer them.
 import type { LoadedModel } from "../model/loaded";
 import { unembedResidual } from "../model/lens";
+import { lensTopK } from "../model/lensTopK";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
 import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
@@ -21,6 +22,9 @@ export interface ProbeOptions {
   /** Layer and head of the attention view (default 0, 0). */
   attention?: AttentionRequest;
   massiveFactor?: number;
+  /** "topk" (default): softmax and top-k inside onnxruntime, in row chunks (model/lensTopK.ts);
+   * "full": every layer's [tokens, vocab] logits unembedded and reduced here (the path before). */
+  lensMode?: "topk" | "full";
   cancel?: CancelToken;
 }
 
@@ -99,7 +103,11 @@ export class ProbeSession {
     try {
       for (const s of residPost) {
         throwIfCancelled(opts.cancel);
-        lens.push(logitLensLayer(await unembedResidual(model, rows(get(s), sel)), { start: 0, end: n }, nextIds, LENS_K));
+        lens.push(
+          opts.lensMode === "full"
+            ? logitLensLayer(await unembedResidual(model, rows(get(s), sel)), { start: 0, end: n }, nextIds, LENS_K)
+            : await lensTopK(model, rows(get(s), sel), nextIds, LENS_K, opts.cancel),
+        );
       }
     } catch (e) {
       if (e instanceof IntrospectError && e.code === "cancelled") throw e;
