@@ -60,7 +60,7 @@ export const capture: Figure = {
 };
 
 /** Seconds per call of each function, timed in rounds (one untimed round first; the order rotates). */
-async function interleaved(fns: (() => Promise<unknown>)[], repeats: number): Promise<Stat[]> {
+export async function interleaved(fns: (() => Promise<unknown>)[], repeats: number): Promise<Stat[]> {
   for (const f of fns) await f();
   const samples = fns.map(() => [] as number[]);
   for (let r = 0; r < repeats; r++) {
