@@ -3,7 +3,9 @@
 // introspect/probe does) against a plain forward of the same tokens in the same process, and
 // reports its own peak resident memory (VmHWM). A fresh process per size, because the peak never
 // goes down.
-//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [lens-before]
+//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [with-before]
+// with-before: the probe is timed a second time with the lens as it was before (full logits per
+// layer, reduced in JavaScript), in the same process.
 
 import * as fs from "fs";
 import { openModel } from "../../src/engine";
@@ -36,19 +38,22 @@ async function main(): Promise<void> {
     await f();
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
-  await model.run({ ids }); // warm-up at full length (arenas sized as for the probe)
+  await model.run({ ids: tokens > 1024 ? ids.slice(0, 128) : ids }); // warm-up (full length up to 1,024 tokens)
   const plain = await seconds(() => model.run({ ids }));
   let timing: { forwardMs: number; analysisMs: number } | undefined;
   const probe = await seconds(async () => {
-    const s = await ProbeSession.start(
-      model,
-      text,
-      { start: 0, end: text.length },
-      { lensMode: mode === "lens-before" ? "full" : undefined },
-    );
-    timing = s.result.timing;
+    timing = (await ProbeSession.start(model, text, { start: 0, end: text.length })).result.timing;
   });
-  const out = { tokens, variant, openS, openRss, plain, probe, timing, peakRss: vmKb("VmHWM") * 1024 };
+  const peakRss = vmKb("VmHWM") * 1024;
+  let before: { probe: number; timing?: { forwardMs: number; analysisMs: number } } | undefined;
+  if (mode === "with-before") {
+    let t: typeof timing;
+    const p = await seconds(async () => {
+      t = (await ProbeSession.start(model, text, { start: 0, end: text.length }, { lensMode: "full" })).result.timing;
+    });
+    before = { probe: p, timing: t };
+  }
+  const out = { tokens, variant, openS, openRss, plain, probe, timing, peakRss, before, peakRssWithBefore: vmKb("VmHWM") * 1024 };
   process.stdout.write(JSON.stringify(out) + "\n");
   await model.dispose();
 }
