@@ -91,3 +91,4 @@ export { pplSparsity, sparsityPerLayer, type PplSparsity, type LayerSparsity } f
 export type { ExpertIntervention } from "./experts/types";
 export * from "./features";
 export { sitesFor as featureSites } from "./features";
+export { EXECUTION_PROVIDERS, chooseProvider, describeProvider, providerSetting, type ProviderState } from "./model/provider";

@@ -82,7 +82,12 @@ export class HostClient implements vscode.Disposable {
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration("introspect.model") || e.affectsConfiguration("introspect.variant")) void this.configure();
+        if (
+          e.affectsConfiguration("introspect.model") ||
+          e.affectsConfiguration("introspect.variant") ||
+          e.affectsConfiguration("introspect.executionProvider")
+        )
+          void this.configure();
       }),
       // Settings an untrusted workspace could not use count once it is trusted (modelChoice.ts).
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.configure()),
@@ -126,7 +131,8 @@ export class HostClient implements vscode.Disposable {
         if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
       });
     }
-    return this.client.sendRequest(ConfigureRequest.type, params);
+    const executionProvider = vscode.workspace.getConfiguration("introspect").get<string>("executionProvider") || undefined;
+    return this.client.sendRequest(ConfigureRequest.type, { ...params, ...(executionProvider ? { executionProvider } : {}) });
   }
 
   private errorHandler(): ErrorHandler {

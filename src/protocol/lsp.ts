@@ -90,6 +90,8 @@ export interface ConfigureParams {
   modelPath: string;
   /** Variant file name inside `onnx/` without extension, e.g. "model", "model_quantized"; "" = default. */
   variant: string;
+  /** introspect.executionProvider: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU. */
+  executionProvider?: string;
 }
 
 /** Client -> host request: (re)load the model named by the settings; answered when loading ends. */

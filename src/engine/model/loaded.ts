@@ -19,6 +19,7 @@ import { expertRouting } from "../experts/routing";
 import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
 
 import { expandSites, loadError } from "./loadChecks";
+import { chooseProvider, createWithProvider, type ProviderState } from "./provider";
 
 export * from "./runTypes";
 export { expandSites, checkTokenizerFits, loadError } from "./loadChecks";
@@ -41,6 +42,8 @@ export class LoadedModel {
   readonly contextLength?: number;
   /** Files written for edited graphs during this session (for tests and diagnostics). */
   readonly writtenFiles: string[] = [];
+  /** The execution provider asked for and the one in use (CPU after a fallback, with the sentence why). */
+  readonly provider: ProviderState;
 
   constructor(
     readonly info: ModelInfo,
@@ -79,6 +82,22 @@ export class LoadedModel {
       .map((k) => cfg[k])
       .find((v) => typeof v === "number" && v > 0);
     this.contextLength = (ctx as number | undefined) ?? gc.context_length;
+    this.provider = chooseProvider(options.executionProvider);
+  }
+
+  /** A session on `file` with this model's options and execution provider (every session of the model goes through here). */
+  createSession(file: string, externalData?: ort.InferenceSession.SessionOptions["externalData"]): Promise<ort.InferenceSession> {
+    return createWithProvider(
+      file,
+      {
+        logSeverityLevel: 3,
+        graphOptimizationLevel: this.options.graphOptimization ?? "all",
+        ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads } : {}),
+        ...(externalData ? { externalData } : {}),
+        ...sessionExtra(this.options),
+      },
+      this.provider,
+    );
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
@@ -117,14 +136,7 @@ export class LoadedModel {
       this.options.editLocation === "cache",
     );
     if (file.written) this.writtenFiles.push(file.path);
-    s = ort.InferenceSession.create(file.path, {
-      executionProviders: ["cpu"],
-      logSeverityLevel: 3,
-      graphOptimizationLevel: this.options.graphOptimization ?? "all",
-      ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads } : {}),
-      ...(file.externalData ? { externalData: file.externalData } : {}),
-      ...sessionExtra(this.options),
-    }).then((session) => ({ session, outputs: plan.outputs }));
+    s = this.createSession(file.path, file.externalData).then((session) => ({ session, outputs: plan.outputs }));
     this.sessions.set(key, s);
     while (this.sessions.size > (this.options.maxSessions ?? 3)) {
       const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<EditedSession>];

@@ -22,6 +22,8 @@ export interface SessionOptions {
    * default): fastest on an idle machine; false on a busy one, where spinning threads steal the cores
    * the working ones need (measured under a load of 14 on 2 cores: 1.27 s spinning vs 0.43 s not). */
   allowSpinning?: boolean;
+  /** Where onnxruntime runs: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU (provider.ts). */
+  executionProvider?: string;
 }
 
 /** Variants of an edited session beyond its sites. */
