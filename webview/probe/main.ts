@@ -5,6 +5,7 @@ import type { ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
 import { button, el } from "../shared/dom";
 import { toJson } from "../shared/export";
+import { failureBox, showRunning } from "../shared/failure";
 import { hideTooltip } from "../shared/tooltip";
 import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
@@ -72,6 +73,7 @@ function show(raw: ProbeResult): void {
   const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
   if (result.moe) views.push(moeView(ctx, result.moe));
   root.replaceChildren(...views);
+  root.classList.remove("stale");
   root.dataset.rendered = String(Date.now());
   // Which probe is drawn, and (once its first frame is out) how long that took: tests wait on these.
   root.dataset.probeId = result.id ?? "";
@@ -91,8 +93,13 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
       show(msg.result);
       break;
     case "introspect/probeStatus":
-      if (msg.status.kind === "failed") root.prepend(el("p", { class: "error", attrs: { role: "alert" }, text: msg.status.message }));
-      else root.prepend(el("p", { class: "muted", attrs: { role: "status" }, text: msg.status.message }));
+      if (msg.status.kind === "failed") {
+        // In place of the old result: it is not what this probe asked for.
+        hideTooltip();
+        root.classList.remove("stale");
+        delete root.dataset.probeId;
+        root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));
+      } else showRunning(root, msg.status.message);
       break;
   }
 });

@@ -6,6 +6,7 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
 import type { ToWebview } from "../../protocol/webview";
+import { unwrapRpcMessage } from "../failureActions";
 import { WebviewPanel, type PanelOptions } from "./webviewPanel";
 
 /**
@@ -133,5 +134,5 @@ export function messageOf(e: unknown, cancelled?: string): string {
 }
 
 function textOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return unwrapRpcMessage(e instanceof Error ? e.message : String(e));
 }

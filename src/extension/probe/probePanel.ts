@@ -5,7 +5,9 @@ import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
+import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
+import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -31,7 +33,7 @@ export class ProbePanel implements vscode.Disposable {
   private readonly last: LastResult<ProbeResult>;
 
   constructor(
-    context: vscode.ExtensionContext,
+    private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
@@ -74,6 +76,8 @@ export class ProbePanel implements vscode.Disposable {
     if (!this.host.isRunning) return this.fail('The model host is not running: run "Introspect: Restart Model Host".');
     let result: ProbeResult;
     try {
+      // A prompt file's model line picks the model (fileModel.ts); elsewhere the settings' model.
+      await ensureModelFor(this.context, this.host, uri);
       result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "Introspect: probing", cancellable: true },
         async (_progress, token) => {
@@ -86,7 +90,7 @@ export class ProbePanel implements vscode.Disposable {
         },
       );
     } catch (e) {
-      return this.fail(probeErrorMessage(e));
+      return this.fail(probeErrorMessage(e), e);
     }
     this.current = { result, target, uri };
     this.tint.clear();
@@ -101,7 +105,9 @@ export class ProbePanel implements vscode.Disposable {
   }
 
   private onMessage(msg: FromWebview): void {
-    if (msg.type === "introspect/tint") {
+    if (msg.type === "introspect/failureAction") {
+      void runFailureAction(msg.action);
+    } else if (msg.type === "introspect/tint") {
       const n = this.tint.apply(this.current, msg.tint);
       if (msg.tint && n === 0)
         void vscode.window.showInformationMessage(
@@ -127,10 +133,14 @@ export class ProbePanel implements vscode.Disposable {
     this.tint.clear();
   }
 
-  private async fail(message: string): Promise<void> {
-    await this.panel.post({ type: "introspect/probeStatus", status: { kind: "failed", message } });
+  /** The failure replaces the panel's result (a stale result would read as this probe's), with the same buttons as the notification. */
+  private async fail(message: string, error?: unknown): Promise<void> {
+    const f = describeFailure(error, message);
+    this.current = undefined;
+    this.tint.clear();
+    await this.panel.post({ type: "introspect/probeStatus", status: { kind: "failed", message: f.message, actions: f.actions } });
     this.recorder?.failure(message);
-    void vscode.window.showErrorMessage(`Introspect: ${message}`);
+    if (f.actions.length || !/cancelled/i.test(message)) showFailure(error, message);
   }
 
   dispose(): void {
