@@ -2,6 +2,8 @@
 // bar, panels and commands; the real work happens in the host process.
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
+import { registerFileModel } from "./fileModel";
+import { registerFirstRun } from "./firstRun";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
@@ -27,6 +29,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   registerProbeCommands(context, host);
   registerSteerCommands(context, host);
   registerPatchCommands(context, host);
+  registerFileModel(context, host);
+  registerFirstRun(context);
   // Do not block activation on the host: the status bar shows progress.
   void host.start().catch((e: unknown) => {
     void vscode.window.showErrorMessage(`Introspect could not start its model host: ${e instanceof Error ? e.message : String(e)}`);

@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type ProbeTextArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
+import { commentHint } from "./commentHint";
 import { ProbePanel, probeErrorMessage } from "./probePanel";
 import { probeTarget, promptTexts, wholeTextTarget, type ProbeContext, type ProbeTarget } from "./target";
 
@@ -31,6 +32,8 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
     const setting = vscode.workspace.getConfiguration("introspect", doc.uri).get<string>("probe.context");
     const mode: ProbeContext = setting === "selection" ? "selection" : "file";
     const target = probeTarget({ text: doc.getText(), languageId: doc.languageId, positionAt: (o) => doc.positionAt(o) }, start, end, mode);
+    const hint = target.source !== "prompt block" ? commentHint(doc.lineAt(range.start.line).text, doc.languageId) : undefined;
+    if (hint) void vscode.window.showInformationMessage(`Introspect: ${hint}`);
     return panel.probe(target, doc.uri.toString(), started);
   });
 
