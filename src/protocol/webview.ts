@@ -32,7 +32,7 @@ export type ToWebview =
   /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
   | { type: "introspect/state"; state: ModelInfoResult["state"] }
   /** Extension -> probe panel: a probe finished; the panel draws it (also re-sent after a reload). */
-  | { type: "introspect/probeResult"; result: ProbeResult }
+  | { type: "introspect/probeResult"; result: ProbeResult; pinned?: ProbeResult }
   /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
   | {
       type: "introspect/probeStatus";
@@ -71,6 +71,8 @@ export type FromWebview =
   | { type: "introspect/steerInput"; input: SteerLiveInput }
   /** Steering view -> extension: a button (save, negate, sweep, load, export GGUF, ...). */
   | { type: "introspect/steerAction"; action: SteerAction }
+  /** Probe panel -> extension: pin the result shown (kept for comparison, across reloads), or unpin. */
+  | { type: "introspect/pin"; pin: boolean }
   /** Any panel -> extension: a button under a failure sentence (Select Model, Open Settings, Show Log, Restart Model Host). */
   | { type: "introspect/failureAction"; action: FailureAction }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */

@@ -86,6 +86,11 @@ export class LastResult<T> {
     }
   }
 
+  /** Forgets the saved value (best effort, like save). */
+  clear(): void {
+    fs.rmSync(this.file, { force: true });
+  }
+
   read(): T | undefined {
     try {
       return this.revive(fromWire<T>(JSON.parse(fs.readFileSync(this.file, "utf8"))));

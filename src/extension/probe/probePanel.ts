@@ -31,12 +31,17 @@ export class ProbePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
+  /** The pinned result, compared with each new one (kept across reloads). */
+  private readonly pinnedStore: LastResult<ProbeResult>;
+  private pinned: ProbeResult | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
+    this.pinnedStore = new LastResult(context, "pinned-probe.json");
+    this.pinned = this.pinnedStore.read();
     this.panel = new ReusedPanel(
       context.extensionUri,
       {
@@ -54,7 +59,7 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && { type: "introspect/probeResult", result: last };
+        return last && { type: "introspect/probeResult", result: last, pinned: this.pinned };
       },
     );
     this.disposables.push(this.panel);
@@ -98,14 +103,20 @@ export class ProbePanel implements vscode.Disposable {
     timing.tokens = result.selection.end - result.selection.start;
     timing.forwardMs = result.timing?.forwardMs;
     timing.analysisMs = result.timing?.analysisMs;
-    await panel.post({ type: "introspect/probeResult", result });
+    await panel.post({ type: "introspect/probeResult", result, pinned: this.pinned });
     timing.postedAt = performance.now();
     this.last.save(result);
     this.recorder?.result(params, result);
   }
 
   private onMessage(msg: FromWebview): void {
-    if (msg.type === "introspect/failureAction") {
+    if (msg.type === "introspect/pin") {
+      this.pinned = msg.pin ? (this.current?.result ?? this.last.read()) : undefined;
+      if (this.pinned) this.pinnedStore.save(this.pinned);
+      else this.pinnedStore.clear();
+      const shown = this.current?.result ?? this.last.read();
+      if (shown) void this.panel.post({ type: "introspect/probeResult", result: shown, pinned: this.pinned });
+    } else if (msg.type === "introspect/failureAction") {
       void runFailureAction(msg.action);
     } else if (msg.type === "introspect/tint") {
       const n = this.tint.apply(this.current, msg.tint);
