@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
-import { parsePromptFile } from "../engine/promptfile";
 import type { ConfigureParams } from "../protocol/lsp";
+import { PromptModelRequest } from "../protocol/promptQueries";
 import type { HostClient } from "./hostClient";
 import { modelCandidates, modelLabel, resolveModelName } from "./modelName";
 import { showFailure, UserFacingError } from "./userErrors";
@@ -15,12 +15,14 @@ import { showFailure, UserFacingError } from "./userErrors";
 export const USE_FILE_MODEL = "introspect.useFileModel";
 
 /** The model a document's `model` line names, resolved; undefined when it has none (or is not a prompt file). */
-export function fileModelOf(
+export async function fileModelOf(
+  host: HostClient,
   doc: Pick<vscode.TextDocument, "languageId" | "uri" | "getText">,
   bundledModels: string,
-): ConfigureParams | undefined {
+): Promise<ConfigureParams | undefined> {
   if (doc.languageId !== "introspect") return undefined;
-  const named = parsePromptFile(doc.getText()).options.model?.value?.trim();
+  // The host parses prompt files; the extension only resolves the name it answers.
+  const named = await host.client.sendRequest(PromptModelRequest.type, { source: doc.getText() });
   if (!named) return undefined;
   const at = {
     fileDir: doc.uri.scheme === "file" ? path.dirname(doc.uri.fsPath) : undefined,
@@ -56,7 +58,7 @@ export async function ensureModelFor(
     doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === u.toString());
     doc ??= await Promise.resolve(vscode.workspace.openTextDocument(u)).catch(() => undefined);
   }
-  const wanted = doc ? fileModelOf(doc, context.asAbsolutePath("models")) : undefined;
+  const wanted = doc ? await fileModelOf(host, doc, context.asAbsolutePath("models")) : undefined;
   const switched = await host.useModel(wanted);
   if (!switched) return;
   const state = host.state;
