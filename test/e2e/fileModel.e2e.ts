@@ -20,11 +20,13 @@ function copyDemo(name: string): string {
   return `demo/${name}`;
 }
 
+/** The workspace settings file and the introspect.* user settings (VS Code itself migrates others, e.g. extensions.autoUpdate). */
 const settingsFiles = () => {
   const s = session();
-  return [path.join(s.folder, ".vscode/settings.json"), path.join(s.server.userDataDir, "User/settings.json")].map((f) =>
-    fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "",
-  );
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "");
+  const user = read(path.join(s.server.userDataDir, "User/settings.json"));
+  const ours = user ? Object.entries(JSON.parse(user) as Record<string, unknown>).filter(([k]) => k.startsWith("introspect.")) : [];
+  return [read(path.join(s.folder, ".vscode/settings.json")), JSON.stringify(ours)];
 };
 
 describe("Introspect: each prompt file on its own model (code-server)", function () {
