@@ -62,15 +62,13 @@ describe("Introspect: heads (code-server)", function () {
     const flagged = ((await summary.locator("[data-induction-heads]").getAttribute("data-induction-heads")) ?? "")
       .split(" ")
       .filter(Boolean);
-    const cells = await summary
-      .locator("td.score")
-      .evaluateAll((els) =>
-        els.map((e) => ({
-          l: Number((e as HTMLElement).dataset.layer),
-          h: Number((e as HTMLElement).dataset.head),
-          ind: Number((e as HTMLElement).dataset.induction),
-        })),
-      );
+    const cells = await summary.locator("td.score").evaluateAll((els) =>
+      els.map((e) => ({
+        l: Number((e as HTMLElement).dataset.layer),
+        h: Number((e as HTMLElement).dataset.head),
+        ind: Number((e as HTMLElement).dataset.induction),
+      })),
+    );
     assert.strictEqual(cells.length, config.num_hidden_layers * config.num_attention_heads, "a cell per head and layer");
     const ranked = [...cells].sort((a, b) => b.ind - a.ind);
     console.log(
