@@ -4,6 +4,8 @@ import * as vscode from "vscode";
 import { ClearCacheRequest } from "../protocol/lsp";
 import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
+import { messageOf } from "./panels/panelSupport";
+import { showFailure } from "./userErrors";
 
 export function registerCommands(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): void {
   const reg = commandRegistrar(context);
@@ -25,10 +27,11 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     );
   });
 
+  reg("introspect.showLog", () => host.client.outputChannel.show(true));
+
   // introspect.probeSelection, introspect.probeText and introspect.clearTokenTint: src/extension/probe/commands.ts.
 }
 
-/** Errors from commands become one readable message instead of an unhandled rejection. */
 /**
  * `reg(id, fn)` for a feature's commands: registered with the context, and a failure becomes one
  * error message (`describe` turns the error into the sentence; undefined shows nothing, e.g. for
@@ -36,7 +39,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
  */
 export function commandRegistrar(
   context: vscode.ExtensionContext,
-  describe: (e: unknown) => string | undefined = (e) => (e instanceof Error ? e.message : String(e)),
+  describe: (e: unknown) => string | undefined = (e) => messageOf(e),
 ): (id: string, fn: (...args: unknown[]) => unknown) => void {
   return (id, fn) => {
     context.subscriptions.push(
@@ -45,7 +48,7 @@ export function commandRegistrar(
           return await fn(...args);
         } catch (e) {
           const message = describe(e);
-          if (message !== undefined) void vscode.window.showErrorMessage(`Introspect: ${message}`);
+          if (message !== undefined) showFailure(e, message);
           return undefined;
         }
       }),

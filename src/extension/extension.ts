@@ -3,6 +3,8 @@
 import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import { setFeatureSteerView } from "./features/handlers";
+import { registerFileModel } from "./fileModel";
+import { registerFirstRun } from "./firstRun";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
@@ -28,6 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   registerProbeCommands(context, host);
   setFeatureSteerView(registerSteerCommands(context, host));
   registerPatchCommands(context, host);
+  registerFileModel(context, host);
+  registerFirstRun(context);
   // Do not block activation on the host: the status bar shows progress.
   void host.start().catch((e: unknown) => {
     void vscode.window.showErrorMessage(`Introspect could not start its model host: ${e instanceof Error ? e.message : String(e)}`);

@@ -15,8 +15,9 @@ import {
 } from "vscode-languageclient/node";
 import { withMallocTuning } from "../launch/mallocTuning";
 import { withoutOrtTelemetry } from "../launch/ortTelemetry";
-import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
+import { ConfigureRequest, StatusNotification, type ConfigureParams, type ModelState } from "../protocol/lsp";
 import { modelSettings, untrustedModelSettings } from "./settings";
+import { showFailure, UserFacingError } from "./userErrors";
 
 /** Host life as the status bar shows it, on top of the model state the host reports. */
 export type HostPhase =
@@ -86,8 +87,11 @@ export class HostClient implements vscode.Disposable {
           e.affectsConfiguration("introspect.model") ||
           e.affectsConfiguration("introspect.variant") ||
           e.affectsConfiguration("introspect.executionProvider")
-        )
+        ) {
+          // A changed setting is the user's latest word on the model.
+          this.fileModel = undefined;
           void this.configure();
+        }
       }),
       // Settings an untrusted workspace could not use count once it is trusted (modelChoice.ts).
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.configure()),
@@ -120,10 +124,40 @@ export class HostClient implements vscode.Disposable {
     await this.start();
   }
 
+  /**
+   * The model a prompt file's `model` line asked for (fileModel.ts), used instead of the settings'
+   * one until a command runs on a file without one or the settings change.
+   */
+  private fileModel: ConfigureParams | undefined;
+  /** What the last configure sent. */
+  private configured: ConfigureParams | undefined;
+
+  /** The model the next configure loads: a prompt file's choice, else the settings'. */
+  async wantedModel(): Promise<ConfigureParams> {
+    if (this.fileModel) return this.fileModel;
+    const { ignored: _ignored, ...params } = modelSettings(this.context, await untrustedModelSettings());
+    return params;
+  }
+
+  /**
+   * Loads `model` (undefined: the settings' model) unless the host already has it; resolves once it
+   * is loaded or failed, with whether the host switched.
+   */
+  async useModel(model: ConfigureParams | undefined): Promise<boolean> {
+    const before = this.configured;
+    this.fileModel = model;
+    const want = await this.wantedModel();
+    if (before && before.modelPath === want.modelPath && before.variant === want.variant && this.modelState.kind !== "failed") return false;
+    await this.configure(false);
+    return true;
+  }
+
   /** Sends the current settings; the host answers once the model is loaded (or failed). */
-  async configure(): Promise<ModelState | undefined> {
+  async configure(notifyFailure = true): Promise<ModelState | undefined> {
     if (!this.isRunning) return undefined;
-    const { ignored, ...params } = modelSettings(this.context, await untrustedModelSettings());
+    const { ignored, ...fromSettings } = modelSettings(this.context, await untrustedModelSettings());
+    const params = this.fileModel ?? fromSettings;
+    this.configured = params;
     if (ignored && ignored !== this.toldIgnored) {
       // Once per setting: every host restart configures again.
       this.toldIgnored = ignored;
@@ -132,8 +166,15 @@ export class HostClient implements vscode.Disposable {
       });
     }
     const executionProvider = vscode.workspace.getConfiguration("introspect").get<string>("executionProvider") || undefined;
-    return this.client.sendRequest(ConfigureRequest.type, { ...params, ...(executionProvider ? { executionProvider } : {}) });
+    const state = await this.client.sendRequest(ConfigureRequest.type, { ...params, ...(executionProvider ? { executionProvider } : {}) });
+    // The reason where the user looks, not only in the status bar's tooltip; once per model and reason.
+    if (state.kind === "failed" && notifyFailure && this.toldFailure !== `${state.path}\n${state.reason}`) {
+      this.toldFailure = `${state.path}\n${state.reason}`;
+      showFailure(new UserFacingError(`The model could not be loaded: ${state.reason}`, ["selectModel", "openSettings", "showLog"]));
+    }
+    return state;
   }
+  private toldFailure: string | undefined;
 
   private errorHandler(): ErrorHandler {
     return {

@@ -8,6 +8,7 @@
 // them, since it points into the workspace. Otherwise the bundled demo model is loaded. Granting
 // trust makes the extension configure the host again (hostClient.ts).
 import * as path from "path";
+import { resolveModelName } from "./modelName";
 
 /** What `WorkspaceConfiguration.inspect()` reports for one setting (the parts used here). */
 export interface SettingValues<T> {
@@ -33,6 +34,8 @@ export interface ModelChoiceInput {
    * settings.ts looks for their names in .vscode/settings.json to say why they are not used.
    */
   workspaceMentions?: string[];
+  /** When given, a relative value is also looked up as a bundled model's name (`demo-moe`) and under the workspace's models/ folder. */
+  exists?: (p: string) => boolean;
 }
 
 export interface ModelChoice {
@@ -54,9 +57,20 @@ function fromWorkspace(v: SettingValues<string> | undefined): string | undefined
 /** Empty: the demo model; relative: against the first workspace folder; `~` expands to home. */
 export function resolveConfigured(
   configured: string,
-  input: Pick<ModelChoiceInput, "demoModel" | "workspaceFolder" | "extensionPath" | "home">,
+  input: Pick<ModelChoiceInput, "demoModel" | "workspaceFolder" | "extensionPath" | "home" | "exists">,
+  trusted = true,
 ): string {
   if (!configured) return input.demoModel;
+  if (input.exists) {
+    const found = resolveModelName(configured, {
+      workspaceFolder: input.workspaceFolder,
+      bundledModels: input.extensionPath("models"),
+      home: input.home,
+      trusted,
+      exists: input.exists,
+    });
+    if (found) return found;
+  }
   if (configured.startsWith("~")) configured = path.join(input.home ?? "", configured.slice(1));
   if (path.isAbsolute(configured)) return configured;
   return input.workspaceFolder ? path.join(input.workspaceFolder, configured) : input.extensionPath(configured);
@@ -70,8 +84,11 @@ export function chooseModel(input: ModelChoiceInput): ModelChoice {
   const userVariant = (input.variant?.globalValue ?? "").trim();
   const wsModel = fromWorkspace(input.model);
   const wsVariant = fromWorkspace(input.variant);
-  const relative = userModel !== "" && !userModel.startsWith("~") && !path.isAbsolute(userModel) && input.workspaceFolder !== undefined;
-  const modelPath = relative ? input.demoModel : resolveConfigured(userModel, input);
+  // A bundled model's name (`demo-moe`) points into the extension, not the workspace.
+  const bundled = /^[^\\/~.][^\\/]*$/.test(userModel) && !!input.exists?.(path.join(input.extensionPath("models"), userModel));
+  const relative =
+    !bundled && userModel !== "" && !userModel.startsWith("~") && !path.isAbsolute(userModel) && input.workspaceFolder !== undefined;
+  const modelPath = relative ? input.demoModel : resolveConfigured(userModel, input, false);
   const variant = relative ? "" : userVariant;
   let ignored: string | undefined;
   const loads = modelPath === input.demoModel ? "the bundled demo model" : "the model from your user settings";

@@ -1,4 +1,5 @@
 // Reads the introspect.* settings. Defaults live in package.json (contributes.configuration).
+import * as fs from "fs";
 import * as vscode from "vscode";
 import type { ConfigureParams } from "../protocol/lsp";
 import { chooseModel } from "./modelChoice";
@@ -21,6 +22,7 @@ export function modelSettings(context: vscode.ExtensionContext, workspaceMention
     demoModel: context.asAbsolutePath(DEMO_MODEL),
     extensionPath: (rel) => context.asAbsolutePath(rel),
     home: process.env.HOME,
+    exists: (p) => fs.existsSync(p),
   });
 }
 

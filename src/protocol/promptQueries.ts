@@ -51,3 +51,9 @@ export namespace PromptBlocksRequest {
   export const method = "introspect/promptFile/blocks" as const;
   export const type = new RequestType<PromptBlocksParams, PromptBlocksResult, void>(method);
 }
+
+/** Client -> host request: the file's `model` option as written (fileModel.ts resolves it), or null when it has none. */
+export namespace PromptModelRequest {
+  export const method = "introspect/promptFile/model" as const;
+  export const type = new RequestType<{ source: string }, string | null, void>(method);
+}

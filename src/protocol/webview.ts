@@ -63,9 +63,12 @@ export type ToWebview =
   /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
   | { type: "introspect/state"; state: ModelInfoResult["state"] }
   /** Extension -> probe panel: a probe finished; the panel draws it (also re-sent after a reload). */
-  | { type: "introspect/probeResult"; result: ProbeResult }
+  | { type: "introspect/probeResult"; result: ProbeResult; pinned?: ProbeResult }
   /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
-  | { type: "introspect/probeStatus"; status: { kind: "running"; message: string } | { kind: "failed"; message: string } }
+  | {
+      type: "introspect/probeStatus";
+      status: { kind: "running"; message: string } | { kind: "failed"; message: string; actions?: FailureAction[] };
+    }
   /** Extension -> patching panel: a whole run (a new sweep's header, a finished run, or the saved run after a reload). */
   | { type: "introspect/patchRun"; run: WebviewPatchRun }
   /** Extension -> patching panel: more cells of run `runId` finished; grids of the sites that changed, NaN where pending. */
@@ -99,8 +102,15 @@ export type FromWebview =
   | { type: "introspect/steerInput"; input: SteerLiveInput }
   /** Steering view -> extension: a button (save, negate, sweep, load, export GGUF, ...). */
   | { type: "introspect/steerAction"; action: SteerAction }
+  /** Probe panel -> extension: pin the result shown (kept for comparison, across reloads), or unpin. */
+  | { type: "introspect/pin"; pin: boolean }
+  /** Any panel -> extension: a button under a failure sentence (Select Model, Open Settings, Show Log, Restart Model Host). */
+  | { type: "introspect/failureAction"; action: FailureAction }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
+
+/** What a failure offers to do about it (src/extension/failureActions.ts picks them from the sentence). */
+export type FailureAction = "selectModel" | "openSettings" | "showLog" | "restartHost";
 
 /** Text the user selected when they ran "Probe Selection", echoed by the info panel until probing lands. */
 export interface SelectionEcho {

@@ -5,12 +5,15 @@ import type { ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
 import { button, el } from "../shared/dom";
 import { toJson } from "../shared/export";
+import { failureBox, showRunning } from "../shared/failure";
 import { hideTooltip } from "../shared/tooltip";
 import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
 import { attentionView } from "./attentionView";
+import { compareView } from "./compareView";
 import { exportFile } from "./exporting";
 import { featureView } from "./featureView";
+import { headsView } from "./headsView";
 import { layerView } from "./layerView";
 import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
@@ -27,7 +30,7 @@ const root = document.getElementById("root") ?? document.body.appendChild(el("ma
 root.removeAttribute("aria-live");
 root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor and run “Introspect: Probe Selection”." }));
 
-function show(raw: ProbeResult): void {
+function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
   const started = performance.now();
   let result: ProbeResult;
   try {
@@ -36,6 +39,13 @@ function show(raw: ProbeResult): void {
     root.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
     return;
   }
+  let pinned: ProbeResult | undefined;
+  try {
+    pinned = rawPinned ? reviveResult(rawPinned) : undefined;
+  } catch {
+    pinned = undefined;
+  }
+  const isPinned = !!pinned && pinned.id === result.id;
   hideTooltip();
   const sel = result.tokens.slice(result.selection.start, result.selection.end);
   if (state.lensStart >= sel.length) state.lensStart = 0;
@@ -58,7 +68,12 @@ function show(raw: ProbeResult): void {
       class: "muted",
       text: `${sel.length} selected tokens of ${result.tokens.length} · ${result.layerCount} layers · ${result.model.architecture}`,
     }),
-    button("Export JSON", () => exportFile(ctx, "json", "probe.json", toJson(result)), "Save the whole probe result as JSON"),
+    button(
+      "Export JSON",
+      () => exportFile(ctx, "json", "probe.json", toJson(pinned && !isPinned ? { result, pinned } : result)),
+      pinned && !isPinned ? "Save this probe and the pinned one (the comparison) as JSON" : "Save the whole probe result as JSON",
+    ),
+    pinButton(isPinned),
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
   const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
@@ -70,10 +85,22 @@ function show(raw: ProbeResult): void {
   );
   const lens = lensView(ctx);
   follow.show = lens.show;
-  const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
+  const compare = pinned && !isPinned ? [compareView(ctx, pinned)] : [];
+  const views: HTMLElement[] = [
+    header,
+    ...notes,
+    ...compare,
+    strip,
+    layerView(ctx),
+    lens.root,
+    neuronView(ctx),
+    attentionView(ctx),
+    headsView(ctx),
+  ];
   if (result.moe) views.push(moeView(ctx, result.moe));
   views.push(featureView(ctx));
   root.replaceChildren(...views);
+  root.classList.remove("stale");
   root.dataset.rendered = String(Date.now());
   // Which probe is drawn, and (once its first frame is out) how long that took: tests wait on these.
   root.dataset.probeId = result.id ?? "";
@@ -85,16 +112,32 @@ function show(raw: ProbeResult): void {
   });
 }
 
+/** Pin keeps this result for comparison with the next probes; Unpin drops it. */
+function pinButton(isPinned: boolean): HTMLButtonElement {
+  const b = button(
+    isPinned ? "Unpin" : "Pin",
+    () => post({ type: "introspect/pin", pin: !isPinned }),
+    isPinned ? "Stop comparing with this probe" : "Keep this probe to compare the next ones with it",
+  );
+  b.dataset.control = "pin";
+  return b;
+}
+
 window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
   const msg = ev.data;
   if (client.handleResponse(msg)) return;
   switch (msg?.type) {
     case "introspect/probeResult":
-      show(msg.result);
+      show(msg.result, msg.pinned);
       break;
     case "introspect/probeStatus":
-      if (msg.status.kind === "failed") root.prepend(el("p", { class: "error", attrs: { role: "alert" }, text: msg.status.message }));
-      else root.prepend(el("p", { class: "muted", attrs: { role: "status" }, text: msg.status.message }));
+      if (msg.status.kind === "failed") {
+        // In place of the old result: it is not what this probe asked for.
+        hideTooltip();
+        root.classList.remove("stale");
+        delete root.dataset.probeId;
+        root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));
+      } else showRunning(root, msg.status.message);
       break;
   }
 });

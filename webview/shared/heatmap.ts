@@ -5,6 +5,7 @@
 import { el, themeColor } from "./dom";
 import { type ColorScale, writeColor } from "./colors";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { ZoomBar } from "./zoomBar";
 
 export interface HeatmapSpec {
   /** Stable name, exposed as data-heatmap (e.g. "layers", "neurons"). */
@@ -46,6 +47,9 @@ export class Heatmap {
   private cellH = 14;
   private labelW = 40;
   private topH = 0;
+  /** Columns shown: [start, end) of the whole grid (zoom). */
+  private view = { start: 0, end: 0 };
+  private readonly zoomBar: ZoomBar;
 
   constructor(private readonly spec: HeatmapSpec) {
     this.canvas = el("canvas", {
@@ -60,7 +64,16 @@ export class Heatmap {
     });
     this.scroller = el("div", { class: "heatmap-scroll" }, this.canvas);
     this.live = el("div", { class: "visually-hidden", attrs: { "aria-live": "polite" } });
-    this.root = el("div", { class: "heatmap", data: { heatmap: spec.name, rows: spec.rows, cols: spec.cols } }, this.scroller, this.live);
+    this.view = { start: 0, end: spec.cols };
+    this.zoomBar = new ZoomBar(spec.cols, (start, end) => this.zoomTo(start, end));
+    this.root = el(
+      "div",
+      { class: "heatmap", data: { heatmap: spec.name, rows: spec.rows, cols: spec.cols } },
+      this.zoomBar.root,
+      this.scroller,
+      this.axis,
+      this.live,
+    );
     this.source = document.createElement("canvas");
     this.source.width = Math.max(1, spec.cols);
     this.source.height = Math.max(1, spec.rows * spec.pixels.sub);
@@ -85,9 +98,26 @@ export class Heatmap {
     later(() => this.root.append(this.hiddenTable()));
   }
 
+  /** The column labels drawn, for screen readers and tests (text only: token strings are untrusted). */
+  private readonly axis = el("ol", { class: "visually-hidden heatmap-axis" });
+
+  /** Shows columns [start, end) only (clamped; at least one). */
+  zoomTo(start: number, end: number): void {
+    const n = this.spec.cols;
+    const s = Math.max(0, Math.min(n - 1, Math.floor(start)));
+    const e = Math.max(s + 1, Math.min(n, Math.ceil(end)));
+    this.view = { start: s, end: e };
+    this.root.dataset.viewStart = String(s);
+    this.root.dataset.viewEnd = String(e);
+    this.zoomBar.show(s, e);
+    this.draw();
+  }
+
   /** Redraws at the current container width (call after a resize). */
   draw(): void {
-    const { rows, cols } = this.spec;
+    const { rows } = this.spec;
+    const { start: c0, end: c1 } = this.view;
+    const cols = c1 - c0;
     const ctx = this.canvas.getContext("2d");
     if (!ctx) return;
     const dpr = window.devicePixelRatio || 1;
@@ -101,8 +131,9 @@ export class Heatmap {
     const maxByCanvas = Math.floor(30000 / (dpr * Math.max(1, cols)));
     this.cellW = Math.max(1, Math.min(this.spec.maxCellW ?? 40, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
     this.cellH = this.spec.cellH ?? (rows <= 16 ? 22 : 16);
-    const showCols = this.cellW >= 12;
-    this.topH = showCols ? 64 : 4;
+    // Column labels thin out (every k-th, k so that labels sit at least 12 px apart) but never vanish.
+    const labelStep = Math.max(1, Math.ceil(12 / this.cellW));
+    this.topH = 64;
     const w = this.labelW + cols * this.cellW + 4;
     const h = this.topH + rows * this.cellH + 4;
     this.canvas.width = Math.ceil(w * dpr);
@@ -112,7 +143,8 @@ export class Heatmap {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.source, 0, 0, this.source.width, this.source.height, this.labelW, this.topH, cols * this.cellW, rows * this.cellH);
+    // Only the columns in view are drawn (a 1,000-column grid zoomed to 50 costs 50 columns).
+    ctx.drawImage(this.source, c0, 0, cols, this.source.height, this.labelW, this.topH, cols * this.cellW, rows * this.cellH);
     const fg = getComputedStyle(this.canvas).color || "#888";
     const bg = themeColor("--vscode-editor-background", "#1e1e1e");
     // Thin separators in the page colour make individual cells readable when they are wide enough.
@@ -136,25 +168,29 @@ export class Heatmap {
     ctx.textBaseline = "middle";
     ctx.textAlign = "right";
     for (let r = 0; r < rows; r += labelEvery) ctx.fillText(this.spec.rowLabel(r), this.labelW - 4, this.topH + (r + 0.5) * this.cellH);
-    if (showCols) {
-      ctx.textAlign = "left";
-      for (let c = 0; c < cols; c++) {
-        ctx.save();
-        ctx.translate(this.labelW + (c + 0.5) * this.cellW, this.topH - 4);
-        ctx.rotate(-Math.PI / 3);
-        const label = this.spec.colLabel(c);
-        ctx.fillText(label.length > 10 ? label.slice(0, 9) + "…" : label, 0, 0);
-        ctx.restore();
-      }
+    ctx.textAlign = "left";
+    const drawn: HTMLElement[] = [];
+    // Labels on multiples of the step stay put while panning.
+    for (let c = Math.ceil(c0 / labelStep) * labelStep; c < c1; c += labelStep) {
+      ctx.save();
+      ctx.translate(this.labelW + (c - c0 + 0.5) * this.cellW, this.topH - 4);
+      ctx.rotate(-Math.PI / 3);
+      const label = this.spec.colLabel(c);
+      const short = label.length > 10 ? label.slice(0, 9) + "…" : label;
+      ctx.fillText(short, 0, 0);
+      ctx.restore();
+      drawn.push(el("li", { text: short, data: { col: c } }));
     }
+    this.axis.replaceChildren(...drawn);
+    this.root.dataset.labelStep = String(labelStep);
     // Two-tone rings (page colour outside, text or focus colour inside) stay visible on any cell colour.
     this.ring(ctx, this.selected, bg, fg);
     this.ring(ctx, this.focus, bg, themeColor("--vscode-focusBorder", "#0090f1"));
   }
 
   private ring(ctx: CanvasRenderingContext2D, cell: { r: number; c: number } | undefined, outer: string, inner: string): void {
-    if (!cell) return;
-    const x = this.labelW + cell.c * this.cellW;
+    if (!cell || cell.c < this.view.start || cell.c >= this.view.end) return;
+    const x = this.labelW + (cell.c - this.view.start) * this.cellW;
     const y = this.topH + cell.r * this.cellH;
     const w = Math.max(2, this.cellW);
     ctx.lineWidth = 3;
@@ -167,9 +203,9 @@ export class Heatmap {
 
   private cellAt(ev: MouseEvent): { r: number; c: number } | undefined {
     const rect = this.canvas.getBoundingClientRect();
-    const c = Math.floor((ev.clientX - rect.left - this.labelW) / this.cellW);
+    const c = this.view.start + Math.floor((ev.clientX - rect.left - this.labelW) / this.cellW);
     const r = Math.floor((ev.clientY - rect.top - this.topH) / this.cellH);
-    if (r < 0 || c < 0 || r >= this.spec.rows || c >= this.spec.cols) return undefined;
+    if (r < 0 || c < this.view.start || r >= this.spec.rows || c >= this.view.end) return undefined;
     return { r, c };
   }
 
@@ -181,6 +217,32 @@ export class Heatmap {
       showTooltip(ev.clientX, ev.clientY, this.spec.tooltip(cell.r, cell.c));
     });
     this.canvas.addEventListener("mouseleave", () => hideTooltip());
+    // Brush: drag across columns with Shift held to zoom into them.
+    let brushFrom: number | undefined;
+    this.canvas.addEventListener("mousedown", (ev) => {
+      if (ev.shiftKey) brushFrom = this.cellAt(ev)?.c;
+    });
+    this.canvas.addEventListener("mouseup", (ev) => {
+      const to = this.cellAt(ev)?.c;
+      if (brushFrom !== undefined && to !== undefined && to !== brushFrom)
+        this.zoomTo(Math.min(brushFrom, to), Math.max(brushFrom, to) + 1);
+      brushFrom = undefined;
+    });
+    // Ctrl + wheel zooms around the pointer.
+    this.canvas.addEventListener(
+      "wheel",
+      (ev) => {
+        if (!ev.ctrlKey) return;
+        ev.preventDefault();
+        const at = this.cellAt(ev)?.c ?? Math.floor((this.view.start + this.view.end) / 2);
+        const width = this.view.end - this.view.start;
+        const next = Math.max(1, Math.round(width * (ev.deltaY > 0 ? 1.5 : 1 / 1.5)));
+        const frac = (at - this.view.start) / Math.max(1, width);
+        const start = Math.max(0, Math.min(this.spec.cols - next, Math.round(at - frac * next)));
+        this.zoomTo(start, start + next);
+      },
+      { passive: false },
+    );
     this.canvas.addEventListener("click", (ev) => {
       const cell = this.cellAt(ev);
       if (cell) this.moveTo(cell.r, cell.c, true);
@@ -217,6 +279,10 @@ export class Heatmap {
   moveTo(r: number, c: number, select: boolean): void {
     r = Math.max(0, Math.min(this.spec.rows - 1, r));
     c = Math.max(0, Math.min(this.spec.cols - 1, c));
+    // Keyboard moves past the zoomed window pan it.
+    const width = this.view.end - this.view.start;
+    if (c < this.view.start) this.zoomTo(c, c + width);
+    else if (c >= this.view.end) this.zoomTo(c - width + 1, c + 1);
     this.focus = { r, c };
     this.root.dataset.focus = `${r},${c}`;
     if (select) {
@@ -224,7 +290,7 @@ export class Heatmap {
       this.root.dataset.selected = `${r},${c}`;
     }
     this.draw();
-    const x = this.labelW + c * this.cellW;
+    const x = this.labelW + (c - this.view.start) * this.cellW;
     if (x < this.scroller.scrollLeft || x + this.cellW > this.scroller.scrollLeft + this.scroller.clientWidth) {
       this.scroller.scrollLeft = Math.max(0, x - this.scroller.clientWidth / 2);
     }

@@ -6,6 +6,7 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
 import type { ToWebview } from "../../protocol/webview";
+import { unwrapRpcMessage } from "../failureActions";
 import { WebviewPanel, type PanelOptions } from "./webviewPanel";
 
 /**
@@ -85,6 +86,11 @@ export class LastResult<T> {
     }
   }
 
+  /** Forgets the saved value (best effort, like save). */
+  clear(): void {
+    fs.rmSync(this.file, { force: true });
+  }
+
   read(): T | undefined {
     try {
       return this.revive(fromWire<T>(JSON.parse(fs.readFileSync(this.file, "utf8"))));
@@ -133,5 +139,5 @@ export function messageOf(e: unknown, cancelled?: string): string {
 }
 
 function textOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return unwrapRpcMessage(e instanceof Error ? e.message : String(e));
 }

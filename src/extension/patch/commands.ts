@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type RunPatchingArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
+import { ensureModelFor } from "../fileModel";
 import { messageOf } from "../panels/panelSupport";
 import { chooseExperiment } from "./choose";
 import { fromPatchSpec } from "./experiment";
@@ -23,6 +24,7 @@ export function registerPatchCommands(context: vscode.ExtensionContext, host: Ho
 
   reg(PATCH_COMMANDS.run, async () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
+    await ensureModelFor(context, host, vscode.window.activeTextEditor?.document.uri);
     const experiment = await chooseExperiment(host, vscode.window.activeTextEditor);
     if (experiment) return panel.start(experiment);
     return undefined;
@@ -33,6 +35,7 @@ export function registerPatchCommands(context: vscode.ExtensionContext, host: Ho
     if (!args?.spec || typeof args.spec.clean !== "string")
       throw new Error("This command runs a patch block: use the “Run patching” lens above a patch block in a .introspect file.");
     const file = args.uri ? path.basename(vscode.Uri.parse(args.uri).path) : "prompt file";
+    await ensureModelFor(context, host, args.uri);
     return panel.start(fromPatchSpec(args.spec, `${file}#${args.blockName}`));
   });
 

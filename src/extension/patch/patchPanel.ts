@@ -17,6 +17,7 @@ import {
 import { fromWire, type Wire } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
+import { runFailureAction, showFailure } from "../userErrors";
 import { isCancellation, LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 
 const VIEW_TYPE = "introspect.patch";
@@ -182,13 +183,15 @@ export class PatchPanel implements vscode.Disposable {
       if (this.active?.runId === msg.runId) this.cancel();
     } else if (msg.type === "introspect/patchRerun") {
       void this.start(msg.experiment);
+    } else if (msg.type === "introspect/failureAction") {
+      void runFailureAction(msg.action);
     }
   }
 
   private async fail(runId: number, message: string): Promise<undefined> {
     if (this.current?.header.runId === runId) this.current.status = { kind: "failed", message };
     await this.panel.post({ type: "introspect/patchStatus", runId, status: { kind: "failed", message } });
-    void vscode.window.showErrorMessage(`Introspect: ${message}`);
+    showFailure(undefined, message);
     return undefined;
   }
 

@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type ProbeTextArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
+import { commentHint } from "./commentHint";
 import { ProbePanel, probeErrorMessage } from "./probePanel";
 import { plainPosition, promptTextTarget as askTarget } from "../promptFiles";
 import { probeTarget, promptTextTarget, type ProbeContext, type ProbeTarget } from "./target";
@@ -37,6 +38,8 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
         ? await askTarget(host, text, { selection: { start: plainPosition(range.start), end: plainPosition(range.end) } })
         : null;
     const target = probeTarget({ text, languageId: doc.languageId, positionAt: (o) => doc.positionAt(o) }, start, end, mode, inBlock);
+    const hint = target.source !== "prompt block" ? commentHint(doc.lineAt(range.start.line).text, doc.languageId) : undefined;
+    if (hint) void vscode.window.showInformationMessage(`Introspect: ${hint}`);
     return panel.probe(target, doc.uri.toString(), started);
   });
 

@@ -6,8 +6,10 @@ import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
+import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { featureHandlers } from "../features/handlers";
+import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -31,12 +33,17 @@ export class ProbePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
+  /** The pinned result, compared with each new one (kept across reloads). */
+  private readonly pinnedStore: LastResult<ProbeResult>;
+  private pinned: ProbeResult | undefined;
 
   constructor(
-    context: vscode.ExtensionContext,
+    private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
+    this.pinnedStore = new LastResult(context, "pinned-probe.json");
+    this.pinned = this.pinnedStore.read();
     this.panel = new ReusedPanel(
       context.extensionUri,
       {
@@ -59,7 +66,7 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && { type: "introspect/probeResult", result: last };
+        return last && { type: "introspect/probeResult", result: last, pinned: this.pinned };
       },
     );
     this.disposables.push(this.panel);
@@ -81,6 +88,8 @@ export class ProbePanel implements vscode.Disposable {
     if (!this.host.isRunning) return this.fail('The model host is not running: run "Introspect: Restart Model Host".');
     let result: ProbeResult;
     try {
+      // A prompt file's model line picks the model (fileModel.ts); elsewhere the settings' model.
+      await ensureModelFor(this.context, this.host, uri);
       result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "Introspect: probing", cancellable: true },
         async (_progress, token) => {
@@ -93,7 +102,7 @@ export class ProbePanel implements vscode.Disposable {
         },
       );
     } catch (e) {
-      return this.fail(probeErrorMessage(e));
+      return this.fail(probeErrorMessage(e), e);
     }
     this.current = { result, target, uri };
     this.tint.clear();
@@ -101,14 +110,22 @@ export class ProbePanel implements vscode.Disposable {
     timing.tokens = result.selection.end - result.selection.start;
     timing.forwardMs = result.timing?.forwardMs;
     timing.analysisMs = result.timing?.analysisMs;
-    await panel.post({ type: "introspect/probeResult", result });
+    await panel.post({ type: "introspect/probeResult", result, pinned: this.pinned });
     timing.postedAt = performance.now();
     this.last.save(result);
     this.recorder?.result(params, result);
   }
 
   private onMessage(msg: FromWebview): void {
-    if (msg.type === "introspect/tint") {
+    if (msg.type === "introspect/pin") {
+      this.pinned = msg.pin ? (this.current?.result ?? this.last.read()) : undefined;
+      if (this.pinned) this.pinnedStore.save(this.pinned);
+      else this.pinnedStore.clear();
+      const shown = this.current?.result ?? this.last.read();
+      if (shown) void this.panel.post({ type: "introspect/probeResult", result: shown, pinned: this.pinned });
+    } else if (msg.type === "introspect/failureAction") {
+      void runFailureAction(msg.action);
+    } else if (msg.type === "introspect/tint") {
       const n = this.tint.apply(this.current, msg.tint);
       if (msg.tint && n === 0)
         void vscode.window.showInformationMessage(
@@ -134,10 +151,14 @@ export class ProbePanel implements vscode.Disposable {
     this.tint.clear();
   }
 
-  private async fail(message: string): Promise<void> {
-    await this.panel.post({ type: "introspect/probeStatus", status: { kind: "failed", message } });
+  /** The failure replaces the panel's result (a stale result would read as this probe's), with the same buttons as the notification. */
+  private async fail(message: string, error?: unknown): Promise<void> {
+    const f = describeFailure(error, message);
+    this.current = undefined;
+    this.tint.clear();
+    await this.panel.post({ type: "introspect/probeStatus", status: { kind: "failed", message: f.message, actions: f.actions } });
     this.recorder?.failure(message);
-    void vscode.window.showErrorMessage(`Introspect: ${message}`);
+    if (f.actions.length || !/cancelled/i.test(message)) showFailure(error, message);
   }
 
   dispose(): void {

@@ -16,6 +16,7 @@ import {
 } from "../../protocol/lsp";
 import { PromptFileCommands, type BuildVectorArgs, type OpenVectorArgs } from "../../protocol/promptFile";
 import type { SteerAction } from "../../protocol/steerData";
+import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { promptBlocksAt } from "../promptFiles";
 import { defaultPrompt } from "./prompt";
@@ -67,6 +68,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!args?.spec)
       throw new Error("This command builds a vector from a contrast block: use the “Build steering vector” lens in a .introspect file.");
     needHost();
+    await ensureModelFor(context, host, args.uri);
     const uri = vscode.Uri.parse(args.uri);
     const file = uri.path.split("/").pop() ?? args.uri;
     const results = await vscode.window.withProgress(
@@ -120,7 +122,9 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   });
 
   reg("introspect.steer.open", async () => {
-    await promptFromEditor();
+    // The prompt is the user's: opening the panel fills it only while it is empty (the panel's
+    // "from editor" button replaces it on request).
+    if (!view.currentPrompt) await promptFromEditor();
     await view.reveal();
   });
 

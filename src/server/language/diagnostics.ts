@@ -33,8 +33,8 @@ export function computeDiagnostics(file: PromptFile, facade: LanguageModelFacade
     out.push(
       diag(
         file.options.model.range,
-        `This file names model '${file.options.model.value}', but ${info.id} is loaded: token and layer checks here use ${info.id}.`,
-        DiagnosticSeverity.Information,
+        `This file names model '${file.options.model.value}', but ${info.id} is loaded: its commands switch to '${file.options.model.value}' when they run; token and layer checks here use ${info.id} until then.`,
+        DiagnosticSeverity.Warning,
         "other-model",
       ),
     );

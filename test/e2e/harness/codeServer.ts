@@ -21,6 +21,8 @@ export interface CodeServerOptions {
   vsix?: string;
   /** Run with workspace trust on (code-server's --disable-workspace-trust left out): the folder opens untrusted. */
   workspaceTrust?: boolean;
+  /** Leave Introspect's first-run welcome (walkthrough, demo README) on, as for a new user. */
+  firstRun?: boolean;
 }
 
 export interface CodeServer {
@@ -75,6 +77,9 @@ const USER_SETTINGS = {
   "editor.minimap.enabled": false,
   "chat.disableAIFeatures": true,
   "workbench.secondarySideBar.defaultVisibility": "hidden",
+  // The walkthrough and demo README of a first start would cover the editors tests open;
+  // test/e2e/firstRun.e2e.ts starts a session with them on (CodeServerOptions.firstRun).
+  "introspect.welcome.onFirstRun": false,
 };
 
 export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServer> {
@@ -84,10 +89,11 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   for (const d of [userDataDir, extensionsDir]) fs.rmSync(d, { recursive: true, force: true });
   fs.mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  const settings = opts.workspaceTrust
+  const settings: Record<string, unknown> = opts.workspaceTrust
     ? // Trust on, without the startup dialog: the folder opens in restricted mode until a test grants trust.
       { ...USER_SETTINGS, "security.workspace.trust.enabled": true, "security.workspace.trust.startupPrompt": "never" }
-    : USER_SETTINGS;
+    : { ...USER_SETTINGS };
+  if (opts.firstRun) delete settings["introspect.welcome.onFirstRun"];
   fs.writeFileSync(path.join(userDataDir, "User/settings.json"), JSON.stringify(settings, null, 2));
   const logFile = path.join(opts.runDir, "code-server.log");
   const common = ["--user-data-dir", userDataDir, "--extensions-dir", extensionsDir];

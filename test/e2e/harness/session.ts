@@ -32,6 +32,8 @@ export interface SessionOptions {
   workspaceSettings?: Record<string, unknown>;
   /** Files to add to the workspace copy (path relative to it -> copied from this absolute path). */
   copyIntoWorkspace?: Record<string, string>;
+  /** Introspect's first-run welcome left on (walkthrough and demo README open on start). */
+  firstRun?: boolean;
 }
 
 export async function startSession(name: string, env: Record<string, string> = {}, opts: SessionOptions = {}): Promise<Session> {
@@ -48,7 +50,14 @@ export async function startSession(name: string, env: Record<string, string> = {
     fs.writeFileSync(path.join(folder, ".vscode/settings.json"), JSON.stringify(settings, null, 2));
   }
   for (const [rel, from] of Object.entries(opts.copyIntoWorkspace ?? {})) fs.cpSync(from, path.join(folder, rel), { recursive: true });
-  const server = await startCodeServer({ workspace: folder, runDir, env, vsix: opts.vsix, workspaceTrust: opts.workspaceTrust });
+  const server = await startCodeServer({
+    workspace: folder,
+    runDir,
+    env,
+    vsix: opts.vsix,
+    workspaceTrust: opts.workspaceTrust,
+    firstRun: opts.firstRun,
+  });
   let browser: Browser | undefined;
   try {
     browser = await launchBrowser();

@@ -1,0 +1,236 @@
+// Heads: every head of one layer side by side (queries down, keys across; hovering a cell in one
+// marks the same query/key in all and lists each head's weight), and a head x layer summary of
+// entropy, previous-token and induction scores (headScores.ts) with induction heads flagged.
+// All pattern data comes through `fetchHead` (one head of one layer), so it can move to on-demand
+// or binary fetching without touching the drawing.
+import type { AttentionData } from "../../src/protocol/probeData";
+import { cssColor, legend, scaleFor, writeColor, type ColorScale } from "../shared/colors";
+import { el, fmt, select, themeColor } from "../shared/dom";
+import { hideTooltip, showTooltip } from "../shared/tooltip";
+import { quoted } from "../shared/tokens";
+import { headScores, type HeadScores } from "./headScores";
+import { reviveAttention, type PanelContext } from "./model";
+
+/** Induction score at or above which a head is flagged. */
+export const INDUCTION_FLAG = 0.4;
+const SUMMARY_METRICS = { induction: "Induction score", prevToken: "Previous-token score", entropy: "Entropy (nats)" } as const;
+type SummaryMetric = keyof typeof SUMMARY_METRICS;
+type Pattern = Extract<AttentionData, { kind: "pattern" }>;
+
+/** The one place pattern data is fetched from (the probe's own layer/head comes with the result). */
+export function fetchHead(ctx: PanelContext, layer: number, head: number): Promise<AttentionData> {
+  const a = ctx.result.attention;
+  if (a && a.kind === "pattern" && a.layer === layer && a.head === head) return Promise.resolve(a);
+  return ctx.client.request("introspect/probeAttention", { layer, head }).then(reviveAttention);
+}
+
+export function headsView(ctx: PanelContext): HTMLElement {
+  const r = ctx.result;
+  const root = el("section", { class: "view", attrs: { "aria-labelledby": "heads-title" }, data: { view: "heads" } });
+  root.append(el("h2", { text: "Heads", attrs: { id: "heads-title" } }));
+  const H = r.model.numHeads ?? r.attention?.numHeads ?? 0;
+  if (!r.attention || r.attention.kind !== "pattern" || H < 1) {
+    root.append(
+      el("p", { class: "note", text: r.attention?.kind === "unavailable" ? r.attention.reason : "No attention patterns for this probe." }),
+    );
+    return root;
+  }
+  const grid = el("div", { class: "heads-grid", data: { headsGrid: "" } });
+  let layer = r.attention.layer;
+  const layerSel = select(
+    "Layer",
+    Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })),
+    String(layer),
+    (v) => {
+      layer = Number(v);
+      void drawLayer();
+    },
+  );
+  layerSel.select.dataset.control = "heads-layer";
+  const summary = el("div", { class: "heads-summary", data: { headsSummary: "" } });
+  root.append(el("div", { class: "toolbar" }, layerSel.root), grid, el("h3", { text: "Head × layer summary" }), summary);
+
+  async function drawLayer(): Promise<void> {
+    const want = layer;
+    grid.replaceChildren(el("p", { class: "muted", text: `Loading the ${H} heads of layer ${want}…` }));
+    try {
+      const heads = await Promise.all(Array.from({ length: H }, (_, h) => fetchHead(ctx, want, h)));
+      if (want !== layer) return;
+      const patterns = heads.filter((a): a is Pattern => a.kind === "pattern");
+      if (patterns.length !== H) {
+        grid.replaceChildren(el("p", { class: "note", text: "This layer's attention patterns are not available." }));
+        return;
+      }
+      grid.replaceChildren(...smallMultiples(ctx, patterns, grid));
+      grid.dataset.layer = String(want);
+    } catch (e) {
+      grid.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+
+  async function drawSummary(): Promise<void> {
+    summary.replaceChildren(el("p", { class: "muted", text: `Scoring ${r.layerCount * H} heads…` }));
+    const ids = r.tokens.map((t) => t.id);
+    const table: HeadScores[][] = [];
+    try {
+      for (let l = 0; l < r.layerCount; l++) {
+        const heads = await Promise.all(Array.from({ length: H }, (_, h) => fetchHead(ctx, l, h)));
+        table.push(
+          heads.map((a) =>
+            a.kind === "pattern"
+              ? headScores({ data: a.pattern.data, q: a.pattern.dims[0], keys: a.pattern.dims[1], start: r.selection.start }, ids)
+              : { entropy: NaN, prevToken: NaN, induction: NaN },
+          ),
+        );
+      }
+    } catch (e) {
+      summary.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
+      return;
+    }
+    let metric: SummaryMetric = "induction";
+    const body = el("div");
+    const pick = select(
+      "Score",
+      (Object.keys(SUMMARY_METRICS) as SummaryMetric[]).map((m) => ({ value: m, label: SUMMARY_METRICS[m] })),
+      metric,
+      (v) => {
+        metric = v as SummaryMetric;
+        body.replaceChildren(...summaryTable(table, metric));
+      },
+    );
+    pick.select.dataset.control = "heads-metric";
+    body.replaceChildren(...summaryTable(table, metric));
+    const flagged = table.flatMap((row, l) => row.flatMap((s, h) => (s.induction >= INDUCTION_FLAG ? [`L${l}H${h}`] : [])));
+    summary.replaceChildren(
+      el("div", { class: "toolbar" }, pick.root),
+      el("p", {
+        class: "muted",
+        data: { inductionHeads: flagged.join(" ") },
+        text: flagged.length
+          ? `Induction heads (score ≥ ${INDUCTION_FLAG}): ${flagged.join(", ")}.`
+          : `No head scores ≥ ${INDUCTION_FLAG} on induction here (it needs tokens that repeat in the prompt).`,
+      }),
+      body,
+    );
+    summary.dataset.ready = "true";
+  }
+
+  void drawLayer().then(drawSummary);
+  return root;
+}
+
+/** One canvas per head, linked: the hovered query/key is marked in every head. */
+function smallMultiples(ctx: PanelContext, heads: Pattern[], host: HTMLElement): HTMLElement[] {
+  const [q, keys] = heads[0].pattern.dims;
+  const scale = scaleFor(new Float32Array([0, 1]), "magma", [0, 1]);
+  const cell = Math.max(1, Math.min(8, Math.floor(220 / Math.max(q, keys))));
+  const canvases: HTMLCanvasElement[] = [];
+  const sources = heads.map((a) => {
+    const src = document.createElement("canvas");
+    src.width = keys;
+    src.height = q;
+    const px = new Uint8ClampedArray(q * keys * 4);
+    for (let i = 0; i < q; i++)
+      for (let k = 0; k < keys; k++) {
+        const o = (i * keys + k) * 4;
+        // Keys after the query are masked by causality: left empty.
+        if (k > ctx.result.selection.start + i) px[o + 3] = 0;
+        else writeColor(scale, a.pattern.data[i * keys + k], px, o);
+      }
+    src.getContext("2d")!.putImageData(new ImageData(px, keys, q), 0, 0);
+    return src;
+  });
+  const draw = (hover?: { i: number; k: number }) => {
+    heads.forEach((_, h) => {
+      const c = canvases[h];
+      const g = c.getContext("2d")!;
+      g.imageSmoothingEnabled = false;
+      g.clearRect(0, 0, c.width, c.height);
+      g.drawImage(sources[h], 0, 0, keys * cell, q * cell);
+      if (hover) {
+        g.strokeStyle = themeColor("--vscode-focusBorder", "#0090f1");
+        g.lineWidth = 1;
+        g.strokeRect(hover.k * cell - 1.5, hover.i * cell - 1.5, cell + 3, cell + 3);
+      }
+    });
+  };
+  const tiles = heads.map((a, h) => {
+    const c = el("canvas", { class: "head-canvas", attrs: { role: "img", "aria-label": `Layer ${a.layer} head ${h}: queries by keys` } });
+    c.width = keys * cell;
+    c.height = q * cell;
+    canvases.push(c);
+    const at = (ev: MouseEvent) => {
+      const rect = c.getBoundingClientRect();
+      const k = Math.floor(((ev.clientX - rect.left) / rect.width) * keys);
+      const i = Math.floor(((ev.clientY - rect.top) / rect.height) * q);
+      return i >= 0 && k >= 0 && i < q && k < keys ? { i, k } : undefined;
+    };
+    c.addEventListener("mousemove", (ev) => {
+      const p = at(ev);
+      if (!p) return;
+      host.dataset.hover = `${p.i},${p.k}`;
+      draw(p);
+      const qt = ctx.result.tokens[ctx.result.selection.start + p.i];
+      const kt = ctx.result.tokens[p.k];
+      showTooltip(ev.clientX, ev.clientY, [
+        el(
+          "div",
+          { class: "tip-title" },
+          "query ",
+          el("code", { text: quoted(qt.text) }),
+          " → key ",
+          el("code", { text: quoted(kt.text) }),
+        ),
+        ...heads.map((b, hh) => el("div", { text: `H${hh}: ${fmt(b.pattern.data[p.i * keys + p.k])}` })),
+      ]);
+    });
+    c.addEventListener("mouseleave", () => {
+      hideTooltip();
+      draw();
+    });
+    return el("figure", { class: "head-tile", data: { head: h } }, c, el("figcaption", { text: `H${h}` }));
+  });
+  draw();
+  return [legend(scale, "Attention weight", (v) => fmt(v)), el("div", { class: "head-tiles" }, ...tiles)];
+}
+
+function summaryTable(table: HeadScores[][], metric: SummaryMetric): HTMLElement[] {
+  const values = new Float32Array(table.flat().map((s) => s[metric]));
+  const scale: ColorScale = scaleFor(values, metric === "entropy" ? "viridis" : "magma", metric === "entropy" ? undefined : [0, 1]);
+  const H = table[0]?.length ?? 0;
+  const head = el(
+    "tr",
+    {},
+    el("th", { text: "" }),
+    ...Array.from({ length: H }, (_, h) => el("th", { text: `H${h}`, attrs: { scope: "col" } })),
+  );
+  const rows = table.map((row, l) =>
+    el(
+      "tr",
+      {},
+      el("th", { text: `L${l}`, attrs: { scope: "row" } }),
+      ...row.map((s, h) => {
+        const v = s[metric];
+        const td = el("td", {
+          class: "score" + (s.induction >= INDUCTION_FLAG ? " flag" : ""),
+          text: fmt(v),
+          data: { layer: l, head: h, induction: s.induction, prevToken: s.prevToken, entropy: s.entropy },
+          attrs: { title: `L${l}H${h}: induction ${fmt(s.induction)}, previous-token ${fmt(s.prevToken)}, entropy ${fmt(s.entropy)}` },
+        });
+        td.style.background = cssColor(scale, v);
+        td.style.color = luminance(cssColor(scale, v)) > 0.5 ? "#000" : "#fff";
+        return td;
+      }),
+    ),
+  );
+  return [
+    legend(scale, SUMMARY_METRICS[metric], (v) => fmt(v)),
+    el("table", { class: "heads-table" }, el("thead", {}, head), el("tbody", {}, ...rows)),
+  ];
+}
+
+function luminance(css: string): number {
+  const m = /(\d+)\D+(\d+)\D+(\d+)/.exec(css);
+  if (!m) return 0;
+  return (0.2126 * Number(m[1]) + 0.7152 * Number(m[2]) + 0.0722 * Number(m[3])) / 255;
+}
