@@ -15,6 +15,7 @@ import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
 import { moeView } from "./moeView";
 import { neuronView } from "./neuronView";
+import { sparsityView } from "./sparsityView";
 
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
@@ -71,6 +72,7 @@ function show(raw: ProbeResult): void {
   follow.show = lens.show;
   const views: HTMLElement[] = [header, ...notes, strip, layerView(ctx), lens.root, neuronView(ctx), attentionView(ctx)];
   if (result.moe) views.push(moeView(ctx, result.moe));
+  if (result.neurons) views.push(sparsityView(ctx));
   root.replaceChildren(...views);
   root.dataset.rendered = String(Date.now());
   // Which probe is drawn, and (once its first frame is out) how long that took: tests wait on these.
