@@ -45,7 +45,7 @@ describe("prompt-file activation-shift diagnostics", () => {
     );
     assert.equal(d[1].severity, DiagnosticSeverity.Warning);
     assert.equal(d[1].range.start.line, 8);
-    assert.match(d[1].message, /above the threshold/);
+    assert.match(String(d[1].message), /above the threshold/);
     const lenses = shiftLenses(file, new Map([["b", score(12.5)]]));
     assert.deepEqual(
       lenses.map((l) => [l.range.start.line, l.command?.title]),
