@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelInfo, ModelState } from "../engine/types";
+import type { ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
@@ -36,7 +36,7 @@ export interface ModelInfoResult {
   state: ModelState;
   /** Process id of the model host, so users (and tests) can tell a restart happened. */
   hostPid: number;
-  /** Whether the host process was started with the glibc malloc settings of src/engine/model/mallocTuning.ts. */
+  /** Whether the host process was started with the glibc malloc settings of src/launch/mallocTuning.ts. */
   mallocTuned?: boolean;
   /** The architecture map's summary and self-check of the open model. */
   info?: ModelInfo;

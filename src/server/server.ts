@@ -2,11 +2,11 @@
 // onnxruntime and the model so a slow or crashing forward pass never touches the editor.
 // Extension points: src/server/handlers/*.ts (listed in handlers/index.ts) and
 // src/server/language/index.ts (`registerLanguageFeatures(ctx)`, features for prompt files).
-import { disableOrtTelemetry } from "../engine/model/ortTelemetry";
+import { disableOrtTelemetry } from "../launch/ortTelemetry";
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { StatusNotification } from "../protocol/lsp";
-import type { ModelState } from "../engine/types";
+import type { ModelState } from "../engine";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
 import { createEngineModelAccess } from "./engineModel";
 import { handlerModules } from "./handlers";

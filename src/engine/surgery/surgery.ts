@@ -264,7 +264,7 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
         graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init, dataLocation)));
       else graphParts.push(src.read(f.start, f.end - f.start).slice());
     } else {
-      graphParts.push(src.read(f.start, f.end - f.start).slice());
+      graphParts.push(f.bytes ?? src.read(f.start, f.end - f.start).slice());
     }
   }
   for (const n of plan.added) graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, n)));

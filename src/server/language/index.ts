@@ -9,8 +9,8 @@ import {
   type TextDocuments,
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import { FILE_EXTENSION, LANGUAGE_ID, parsePromptFile, type PromptFile } from "../../engine/promptfile";
-import type { ModelState } from "../../engine/types";
+import { FILE_EXTENSION, LANGUAGE_ID, parsePromptFile, type PromptFile } from "../../engine";
+import type { ModelState } from "../../engine";
 import { computeCodeLenses } from "./codeLens";
 import { computeCompletions } from "./completion";
 import { computeDiagnostics } from "./diagnostics";

@@ -40,7 +40,7 @@ describe("prompt-file activation-shift diagnostics", () => {
     assert.equal(d[0].severity, DiagnosticSeverity.Information);
     assert.equal(d[0].range.start.line, 5);
     assert.match(
-      d[0].message,
+      String(d[0].message),
       /^Activation shift 4\.3 at layer 3 \(threshold 10\.0, from 40 benign prompts in shift\/benign\.introspect\): within the benign range\.$/,
     );
     assert.equal(d[1].severity, DiagnosticSeverity.Warning);
