@@ -1,6 +1,6 @@
 // introspect diff: two models of one architecture on the same text, layer by layer and token by token.
 
-import { diffModels, type ModelDiff } from "../engine/shift/diff";
+import { diffModels, type ModelDiff } from "../engine";
 import { type Command, clip, quoteToken, readTextOption, required, table, threadsOption } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer, type Opened } from "./model";
 

@@ -2,9 +2,9 @@
 // a labelled set, and score texts.
 
 import * as fs from "node:fs";
-import { parsePromptFile } from "../engine/promptfile";
-import { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis } from "../engine/shift/detector";
-import { IntrospectError } from "../engine/types";
+import { parsePromptFile } from "../engine";
+import { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis } from "../engine";
+import { IntrospectError } from "../engine";
 import { type Command, UsageError, intOption, required, table, threadsOption } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
 

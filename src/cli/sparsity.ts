@@ -1,8 +1,8 @@
 // introspect sparsity: MLP activation sparsity per layer (exact zeros, below a threshold) and
 // PPL-p% sparsity found by binary search with an edited graph that zeroes small activations.
 
-import { FIDELITY_TEXTS } from "../engine/shift/fidelity";
-import { pplSparsity, sparsityPerLayer, type PplSparsity } from "../engine/shift/sparsity";
+import { FIDELITY_TEXTS } from "../engine";
+import { pplSparsity, sparsityPerLayer, type PplSparsity } from "../engine";
 import { type Command, intOption, numOption, readTextOption, required, table, threadsOption } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
 

@@ -84,3 +84,4 @@ export { removeStaleTemps } from "./model/tempFiles";
 export { elemType, shapeOf } from "./onnx/modelFile";
 export * from "./safetensors";
 export * from "./half";
+export * from "./shift";

@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { fileURLToPath } from "url";
 import type { LoadedModel } from "../engine";
-import { parsePromptFile, type PromptFile } from "../engine/promptfile";
-import { fitDetectors, layerFeatures, mahalanobis, type LayerDetector } from "../engine/shift/detector";
-import type { TextTokenizer } from "../engine/tokenizer";
+import { parsePromptFile, type PromptFile } from "../engine";
+import { fitDetectors, layerFeatures, mahalanobis, type LayerDetector } from "../engine";
+import type { TextTokenizer } from "../engine";
 import type { ShiftScore, ShiftScores } from "./language/shift";
 
 const MAX_REFERENCE_BYTES = 1 << 20;

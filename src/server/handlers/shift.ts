@@ -1,8 +1,8 @@
 // introspect/fidelity: the loaded variant's fidelity badge (src/engine/shift/fidelity.ts) for Model
 // Info, computed once per pair of files on the built-in text set and cached in the cache dir.
-import { fidelityBadge, fidelityUnavailable } from "../../engine/shift/fidelity";
-import { IntrospectError } from "../../engine/types";
-import { pplSparsityOfRows, sparsityOfRows, type PplSparsity } from "../../engine/shift/sparsity";
+import { fidelityBadge, fidelityUnavailable } from "../../engine";
+import { IntrospectError } from "../../engine";
+import { pplSparsityOfRows, sparsityOfRows, type PplSparsity } from "../../engine";
 import { FidelityRequest, SparsityRequest, type FidelityResult, type SparsityResult } from "../../protocol/lsp";
 import type { HostContext } from "../context";
 

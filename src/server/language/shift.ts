@@ -2,7 +2,7 @@
 // `shift-reference` (information below the threshold, warning above it) and a code lens with the
 // score. Pure: the scores come from the host's ShiftScores (src/server/shiftScores.ts).
 import { Diagnostic, DiagnosticSeverity, type CodeLens } from "vscode-languageserver";
-import type { PromptFile } from "../../engine/promptfile";
+import type { PromptFile } from "../../engine";
 
 export interface ShiftScore {
   score: number;
