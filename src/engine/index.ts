@@ -85,3 +85,4 @@ export { elemType, shapeOf } from "./onnx/modelFile";
 export * from "./safetensors";
 export * from "./half";
 export * from "./shift";
+export type { ExpertIntervention } from "./experts/types";
