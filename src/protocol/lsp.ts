@@ -79,6 +79,28 @@ export namespace FidelityRequest {
   export const type = new RequestType0<FidelityResult, void>(method);
 }
 
+/** MLP activation sparsity per layer over a probed text (probe panel's sparsity chart). */
+export interface SparsityParams {
+  /** The probed tokens (perplexity is measured on them). */
+  ids: number[];
+  /** Magnitude for the below-threshold share. */
+  threshold: number;
+  /** Perplexity rises (percent) for PPL-p% sparsity. */
+  ps: number[];
+}
+
+export interface SparsityResult {
+  layers: Array<{ layer: number; exactZero: number; belowThreshold: number; ppl: number[] }>;
+  ppl: Array<{ p: number; share: number; threshold: number; baseline: number; ppl: number }>;
+  threshold: number;
+}
+
+/** Client -> host request (probe panel): exact-zero, below-threshold and PPL-p% sparsity per layer. */
+export namespace SparsityRequest {
+  export const method = "introspect/sparsity" as const;
+  export const type = new RequestType<SparsityParams, SparsityResult, void>(method);
+}
+
 /** Client -> host request ("Clear Cache"): remove every edited graph the host cached, for every model. */
 export namespace ClearCacheRequest {
   export const method = "introspect/clearCache" as const;

@@ -3,7 +3,7 @@
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
 import type { ExpertIntervention } from "../engine";
-import type { FidelityResult, ModelInfoResult } from "./lsp";
+import type { FidelityResult, ModelInfoResult, SparsityParams, SparsityResult } from "./lsp";
 
 export type { WebviewTensor } from "./webviewTensor";
 import type {
@@ -25,6 +25,8 @@ export interface WebviewRequests {
   "introspect/modelInfo": { params: Record<string, never>; result: ModelInfoResult };
   /** Info panel -> extension: the loaded variant's fidelity badge against the folder's fp32 model. */
   "introspect/fidelity": { params: Record<string, never>; result: FidelityResult };
+  /** Probe panel -> extension: MLP activation sparsity per layer over the probed tokens. */
+  "introspect/sparsity": { params: SparsityParams; result: SparsityResult };
   /** Probe panel -> extension: rank the MLP neurons of another layer of the current probe. */
   "introspect/probeNeurons": { params: NeuronRequest; result: NeuronData };
   /** Probe panel -> extension: the attention pattern of another layer/head of the current probe. */

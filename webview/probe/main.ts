@@ -19,6 +19,7 @@ import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
 import { moeView } from "./moeView";
 import { neuronView } from "./neuronView";
+import { sparsityView } from "./sparsityView";
 
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
@@ -99,6 +100,7 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
   ];
   if (result.moe) views.push(moeView(ctx, result.moe));
   views.push(featureView(ctx));
+  if (result.neurons) views.push(sparsityView(ctx));
   root.replaceChildren(...views);
   root.classList.remove("stale");
   root.dataset.rendered = String(Date.now());

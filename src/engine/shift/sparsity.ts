@@ -51,10 +51,15 @@ export function mlpSites(model: LoadedModel): HookName[] {
   return sites;
 }
 
-function idsOf(tok: TextTokenizer, texts: string[]): number[][] {
-  const rows = texts.map((t) => tok.encode(t).map((x) => x.id)).filter((r) => r.length >= 2);
-  if (rows.length === 0) throw new IntrospectError("bad-input", "The text set has no text of two tokens or more to measure perplexity on.");
-  return rows;
+/** Token rows of the texts (two tokens or more: perplexity needs a next token). */
+export function idsOf(tok: TextTokenizer, texts: string[]): number[][] {
+  return checkRows(texts.map((t) => tok.encode(t).map((x) => x.id)));
+}
+
+function checkRows(rows: number[][]): number[][] {
+  const kept = rows.filter((r) => r.length >= 2);
+  if (kept.length === 0) throw new IntrospectError("bad-input", "The text set has no text of two tokens or more to measure perplexity on.");
+  return kept;
 }
 
 /** Perplexity over texts: exp of the mean negative log-likelihood of every next token. */
@@ -105,8 +110,12 @@ function shareBelow(mags: Float32Array, t: number): number {
 
 /** Exact-zero and below-threshold shares per layer over the texts. */
 export async function sparsityPerLayer(model: LoadedModel, tok: TextTokenizer, texts: string[], threshold: number, cancel?: CancelToken) {
+  return sparsityOfRows(model, idsOf(tok, texts), threshold, cancel);
+}
+
+export async function sparsityOfRows(model: LoadedModel, rows: number[][], threshold: number, cancel?: CancelToken) {
   const sites = mlpSites(model);
-  const mags = await magnitudes(model, idsOf(tok, texts), sites, cancel);
+  const mags = await magnitudes(model, checkRows(rows), sites, cancel);
   return sites.map((site, i): LayerSparsity => ({
     layer: Number(site.split(".")[1]),
     site,
@@ -117,17 +126,27 @@ export async function sparsityPerLayer(model: LoadedModel, tok: TextTokenizer, t
 }
 
 /** PPL-p% sparsity (see the header). */
-export async function pplSparsity(
+export interface PplOptions {
+  steps?: number;
+  cancel?: CancelToken;
+  onStep?: (s: PplStep) => void;
+}
+
+export function pplSparsity(
   model: LoadedModel,
   tok: TextTokenizer,
   texts: string[],
   p: number,
-  opts: { steps?: number; cancel?: CancelToken; onStep?: (s: PplStep) => void } = {},
+  opts: PplOptions = {},
 ): Promise<PplSparsity> {
+  return pplSparsityOfRows(model, idsOf(tok, texts), p, opts);
+}
+
+export async function pplSparsityOfRows(model: LoadedModel, ids: number[][], p: number, opts: PplOptions = {}): Promise<PplSparsity> {
   if (!(p > 0)) throw new IntrospectError("bad-input", `p must be a positive percentage (got ${p}).`);
   const steps = opts.steps ?? 100;
   const sites = mlpSites(model);
-  const rows = idsOf(tok, texts);
+  const rows = checkRows(ids);
   const mags = await magnitudes(model, rows, sites, opts.cancel);
   const pooled = new Float32Array(mags.reduce((a, m) => a + m.length, 0));
   let o = 0;

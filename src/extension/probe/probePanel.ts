@@ -3,7 +3,7 @@
 // other heads, exports, editor tint). The panel's page is webview/probe.
 import { describeIntervention } from "../../protocol/expertLabels";
 import * as vscode from "vscode";
-import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
+import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
 import type { FromWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
@@ -52,6 +52,7 @@ export class ProbePanel implements vscode.Disposable {
         app: "probe",
         onMessage: (msg) => this.onMessage(msg),
         handlers: {
+          "introspect/sparsity": (p) => this.host.client.sendRequest(SparsityRequest.type, p),
           "introspect/probeNeurons": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/probeAttention": async (p) =>

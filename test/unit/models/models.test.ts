@@ -59,9 +59,15 @@ interface ZooManifest extends Manifest {
 
 /** [name, .onnx file, reference dir, reference key of prompt 0's logits, tolerance]. */
 type Case = [string, string, string, string, number | undefined];
+// A demo folder's quantised variants (onnx/model_<v>.onnx) are checked against their own graph's
+// logits in onnxruntime (Python), kept in reference/<name>-variants.
 const demo: Case[] = findOnnx(path.join(ROOT, "models")).map((f) => {
   const name = path.basename(path.dirname(path.dirname(f)));
-  return [name, f, path.join(REF, name), "0/logits", undefined];
+  const v = /^model_(\w+)\.onnx$/.exec(path.basename(f))?.[1];
+  if (!v) return [name, f, path.join(REF, name), "0/logits", undefined];
+  const dir = path.join(REF, `${name}-variants`);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as ZooManifest;
+  return [`${name}:${v}`, f, dir, `variant/${v}/0/logits`, manifest.variants?.[v]?.tolerance_own];
 });
 const ZOO = path.join(ROOT, "test/fixtures/zoo");
 const index = JSON.parse(fs.readFileSync(path.join(ZOO, "index.json"), "utf8")) as Record<string, ZooEntry>;
