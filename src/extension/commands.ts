@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { ClearCacheRequest } from "../protocol/lsp";
 import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
+import { selectModel } from "./modelPicker";
 
 export function registerCommands(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): void {
   const reg = commandRegistrar(context);
@@ -14,6 +15,8 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
   });
 
   reg("introspect.showModelInfo", () => info.show());
+
+  reg("introspect.selectModel", () => selectModel(context, host, info));
 
   reg("introspect.clearCache", async () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host" first.');

@@ -59,6 +59,8 @@ export interface ConfigureParams {
   modelPath: string;
   /** Variant file name inside `onnx/` without extension, e.g. "model", "model_quantized"; "" = default. */
   variant: string;
+  /** introspect.cache.maxBytes: the edited-graph cache's bound (least recently used models go first). */
+  cacheMaxBytes?: number;
 }
 
 /** Client -> host request: (re)load the model named by the settings; answered when loading ends. */
