@@ -126,7 +126,8 @@ export class HostClient implements vscode.Disposable {
         if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
       });
     }
-    return this.client.sendRequest(ConfigureRequest.type, params);
+    const cacheMaxBytes = vscode.workspace.getConfiguration("introspect").get<number>("cache.maxBytes");
+    return this.client.sendRequest(ConfigureRequest.type, { ...params, ...(cacheMaxBytes ? { cacheMaxBytes } : {}) });
   }
 
   private errorHandler(): ErrorHandler {
