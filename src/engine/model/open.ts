@@ -15,7 +15,7 @@ import type { ScannedModel } from "../onnx/modelFile";
 import { modelName } from "./candidates";
 import { MergedDecoder, branchFingerprint, type BranchModel } from "./merged";
 import { checkExternalData, openOnnxFile } from "./modelFiles";
-import { disableOrtTelemetry } from "./ortTelemetry";
+import { disableOrtTelemetry } from "../../launch/ortTelemetry";
 import { checkSupported, resolveModelPath } from "./resolve";
 
 export interface OpenOptions extends SessionOptions {
@@ -58,6 +58,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     if (ifIndex !== undefined) scanned = flattenGraph(whole, src, ifIndex, "else_branch", resolved.onnxPath);
     const g = new GraphIndex(scanned);
     if (opts.config) {
+      checkOverrides(opts.config, resolved.config, resolved.genai as Record<string, unknown> | undefined);
       resolved.config = { ...resolved.config, ...opts.config };
       // genai_config.json uses the same key names: an override replaces both accounts.
       const gc = resolved.genai as Record<string, unknown> | undefined;
@@ -103,6 +104,27 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
   } catch (e) {
     src.close();
     throw e;
+  }
+}
+
+/**
+ * A config override must keep the kind of value it replaces: `num_hidden_layers=abc` would turn a
+ * count into a string that every later comparison reads as "no value", so the self-check would
+ * silently skip it. Keys the file holds as numbers (and the counts the map checks) take finite numbers.
+ */
+function checkOverrides(
+  overrides: Record<string, number | string>,
+  config: Record<string, unknown>,
+  genai: Record<string, unknown> | undefined,
+): void {
+  const counted = /^(num_|n_)|_(size|layers|heads|experts|dim|positions|embeddings)$|^vocab_size$/;
+  for (const [k, v] of Object.entries(overrides)) {
+    const numericBefore = typeof config[k] === "number" || typeof genai?.[k] === "number" || counted.test(k);
+    if (numericBefore && (typeof v !== "number" || !Number.isFinite(v)))
+      throw new IntrospectError(
+        "bad-input",
+        `--config ${k}=${String(v)}: ${k} is a number in config.json, so the override must be one (for example ${k}=${typeof config[k] === "number" ? String(config[k]) : "6"}).`,
+      );
   }
 }
 

@@ -115,6 +115,10 @@ export interface FileOptions {
   /** Tokens to generate when steering or predicting. */
   maxNewTokens?: Located<number>;
   seed?: Located<number>;
+  /** A prompt file of benign prompts (relative to this file): the activation-shift detector's reference. */
+  shiftReference?: Located<string>;
+  /** The layer the shift detector reads (default: the last). */
+  shiftLayer?: Located<number>;
   /** Top-level option lines (blocks keep their own `entries`). */
   entries: Entry[];
 }

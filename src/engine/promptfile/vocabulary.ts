@@ -92,6 +92,11 @@ export const OPTION_KEYS: Record<string, KeySpec> = {
   "max-tokens": { kind: "int", doc: "Token budget per prompt; longer prompts get a warning." },
   "max-new-tokens": { kind: "int", doc: "Tokens to generate when steering or predicting." },
   seed: { kind: "int", doc: "Seed for sampled generation, so steered and unsteered runs compare." },
+  "shift-reference": {
+    kind: "word",
+    doc: "A prompt file of benign prompts (relative to this file): every prompt here is scored by its activation shift from them.",
+  },
+  "shift-layer": { kind: "int", doc: "The layer the activation-shift score reads (default: the last)." },
 };
 
 export const KEYS_BY_BLOCK: Record<BlockKind, Record<string, KeySpec>> = {

@@ -16,6 +16,7 @@ import {
 import { PromptFileCommands, type BuildVectorArgs, type OpenVectorArgs } from "../../protocol/promptFile";
 import type { SteerAction } from "../../protocol/steerData";
 import type { HostClient } from "../hostClient";
+import { promptBlocksAt } from "../promptFiles";
 import { defaultPrompt } from "./prompt";
 import { SteerView } from "./view";
 
@@ -30,16 +31,18 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   const needHost = () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
   };
-  const promptFromEditor = (fallbackToAny = false) => {
+  const promptFromEditor = async (fallbackToAny = false) => {
     const ed = vscode.window.activeTextEditor ?? (fallbackToAny ? vscode.window.visibleTextEditors[0] : undefined);
     if (!ed) return;
-    const d = defaultPrompt({
+    const selected = ed.document.getText(ed.selection);
+    const e = {
       text: ed.document.getText(),
       languageId: ed.document.languageId,
       fileName: ed.document.fileName,
-      selected: ed.document.getText(ed.selection),
+      selected,
       cursorLine: ed.selection.active.line,
-    });
+    };
+    const d = defaultPrompt(e, selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active));
     if (d) view.setPrompt(d.prompt, d.source);
   };
 
@@ -84,7 +87,11 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
       const d =
-        doc && defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 });
+        doc &&
+        defaultPrompt(
+          { text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 },
+          await promptBlocksAt(host, doc, { line: -1, character: 0 }),
+        );
       if (d) view.setPrompt(d.prompt, d.source);
     }
     await view.reveal();
@@ -102,7 +109,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   });
 
   reg("introspect.steer.open", async () => {
-    promptFromEditor();
+    await promptFromEditor();
     await view.reveal();
   });
 
