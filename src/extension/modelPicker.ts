@@ -5,8 +5,8 @@
 // Model Info shows the map's self-check.
 import * as path from "path";
 import * as vscode from "vscode";
-import { listCandidateModels, type CandidateModel } from "../engine/model/candidates";
-import { listVariants } from "../engine/model/resolve";
+import type { CandidateModel } from "../engine";
+import { ListModelsRequest } from "../protocol/lsp";
 import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
 import type { ModelState } from "../protocol/lsp";
@@ -45,18 +45,20 @@ export function describeCandidate(c: CandidateModel): { description: string; det
   };
 }
 
-/** The candidates for this window: demo models, workspace folders, the hub cache. Never opens a model. */
-export function windowCandidates(context: vscode.ExtensionContext): CandidateModel[] {
-  return listCandidateModels({
+/** The candidates for this window (demo models, workspace folders, the hub cache), listed by the host; no model is opened. */
+export function windowCandidates(context: vscode.ExtensionContext, host: HostClient, folders?: string[]): Promise<CandidateModel[]> {
+  if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host" first.');
+  return host.client.sendRequest(ListModelsRequest.type, {
     demoRoots: [context.asAbsolutePath(path.dirname(DEMO_MODEL))],
     workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    ...(folders ? { folders } : {}),
   });
 }
 
 export async function selectModel(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): Promise<void> {
   const items: ModelItem[] = [];
   let last: CandidateModel["source"] | undefined;
-  for (const c of windowCandidates(context)) {
+  for (const c of await windowCandidates(context, host)) {
     if (c.source !== last) items.push({ label: SOURCE_TITLE[c.source], kind: vscode.QuickPickItemKind.Separator });
     last = c.source;
     items.push({ label: c.name, ...describeCandidate(c), model: c });
@@ -88,7 +90,11 @@ export async function selectModel(context: vscode.ExtensionContext, host: HostCl
     folder = pick.model!.path;
     source = pick.model!.source;
   }
-  const variants = folder.endsWith(".onnx") ? [] : listVariants(folder);
+  const variants = folder.endsWith(".onnx")
+    ? []
+    : pick.browse
+      ? (await windowCandidates(context, host, [folder]))[0].variants
+      : pick.model!.variants;
   let variant = "";
   if (variants.length > 1) {
     const v = await vscode.window.showQuickPick(

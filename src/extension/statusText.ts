@@ -1,5 +1,5 @@
 // What the status-bar item says; pure (no vscode import) so unit tests can check every state.
-import { modelName } from "../engine/model/candidates";
+import * as path from "path";
 import type { ModelState } from "../protocol/lsp";
 import type { HostPhase } from "./hostClient";
 
@@ -29,13 +29,14 @@ export function describe(phase: HostPhase, state: ModelState, restarts: number):
       };
     case "loading":
       return {
-        text: `$(loading~spin) Introspect: loading ${modelName(state.path)}${restarted}`,
+        text: `$(loading~spin) Introspect: loading ${path.basename(state.path)}${restarted}`,
         tooltip: `Loading ${state.path}`,
         error: false,
       };
     case "ready":
       return {
-        text: `$(pulse) Introspect: ${modelName(state.path)}${restarted}`,
+        // The model's id: its folder's name, or org/name for a hub snapshot, with the variant when not fp32.
+        text: `$(pulse) Introspect: ${state.info.id}${restarted}`,
         tooltip: `${state.info.id} (${state.info.architecture}, ${state.info.numLayers} layers)\nClick to select a model.`,
         error: false,
       };

@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelInfo, ModelState } from "../engine";
+import type { CandidateModel, ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
@@ -70,6 +70,21 @@ export namespace FidelityRequest {
 export namespace ClearCacheRequest {
   export const method = "introspect/clearCache" as const;
   export const type = new RequestType0<{ dir: string; removed: number; bytes: number }, void>(method);
+}
+
+export interface ListModelsParams {
+  /** Folders of bundled models (the extension's models/). */
+  demoRoots: string[];
+  /** Workspace folders to search for model folders. */
+  workspaceFolders: string[];
+  /** Only these folders, described as they are (Browse…), instead of the search. */
+  folders?: string[];
+}
+
+/** Client -> host request (Select Model…): model folders with their facts, read without loading any (engine/model/candidates.ts). */
+export namespace ListModelsRequest {
+  export const method = "introspect/listModels" as const;
+  export const type = new RequestType<ListModelsParams, CandidateModel[], void>(method);
 }
 
 export interface ConfigureParams {
