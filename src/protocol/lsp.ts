@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { CandidateModel, ModelInfo, ModelState } from "../engine";
+import type { CandidateModel, ExpertIntervention, ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
@@ -245,6 +245,8 @@ export interface SteerGenerateParams {
   vectors: SteerActive[];
   maxTokens: number;
   sampling: SteerSampling;
+  /** Expert interventions of the steered side (mixture-of-experts models); the unsteered side has none. */
+  experts?: ExpertIntervention[];
 }
 
 export interface SteerTokenStep {

@@ -2,6 +2,7 @@
 // Two discriminated unions, one per direction, plus a small request/response helper that
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
+import type { ExpertIntervention } from "../engine";
 import type { FidelityResult, ModelInfoResult } from "./lsp";
 
 export type { WebviewTensor } from "./webviewTensor";
@@ -23,6 +24,8 @@ export interface WebviewRequests {
   "introspect/export": { params: ExportRequest; result: { path: string } };
   /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
+  /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
+  "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
 }
 
 export type RequestMethod = keyof WebviewRequests;
