@@ -55,6 +55,14 @@ export { resolveModelPath, listVariants, VARIANTS, type ResolvedModel, type Vari
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
 export { checkMap, refusal, describe as describeCheck, type MapCheck } from "./arch/selfCheck";
 export { defaultCacheDir, clearCache } from "./model/editCache";
+export {
+  listCandidateModels,
+  describeModelFolder,
+  hubCacheDir,
+  modelName,
+  type CandidateModel,
+  type CandidateSource,
+} from "./model/candidates";
 export { logitLens, unembedResidual, topNeurons, type LensResult } from "./model/lens";
 export {
   faithfulnessTable,

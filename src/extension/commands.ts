@@ -6,6 +6,7 @@ import type { HostClient } from "./hostClient";
 import type { InfoPanel } from "./panels/infoPanel";
 import { messageOf } from "./panels/panelSupport";
 import { showFailure } from "./userErrors";
+import { selectModel } from "./modelPicker";
 
 export function registerCommands(context: vscode.ExtensionContext, host: HostClient, info: InfoPanel): void {
   const reg = commandRegistrar(context);
@@ -16,6 +17,8 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
   });
 
   reg("introspect.showModelInfo", () => info.show());
+
+  reg("introspect.selectModel", () => selectModel(context, host, info));
 
   reg("introspect.clearCache", async () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host" first.');

@@ -165,8 +165,14 @@ export class HostClient implements vscode.Disposable {
         if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
       });
     }
-    const executionProvider = vscode.workspace.getConfiguration("introspect").get<string>("executionProvider") || undefined;
-    const state = await this.client.sendRequest(ConfigureRequest.type, { ...params, ...(executionProvider ? { executionProvider } : {}) });
+    const config = vscode.workspace.getConfiguration("introspect");
+    const executionProvider = config.get<string>("executionProvider") || undefined;
+    const cacheMaxBytes = config.get<number>("cache.maxBytes");
+    const state = await this.client.sendRequest(ConfigureRequest.type, {
+      ...params,
+      ...(executionProvider ? { executionProvider } : {}),
+      ...(cacheMaxBytes ? { cacheMaxBytes } : {}),
+    });
     // The reason where the user looks, not only in the status bar's tooltip; once per model and reason.
     if (state.kind === "failed" && notifyFailure && this.toldFailure !== `${state.path}\n${state.reason}`) {
       this.toldFailure = `${state.path}\n${state.reason}`;

@@ -10,7 +10,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor(private readonly host: HostClient) {
     this.item.name = "Introspect";
-    this.item.command = "introspect.showModelInfo";
+    this.item.command = "introspect.selectModel";
     this.subscriptions = [
       host.onDidChangePhase((p) => {
         this.phase = p;
@@ -27,7 +27,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.text = text;
     this.item.tooltip = tooltip;
     this.item.backgroundColor = error ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
-    this.item.command = this.phase.kind === "stopped" ? "introspect.restartHost" : "introspect.showModelInfo";
+    this.item.command = this.phase.kind === "stopped" ? "introspect.restartHost" : "introspect.selectModel";
   }
 
   dispose(): void {

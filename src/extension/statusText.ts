@@ -35,8 +35,9 @@ export function describe(phase: HostPhase, state: ModelState, restarts: number):
       };
     case "ready":
       return {
-        text: `$(pulse) Introspect: ${path.basename(state.path)}${restarted}`,
-        tooltip: `${state.info.id} (${state.info.architecture}, ${state.info.numLayers} layers)\nClick for model info.`,
+        // The model's id: its folder's name, or org/name for a hub snapshot, with the variant when not fp32.
+        text: `$(pulse) Introspect: ${state.info.id}${restarted}`,
+        tooltip: `${state.info.id} (${state.info.architecture}, ${state.info.numLayers} layers)\nClick to select a model.`,
         error: false,
       };
     case "failed":

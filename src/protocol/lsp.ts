@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ExpertIntervention, ModelInfo, ModelState } from "../engine";
+import type { CandidateModel, ExpertIntervention, ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
 import type {
   FeatureCardParams,
@@ -107,6 +107,21 @@ export namespace ClearCacheRequest {
   export const type = new RequestType0<{ dir: string; removed: number; bytes: number }, void>(method);
 }
 
+export interface ListModelsParams {
+  /** Folders of bundled models (the extension's models/). */
+  demoRoots: string[];
+  /** Workspace folders to search for model folders. */
+  workspaceFolders: string[];
+  /** Only these folders, described as they are (Browse…), instead of the search. */
+  folders?: string[];
+}
+
+/** Client -> host request (Select Model…): model folders with their facts, read without loading any (engine/model/candidates.ts). */
+export namespace ListModelsRequest {
+  export const method = "introspect/listModels" as const;
+  export const type = new RequestType<ListModelsParams, CandidateModel[], void>(method);
+}
+
 export interface ConfigureParams {
   /** Absolute path of a model folder or .onnx file; "" to unload. */
   modelPath: string;
@@ -114,6 +129,8 @@ export interface ConfigureParams {
   variant: string;
   /** introspect.executionProvider: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU. */
   executionProvider?: string;
+  /** introspect.cache.maxBytes: the edited-graph cache's bound (least recently used models go first). */
+  cacheMaxBytes?: number;
 }
 
 /** Client -> host request: (re)load the model named by the settings; answered when loading ends. */

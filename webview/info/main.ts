@@ -33,7 +33,8 @@ function ioTable(caption: string, rows: ModelInfoResult["inputs"], id: string): 
 /** The architecture map's summary and each self-check with its verdict. */
 function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
   const facts = el("dl", undefined, { id: "map-facts" });
-  const fact = (k: string, v: string) => facts.append(el("dt", k), el("dd", v));
+  const fact = (k: string, v: string, id?: string) => facts.append(el("dt", k), el("dd", v, id ? { id } : {}));
+  fact("name", m.id, "model-name");
   fact("architecture", m.architecture);
   fact("export style", m.exportStyle);
   const ep = m.executionProvider;

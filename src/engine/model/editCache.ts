@@ -7,7 +7,8 @@
 // onnxruntime reads the weights straight from disk (its "escapes model directory" check sees files
 // in the edited file's own folder). Where a link cannot be made (another file system, no permission)
 // the sessions get the weights as `externalData` buffers instead. The cache is bounded: the newest
-// KEEP edited files per model and the MAX_MODELS most recently used models are kept.
+// KEEP edited files per model, and least-recently-used model folders are removed beyond MAX_MODELS or
+// beyond INTROSPECT_CACHE_MAX_BYTES of the cache's own bytes (pruneModels).
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -138,18 +139,56 @@ function touch(dir: string): void {
 
 /** Models (fingerprint folders) kept in the cache; the least recently used beyond this are removed. */
 const MAX_MODELS = 16;
-function pruneModels(root: string, keep: string): void {
+/** Default bound on the cache's own bytes (INTROSPECT_CACHE_MAX_BYTES, the setting introspect.cache.maxBytes). */
+export const DEFAULT_CACHE_MAX_BYTES = 2 * 2 ** 30;
+
+/** The size bound in effect: INTROSPECT_CACHE_MAX_BYTES when it is a positive number, else the default. */
+export function cacheMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.INTROSPECT_CACHE_MAX_BYTES);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_CACHE_MAX_BYTES;
+}
+
+/**
+ * Bytes a model's cache folder holds on its own: edited graphs, and weights whose only remaining
+ * link is the cache's (a hard link shares its blocks with the model's file while that exists).
+ */
+export function ownBytes(dir: string): number {
+  let total = 0;
+  for (const f of fs.readdirSync(dir, { recursive: true, encoding: "utf8" })) {
+    const st = fs.lstatSync(path.join(dir, f));
+    if (st.isFile() && (f.includes(".introspect-") || st.nlink <= 1)) total += st.size;
+  }
+  return total;
+}
+
+/**
+ * Least recently used first (a folder's mtime is touched on every use), model folders are removed
+ * while there are more than MAX_MODELS or their own bytes together exceed `maxBytes`; `keep` (the
+ * model in use) stays whatever its size.
+ */
+export function pruneModels(root: string, keep: string, maxBytes = cacheMaxBytes()): string[] {
+  const removed: string[] = [];
   try {
     const dirs = fs
       .readdirSync(root, { withFileTypes: true })
       .filter((d) => d.isDirectory() && /^[0-9a-f]{32}$/.test(d.name))
-      .map((d) => ({ p: path.join(root, d.name), t: fs.statSync(path.join(root, d.name)).mtimeMs }))
-      .filter((d) => d.p !== keep)
+      .map((d) => path.join(root, d.name))
+      .filter((p) => path.resolve(p) !== path.resolve(keep))
+      .map((p) => ({ p, t: fs.statSync(p).mtimeMs, bytes: ownBytes(p) }))
       .sort((a, b) => b.t - a.t);
-    for (const d of dirs.slice(MAX_MODELS - 1)) fs.rmSync(d.p, { recursive: true, force: true });
+    let total = (fs.existsSync(keep) ? ownBytes(keep) : 0) + dirs.reduce((a, d) => a + d.bytes, 0);
+    let count = dirs.length + 1;
+    while (dirs.length && (count > MAX_MODELS || total > maxBytes)) {
+      const d = dirs.pop()!;
+      fs.rmSync(d.p, { recursive: true, force: true });
+      removed.push(d.p);
+      total -= d.bytes;
+      count--;
+    }
   } catch {
     // Pruning is housekeeping; a failure must not stop a run.
   }
+  return removed;
 }
 
 /** Empties the cache ("Clear Cache"): every model folder and edited graph under `root`. Returns bytes freed (links not counted). */

@@ -12,6 +12,7 @@ import { fingerprint } from "./editCache";
 import { LoadedModel, type SessionOptions } from "./loaded";
 import { flattenBranch, mergedIf } from "../onnx/merged";
 import type { ScannedModel } from "../onnx/modelFile";
+import { modelName } from "./candidates";
 import { MergedDecoder, branchFingerprint, type BranchModel } from "./merged";
 import { checkExternalData, openOnnxFile } from "./modelFiles";
 import { disableOrtTelemetry } from "../../launch/ortTelemetry";
@@ -69,7 +70,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     const refused = refusal(checks, path.basename(resolved.folder));
     if (refused && !opts.allowUnconfirmed) throw refused;
     const info: ModelInfo = {
-      id: `${path.basename(resolved.folder)}${resolved.variant === "fp32" ? "" : `:${resolved.variant}`}`,
+      id: `${modelName(resolved.folder)}${resolved.variant === "fp32" ? "" : `:${resolved.variant}`}`,
       architecture: String((cfg.architectures as string[] | undefined)?.[0] ?? cfg.model_type ?? "unknown"),
       numLayers: map.numLayers,
       dModel: map.dModel,

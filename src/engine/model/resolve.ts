@@ -90,17 +90,36 @@ function variantFile(names: string[], variant: string): string | undefined {
   return STEMS.map((s) => `${s}${suffix}.onnx`).find((f) => names.includes(f));
 }
 
-/** The variants a model folder holds (onnx/model.onnx -> fp32, model_fp16.onnx -> fp16, ...), fp32 first. */
-export function listVariants(folder: string): VariantFile[] {
-  const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+/** A stat that follows links, undefined for what does not exist. */
+function statOf(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The variants a model folder holds (onnx/model.onnx -> fp32, model_fp16.onnx -> fp16, ...), fp32 first.
+ * `stat` decides which files count (the model picker's leaves out links it must not follow).
+ */
+export function listVariants(folder: string, stat: (p: string) => fs.Stats | undefined = statOf): VariantFile[] {
+  const dir = stat(path.join(folder, "onnx"))?.isDirectory() ? path.join(folder, "onnx") : folder;
+  if (!stat(dir)?.isDirectory()) return [];
   const out: VariantFile[] = [];
-  const names = fs.readdirSync(dir).sort();
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  const sizes = new Map(names.map((n) => [n, stat(path.join(dir, n))] as const));
+  names = names.filter((n) => sizes.get(n)?.isFile());
   for (const f of names) {
     const v = variantOf(f);
     if (!v || out.some((x) => x.variant === v) || variantFile(names, v) !== f) continue;
     const data = names.filter((n) => n === `${f}_data` || n.startsWith(`${f}_data_`) || n === `${f}.data`);
-    const bytes = [f, ...data].reduce((s, n) => s + fs.statSync(path.join(dir, n)).size, 0);
+    const bytes = [f, ...data].reduce((s, n) => s + sizes.get(n)!.size, 0);
     out.push({ variant: v, file: path.join(dir, f), bytes });
   }
   return out.sort((a, b) => Number(b.variant === "fp32") - Number(a.variant === "fp32"));

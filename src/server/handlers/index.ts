@@ -3,10 +3,11 @@
 import type { HostContext } from "../context";
 import * as model from "./model";
 import * as features from "./features";
+import * as models from "./models";
 import * as patch from "./patch";
 import * as probe from "./probe";
 import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, promptFile, shift, features];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, models, probe, steer, patch, promptFile, shift, features];

@@ -8,10 +8,12 @@ import { mallocTuned } from "../../launch/mallocTuning";
 import { elemType, shapeOf } from "../../engine";
 import { checkTokenizerFits } from "../../engine";
 import { clearCache, defaultCacheDir } from "../../engine";
+import { resolveModelPath, VARIANTS } from "../../engine";
 import type { HostContext } from "../context";
 
 export function register(ctx: HostContext): void {
   ctx.connection.onRequest(ConfigureRequest.type, async (params) => {
+    if (params.cacheMaxBytes && params.cacheMaxBytes > 0) process.env.INTROSPECT_CACHE_MAX_BYTES = String(params.cacheMaxBytes);
     await closeModel(ctx);
     if (!params.modelPath) {
       ctx.setState({ kind: "none" });
@@ -101,9 +103,13 @@ export function resolveOnnxFile(modelPath: string, variant: string): string {
       throw new Error(`${modelPath} is not an .onnx file: set introspect.model to a model folder or an .onnx file.`);
     return modelPath;
   }
-  const name = `${variant || "model"}.onnx`;
+  // No variant: the engine's choice (model.onnx, else a merged decoder, ...); a variant is a file name
+  // without .onnx (model_fp16, decoder_model_merged_q4) or a Transformers.js variant name (fp16, q4).
+  if (!variant) return resolveModelPath(modelPath).onnxPath;
+  const name = `${variant}.onnx`;
   for (const candidate of [path.join(modelPath, "onnx", name), path.join(modelPath, name)]) {
     if (fs.existsSync(candidate)) return candidate;
   }
+  if (variant in VARIANTS) return resolveModelPath(modelPath, variant).onnxPath;
   throw new Error(`No ${name} in ${modelPath} or its onnx/ folder: check introspect.model and introspect.variant.`);
 }

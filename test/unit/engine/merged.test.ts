@@ -165,6 +165,17 @@ describe("merged decoders (If on use_cache_branch)", function () {
     });
   }
 
+  it("an If that is not on use_cache_branch (onnxruntime-genai's long-context rotary caches) is an ordinary node", async () => {
+    const m = await openModel(path.join(ROOT, "test", "fixtures", "genai", "llama-fp32-longctx"), { cacheDir: cache });
+    try {
+      assert.ok(!(m instanceof MergedDecoder));
+      assert.ok(m.scanned.nodes.some((n) => n.opType === "If"));
+      assert.ok(m.info.checks?.every((c) => c.verdict === "agree"));
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it("the zoo's Transformers.js folder holds four variants, each generating the same with and without the cache (statically quantised)", async () => {
     const vs = listVariants(ZOO).map((v) => v.variant);
     assert.deepStrictEqual(vs, ["fp32", "fp16", "int8", "q4"]);

@@ -27,7 +27,7 @@ describe("model host: resolving the configured model", () => {
 });
 
 describe("status bar text", () => {
-  const info = { id: "demo-llama/model", architecture: "LlamaForCausalLM", numLayers: 4 } as ModelInfo;
+  const info = { id: "demo-llama", architecture: "LlamaForCausalLM", numLayers: 4 } as ModelInfo;
   it("names the model when ready and says when the host was restarted", () => {
     assert.strictEqual(
       statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 0).text,
@@ -35,6 +35,13 @@ describe("status bar text", () => {
     );
     assert.match(statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 1).text, /demo-llama \(host restarted\)$/);
     assert.match(statusText({ kind: "running" }, { kind: "ready", path: "/x/demo-llama", info }, 3).text, /host restarted 3×/);
+    // The model's id, not its folder: a hub snapshot's folder is a revision hash.
+    const hub = { ...info, id: "tiny-org/llama-merged:q4" };
+    const snapshot = "/h/hub/models--tiny-org--llama-merged/snapshots/f148fb595d";
+    assert.strictEqual(
+      statusText({ kind: "running" }, { kind: "ready", path: snapshot, info: hub }, 0).text,
+      "$(pulse) Introspect: tiny-org/llama-merged:q4",
+    );
   });
   it("shows failures with their reason and the stopped host as an error", () => {
     const failed = statusText({ kind: "running" }, { kind: "failed", path: "/x", reason: "tokenizer.json not found" }, 0);
