@@ -17,7 +17,7 @@ import {
 import { PromptFileCommands, type BuildVectorArgs, type OpenVectorArgs } from "../../protocol/promptFile";
 import type { SteerAction } from "../../protocol/steerData";
 import type { HostClient } from "../hostClient";
-import { defaultPrompt } from "./prompt";
+import { defaultPrompt, fileExperts } from "./prompt";
 import { SteerView } from "./view";
 
 export function registerSteerCommands(context: vscode.ExtensionContext, host: HostClient): SteerView {
@@ -42,6 +42,10 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       cursorLine: ed.selection.active.line,
     });
     if (d) view.setPrompt(d.prompt, d.source);
+    // The file's `experts` lines join the panel's expert interventions.
+    const experts = host.state.kind === "ready" ? (host.state.info.numExperts ?? 0) : 0;
+    const doc = { text: ed.document.getText(), languageId: ed.document.languageId, fileName: ed.document.fileName };
+    for (const iv of fileExperts(doc, experts)) view.addExpert(iv);
   };
 
   /** Saves a vector under .introspect/vectors/ of the workspace folder of `near` (or the first folder). */
