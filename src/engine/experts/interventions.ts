@@ -12,7 +12,7 @@ import { expertRouting, routingOf, type LayerRouting } from "./routing";
 import { expertAddInput, expertKInput } from "./edit";
 import type { ExpertIntervention } from "./types";
 
-export { describeIntervention, type ExpertIntervention } from "./types";
+export type { ExpertIntervention } from "./types";
 
 /** Added to a forced expert's router logit: it then tops every token's ranking (softmax gives it
  * all the weight; a sigmoid gives it a score of 1). */

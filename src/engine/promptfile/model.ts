@@ -120,6 +120,10 @@ export interface FileOptions {
   seed?: Located<number>;
   /** Expert interventions from `experts ...` lines, in file order (src/engine/promptfile/experts.ts). */
   experts?: Located<ExpertLine>[];
+  /** A prompt file of benign prompts (relative to this file): the activation-shift detector's reference. */
+  shiftReference?: Located<string>;
+  /** The layer the shift detector reads (default: the last). */
+  shiftLayer?: Located<number>;
   /** Top-level option lines (blocks keep their own `entries`). */
   entries: Entry[];
 }

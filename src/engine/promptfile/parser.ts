@@ -335,7 +335,16 @@ class Parser {
 
   private setOption(name: string, v: Located<string> | Located<number> | undefined, keyRange: Range): void {
     if (!v) return;
-    const field = ({ model: "model", "max-tokens": "maxTokens", "max-new-tokens": "maxNewTokens", seed: "seed" } as const)[name as "model"];
+    const field = (
+      {
+        model: "model",
+        "max-tokens": "maxTokens",
+        "max-new-tokens": "maxNewTokens",
+        seed: "seed",
+        "shift-reference": "shiftReference",
+        "shift-layer": "shiftLayer",
+      } as const
+    )[name as "model"];
     if (!field) return;
     const prev = this.options[field];
     if (prev) {

@@ -1,7 +1,7 @@
 // Steering commands: the prompt-file lenses (introspect.buildVector, introspect.openVector), the
 // palette entries (open the panel, a vector from two selections, save/load, GGUF import/export,
 // combine, sweep) and the panel's buttons, which arrive as steerAction messages.
-import type { ExpertIntervention } from "../../engine/experts/types";
+import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import {
@@ -17,7 +17,8 @@ import {
 import { PromptFileCommands, type BuildVectorArgs, type OpenVectorArgs } from "../../protocol/promptFile";
 import type { SteerAction } from "../../protocol/steerData";
 import type { HostClient } from "../hostClient";
-import { defaultPrompt, fileExperts } from "./prompt";
+import { promptBlocksAt } from "../promptFiles";
+import { defaultPrompt } from "./prompt";
 import { SteerView } from "./view";
 
 export function registerSteerCommands(context: vscode.ExtensionContext, host: HostClient): SteerView {
@@ -31,21 +32,19 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   const needHost = () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
   };
-  const promptFromEditor = (fallbackToAny = false) => {
+  const promptFromEditor = async (fallbackToAny = false) => {
     const ed = vscode.window.activeTextEditor ?? (fallbackToAny ? vscode.window.visibleTextEditors[0] : undefined);
     if (!ed) return;
-    const d = defaultPrompt({
+    const selected = ed.document.getText(ed.selection);
+    const e = {
       text: ed.document.getText(),
       languageId: ed.document.languageId,
       fileName: ed.document.fileName,
-      selected: ed.document.getText(ed.selection),
+      selected,
       cursorLine: ed.selection.active.line,
-    });
+    };
+    const d = defaultPrompt(e, selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active));
     if (d) view.setPrompt(d.prompt, d.source);
-    // The file's `experts` lines join the panel's expert interventions.
-    const experts = host.state.kind === "ready" ? (host.state.info.numExperts ?? 0) : 0;
-    const doc = { text: ed.document.getText(), languageId: ed.document.languageId, fileName: ed.document.fileName };
-    for (const iv of fileExperts(doc, experts)) view.addExpert(iv);
   };
 
   /** Saves a vector under .introspect/vectors/ of the workspace folder of `near` (or the first folder). */
@@ -89,7 +88,11 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
       const d =
-        doc && defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 });
+        doc &&
+        defaultPrompt(
+          { text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 },
+          await promptBlocksAt(host, doc, { line: -1, character: 0 }),
+        );
       if (d) view.setPrompt(d.prompt, d.source);
     }
     await view.reveal();
@@ -117,7 +120,7 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   });
 
   reg("introspect.steer.open", async () => {
-    promptFromEditor();
+    await promptFromEditor();
     await view.reveal();
   });
 

@@ -5,7 +5,7 @@
 // The panel (vectors with their .ivec bytes, strengths, toggles, prompt, sampling) is kept in the
 // workspace state, so a window reload brings it back; the restarted host gets the vectors again.
 import { ExpertRows } from "./experts";
-import type { ExpertIntervention } from "../../engine/experts/types";
+import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type SteerVectorResult } from "../../protocol/lsp";
 import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from "../../protocol/steerData";

@@ -3,7 +3,7 @@
 // vscode-languageserver so the benchmark can time the panel's path (`LiveSteering.sliderLatency`).
 // The unsteered run does not depend on the sliders: it is kept per prompt and sampling
 // (`UnsteeredCache`), so a slider move feeds the prompt once (steered) instead of twice.
-import type { ExpertIntervention } from "../../engine/experts/interventions";
+import type { ExpertIntervention } from "../../engine";
 import {
   UnsteeredCache,
   generatePaired,
@@ -12,11 +12,11 @@ import {
   type DecoderFactory,
   type PairedStep,
   type UnsteeredCacheOptions,
-} from "../../engine/generate";
-import type { LoadedModel } from "../../engine/model/loaded";
-import { checkVectorFits, vectorSites, type ActiveVector, type SteeringVector } from "../../engine/steer";
-import type { TextTokenizer } from "../../engine/tokenizer";
-import { IntrospectError, throwIfCancelled, type CancelToken } from "../../engine/types";
+} from "../../engine";
+import type { LoadedModel } from "../../engine";
+import { checkVectorFits, vectorSites, type ActiveVector, type SteeringVector } from "../../engine";
+import type { TextTokenizer } from "../../engine";
+import { IntrospectError, throwIfCancelled, type CancelToken } from "../../engine";
 import type { SteerActive, SteerSampling, SteerStep, SteerVectorInfo } from "../../protocol/lsp";
 
 /** Runs one task at a time; a waiter whose token is cancelled by the time its turn comes never runs. */

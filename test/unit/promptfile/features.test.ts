@@ -260,6 +260,8 @@ describe("prompt-file completion and outline", () => {
       "max-new-tokens",
       "seed",
       "experts",
+      "shift-reference",
+      "shift-layer",
     ]);
     assert.deepStrictEqual(labels("patch p\n  cl", 1, 4), ["clean", "corrupt", "answer", "wrong", "sites", "layers", "metric"]);
     assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), [

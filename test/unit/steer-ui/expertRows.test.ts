@@ -2,7 +2,6 @@
 // and bias strengths come from the page, only enabled rows reach the steered side.
 import * as assert from "assert";
 import { ExpertRows } from "../../../src/extension/steer/experts";
-import { fileExperts } from "../../../src/extension/steer/prompt";
 
 describe("steering panel: expert rows", () => {
   it("adds, replaces, toggles, scales and removes", () => {
@@ -32,16 +31,5 @@ describe("steering panel: expert rows", () => {
       rows.list.map((r) => r.label),
       ["bias L2 [0, -1, 0, 0]"],
     );
-  });
-});
-
-describe("steering panel: a prompt file's experts lines", () => {
-  it("become the panel's expert interventions; other files give none", () => {
-    const text = "model demo-moe\nexperts off L4:E3\nexperts bias L2:E1=-2\nprompt p\n  17 + 25 =\n";
-    assert.deepStrictEqual(fileExperts({ text, languageId: "introspect", fileName: "/w/a.introspect" }, 4), [
-      { kind: "off", layer: 4, expert: 3 },
-      { kind: "bias", layer: 2, values: [0, -2, 0, 0] },
-    ]);
-    assert.deepStrictEqual(fileExperts({ text, languageId: "plaintext", fileName: "/w/a.txt" }, 4), []);
   });
 });
