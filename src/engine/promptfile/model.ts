@@ -1,7 +1,6 @@
 // The document model of a prompt file (`*.introspect`). Every block, key, value and piece of
 // prompt text carries its range in the source, so diagnostics, hovers and code lenses can
 // point at exactly what they talk about. Positions count UTF-16 code units, as LSP does.
-import type { ExpertLine } from "./experts";
 
 /** Zero-based line and UTF-16 character, as in LSP. */
 export interface Position {
@@ -144,3 +143,10 @@ export interface PromptFile {
   diagnostics: ParseDiagnostic[];
   lineCount: number;
 }
+
+/** One expert of an `experts` line (parsed in experts.ts). */
+export type ExpertLine =
+  | { kind: "off"; layer: number; expert: number }
+  | { kind: "force"; layer: number; expert: number; positions?: number[] }
+  | { kind: "bias"; layer: number; expert: number; value: number }
+  | { kind: "topk"; layer: number; k: number };
