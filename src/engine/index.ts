@@ -97,3 +97,17 @@ export type { ExpertIntervention } from "./experts/types";
 export * from "./features";
 export { sitesFor as featureSites } from "./features";
 export { EXECUTION_PROVIDERS, chooseProvider, describeProvider, providerSetting, type ProviderState } from "./model/provider";
+export { expertRouting, type LayerRouting, type GateKind } from "./experts/routing";
+export { checkInterventions, FORCE_LOGIT } from "./experts/interventions";
+export { interventionsFromFile } from "./experts/fromFile";
+export {
+  expertContrast,
+  metricEffect,
+  rankExperts,
+  topOff,
+  routedCounts,
+  type ContrastResult,
+  type ExpertMetric,
+  type ExpertStat,
+  type CountMode,
+} from "./experts/contrast";

@@ -269,6 +269,18 @@ def load_ref(refs, name):
     return json.load(open(os.path.join(d, "manifest.json"))), load_st(os.path.join(d, "tensors.safetensors"))
 
 
+def check_plain(name, forward, ids, ref):
+    """The rebuilt model's plain logits against the committed reference (same weights, or it fails)."""
+    with torch.no_grad():
+        plain = forward(ids)
+    want = ref["0/logits"]
+    diff = float(np.abs(plain[-want.shape[0]:].numpy() - want).max())
+    log(f"{name}: plain logits vs committed reference max |d| {diff:.2e}")
+    if diff > 1e-4 * max(1.0, float(np.abs(want).max())):
+        raise RuntimeError(f"{name}: rebuilt weights differ from the committed reference ({diff:.2e})")
+    return diff
+
+
 def zoo_type(mtype, refs, out):
     import zoo
     full = zoo.DENSE + zoo.MOE + zoo.OTHER
@@ -288,13 +300,7 @@ def zoo_type(mtype, refs, out):
     def forward(seq):
         return model(**zoo.model_inputs(model, seq)).logits[0]
 
-    with torch.no_grad():
-        plain = forward(ids)
-    want = ref["0/logits"]
-    diff = float(np.abs(plain[-want.shape[0]:].numpy() - want).max())
-    log(f"{mtype}: plain logits vs committed reference max |d| {diff:.2e}")
-    if diff > 1e-4 * max(1.0, float(np.abs(want).max())):
-        raise RuntimeError(f"{mtype}: rebuilt weights differ from the committed fixture ({diff:.2e})")
+    diff = check_plain(mtype, forward, ids, ref)
     counts = top1_counts({L: ref[f"0/blocks.{L}.moe.hook_router_logits"] for L in routers}, E)
     topk_ok = mtype != "phimoe"
     m = run_all(mtype, forward, routers, blocks, E, ids, plan(routers, E, len(ids), counts, seed), topk_ok,
@@ -340,13 +346,7 @@ def demo_moe(folder, refs, out):
     def forward(seq):
         return model.run(torch.tensor([seq]), hook=hook)[0][0]
 
-    with torch.no_grad():
-        plain = forward(ids)
-    wl = ref["0/logits"]
-    diff = float(np.abs(plain[-wl.shape[0]:].numpy() - wl).max())
-    log(f"demo-moe: plain logits vs committed reference max |d| {diff:.2e}")
-    if diff > 1e-4 * max(1.0, float(np.abs(wl).max())):
-        raise RuntimeError(f"demo-moe: weights read back differ from the reference ({diff:.2e})")
+    diff = check_plain("demo-moe", forward, ids, ref)
     routers, blocks = {}, {}
     for i, layer in enumerate(model.model.layers):
         routers[i], blocks[i] = layer.mlp.gate, layer.mlp

@@ -2,8 +2,7 @@
 // expert on at that token, or bias the router towards / away from an expert. The choice goes to the
 // extension, which lists it in the steering panel and restarts its side-by-side generation.
 import type { MoeData } from "../../src/protocol/probeData";
-import type { ExpertIntervention } from "../../src/engine";
-import { describeIntervention } from "../../src/protocol/expertLabels";
+import { describeIntervention, type ExpertIntervention } from "../../src/protocol/experts";
 import { el } from "../shared/dom";
 import type { PanelContext } from "./model";
 

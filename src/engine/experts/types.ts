@@ -1,4 +1,4 @@
-// Expert interventions as data (labels for them: src/protocol/expertLabels.ts).
+// Expert interventions as data (labels for the panels: src/protocol/experts.ts).
 
 export type ExpertIntervention =
   /** Expert `expert` of `layer` never chosen: its router logit is -inf before top-k. */

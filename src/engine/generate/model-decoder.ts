@@ -72,7 +72,7 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
 
     /** One pass over `ids` after `cache` (none: from the start); logits of the last position. */
     async function pass(ids: number[], cache: KvCache | undefined): Promise<{ row: Float32Array; cache?: KvCache }> {
-      const edited = await model.session(prepare, [], variant, expertLayers);
+      const edited = await model.session(prepare, [], { ...variant, ...(expertLayers.length ? { experts: expertLayers } : {}) });
       const { session } = edited;
       const inputs = new Set(session.inputNames);
       const past = cache?.length ?? 0;

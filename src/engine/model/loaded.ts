@@ -13,10 +13,10 @@ import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, 
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
-import { batchRow, joinRows, squeeze } from "./rows";
-import type { DecodeResult, EditedSession, KvCache, RunRequest, RunResult, SessionOptions, SessionVariant } from "./runTypes";
 import { expertRouting } from "../experts/routing";
 import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
+import { batchRow, joinRows, squeeze } from "./rows";
+import type { DecodeResult, EditedSession, KvCache, RunRequest, RunResult, SessionOptions, SessionVariant } from "./runTypes";
 
 import { expandSites, loadError } from "./loadChecks";
 import { chooseProvider, createWithProvider, type ProviderState } from "./provider";
@@ -101,22 +101,17 @@ export class LoadedModel {
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
-  async session(
-    steer: HookName[] = [],
-    patch: HookName[] = [],
-    variant: SessionVariant = {},
-    experts: number[] = [],
-  ): Promise<EditedSession> {
+  async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
     if (variant.zeroBelow?.length) edit.zeroBelow = [...new Set(variant.zeroBelow)].sort();
-    if (experts.length) edit.experts = [...new Set(experts)].sort((a, b) => a - b);
+    if (variant.experts?.length) edit.experts = [...new Set(variant.experts)].sort((a, b) => a - b);
     const key = JSON.stringify([
       edit.steer,
       edit.patch,
       ...(variant.lastLogits ? ["last"] : []),
       ...(edit.zeroBelow ? [edit.zeroBelow] : []),
-      ...(edit.experts ? [edit.experts] : []),
+      ...(edit.experts ? [["experts", ...edit.experts]] : []),
     ]);
     let s = this.sessions.get(key);
     if (s) {
@@ -284,13 +279,16 @@ export class LoadedModel {
     const expertList = req.experts ?? [];
     checkInterventions(this.graph, this.map, this.info.id, expertList);
     const expertLayers = [...new Set([...expertList.map((x) => x.layer), ...(req.prepare?.experts ?? [])])];
-    const edited = await this.session(steerSites, patchSites, zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}, expertLayers);
-    for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
-    const { session, outputs } = edited;
+    const edited = await this.session(steerSites, patchSites, {
+      ...(zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}),
+      ...(expertLayers.length ? { experts: expertLayers } : {}),
+    });
     if (expertLayers.length) {
       const routings = expertRouting(this.graph, this.map).filter((r) => expertLayers.includes(r.layer));
       Object.assign(feeds, expertFeeds(routings, expertList, B, S, past));
     }
+    for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
+    const { session, outputs } = edited;
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);
       if (sp.length === 0) {

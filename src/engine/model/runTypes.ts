@@ -1,8 +1,8 @@
 // The shapes of a forward pass on an open model (LoadedModel.run / decodeStep): what is asked
 // (capture, steer, patch), what comes back, and the options of its sessions.
+import type { ExpertIntervention } from "../experts/types";
 import type * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName } from "../types";
-import type { ExpertIntervention } from "../experts/types";
 
 export interface SessionOptions {
   /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
@@ -32,6 +32,8 @@ export interface SessionVariant {
   lastLogits?: boolean;
   /** Sites with a zero-below-threshold input (EditSet.zeroBelow). */
   zeroBelow?: HookName[];
+  /** MoE layers with expert-intervention inputs (EditSet.experts). */
+  experts?: number[];
 }
 
 /** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
@@ -54,7 +56,6 @@ export interface RunRequest {
   capture?: HookName[];
   steer?: SteerSpec[];
   patch?: PatchSpec[];
-  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
   /** Expert interventions (off, forced, router bias, top-k), fed to the edited graph's expert inputs. */
   experts?: ExpertIntervention[];
   /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep;

@@ -3,15 +3,11 @@
 //   experts force L1:E2@4 L1:E2@7-9     (expert 2 of layer 1 forced on at positions 4 and 7..9)
 //   experts bias L2:E0=1.5 L2:E3=-2     (added to those experts' router logits)
 //   experts topk L1=1                   (layer 1 routes each token to one expert)
-import type { Located, ParseDiagnostic, Range } from "./model";
+import type { ExpertLine, Located, ParseDiagnostic, Range } from "./model";
+
+export type { ExpertLine };
 import { rng } from "./text";
 import { err, type Word } from "./values";
-
-export type ExpertLine =
-  | { kind: "off"; layer: number; expert: number }
-  | { kind: "force"; layer: number; expert: number; positions?: number[] }
-  | { kind: "bias"; layer: number; expert: number; value: number }
-  | { kind: "topk"; layer: number; k: number };
 
 export const EXPERT_ACTIONS = ["off", "force", "bias", "topk"] as const;
 const MAX_POSITIONS = 4096;

@@ -1,7 +1,6 @@
 // The document model of a prompt file (`*.introspect`). Every block, key, value and piece of
 // prompt text carries its range in the source, so diagnostics, hovers and code lenses can
 // point at exactly what they talk about. Positions count UTF-16 code units, as LSP does.
-import type { ExpertLine } from "./experts";
 
 /** Zero-based line and UTF-16 character, as in LSP. */
 export interface Position {
@@ -118,12 +117,12 @@ export interface FileOptions {
   /** Tokens to generate when steering or predicting. */
   maxNewTokens?: Located<number>;
   seed?: Located<number>;
+  /** Expert interventions from `experts ...` lines, in file order (src/engine/promptfile/experts.ts). */
+  experts?: Located<ExpertLine>[];
   /** A prompt file of benign prompts (relative to this file): the activation-shift detector's reference. */
   shiftReference?: Located<string>;
   /** The layer the shift detector reads (default: the last). */
   shiftLayer?: Located<number>;
-  /** Expert interventions from `experts ...` lines, in file order (src/engine/promptfile/experts.ts). */
-  experts?: Located<ExpertLine>[];
   /** Top-level option lines (blocks keep their own `entries`). */
   entries: Entry[];
 }
@@ -144,3 +143,10 @@ export interface PromptFile {
   diagnostics: ParseDiagnostic[];
   lineCount: number;
 }
+
+/** One expert of an `experts` line (parsed in experts.ts). */
+export type ExpertLine =
+  | { kind: "off"; layer: number; expert: number }
+  | { kind: "force"; layer: number; expert: number; positions?: number[] }
+  | { kind: "bias"; layer: number; expert: number; value: number }
+  | { kind: "topk"; layer: number; k: number };

@@ -1,7 +1,7 @@
 // The probe panel on the extension side: one panel beside the editor (reused, restored after a
 // reload), the probe request with progress and cancel, and the panel's requests (other layers,
 // other heads, exports, editor tint). The panel's page is webview/probe.
-import { describeIntervention } from "../../protocol/expertLabels";
+import { describeIntervention } from "../../protocol/experts";
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
 import { fromWire, type ProbeResult } from "../../protocol/probeData";

@@ -1,8 +1,7 @@
 // Expert interventions listed in the steering panel beside the vectors: each row has a toggle and,
 // for a router bias, a strength (the slider's scale). The steered side of every generation gets
 // the enabled ones; the unsteered side never does. Pure: no vscode.
-import type { ExpertIntervention } from "../../engine";
-import { describeIntervention } from "../../protocol/expertLabels";
+import { describeIntervention, type ExpertIntervention } from "../../protocol/experts";
 import type { SteerExpertRow, SteerLiveInput } from "../../protocol/steerData";
 
 /** Which expert an intervention is about, so adding it again replaces the row instead of doubling it. */

@@ -259,9 +259,9 @@ describe("prompt-file completion and outline", () => {
       "max-tokens",
       "max-new-tokens",
       "seed",
+      "experts",
       "shift-reference",
       "shift-layer",
-      "experts",
     ]);
     assert.deepStrictEqual(labels("patch p\n  cl", 1, 4), ["clean", "corrupt", "answer", "wrong", "sites", "layers", "metric"]);
     assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), [

@@ -1,5 +1,7 @@
-// Labels of expert interventions, shared by the extension and the webviews.
+// Labels of expert interventions, for the panels (browser-safe).
 import type { ExpertIntervention } from "../engine";
+
+export type { ExpertIntervention };
 
 /** A short label: `off L3:E5`, `force L1:E0@2,5`, `bias L2`, `topk L1=1`. */
 export function describeIntervention(iv: ExpertIntervention): string {
