@@ -22,8 +22,8 @@ import { machine } from "./lib/machine";
 import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
 import { usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
-import { mallocTuned, withMallocTuning } from "../src/engine/model/mallocTuning";
-import { withoutOrtTelemetry } from "../src/engine/model/ortTelemetry";
+import { mallocTuned, withMallocTuning } from "../src/launch/mallocTuning";
+import { withoutOrtTelemetry } from "../src/launch/ortTelemetry";
 
 export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
 
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const args = parseArgs(argv);
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   if (args.passive) usePassiveWaiting();
-  log(`glibc malloc settings of the model host (src/engine/model/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
+  log(`glibc malloc settings of the model host (src/launch/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
   const model = pickModel(args, log);
   const ctx = new Ctx(model, args, log);
   const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
