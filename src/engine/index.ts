@@ -89,3 +89,5 @@ export { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis, type Layer
 export { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable, type FidelityBadge } from "./shift/fidelity";
 export { pplSparsity, sparsityPerLayer, type PplSparsity, type LayerSparsity } from "./shift/sparsity";
 export type { ExpertIntervention } from "./experts/types";
+export * from "./features";
+export { sitesFor as featureSites } from "./features";

@@ -1,10 +1,10 @@
 // Feature dictionaries across boundaries (host <-> extension <-> probe panel): what a loaded
 // dictionary is, its reading of the probed tokens, a feature's card, corpus scans, steering.
-import type { FeatureReading } from "../engine/features/analysis";
-import type { Snippet } from "../engine/features/scan";
+import type { FeatureReading } from "../engine";
+import type { Snippet } from "../engine";
 
-export type { FeatureReading } from "../engine/features/analysis";
-export type { Snippet } from "../engine/features/scan";
+export type { FeatureReading } from "../engine";
+export type { Snippet } from "../engine";
 
 export interface DictionaryInfo {
   path: string;

@@ -15,13 +15,13 @@ import {
   readCorpus,
   readFeatures,
   scanCorpus,
-  sitesFor,
+  featureSites,
   type CorpusScan,
   type Dictionary,
-} from "../../engine/features";
-import { unembedResidual } from "../../engine/model/lens";
-import { encodeIvec } from "../../engine/steer";
-import { IntrospectError } from "../../engine/types";
+} from "../../engine";
+import { unembedResidual } from "../../engine";
+import { encodeIvec } from "../../engine";
+import { IntrospectError } from "../../engine";
 import type { DictionaryInfo } from "../../protocol/featureData";
 import {
   FeatureCardRequest,
@@ -137,7 +137,7 @@ export function register(ctx: HostContext): void {
   ctx.connection.onRequest(FeatureReadRequest.type, async (p, token) => {
     try {
       const b = await dictionary(p.path);
-      const { captures } = await b.model.run({ ids: p.ids, capture: sitesFor(b.dict), cancel: token });
+      const { captures } = await b.model.run({ ids: p.ids, capture: featureSites(b.dict), cancel: token });
       // Rows are the strongest features over the selection; `full` has them over every probed token.
       const sel = new Map(
         [...captures].map(([k, t]) => [
