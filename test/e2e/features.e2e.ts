@@ -90,6 +90,8 @@ describe("Features in the probe panel (code-server)", function () {
       () => card.locator("[data-feature-status]").innerText(),
       /^Added “.*#\d+” \(scaled by [\d.]+, the mean activation when firing, over the corpus\)\.$/,
     );
+    // The steering view is revealed in the side bar; with the probe panel closed it is the only webview shown.
+    await wb.closeAllEditors();
     const steer = await steerView();
     await eventually(
       "the feature's vector in the steering panel",

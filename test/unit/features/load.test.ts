@@ -33,6 +33,7 @@ const CASES: Array<[string, string, Dictionary["architecture"]]> = [
 ];
 
 describe("features/load: published layouts against numpy", function () {
+  this.timeout(60_000);
   const demo = useDemoModel();
 
   for (const [title, target, arch] of CASES) {
