@@ -5,6 +5,9 @@ import tseslint from "typescript-eslint";
 const VSCODE = { name: "vscode", message: "Only src/extension talks to VS Code." };
 const ENGINE =
   "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
+const EXTENSION = "The extension runs no engine code: it asks the model host (src/protocol); type-only imports of engine types are fine.";
+const ENTRY = "Outside src/engine, import the engine through its entry point (src/engine/index.ts), not its files.";
+const ENGINE_FILES = { group: ["**/engine/*", "**/engine/**"], message: ENTRY };
 const WEBVIEW = "Webview code runs in the browser: no Node built-ins, host, CLI or extension code.";
 const NODE_BUILTINS = [
   "fs",
@@ -37,8 +40,9 @@ export default tseslint.config(
   },
   {
     // The `vscode` module may only be used by the extension side and its tests.
-    files: ["src/server/**/*.ts", "src/cli/**/*.ts", "src/protocol/**/*.ts"],
-    rules: { "no-restricted-imports": ["error", { paths: [VSCODE] }] },
+    // Outside code reaches the engine only through its entry point.
+    files: ["src/server/**/*.ts", "src/cli/**/*.ts", "src/protocol/**/*.ts", "src/launch/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { paths: [VSCODE], patterns: [ENGINE_FILES] }] },
   },
   {
     // The engine is pure TypeScript at the bottom: it imports no protocol, host, extension or webview code.
@@ -54,6 +58,17 @@ export default tseslint.config(
     },
   },
   {
+    // The extension talks to the model host through src/protocol and runs no engine code itself.
+    files: ["src/extension/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/engine"], message: EXTENSION, allowTypeImports: true }] },
+      ],
+      "no-restricted-imports": ["error", { patterns: [ENGINE_FILES] }],
+    },
+  },
+  {
     // Webviews run in the browser: no Node built-ins, no host or engine code (types come through src/protocol).
     files: ["webview/**/*.ts"],
     rules: {
@@ -64,6 +79,7 @@ export default tseslint.config(
           patterns: [
             { group: ["node:*"], message: WEBVIEW },
             { group: ["**/src/server/**", "**/src/cli/**", "**/src/extension/**"], message: WEBVIEW },
+            ENGINE_FILES,
           ],
         },
       ],

@@ -23,8 +23,8 @@ import { machine } from "./lib/machine";
 import { BenchModel, demoLlama, ensureGpt2, ensureLlama1b, ROOT } from "./lib/models";
 import { benchProvider, usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
-import { mallocTuned, withMallocTuning } from "../src/engine/model/mallocTuning";
-import { withoutOrtTelemetry } from "../src/engine/model/ortTelemetry";
+import { mallocTuned, withMallocTuning } from "../src/launch/mallocTuning";
+import { withoutOrtTelemetry } from "../src/launch/ortTelemetry";
 
 export const FIGURES: Figure[] = [plain, capture, sweep, generation, slider, memory];
 
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const args = parseArgs(argv);
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   if (args.passive) usePassiveWaiting();
-  log(`glibc malloc settings of the model host (src/engine/model/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
+  log(`glibc malloc settings of the model host (src/launch/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
   if (args.oneB) {
     const started = new Date();
     const loadBefore = machine().loadAverage[0];

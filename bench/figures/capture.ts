@@ -4,7 +4,7 @@
 // rotating), not minutes apart: on a shared machine the load changes between two separate series
 // by more than the difference being measured.
 
-import { mallocTuned } from "../../src/engine/model/mallocTuning";
+import { mallocTuned } from "../../src/launch/mallocTuning";
 import { fromPython, Stat, statOf } from "../lib/stats";
 import { notMeasured, ratioRow, Row } from "../lib/table";
 import { Figure, engineWith, referenceOr, sec } from "./figure";
@@ -15,7 +15,7 @@ export const capture: Figure = {
   async run(ctx) {
     const rows: Row[] = [];
     // Most of a full capture's extra cost is fresh memory for the copied outputs (mallocTuning.ts).
-    ctx.log(`malloc tuning (GLIBC_TUNABLES, src/engine/model/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
+    ctx.log(`malloc tuning (GLIBC_TUNABLES, src/launch/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
     for (const n of [64, 512] as const) {
       const fig = `capture all resid_* + mlp_post / plain forward, ${ctx.len(n)} tok`;
       const goal = { kind: "max", value: 1.1 } as const;

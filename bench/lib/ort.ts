@@ -1,7 +1,7 @@
 // Plain onnxruntime-node on the unmodified graph: the physical limit the figures divide by.
 
 import * as ort from "onnxruntime-node";
-import { disableOrtTelemetry } from "../../src/engine/model/ortTelemetry";
+import { disableOrtTelemetry } from "../../src/launch/ortTelemetry";
 
 // Every bench process loads this module before creating a session: no onnxruntime telemetry (children inherit it).
 disableOrtTelemetry();

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { CancelToken } from "../engine/types";
-import { describeNonFile } from "../engine/model/modelFiles";
-import { removeStaleTemps } from "../engine/model/tempFiles";
-import { IntrospectError } from "../engine/types";
+import type { CancelToken } from "../engine";
+import { describeNonFile } from "../engine";
+import { removeStaleTemps } from "../engine";
+import { IntrospectError } from "../engine";
 
 /** Exit codes a script can rely on (documented in `introspect --help` and README). */
 export const EXIT = {

@@ -2,8 +2,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { faithfulnessTable, formatFaithTable, zooCases } from "../engine/model/faithfulness";
-import { IntrospectError } from "../engine/types";
+import { faithfulnessTable, formatFaithTable, zooCases } from "../engine";
+import { IntrospectError } from "../engine";
 import { type Command, EXIT, UsageError } from "./common";
 
 export const faithfulnessCommand: Command = {

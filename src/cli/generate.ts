@@ -3,18 +3,18 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { generate } from "../engine/generate/generate";
-import { roomFor } from "../engine/generate/decoder";
-import { modelDecoderFactory } from "../engine/generate/model-decoder";
-import type { SamplingOptions } from "../engine/generate/sample";
-import type { LoadedModel } from "../engine/model/loaded";
-import { readModelText } from "../engine/model/modelFiles";
-import { importControlVector } from "../engine/steer/controlvector";
-import { loadVector } from "../engine/steer/ivec";
-import type { ActiveVector } from "../engine/steer/vector";
-import { IntrospectError } from "../engine/types";
+import { generate } from "../engine";
+import { stopIdsOf } from "../engine";
+import { roomFor } from "../engine";
+import { modelDecoderFactory } from "../engine";
+import type { SamplingOptions } from "../engine";
+import type { LoadedModel } from "../engine";
+import { importControlVector } from "../engine";
+import { loadVector } from "../engine";
+import type { ActiveVector } from "../engine";
+import { IntrospectError } from "../engine";
 import { type Command, threadsOption, UsageError, intOption, numOption, readTextOption, required } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+import { MODEL_HELP, MODEL_OPTIONS, openFromOptions } from "./model";
 
 /** The largest steering strength accepted (|--alpha|). */
 export const MAX_ALPHA = 1e6;
@@ -65,18 +65,12 @@ ${MODEL_HELP}
     const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
-    const { model, tok } = await openWithTokenizer(
-      modelPath,
-      values.variant as string | undefined,
-      threads,
-      values.config as string | undefined,
-      values.provider as string | undefined,
-    );
+    const { model, tok } = await openFromOptions(modelPath, values, threads);
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];
       const prompt = values.chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;
       const ids = tok.encode(prompt, { addSpecialTokens: !values.chat }).map((t) => t.id);
-      const stopIds = stopIdsOf(model, tok.eosTokenId);
+      const stopIds = stopIdsOf(model.resolved.folder, tok.eosTokenId);
       const make = modelDecoderFactory(model, { useKvCache: !values["no-kv"] });
       const room = roomFor(make, ids.length, maxTokens);
       if (room < maxTokens)
@@ -155,17 +149,4 @@ function loadSteer(file: string, model: LoadedModel, alpha: number): ActiveVecto
     return cv.vectors.map((vector) => ({ vector, alpha }));
   }
   return [{ vector: loadVector(file, model.info), alpha }];
-}
-
-/** EOS ids from tokenizer_config.json and generation_config.json (which may list several). */
-function stopIdsOf(model: LoadedModel, eos: number | undefined): number[] {
-  const ids = new Set<number>(eos === undefined ? [] : [eos]);
-  const file = path.join(model.resolved.folder, "generation_config.json");
-  try {
-    const cfg = JSON.parse(readModelText(file, "generation_config.json")) as { eos_token_id?: number | number[] };
-    for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
-  } catch {
-    // No generation_config.json (or unreadable): the tokenizer's EOS is enough.
-  }
-  return [...ids];
 }

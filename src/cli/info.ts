@@ -1,6 +1,6 @@
 // introspect info: the architecture map of a model, each of its self-checks and the verdict.
 
-import { describeProvider } from "../engine/model/provider";
+import { describeProvider } from "../engine";
 import { describeCheck, openModel } from "../engine";
 import { type Command, EXIT, required, table } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, layerMap, parseConfigOverrides } from "./model";

@@ -3,21 +3,34 @@
 // First: ties a relaunched worker to its launcher before the engine loads (workerGuard.ts).
 import { WORKER_ENV, isWorker, onLauncherInterrupt } from "./workerGuard";
 import { spawn } from "child_process";
-import { mallocTuned, withMallocTuning } from "../engine/model/mallocTuning";
-import { disableOrtTelemetry, withoutOrtTelemetry } from "../engine/model/ortTelemetry";
-import { IntrospectError } from "../engine/types";
+import { mallocTuned, withMallocTuning } from "../launch/mallocTuning";
+import { disableOrtTelemetry, withoutOrtTelemetry } from "../launch/ortTelemetry";
+import { IntrospectError } from "../engine";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
+import { diffCommand } from "./diff";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
+import { shiftCommand } from "./shift";
+import { sparsityCommand } from "./sparsity";
 import { tokenizeCommand } from "./tokenize";
 
-// No onnxruntime telemetry in this process or the worker it starts (src/engine/model/ortTelemetry.ts).
+// No onnxruntime telemetry in this process or the worker it starts (src/launch/ortTelemetry.ts).
 disableOrtTelemetry();
 
-export const COMMANDS: Command[] = [infoCommand, probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  probeCommand,
+  generateCommand,
+  patchCommand,
+  tokenizeCommand,
+  faithfulnessCommand,
+  diffCommand,
+  shiftCommand,
+  sparsityCommand,
+];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
 
@@ -132,7 +145,7 @@ function processIo(): Io {
 }
 
 /**
- * glibc reads its malloc settings only when a process starts (src/engine/model/mallocTuning.ts), so
+ * glibc reads its malloc settings only when a process starts (src/launch/mallocTuning.ts), so
  * the CLI runs itself again with them, as the model host is run, and this process only relays:
  * SIGINT goes to the worker as an IPC message, SIGTERM and SIGHUP as themselves (then SIGKILL after
  * KILL_GRACE_MS); the exit code is the worker's, or 128 + the signal this process was sent.

@@ -1,9 +1,9 @@
 // Opening a model and its tokenizer for a CLI command, plus small read-outs shared by commands.
 
 import { openModel, type LoadedModel } from "../engine";
-import { checkTokenizerFits } from "../engine/model/loaded";
-import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
-import { parseHookName } from "../engine/types";
+import { checkTokenizerFits } from "../engine";
+import { loadTokenizer, type TextTokenizer } from "../engine";
+import { parseHookName } from "../engine";
 import { UsageError, type Options } from "./common";
 
 export const MODEL_OPTIONS: Options = {
@@ -33,6 +33,17 @@ export interface Opened {
  * checked before the first session is created, because creating it writes the edited graph beside
  * the model: a folder whose tokenizer or graph is unusable is left as it was.
  */
+/** openWithTokenizer with a command's --variant and --config. */
+export function openFromOptions(modelPath: string, values: Record<string, unknown>, threads?: number): Promise<Opened> {
+  return openWithTokenizer(
+    modelPath,
+    values.variant as string | undefined,
+    threads,
+    values.config as string | undefined,
+    values.provider as string | undefined,
+  );
+}
+
 export async function openWithTokenizer(
   modelPath: string,
   variant?: string,

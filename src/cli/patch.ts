@@ -1,22 +1,16 @@
 // introspect patch: activation patching from a clean prompt into a corrupted one, per layer,
 // position and site, scored by the normalised logit difference of answer vs wrong answer.
 
-import { modelPatchRunner } from "../engine/patch/model-runner";
-import { DEFAULT_PATCH_SITES, type PatchSiteKind, siteName } from "../engine/patch/spec";
-import { patchingSweep } from "../engine/patch/sweep";
-import { writeSafetensors, type WritableTensor } from "../engine/safetensors";
-import type { TextTokenizer } from "../engine/tokenizer";
-import { IntrospectError } from "../engine/types";
+import { modelPatchRunner } from "../engine";
+import { DEFAULT_PATCH_SITE_KINDS, type PatchSiteKind, siteName } from "../engine";
+import { patchingSweep } from "../engine";
+import { writeSafetensors, type WritableTensor } from "../engine";
+import type { TextTokenizer } from "../engine";
+import { IntrospectError, RESIDUAL_SHORT_NAMES, SITE_SHORT_NAMES } from "../engine";
 import { type Command, threadsOption, UsageError, checkOutPath, clip, intOption, quoteToken, required, table } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+import { MODEL_HELP, MODEL_OPTIONS, openFromOptions } from "./model";
 
-const KINDS: Record<string, PatchSiteKind> = {
-  resid_pre: "hook_resid_pre",
-  resid_mid: "hook_resid_mid",
-  resid_post: "hook_resid_post",
-  attn_out: "hook_attn_out",
-  mlp_out: "hook_mlp_out",
-};
+const KINDS: Record<string, PatchSiteKind> = Object.fromEntries(RESIDUAL_SHORT_NAMES.map((n) => [n, SITE_SHORT_NAMES[n]]));
 
 export const patchCommand: Command = {
   name: "patch",
@@ -68,14 +62,8 @@ ${MODEL_HELP}
           if (!k) throw new UsageError(`--sites: unknown site kind "${s.trim()}"; use ${Object.keys(KINDS).join(", ")}`, cmd);
           return k;
         })
-      : DEFAULT_PATCH_SITES;
-    const { model, tok } = await openWithTokenizer(
-      modelPath,
-      values.variant as string | undefined,
-      threads,
-      values.config as string | undefined,
-      values.provider as string | undefined,
-    );
+      : DEFAULT_PATCH_SITE_KINDS;
+    const { model, tok } = await openFromOptions(modelPath, values, threads);
     try {
       const cleanIds = tok.encode(clean).map((t) => t.id);
       const corruptIds = tok.encode(corrupt).map((t) => t.id);

@@ -1,10 +1,9 @@
 // introspect probe: one forward pass with captures, the layer map, and a logit-lens summary.
 
-import { describeProvider } from "../engine/model/provider";
-import { logitLens } from "../engine/model/lens";
-import { writeSafetensors, type WritableTensor } from "../engine/safetensors";
-import type { ActivationTensor, HookName } from "../engine/types";
-import { IntrospectError, parseHookName } from "../engine/types";
+import { describeProvider, logitLens } from "../engine";
+import { writeSafetensors, type WritableTensor } from "../engine";
+import type { ActivationTensor, HookName } from "../engine";
+import { IntrospectError, parseHookName } from "../engine";
 import {
   type Command,
   threadsOption,
@@ -17,7 +16,7 @@ import {
   required,
   table,
 } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, layerMap, openWithTokenizer, rowTop1 } from "./model";
+import { MODEL_HELP, MODEL_OPTIONS, layerMap, openFromOptions, rowTop1 } from "./model";
 import { tokensJson } from "./tokenize";
 
 const SHOWN_POSITIONS = 8;
@@ -72,13 +71,7 @@ ${MODEL_HELP}
     if (out !== undefined && !out.endsWith(".safetensors")) throw new UsageError("--out must name a .safetensors file", "probe");
     if (out !== undefined) checkOutPath(out);
 
-    const { model, tok } = await openWithTokenizer(
-      modelPath,
-      values.variant as string | undefined,
-      threads,
-      values.config as string | undefined,
-      values.provider as string | undefined,
-    );
+    const { model, tok } = await openFromOptions(modelPath, values, threads);
     try {
       if (k > model.info.vocabSize)
         throw new IntrospectError("bad-input", `--top ${k} is more than this model's vocabulary of ${model.info.vocabSize} tokens.`);

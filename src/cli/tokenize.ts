@@ -1,7 +1,7 @@
 // introspect tokenize: text -> tokens with ids, strings and character offsets.
 
-import { loadTokenizer } from "../engine/tokenizer";
-import type { Token } from "../engine/types";
+import { loadTokenizer } from "../engine";
+import type { Token } from "../engine";
 import { type Command, quoteToken, readTextOption, required, table } from "./common";
 
 export function tokenRows(tokens: Token[]): string[][] {

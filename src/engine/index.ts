@@ -42,9 +42,10 @@ export { openModel, type OpenOptions } from "./model/open";
 export {
   LoadedModel,
   expandSites,
+  checkTokenizerFits,
   type SessionOptions,
   type SteerSpec,
-  type PatchSpec,
+  type PatchSpec as ActivationPatch,
   type RunRequest,
   type RunResult,
   type KvCache,
@@ -53,7 +54,7 @@ export {
 export { resolveModelPath, listVariants, VARIANTS, type ResolvedModel, type VariantFile } from "./model/resolve";
 export { buildArchMap, PATTERNS_TRIED, type ArchMap, type SiteRef, type ResidualStep } from "./arch/archMap";
 export { checkMap, refusal, describe as describeCheck, type MapCheck } from "./arch/selfCheck";
-export { defaultCacheDir } from "./model/editCache";
+export { defaultCacheDir, clearCache } from "./model/editCache";
 export { logitLens, unembedResidual, topNeurons, type LensResult } from "./model/lens";
 export {
   faithfulnessTable,
@@ -63,4 +64,29 @@ export {
   toleranceFor,
   type FaithRow,
   type FaithCase,
+  zooCases,
 } from "./model/faithfulness";
+
+// Outside src/engine, code imports the engine from this file only (eslint.config.mjs); the
+// sub-entries below are what the host, the CLI and the protocol use.
+export * from "./promptfile";
+export * from "./tokenizer";
+export * from "./steer";
+export * from "./patch";
+export * from "./generate";
+export type * from "./analysis/result";
+export { ProbeSession, ProbeSessions, buildProbeResult, type ProbeOptions } from "./analysis/probe";
+export { ActivationCache, type CachedSite, type LensLayer, type RowRange } from "./analysis/cache";
+export { ANALYSES, sitesFor, type Analysis, type AnalysisField, type ProbePlan } from "./analysis/registry";
+export { LAYER_METRICS, LAYER_METRIC_DEFS, type LayerMetric } from "./analysis/layerMetrics";
+export { describeNonFile, readModelText } from "./model/modelFiles";
+export { removeStaleTemps } from "./model/tempFiles";
+export { elemType, shapeOf } from "./onnx/modelFile";
+export * from "./safetensors";
+export * from "./half";
+export { diffModels, summaryText, type ModelDiff, type DiffSummary } from "./shift/diff";
+export { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis, type LayerDetector, type ShiftEvaluation } from "./shift/detector";
+export { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable, type FidelityBadge } from "./shift/fidelity";
+export { pplSparsity, sparsityPerLayer, type PplSparsity, type LayerSparsity } from "./shift/sparsity";
+export type { ExpertIntervention } from "./experts/types";
+export { describeProvider, chooseProvider, EXECUTION_PROVIDERS, type ProviderState } from "./model/provider";

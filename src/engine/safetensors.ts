@@ -3,6 +3,7 @@
 // little-endian tensor bytes (offsets relative to the end of the header). Used for --out files of
 // the CLI, saved vectors and the PyTorch reference tensors.
 
+import { halvesToF32 } from "./half";
 import * as fs from "node:fs";
 import { outputTempName, writeFileAtomic } from "./model/tempFiles";
 import { IntrospectError } from "./types";
@@ -40,16 +41,6 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** IEEE half -> float. */
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 function decode(dtype: SafeDtype, bytes: Uint8Array, n: number): SafeData {
   // Copy into a fresh, aligned buffer: offsets in a file need not be multiples of the item size.
   const copy = new Uint8Array(bytes.byteLength);
@@ -71,17 +62,9 @@ function decode(dtype: SafeDtype, bytes: Uint8Array, n: number): SafeData {
     case "U8":
     case "BOOL":
       return copy;
-    case "F16": {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = f16ToF32(view.getUint16(i * 2, true));
-      return out;
-    }
-    case "BF16": {
-      const out = new Float32Array(n);
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = view.getUint16(i * 2, true) << 16;
-      return out;
-    }
+    case "F16":
+    case "BF16":
+      return halvesToF32(n, (i) => view.getUint16(i * 2, true), dtype === "F16" ? "f16" : "bf16");
   }
 }
 

@@ -35,6 +35,26 @@ export function hookName(layer: LayerIndex, kind: SiteKind): HookName {
   return `blocks.${layer}.${kind}`;
 }
 
+/**
+ * Short site names, as written in prompt files, settings and the CLI (`resid_post`), and the kind
+ * each names. The one table of them: expandSites, steering's site parser and the patching UI
+ * (src/protocol/patchData.ts, checked against this in test/unit/foundation/siteNames.test.ts).
+ */
+export const SITE_SHORT_NAMES = {
+  resid_pre: "hook_resid_pre",
+  resid_mid: "hook_resid_mid",
+  resid_post: "hook_resid_post",
+  attn_out: "hook_attn_out",
+  mlp_out: "hook_mlp_out",
+  mlp_post: "mlp.hook_post",
+  pattern: "attn.hook_pattern",
+  z: "attn.hook_z",
+  router_logits: "moe.hook_router_logits",
+} as const satisfies Record<string, SiteKind>;
+
+/** Short names of the sites a vector can be added to or patched layer by layer (residual and branch outputs). */
+export const RESIDUAL_SHORT_NAMES = ["resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out"] as const;
+
 /** Parses `blocks.3.hook_resid_post`; returns undefined for anything else. */
 export function parseHookName(name: string): { layer: LayerIndex; kind: SiteKind } | undefined {
   const m = /^blocks\.(\d+)\.(.+)$/.exec(name);

@@ -13,8 +13,8 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
-import { withMallocTuning } from "../engine/model/mallocTuning";
-import { withoutOrtTelemetry } from "../engine/model/ortTelemetry";
+import { withMallocTuning } from "../launch/mallocTuning";
+import { withoutOrtTelemetry } from "../launch/ortTelemetry";
 import { ConfigureRequest, StatusNotification, type ModelState } from "../protocol/lsp";
 import { modelSettings, untrustedModelSettings } from "./settings";
 
@@ -47,8 +47,8 @@ export class HostClient implements vscode.Disposable {
     const module = context.asAbsolutePath("dist/server.js");
     // glibc malloc settings that keep the host's freed memory for the next forward pass: each pass's
     // outputs are copied into fresh buffers, and on some machines faulting those in costs more than
-    // the extra outputs themselves (src/engine/model/mallocTuning.ts, BENCHMARKS.md "Capture").
-    // And onnxruntime's telemetry off (the host also sets it itself: src/engine/model/ortTelemetry.ts).
+    // the extra outputs themselves (src/launch/mallocTuning.ts, BENCHMARKS.md "Capture").
+    // And onnxruntime's telemetry off (the host also sets it itself: src/launch/ortTelemetry.ts).
     // Edited graphs go to the extension's global storage, never beside the user's model (editCache.ts).
     const env = {
       ...withoutOrtTelemetry(withMallocTuning(process.env)),

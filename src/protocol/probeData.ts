@@ -2,9 +2,23 @@
 // re-exported here), the panel's requests, and the two helpers that move tensors. To the webview
 // tensors go as they are (postMessage clones typed arrays); over JSON-RPC they go base64-encoded
 // (toWire / fromWire below).
-import type { ProbeIntTensor, ProbeTensor } from "../engine/analysis/result";
+import type { ProbeIntTensor, ProbeTensor } from "../engine";
 
-export * from "../engine/analysis/result";
+export type {
+  AttentionData,
+  AttentionRequest,
+  LayerMetricName,
+  LogitLensData,
+  MassiveActivation,
+  MoeData,
+  NeuronData,
+  NeuronRequest,
+  ProbeIntTensor,
+  ProbeResult,
+  ProbeTensor,
+  ProbeToken,
+  ProbeView,
+} from "../engine";
 
 /** Panel -> host: tint the probed tokens in the editor with one scalar per token. */
 export interface TintRequest {

@@ -4,7 +4,7 @@
 import type { Connection } from "vscode-languageserver/node";
 import type { TextDocuments } from "vscode-languageserver/node";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import type { ModelState } from "../engine/types";
+import type { ModelState } from "../engine";
 import type * as Ort from "onnxruntime-node";
 import type { EngineModelAccess } from "./engineModel";
 import type { LoadedModel } from "./hostModel";

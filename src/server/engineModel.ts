@@ -2,8 +2,8 @@
 // prompt-file features' next-token hints): each engine LoadedModel holds its own onnxruntime
 // sessions and weights, so opening one per feature would multiply the memory for nothing.
 import { openModel, type LoadedModel } from "../engine";
-import { loadTokenizer, type TextTokenizer } from "../engine/tokenizer";
-import { IntrospectError, type ModelState } from "../engine/types";
+import { loadTokenizer, type TextTokenizer } from "../engine";
+import { IntrospectError, type ModelState } from "../engine";
 import type { LoadedModel as HostModel } from "./hostModel";
 
 export interface EngineModelAccess {

@@ -1,12 +1,13 @@
 // Layer x token heatmap of one metric, with its legend, exports, editor tint and the massive
 // activations found in the residual stream.
-import { LAYER_METRICS, type LayerMetricName } from "../../src/protocol/probeData";
+import type { LayerMetricName } from "../../src/protocol/probeData";
 import { legend, scaleFor } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
 import { canvasPng, toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { METRICS, formatMetric, lensAt, metricValue, type PanelContext } from "./model";
+import { METRIC_ORDER } from "./metrics";
 import { exportFile } from "./exporting";
 
 export function layerView(ctx: PanelContext): HTMLElement {
@@ -17,7 +18,7 @@ export function layerView(ctx: PanelContext): HTMLElement {
 
   const metricSelect = select(
     "Metric",
-    LAYER_METRICS.map((m) => ({ value: m, label: METRICS[m].label })),
+    METRIC_ORDER.map((m) => ({ value: m, label: METRICS[m].label })),
     ctx.state.metric,
     (v) => {
       ctx.state.metric = v as LayerMetricName;
@@ -129,7 +130,7 @@ function cellTooltip(ctx: PanelContext, l: number, c: number): Node[] {
     el("div", { class: "tip-title" }, `L${l} · token ${r.selection.start + c} `, el("code", { text: quoted(tok.text) }), ` · id ${tok.id}`),
   ];
   const metrics = el("table", { class: "tip-table" });
-  for (const m of LAYER_METRICS) {
+  for (const m of METRIC_ORDER) {
     const row = el("tr", {}, el("td", { text: METRICS[m].label }), el("td", { text: formatMetric(m, metricValue(r, m, l, c)) }));
     if (m === ctx.state.metric) row.className = "current";
     metrics.append(row);

@@ -10,8 +10,8 @@ import {
   type ProbeToken,
 } from "../../src/protocol/probeData";
 import type { FromWebview, RequestClient } from "../../src/protocol/webview";
-import type { ScaleName } from "../shared/colors";
 import { fmt } from "../shared/dom";
+import { METRICS } from "./metrics";
 
 export interface UiState {
   metric: LayerMetricName;
@@ -34,36 +34,7 @@ export interface PanelContext {
   onTokenFocus(col: number): void;
 }
 
-export interface MetricInfo {
-  label: string;
-  scale: ScaleName;
-  fixed?: [number, number];
-  explain: string;
-}
-
-export const METRICS: Record<LayerMetricName, MetricInfo> = {
-  residNorm: {
-    label: "Residual norm",
-    scale: "viridis",
-    explain: "L2 norm of the residual stream after the layer (blocks.L.hook_resid_post).",
-  },
-  shift: {
-    label: "Activation shift",
-    scale: "magma",
-    explain: "Cosine distance of the residual after the layer from the residual before it (0 = same direction).",
-  },
-  nextTokenProb: {
-    label: "Next-token probability (logit lens)",
-    scale: "viridis",
-    fixed: [0, 1],
-    explain: "Probability the logit lens at this layer gives to the token that actually comes next.",
-  },
-  entropy: {
-    label: "Logit-lens entropy (nats)",
-    scale: "magma",
-    explain: "Entropy of the logit lens's next-token distribution at this layer.",
-  },
-};
+export { METRICS, type MetricInfo } from "./metrics";
 
 export function reviveNeurons(n: NeuronData): NeuronData {
   return { ...n, neurons: reviveInt({ dims: [0], data: n.neurons }).data, values: reviveFloat(n.values) };

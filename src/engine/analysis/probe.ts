@@ -7,8 +7,10 @@ import { lensTopK } from "../model/lensTopK";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
 import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
-import { LENS_K, assembleProbeResult, buildAttention } from "./assemble";
-import { logitLensLayer, nextTokenIds, type LensLayer, type RowRange } from "./layerMetrics";
+import { probeResultOf } from "./assemble";
+import { ActivationCache, type LensLayer, type RowRange } from "./cache";
+import { LENS_K, buildAttention, sitesFor, type ProbePlan } from "./registry";
+import { logitLensLayer, nextTokenIds } from "./layerMetrics";
 import { topNeurons } from "./neurons";
 
 export interface ProbeOptions {
@@ -77,49 +79,42 @@ export class ProbeSession {
     const L = info.numLayers;
     const has = (site: string) => info.sites.includes(site);
     const notes: string[] = [...info.notes];
-    const residPost = Array.from({ length: L }, (_, l) => hookName(l, "hook_resid_post"));
-    const missing = residPost.filter((s) => !has(s));
+    const missing = Array.from({ length: L }, (_, l) => hookName(l, "hook_resid_post")).filter((s) => !has(s));
     if (missing.length)
       throw new IntrospectError(
         "unsupported-model",
         `The residual stream of this model was not found (${missing[0]}), so it cannot be probed.`,
       );
-    const embedSite = hookName(0, "hook_resid_pre");
-    const neuronLayer = Math.min(L - 1, Math.max(0, opts.neuronLayer ?? Math.floor(L / 2)));
-    const mlpSite = hookName(neuronLayer, "mlp.hook_post");
+    const ids = tokens.map((t) => t.id);
     const att = opts.attention ?? { layer: 0, head: 0 };
-    const patternSite = hookName(att.layer, "attn.hook_pattern");
-    const routerSites = info.numExperts ? Array.from({ length: L }, (_, l) => hookName(l, "moe.hook_router_logits")).filter(has) : [];
-    const capture = [...residPost, ...[embedSite, mlpSite, patternSite].filter(has), ...routerSites];
+    const plan: ProbePlan = {
+      numLayers: L,
+      numHeads: info.numHeads ?? 0,
+      numExperts: info.numExperts,
+      expertsPerToken: info.expertsPerToken ?? 2,
+      neuronLayer: Math.min(L - 1, Math.max(0, opts.neuronLayer ?? Math.floor(L / 2))),
+      neuronCount: opts.neuronCount ?? 32,
+      attention: { ...att, reason: attentionReason(info.notes) },
+      massiveFactor: opts.massiveFactor ?? 100,
+      decode: (id) => tok.tokenText(id),
+      nextIds: nextTokenIds(ids, sel),
+    };
+    const capture = sitesFor(plan).filter(has);
 
     const tRun = performance.now();
-    const ids = tokens.map((t) => t.id);
     const { captures } = await model.run({ ids, capture, cancel: opts.cancel });
     const forwardMs = performance.now() - tRun;
 
-    const get = (s: string): ActivationTensor => captures.get(s)!;
-    const nextIds = nextTokenIds(ids, sel);
-    let lens: LensLayer[] | undefined = [];
-    try {
-      for (const s of residPost) {
-        throwIfCancelled(opts.cancel);
-        lens.push(
-          opts.lensMode === "full"
-            ? logitLensLayer(await unembedResidual(model, rows(get(s), sel)), { start: 0, end: n }, nextIds, LENS_K)
-            : await lensTopK(model, rows(get(s), sel), nextIds, LENS_K, opts.cancel),
-        );
-      }
-    } catch (e) {
-      if (e instanceof IntrospectError && e.code === "cancelled") throw e;
-      lens = undefined;
-      notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    if (!has(embedSite))
+    const lens = await lensOf(model, captures, plan, sel, notes, opts.cancel, opts.lensMode);
+    if (!has(hookName(0, "hook_resid_pre")))
       notes.push(
         "The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.",
       );
-    const result = assembleProbeResult({
-      model: {
+    const cache = ActivationCache.of(L, sel, ids, captures, lens);
+    const result = probeResultOf(
+      cache,
+      plan,
+      {
         id: info.id,
         architecture: info.architecture,
         numLayers: L,
@@ -127,20 +122,9 @@ export class ProbeSession {
         numHeads: info.numHeads,
         numExperts: info.numExperts,
       },
-      tokens: tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
-      selection: sel,
-      embed: has(embedSite) ? get(embedSite) : { dims: get(residPost[0]).dims, data: new Float32Array(get(residPost[0]).data.length) },
-      residPost: residPost.map(get),
-      lens,
-      decode: (id) => tok.tokenText(id),
-      mlpPost: has(mlpSite) ? { layer: neuronLayer, tensor: get(mlpSite) } : undefined,
-      neuronCount: opts.neuronCount ?? 32,
-      attention: has(patternSite) ? { ...att, tensor: get(patternSite) } : { ...att, reason: attentionReason(info.notes) },
-      routerLogits: routerSites.length === L ? routerSites.map(get) : undefined,
-      expertsPerToken: info.expertsPerToken ?? 2,
-      massiveFactor: opts.massiveFactor,
+      tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
       notes,
-    });
+    );
     result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
     return new ProbeSession(model, tokens, sel, result, opts.cancel);
   }
@@ -173,6 +157,38 @@ export class ProbeSession {
   private async capture(site: string): Promise<ActivationTensor> {
     const { captures } = await this.model.run({ ids: this.tokens.map((t) => t.id), capture: [site], cancel: this.cancel });
     return captures.get(site)!;
+  }
+}
+
+/**
+ * The logit lens of every layer over the selected tokens, reduced layer by layer (the [tokens,
+ * vocab] logits never pile up); undefined, with a note, when this model's lens cannot be built.
+ */
+async function lensOf(
+  model: LoadedModel,
+  captures: Map<string, ActivationTensor>,
+  plan: ProbePlan,
+  sel: RowRange,
+  notes: string[],
+  cancel?: CancelToken,
+  mode?: "topk" | "full",
+): Promise<LensLayer[] | undefined> {
+  const lens: LensLayer[] = [];
+  try {
+    for (let l = 0; l < plan.numLayers; l++) {
+      throwIfCancelled(cancel);
+      const resid = rows(captures.get(hookName(l, "hook_resid_post"))!, sel);
+      lens.push(
+        mode === "full"
+          ? logitLensLayer(await unembedResidual(model, resid), { start: 0, end: sel.end - sel.start }, plan.nextIds, LENS_K)
+          : await lensTopK(model, resid, plan.nextIds, LENS_K, cancel),
+      );
+    }
+    return lens;
+  } catch (e) {
+    if (e instanceof IntrospectError && e.code === "cancelled") throw e;
+    notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
   }
 }
 

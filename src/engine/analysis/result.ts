@@ -1,7 +1,8 @@
 // The result of one probe, as the engine computes it (src/engine/analysis/probe.ts) and the probe
 // panel (webview/probe) draws it: types only. The engine owns them; src/protocol/probeData.ts
 // re-exports them with the codec that moves them across process boundaries. Tensors stay typed
-// arrays with dims, row-major.
+// arrays with dims, row-major. Which analysis fills which field is declared in registry.ts.
+import type { LayerMetricName } from "./layerMetrics";
 
 /** A row-major float tensor. Same shape as the engine's ActivationTensor. */
 export interface ProbeTensor {
@@ -28,10 +29,15 @@ export interface ProbeToken {
   selected: boolean;
 }
 
-/** The four per-layer x per-token scalars of the layer heatmap. */
-export type LayerMetricName = "residNorm" | "shift" | "nextTokenProb" | "entropy";
+// The per-layer x per-token scalars of the layer heatmap are listed once, in layerMetrics.ts
+// (LAYER_METRICS there; the panel's order is that of webview/probe/metrics.ts).
+export type { LayerMetricName } from "./layerMetrics";
 
-export const LAYER_METRICS: readonly LayerMetricName[] = ["residNorm", "shift", "nextTokenProb", "entropy"];
+/**
+ * The probe panel's views (the `data-view` of each section under webview/probe/); each analysis in
+ * registry.ts names the one that draws it.
+ */
+export type ProbeView = "layers" | "lens" | "neurons" | "attention" | "moe";
 
 /** Logit lens: every layer's residual through the final norm and the unembedding. */
 export interface LogitLensData {

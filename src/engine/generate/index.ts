@@ -1,5 +1,5 @@
 // Generation with steering, paired steered/unsteered runs, read-outs, sampling and sweeps.
-export type { Decoder, DecoderFactory } from "./decoder";
+export { roomFor, type Decoder, type DecoderFactory } from "./decoder";
 export { modelDecoderFactory, type ModelDecoderOptions } from "./model-decoder";
 export {
   generate,
@@ -14,3 +14,4 @@ export { UnsteeredCache, UnsteeredRun, type UnsteeredCacheOptions, type Unsteere
 export { steeringSweep, type SteeringSweepOptions, type SweepCell, type SweepGrid, type SweepScore } from "./sweep";
 export * from "./readout";
 export { makeSampler, mulberry32, checkSampling, GREEDY, type SamplingOptions } from "./sample";
+export { stopIdsOf } from "./stopIds";

@@ -16,7 +16,8 @@ import { elemType } from "../onnx/modelFile";
 import type { EditPlan } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
 import type { LoadedModel } from "./loaded";
-import { floatToHalf, int64Tensor, toActivation } from "./tensors";
+import { int64Tensor, toActivation } from "./tensors";
+import { f32ToF16 } from "../half";
 
 const LENS_IN = "introspect/lens/resid";
 const LENS_ZERO = "introspect/lens/zero_skip";
@@ -103,7 +104,7 @@ export function residTensor(a: ActivationTensor, dtype: number): ort.Tensor {
   const dims = a.dims.length === 2 ? [1, ...a.dims] : a.dims;
   if (dtype === 10) {
     const h = new Uint16Array(a.data.length);
-    for (let i = 0; i < h.length; i++) h[i] = floatToHalf(a.data[i]);
+    for (let i = 0; i < h.length; i++) h[i] = f32ToF16(a.data[i]);
     return new ort.Tensor("float16", h, dims);
   }
   return new ort.Tensor("float32", a.data, dims);

@@ -1,101 +1,28 @@
 // An open model: its architecture map, its edited sessions, and forward passes with capture,
 // steering and patching.
 import * as fs from "fs";
-import * as path from "path";
 import * as ort from "onnxruntime-node";
-import type { ActivationTensor, CancelToken, HookName, ModelInfo } from "../types";
+import type { ActivationTensor, HookName, ModelInfo } from "../types";
 import { IntrospectError, throwIfCancelled } from "../types";
 import type { ArchMap } from "../arch/archMap";
 import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
-import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
+import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
-import { listVariants, type ResolvedModel } from "./resolve";
+import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
 import { chooseProvider, createWithProvider, type ProviderState } from "./provider";
+import { batchRow, joinRows, squeeze } from "./rows";
+import type { DecodeResult, EditedSession, KvCache, RunRequest, RunResult, SessionOptions, SessionVariant } from "./runTypes";
+import { expertRouting } from "../experts/routing";
+import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
 
-export interface SessionOptions {
-  /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
-  intraOpThreads?: number;
-  /** onnxruntime graph optimisation level; default "all". */
-  graphOptimization?: "disabled" | "basic" | "extended" | "all";
-  /** Where edited graphs go (default $INTROSPECT_CACHE_DIR, else $XDG_CACHE_HOME/introspect or ~/.cache/introspect); never the model's folder. */
-  cacheDir?: string;
-  /** "cache": pass the weights to onnxruntime as buffers instead of hard-linking them beside the edited graph. */
-  editLocation?: "auto" | "cache";
-  /** onnxruntime's MatMul weight prepacking (default true): faster forwards, but session creation is
-   * slower (~9 s vs ~1 s for GPT-2 small on 2 busy cores) and memory grows by the packed copies. */
-  prepackWeights?: boolean;
-  /** How many edited sessions stay open (default 3). */
-  maxSessions?: number;
-  /** Whether onnxruntime's intra-op threads spin while waiting for work (default true, onnxruntime's own
-   * default): fastest on an idle machine; false on a busy one, where spinning threads steal the cores
-   * the working ones need (measured under a load of 14 on 2 cores: 1.27 s spinning vs 0.43 s not). */
-  allowSpinning?: boolean;
-  /** Where onnxruntime runs: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU (provider.ts). */
-  executionProvider?: string;
-}
+import { expandSites, loadError } from "./loadChecks";
 
-/** Variants of an edited session beyond its sites. */
-export interface SessionVariant {
-  /** `logits` holds only the last position ([batch, 1, vocab]) where the graph allows it. */
-  lastLogits?: boolean;
-}
-
-/** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
-export interface SteerSpec {
-  site: HookName;
-  vector: Float32Array | ActivationTensor;
-  scale?: number;
-}
-
-/** Replaces a site's value at `positions` (every batch row) with `values` (the site's full shape). */
-export interface PatchSpec {
-  site: HookName;
-  positions: number[];
-  values: ActivationTensor;
-}
-
-export interface RunRequest {
-  /** One prompt (results without batch dimension) or a batch (rows right-padded, masked). */
-  ids: number[] | number[][];
-  capture?: HookName[];
-  steer?: SteerSpec[];
-  patch?: PatchSpec[];
-  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
-  prepare?: { steer?: HookName[]; patch?: HookName[] };
-  cancel?: CancelToken;
-}
-
-export interface RunResult {
-  /** [seq, vocab] for one prompt, [batch, seq, vocab] for a batch. */
-  logits: ActivationTensor;
-  captures: Map<HookName, ActivationTensor>;
-}
-
-/** Key/value cache between decode steps (onnxruntime tensors, kept opaque). */
-export interface KvCache {
-  length: number;
-  tensors: Map<string, ort.Tensor>;
-}
-
-export interface DecodeResult {
-  /** [batch, newTokens, vocab]. */
-  logits: ActivationTensor;
-  cache: KvCache;
-  captures: Map<HookName, ActivationTensor>;
-}
-
-export interface EditedSession {
-  session: ort.InferenceSession;
-  /** Runs in flight; an evicted session is released when this drops to zero. */
-  busy?: number;
-  evicted?: boolean;
-  /** Graph output to read for each site. */
-  outputs: Map<HookName, string>;
-}
+export * from "./runTypes";
+export { expandSites, checkTokenizerFits, loadError } from "./loadChecks";
 
 interface PastInput {
   name: string;
@@ -174,10 +101,23 @@ export class LoadedModel {
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
-  async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
+  async session(
+    steer: HookName[] = [],
+    patch: HookName[] = [],
+    variant: SessionVariant = {},
+    experts: number[] = [],
+  ): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
-    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : [])]);
+    if (variant.zeroBelow?.length) edit.zeroBelow = [...new Set(variant.zeroBelow)].sort();
+    if (experts.length) edit.experts = [...new Set(experts)].sort((a, b) => a - b);
+    const key = JSON.stringify([
+      edit.steer,
+      edit.patch,
+      ...(variant.lastLogits ? ["last"] : []),
+      ...(edit.zeroBelow ? [edit.zeroBelow] : []),
+      ...(edit.experts ? [edit.experts] : []),
+    ]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // LRU: re-insert as newest
@@ -295,7 +235,7 @@ export class LoadedModel {
       );
     for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
-    const r = await this.forward(feeds, opts, B, n, presentNames);
+    const r = await this.forward(feeds, opts, B, n, presentNames, past);
     const tensors = new Map<string, ort.Tensor>();
     this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
     return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
@@ -319,7 +259,14 @@ export class LoadedModel {
     return { logits: joinRows(parts.map((p) => p.logits)), captures, cache: { length: parts[0].cache.length, tensors } };
   }
 
-  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
+  private async forward(
+    feeds: Record<string, ort.Tensor>,
+    req: Omit<RunRequest, "ids">,
+    B: number,
+    S: number,
+    extraFetch: string[] = [],
+    past = 0,
+  ) {
     const steer = req.steer ?? [];
     const patch = req.patch ?? [];
     const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
@@ -331,8 +278,19 @@ export class LoadedModel {
           `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`,
         );
     }
-    const edited = await this.session(steerSites, patchSites);
+    const zero = req.zeroBelow ?? [];
+    for (const z of zero)
+      if (!this.map.sites.has(z.site)) throw new IntrospectError("bad-input", `The site ${z.site} does not exist in this model.`);
+    const expertList = req.experts ?? [];
+    checkInterventions(this.graph, this.map, this.info.id, expertList);
+    const expertLayers = [...new Set([...expertList.map((x) => x.layer), ...(req.prepare?.experts ?? [])])];
+    const edited = await this.session(steerSites, patchSites, zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}, expertLayers);
+    for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
     const { session, outputs } = edited;
+    if (expertLayers.length) {
+      const routings = expertRouting(this.graph, this.map).filter((r) => expertLayers.includes(r.layer));
+      Object.assign(feeds, expertFeeds(routings, expertList, B, S, past));
+    }
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);
       if (sp.length === 0) {
@@ -384,6 +342,8 @@ export class LoadedModel {
     try {
       raw = await session.run(feeds, [...new Set(fetch)]);
     } catch (e) {
+      const refused = topKRefusal(this.graph, this.map, this.info.id, expertList);
+      if (refused) throw refused;
       throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
     } finally {
       edited.busy--;
@@ -424,114 +384,4 @@ export function sessionExtra(o: SessionOptions): { extra?: Record<string, unknow
   if (o.prepackWeights === false) session.disable_prepacking = "1";
   if (o.allowSpinning !== undefined) session.intra_op = { allow_spinning: o.allowSpinning ? "1" : "0" };
   return Object.keys(session).length ? { extra: { session } } : {};
-}
-
-/** Row `b` of a tensor's batch axis (axis 0), same element type. */
-function batchRow(t: ort.Tensor, b: number): ort.Tensor {
-  const per = t.dims.slice(1).reduce((a, c) => a * c, 1);
-  const data = t.data as Float32Array;
-  return new ort.Tensor(t.type as "float32", data.slice(b * per, (b + 1) * per), [1, ...t.dims.slice(1)]);
-}
-
-/** Tensors of one row each, joined on axis 0 (typed arrays of the first one's kind). */
-function joinRows(parts: ActivationTensor[]): ActivationTensor {
-  const total = parts.reduce((a, p) => a + p.data.length, 0);
-  const data = new (parts[0].data.constructor as Float32ArrayConstructor)(total);
-  let o = 0;
-  for (const p of parts) {
-    data.set(p.data, o);
-    o += p.data.length;
-  }
-  return { dims: [parts.reduce((a, p) => a + p.dims[0], 0), ...parts[0].dims.slice(1)], data };
-}
-
-function squeeze(t: ActivationTensor): ActivationTensor {
-  return t.dims[0] === 1 ? { dims: t.dims.slice(1), data: t.data } : t;
-}
-
-const SHORT: Record<string, string> = {
-  resid_pre: "hook_resid_pre",
-  resid_mid: "hook_resid_mid",
-  resid_post: "hook_resid_post",
-  attn_out: "hook_attn_out",
-  mlp_out: "hook_mlp_out",
-  mlp_post: "mlp.hook_post",
-  pattern: "attn.hook_pattern",
-  z: "attn.hook_z",
-  router_logits: "moe.hook_router_logits",
-};
-
-/** `resid_post` -> every layer's `blocks.L.hook_resid_post` that exists; full names are checked. */
-export function expandSites(list: string[], info: ModelInfo): HookName[] {
-  const out: HookName[] = [];
-  for (const raw of list.map((s) => s.trim()).filter(Boolean)) {
-    const kind = SHORT[raw] ?? (raw.startsWith("hook_") || raw.includes(".hook_") ? raw : undefined);
-    if (raw === "ln_final" || raw === "ln_final.hook_normalized") out.push("ln_final.hook_normalized");
-    else if (kind && !raw.startsWith("blocks.")) {
-      const found = info.sites.filter((s) => s.endsWith(`.${kind}`) && /^blocks\.\d+\./.test(s));
-      if (found.length === 0)
-        throw new IntrospectError(
-          "bad-input",
-          `This model has no ${raw} sites (${info.notes.join("; ") || "not found by the architecture map"}).`,
-        );
-      out.push(...found);
-    } else if (info.sites.includes(raw)) out.push(raw);
-    else
-      throw new IntrospectError(
-        "bad-input",
-        `Unknown site ${raw}. Use names like blocks.0.hook_resid_post or short forms: ${Object.keys(SHORT).join(", ")}.`,
-      );
-  }
-  return [...new Set(out)];
-}
-
-/**
- * Whether a tokenizer fits a model: ids past the model's vocabulary would index nothing, so a larger
- * tokenizer is refused; a smaller one (vocabularies padded to a multiple of 64 or 128) is noted on
- * the model's info, since those extra logits never decode to text.
- */
-export function checkTokenizerFits(model: LoadedModel, tok: { vocabSize: number; path?: string }): void {
-  const V = model.info.vocabSize;
-  if (tok.vocabSize > V)
-    throw new IntrospectError(
-      "tokenizer-missing",
-      `The tokenizer beside ${model.info.id} has ${tok.vocabSize} tokens but the model's logits have ${V}: it belongs to another model. Put the model's own tokenizer.json beside it.`,
-    );
-  const note = `the tokenizer has ${tok.vocabSize} tokens, the model's vocabulary ${V} (the extra logits decode to no text)`;
-  if (tok.vocabSize < V && !model.info.notes.includes(note)) model.info.notes.push(note);
-}
-
-/**
- * onnxruntime's refusal to load a graph, as a sentence: the op it has no kernel for (a variant made
- * for another runtime, say) and which other variants of the same folder do load.
- */
-export function loadError(resolved: ResolvedModel, e: Error): IntrospectError {
-  const first = e.message.split("\n")[0];
-  const op =
-    /implementation for (\w+)\(/.exec(first)?.[1] ??
-    /([\w.]+:\w+)\(-?\d+\) is not a registered/.exec(first)?.[1] ??
-    /Unrecognized attribute|No Op registered for (\w+)/.exec(first)?.[1] ??
-    /[Oo]p type[^\w]+(\w+)/.exec(first)?.[1] ??
-    /domain[^\w]+([\w.]+)/.exec(first)?.[1];
-  const file = path.basename(resolved.onnxPath);
-  const others = listVariants(resolved.folder).filter((v) => v.file !== resolved.onnxPath);
-  const ok = others.filter((v) => canLoadQuick(v.file));
-  const hint = ok.length
-    ? ` This folder also has ${ok.map((v) => `${v.variant} (${path.basename(v.file)})`).join(", ")}: set introspect.variant (CLI: --variant) to one of them.`
-    : "";
-  return new IntrospectError(
-    op ? "unsupported-model" : "corrupt-model",
-    op
-      ? `onnxruntime on this machine cannot run ${file}: it has no kernel for ${op}.${hint}`
-      : `onnxruntime could not load ${file}: ${first}${hint}`,
-  );
-}
-
-/** A cheap guess that another variant loads: its file is readable and not the failing one. */
-function canLoadQuick(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }

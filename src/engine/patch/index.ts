@@ -1,5 +1,13 @@
 // Activation patching: layer x position sweeps between a clean and a corrupted prompt.
-export { alignPositions, checkSpec, DEFAULT_PATCH_SITE_KINDS, type PatchSweepSpec, type PatchSiteKind, type Alignment } from "./spec";
+export {
+  alignPositions,
+  checkSpec,
+  siteName,
+  DEFAULT_PATCH_SITE_KINDS,
+  type PatchSweepSpec,
+  type PatchSiteKind,
+  type Alignment,
+} from "./spec";
 export { baseline, logitDiff, normaliser, type Baseline } from "./metric";
 export {
   patchingSweep,

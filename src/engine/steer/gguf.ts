@@ -7,6 +7,7 @@
 //   padding to `general.alignment` (default 32), tensor data.
 // Strings are uint64 length + UTF-8 bytes without a terminator. All little-endian.
 
+import { f16ToF32 } from "../half";
 import { IntrospectError } from "../types";
 
 export enum GgufType {
@@ -210,15 +211,6 @@ export function readGguf(buf: Uint8Array, label = "GGUF file"): GgufFile {
     return { name: ti.name, dims: ti.dims, data };
   });
   return { version, metadata, tensors };
-}
-
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 /** A metadata entry to write: strings, uint32 counts, float32 and string arrays are all control vectors need. */

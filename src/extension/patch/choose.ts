@@ -6,23 +6,24 @@ import * as vscode from "vscode";
 import { PatchPrepareRequest } from "../../protocol/lsp";
 import { DEFAULT_SITES, PATCH_SITES, type PatchExperiment, type PatchPreview, type PatchSiteKind } from "../../protocol/patchData";
 import type { HostClient } from "../hostClient";
-import { answerInput, patchBlockAt, positionLabel } from "./experiment";
+import { promptBlocksAt } from "../promptFiles";
+import { answerInput, fromPatchSpec, positionLabel } from "./experiment";
 
 const TITLE = "Activation patching";
 
 /** Prompts from the editor: a patch block (complete experiment), two selections, one selection, or nothing. */
-export function promptsFromEditor(editor: vscode.TextEditor | undefined): {
+export async function promptsFromEditor(
+  host: HostClient,
+  editor: vscode.TextEditor | undefined,
+): Promise<{
   experiment?: PatchExperiment;
   clean?: string;
   corrupt?: string;
-} {
+}> {
   if (!editor) return {};
   const doc = editor.document;
-  if (doc.languageId === "introspect" || doc.fileName.endsWith(".introspect")) {
-    const at = editor.selection.active;
-    const exp = patchBlockAt(doc.getText(), { line: at.line, character: at.character }, path.basename(doc.fileName));
-    if (exp) return { experiment: exp };
-  }
+  const spec = (await promptBlocksAt(host, doc, editor.selection.active))?.patch;
+  if (spec) return { experiment: fromPatchSpec(spec, `${path.basename(doc.fileName)}#${spec.name}`) };
   const texts = editor.selections.filter((s) => !s.isEmpty).map((s) => doc.getText(s));
   if (texts.length >= 2) return { clean: texts[0], corrupt: texts[1] };
   if (texts.length === 1) return { clean: texts[0] };
@@ -30,7 +31,7 @@ export function promptsFromEditor(editor: vscode.TextEditor | undefined): {
 }
 
 export async function chooseExperiment(host: HostClient, editor: vscode.TextEditor | undefined): Promise<PatchExperiment | undefined> {
-  const found = promptsFromEditor(editor);
+  const found = await promptsFromEditor(host, editor);
   if (found.experiment) return found.experiment;
   const source = found.clean !== undefined ? "selection" : "input";
   const clean =

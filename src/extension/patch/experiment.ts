@@ -1,6 +1,6 @@
-// Pure helpers (no vscode) that turn what the user has -- a prompt file's patch block, editor
-// selections -- into a PatchExperiment, and describe positions for the quick picks.
-import { blockAt, parsePromptFile, toPatchSpec, type PatchSpec, type Position } from "../../engine/promptfile";
+// Pure helpers (no vscode) that turn what the user has -- a prompt file's patch block (as the host
+// read it), editor selections -- into a PatchExperiment, and describe positions for the quick picks.
+import type { PatchSpec } from "../../protocol/promptFile";
 import {
   DEFAULT_SITES,
   siteKindOf,
@@ -40,14 +40,6 @@ export function fromPatchSpec(spec: PatchSpec, source: string): PatchExperiment 
     metric: METRIC_OF[spec.metric] ?? "normalised",
     source,
   };
-}
-
-/** The patch block around `pos` in a prompt file's text, if there is one with both prompts. */
-export function patchBlockAt(text: string, pos: Position, fileName: string): PatchExperiment | undefined {
-  const block = blockAt(parsePromptFile(text), pos);
-  if (!block || block.kind !== "patch") return undefined;
-  const spec = toPatchSpec(block);
-  return spec ? fromPatchSpec(spec, `${fileName}#${spec.name}`) : undefined;
 }
 
 /** Label of a corrupted position for pickers: index, token, and the clean token when it differs. */

@@ -5,14 +5,15 @@ import { commandRegistrar } from "../commands";
 import { PromptFileCommands, type ProbeTextArgs } from "../../protocol/promptFile";
 import type { HostClient } from "../hostClient";
 import { ProbePanel, probeErrorMessage } from "./probePanel";
-import { probeTarget, promptTexts, wholeTextTarget, type ProbeContext, type ProbeTarget } from "./target";
+import { plainPosition, promptTextTarget as askTarget } from "../promptFiles";
+import { probeTarget, promptTextTarget, type ProbeContext, type ProbeTarget } from "./target";
 
 export function registerProbeCommands(context: vscode.ExtensionContext, host: HostClient): ProbePanel {
   const panel = new ProbePanel(context, host);
   const reg = commandRegistrar(context, probeErrorMessage);
   context.subscriptions.push(panel);
 
-  reg("introspect.probeSelection", () => {
+  reg("introspect.probeSelection", async () => {
     const started = performance.now();
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
@@ -30,7 +31,12 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
     }
     const setting = vscode.workspace.getConfiguration("introspect", doc.uri).get<string>("probe.context");
     const mode: ProbeContext = setting === "selection" ? "selection" : "file";
-    const target = probeTarget({ text: doc.getText(), languageId: doc.languageId, positionAt: (o) => doc.positionAt(o) }, start, end, mode);
+    const text = doc.getText();
+    const inBlock =
+      doc.languageId === "introspect"
+        ? await askTarget(host, text, { selection: { start: plainPosition(range.start), end: plainPosition(range.end) } })
+        : null;
+    const target = probeTarget({ text, languageId: doc.languageId, positionAt: (o) => doc.positionAt(o) }, start, end, mode, inBlock);
     return panel.probe(target, doc.uri.toString(), started);
   });
 
@@ -39,7 +45,7 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
     const args = raw as ProbeTextArgs | undefined;
     if (!args || typeof args.text !== "string" || !args.uri)
       throw new Error("This command probes a prompt block: use the “Probe” lens above a prompt in a .introspect file.");
-    return panel.probe(await blockTarget(args), args.uri, started);
+    return panel.probe(await blockTarget(host, args), args.uri, started);
   });
 
   reg("introspect.clearTokenTint", () => panel.clearTint());
@@ -47,24 +53,19 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
 }
 
 /**
- * The lens's text, mapped back to the document for the tint: the file is parsed again to find the
- * text value that starts where the lens says; if the file changed since, the tint lands on the
- * text's first line only.
+ * The lens's text, mapped back to the document for the tint: the host finds, in the file as it is
+ * now, the text value that starts where the lens says; if the file changed since, the tint lands
+ * on the text's first line only.
  */
-async function blockTarget(args: ProbeTextArgs): Promise<ProbeTarget> {
+async function blockTarget(host: HostClient, args: ProbeTextArgs): Promise<ProbeTarget> {
   let source: string | undefined;
   try {
     source = (await vscode.workspace.openTextDocument(vscode.Uri.parse(args.uri))).getText();
   } catch {
     source = undefined;
   }
-  const value = source
-    ? promptTexts(source).find(
-        (v) =>
-          v.text === args.text && v.range.start.line === args.range.start.line && v.range.start.character === args.range.start.character,
-      )
-    : undefined;
-  if (value) return wholeTextTarget(value);
+  const value = source ? await askTarget(host, source, { value: { text: args.text, start: plainPosition(args.range.start) } }) : null;
+  if (value) return promptTextTarget(value);
   const at = args.range.start;
   return {
     text: args.text,

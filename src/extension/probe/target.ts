@@ -1,14 +1,8 @@
 // What a probe sends to the model: the text (the selection in its context) and the selection's
 // range inside that text, plus a way back from text offsets to document positions for the tint.
-// Pure (no vscode): the command passes the document's text and a positionAt function.
-import {
-  parsePromptFile,
-  positionToTextOffset,
-  textSpanToRange,
-  type Position,
-  type PromptText,
-  type Range,
-} from "../../engine/promptfile";
+// Pure (no vscode): the command passes the document's text and a positionAt function, and, in a
+// prompt file, the host's answer for the text value the selection is in (PromptTargetRequest).
+import type { Position, PromptTextTarget, Range } from "../../protocol/promptQueries";
 
 /** How much text before the selection the model sees (setting introspect.probe.context). */
 export type ProbeContext = "file" | "selection";
@@ -32,13 +26,17 @@ export interface DocumentLike {
 /**
  * `start`/`end` are document offsets of the selection (already widened to the current line when
  * empty). In a prompt file (language `introspect`), a selection inside a block's text is probed
- * in that text alone: the model never sees the file's keywords. Elsewhere `context` decides.
+ * in that text alone (`inBlock`, the host's answer): the model never sees the file's keywords.
+ * Elsewhere `context` decides.
  */
-export function probeTarget(doc: DocumentLike, start: number, end: number, context: ProbeContext): ProbeTarget {
-  if (doc.languageId === "introspect") {
-    const inBlock = promptBlockTarget(doc, start, end);
-    if (inBlock) return inBlock;
-  }
+export function probeTarget(
+  doc: DocumentLike,
+  start: number,
+  end: number,
+  context: ProbeContext,
+  inBlock?: PromptTextTarget | null,
+): ProbeTarget {
+  if (doc.languageId === "introspect" && inBlock) return promptTextTarget(inBlock);
   if (context === "selection") {
     return {
       text: doc.text.slice(start, end),
@@ -55,42 +53,13 @@ export function probeTarget(doc: DocumentLike, start: number, end: number, conte
   };
 }
 
-/** A prompt text value probed as a whole (the "Probe" code lens of a prompt block). */
-export function wholeTextTarget(value: PromptText): ProbeTarget {
+/** A prompt-file text value as the host located it, mapped back through its positions. */
+export function promptTextTarget(t: PromptTextTarget): ProbeTarget {
+  const at = (i: number) => t.positions[Math.max(0, Math.min(t.positions.length - 1, i))];
   return {
-    text: value.text,
-    selection: { start: 0, end: value.text.length },
-    toDocument: (s, e) => textSpanToRange(value, s, e),
+    text: t.text,
+    selection: t.selection,
+    toDocument: (s, e) => ({ start: at(s), end: at(e) }),
     source: "prompt block",
   };
-}
-
-/** Every text value of a prompt file (prompt texts, patch prompts, contrast items). */
-export function promptTexts(source: string): PromptText[] {
-  const out: PromptText[] = [];
-  for (const b of parsePromptFile(source).blocks) {
-    if (b.kind === "prompt" && b.text) out.push(b.text);
-    else if (b.kind === "patch") out.push(...[b.clean, b.corrupt].filter((t): t is PromptText => !!t));
-    else if (b.kind === "contrast") out.push(...b.positive, ...b.negative);
-  }
-  return out;
-}
-
-function promptBlockTarget(doc: DocumentLike, start: number, end: number): ProbeTarget | undefined {
-  const a = doc.positionAt(start);
-  const b = doc.positionAt(end);
-  for (const value of promptTexts(doc.text)) {
-    const s = positionToTextOffset(value, a);
-    if (s === undefined) continue;
-    // A selection that runs past the text's end is clipped to it.
-    const e = positionToTextOffset(value, b) ?? value.text.length;
-    const selEnd = Math.max(e, Math.min(value.text.length, s + 1));
-    return {
-      text: value.text.slice(0, selEnd),
-      selection: { start: s, end: selEnd },
-      toDocument: (x, y) => textSpanToRange(value, x, y),
-      source: "prompt block",
-    };
-  }
-  return undefined;
 }

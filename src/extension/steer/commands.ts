@@ -1,6 +1,7 @@
 // Steering commands: the prompt-file lenses (introspect.buildVector, introspect.openVector), the
 // palette entries (open the panel, a vector from two selections, save/load, GGUF import/export,
 // combine, sweep) and the panel's buttons, which arrive as steerAction messages.
+import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import {
@@ -16,6 +17,7 @@ import {
 import { PromptFileCommands, type BuildVectorArgs, type OpenVectorArgs } from "../../protocol/promptFile";
 import type { SteerAction } from "../../protocol/steerData";
 import type { HostClient } from "../hostClient";
+import { promptBlocksAt } from "../promptFiles";
 import { defaultPrompt } from "./prompt";
 import { SteerView } from "./view";
 
@@ -30,16 +32,18 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
   const needHost = () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
   };
-  const promptFromEditor = (fallbackToAny = false) => {
+  const promptFromEditor = async (fallbackToAny = false) => {
     const ed = vscode.window.activeTextEditor ?? (fallbackToAny ? vscode.window.visibleTextEditors[0] : undefined);
     if (!ed) return;
-    const d = defaultPrompt({
+    const selected = ed.document.getText(ed.selection);
+    const e = {
       text: ed.document.getText(),
       languageId: ed.document.languageId,
       fileName: ed.document.fileName,
-      selected: ed.document.getText(ed.selection),
+      selected,
       cursorLine: ed.selection.active.line,
-    });
+    };
+    const d = defaultPrompt(e, selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active));
     if (d) view.setPrompt(d.prompt, d.source);
   };
 
@@ -84,7 +88,11 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
       const d =
-        doc && defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 });
+        doc &&
+        defaultPrompt(
+          { text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 },
+          await promptBlocksAt(host, doc, { line: -1, character: 0 }),
+        );
       if (d) view.setPrompt(d.prompt, d.source);
     }
     await view.reveal();
@@ -101,8 +109,18 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     }
   });
 
+  // From the probe's expert view: an expert intervention joins the panel (its prompt: the probed text when the panel has none).
+  reg("introspect.steer.addExpert", async (raw: unknown, prompt?: unknown) => {
+    const iv = raw as ExpertIntervention | undefined;
+    if (!iv || !["off", "force", "bias", "topk"].includes(iv.kind) || !Number.isInteger(iv.layer))
+      throw new Error("No expert intervention was given: use the context menu of the probe's expert view.");
+    if (!view.currentPrompt.trim() && typeof prompt === "string" && prompt.trim()) view.setPrompt(prompt, "probe");
+    view.addExpert(iv);
+    await view.reveal();
+  });
+
   reg("introspect.steer.open", async () => {
-    promptFromEditor();
+    await promptFromEditor();
     await view.reveal();
   });
 
@@ -288,6 +306,8 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     switch (a.kind) {
       case "remove":
         return view.remove(a.id);
+      case "removeExpert":
+        return view.removeExpert(a.id);
       case "save":
         return run("introspect.steer.saveVector", a.id);
       case "negate":

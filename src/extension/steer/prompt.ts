@@ -1,6 +1,7 @@
 // Which prompt the steering panel starts from, pure (no vscode): the selection when there is one;
-// in a prompt file the prompt block under the cursor, else the file's first prompt block.
-import { parsePromptFile } from "../../engine/promptfile";
+// in a prompt file the prompt block under the cursor, else the file's first prompt block (the
+// host finds them: PromptBlocksRequest).
+import type { PromptBlocksResult } from "../../protocol/promptQueries";
 
 export interface EditorLike {
   text: string;
@@ -11,12 +12,11 @@ export interface EditorLike {
   cursorLine: number;
 }
 
-export function defaultPrompt(e: EditorLike): { prompt: string; source: string } | undefined {
+export function defaultPrompt(e: EditorLike, blocks?: PromptBlocksResult): { prompt: string; source: string } | undefined {
   if (e.selected.trim()) return { prompt: e.selected, source: "selection" };
   if (e.languageId !== "introspect" && !e.fileName.endsWith(".introspect")) return undefined;
-  const prompts = parsePromptFile(e.text).blocks.filter((b) => b.kind === "prompt" && b.text && b.text.text.trim());
-  const under = prompts.find((b) => b.range.start.line <= e.cursorLine && e.cursorLine <= b.range.end.line) ?? prompts[0];
-  if (!under || under.kind !== "prompt" || !under.text) return undefined;
+  const under = blocks?.prompt;
+  if (!under) return undefined;
   const base = e.fileName.split(/[\\/]/).pop() ?? e.fileName;
-  return { prompt: under.text.text, source: `${base}: ${under.name?.value ?? "prompt"}` };
+  return { prompt: under.text, source: `${base}: ${under.name ?? "prompt"}` };
 }

@@ -4,10 +4,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClearCacheRequest, ConfigureRequest, ModelInfoRequest, type IoName, type ModelInfoResult } from "../../protocol/lsp";
-import { mallocTuned } from "../../engine/model/mallocTuning";
-import { elemType, shapeOf } from "../../engine/onnx/modelFile";
-import { checkTokenizerFits } from "../../engine/model/loaded";
-import { clearCache, defaultCacheDir } from "../../engine/model/editCache";
+import { mallocTuned } from "../../launch/mallocTuning";
+import { elemType, shapeOf } from "../../engine";
+import { checkTokenizerFits } from "../../engine";
+import { clearCache, defaultCacheDir } from "../../engine";
 import type { HostContext } from "../context";
 
 export function register(ctx: HostContext): void {

@@ -2,13 +2,12 @@
 // activation patching for the patching panel. The sweep is the engine's (patchingSweep over
 // modelPatchRunner); this file resolves answers and sites, streams the cells as they finish and
 // answers clicks on cells. The pure functions are exported for tests.
-import type { CancellationToken } from "vscode-languageserver/node";
 import type { LoadedModel } from "../../engine";
-import { baseline, defaultAnswers, modelPatchRunner, patchingSweep, alignPositions, type PatchRunner } from "../../engine/patch";
-import { topK } from "../../engine/generate/readout";
-import { answerTokens } from "../../engine/promptfile";
-import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer";
-import { IntrospectError, type CancelToken, type HookName } from "../../engine/types";
+import { baseline, defaultAnswers, modelPatchRunner, patchingSweep, alignPositions, type PatchRunner } from "../../engine";
+import { topK } from "../../engine";
+import { answerTokens } from "../../engine";
+import { loadTokenizer, type TextTokenizer } from "../../engine";
+import { IntrospectError, type CancelToken, type HookName } from "../../engine";
 import { PatchCellRequest, PatchPrepareRequest, PatchProgressNotification, PatchRunRequest } from "../../protocol/lsp";
 import {
   PATCH_SITES,
@@ -25,6 +24,7 @@ import {
 } from "../../protocol/patchData";
 import { toWire } from "../../protocol/probeData";
 import type { HostContext } from "../context";
+import { userError } from "./errors";
 
 const tokenizers = new WeakMap<LoadedModel, Promise<TextTokenizer>>();
 export function tokenizerOf(model: LoadedModel): Promise<TextTokenizer> {
@@ -308,7 +308,7 @@ export function register(ctx: HostContext): void {
     try {
       return await preparePatch(await engineModel(), exp);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Patching", token);
     }
   });
 
@@ -325,7 +325,7 @@ export function register(ctx: HostContext): void {
       );
       return toWire(run);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Patching", token);
     }
   });
 
@@ -333,14 +333,7 @@ export function register(ctx: HostContext): void {
     try {
       return await patchCellTop(await engineModel(), p);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Patching", token);
     }
   });
-}
-
-function userError(e: unknown, token?: CancellationToken): Error {
-  if (token?.isCancellationRequested || (e instanceof IntrospectError && e.code === "cancelled")) return new Error("Cancelled.");
-  if (e instanceof IntrospectError) return new Error(e.message);
-  const msg = e instanceof Error ? e.message : String(e);
-  return new Error(`Patching failed inside the model runtime: ${msg.split("\n")[0]}. See the "Introspect Model Host" output for details.`);
 }

@@ -2,15 +2,14 @@
 // The host's loader (model.ts) opens a plain onnxruntime session; probing needs the engine's
 // LoadedModel (architecture map, captures, logit lens): the host's shared one (ctx.engine), opened
 // on first use and kept until the configured model changes.
-import type { CancellationToken } from "vscode-languageserver/node";
 import type { LoadedModel } from "../../engine";
-import { ProbeSessions } from "../../engine/analysis/probe";
-import { IntrospectError } from "../../engine/types";
+import { ProbeSessions } from "../../engine";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
 import { toWire } from "../../protocol/probeData";
 import type { HostContext } from "../context";
 import { ProbeValueStore } from "../language/engineFacade";
 import { probeValueRows } from "../language/probeValues";
+import { anyCancelled, userError } from "./errors";
 
 /** Values of recent probes by text, for prompt-file hovers (the host passes it to the language features). */
 export const probeValues = new ProbeValueStore();
@@ -49,7 +48,7 @@ export function register(ctx: HostContext): void {
       probeValues.record(p.text, probeValueRows(result));
       return toWire(result);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "The probe", token);
     } finally {
       progress.done();
     }
@@ -60,7 +59,7 @@ export function register(ctx: HostContext): void {
       const model = await engineModel();
       return toWire(await sessions.get(p.probeId, model).neurons({ layer: p.layer, k: p.k }));
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "The probe", token);
     }
   });
 
@@ -69,26 +68,7 @@ export function register(ctx: HostContext): void {
       const model = await engineModel();
       return toWire(await sessions.get(p.probeId, model).attention({ layer: p.layer, head: p.head }));
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "The probe", token);
     }
   });
-}
-
-function anyCancelled(...tokens: CancellationToken[]) {
-  return {
-    get isCancellationRequested() {
-      return tokens.some((t) => t.isCancellationRequested);
-    },
-  };
-}
-
-/**
- * The client shows `message` as it is. IntrospectErrors are sentences already; anything else
- * (an onnxruntime failure) gets a sentence around it instead of a stack trace.
- */
-function userError(e: unknown, token?: CancellationToken): Error {
-  if (token?.isCancellationRequested) return new Error("Cancelled.");
-  if (e instanceof IntrospectError) return new Error(e.message);
-  const msg = e instanceof Error ? e.message : String(e);
-  return new Error(`The probe failed inside the model runtime: ${msg.split("\n")[0]}. See the "Introspect Model Host" output for details.`);
 }

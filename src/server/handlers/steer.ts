@@ -3,7 +3,7 @@
 // Vectors live in the host by id (steerLive.ts); the client keeps their .ivec bytes and files.
 import * as path from "path";
 import type { LoadedModel } from "../../engine";
-import { steeringSweep } from "../../engine/generate";
+import { steeringSweep, stopIdsOf } from "../../engine";
 import {
   atLayer,
   buildFromContrast,
@@ -17,9 +17,8 @@ import {
   withLayerWeights,
   wordTokenIds,
   type SteeringVector,
-} from "../../engine/steer";
-import { readModelText } from "../../engine/model/modelFiles";
-import { IntrospectError, hookName, parseHookName, type SiteKind } from "../../engine/types";
+} from "../../engine";
+import { IntrospectError, RESIDUAL_SHORT_NAMES, SITE_SHORT_NAMES, hookName, parseHookName, type SiteKind } from "../../engine";
 import { BuiltVectorStore } from "../language/engineFacade";
 import {
   SteerBuildRequest,
@@ -35,17 +34,12 @@ import {
 } from "../../protocol/lsp";
 import type { HostContext } from "../context";
 import { LiveSteering, vectorInfo } from "./steerLive";
+import { anyCancelled, userError } from "./errors";
 
 /** Vectors built from contrast blocks, by file and block: for the "Open in steering panel" lens. */
 export const builtVectors = new BuiltVectorStore();
 
-const SHORT_KINDS: Record<string, SiteKind> = {
-  resid_pre: "hook_resid_pre",
-  resid_mid: "hook_resid_mid",
-  resid_post: "hook_resid_post",
-  attn_out: "hook_attn_out",
-  mlp_out: "hook_mlp_out",
-};
+const SHORT_KINDS: Record<string, SiteKind> = Object.fromEntries(RESIDUAL_SHORT_NAMES.map((n) => [n, SITE_SHORT_NAMES[n]]));
 
 export function register(ctx: HostContext): void {
   /** One LiveSteering (vector registry, pass gate) per engine model; the engine model is the host's shared one. */
@@ -105,7 +99,7 @@ export function register(ctx: HostContext): void {
       if (p.uri) builtVectors.record(p.uri, p.spec.name, out[0].vector.id);
       return out;
     } catch (e) {
-      throw userError(e, cancel);
+      throw userError(e, "Steering", cancel);
     } finally {
       progress.done();
     }
@@ -128,7 +122,7 @@ export function register(ctx: HostContext): void {
       });
       return result(l, v);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Steering", token);
     }
   });
 
@@ -145,7 +139,7 @@ export function register(ctx: HostContext): void {
       const cv = importControlVector(bytes, { name, modelId: l.model.info.id, model: l.model.info, label: p.label });
       return { vectors: cv.vectors.map((v) => result(l, v)), warnings: cv.warnings };
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Steering", token);
     }
   });
 
@@ -160,7 +154,7 @@ export function register(ctx: HostContext): void {
         ),
       );
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Steering", token);
     }
   });
 
@@ -182,7 +176,7 @@ export function register(ctx: HostContext): void {
         );
       return result(l, withLayerWeights(v, weights), p.id);
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Steering", token);
     }
   });
 
@@ -192,7 +186,7 @@ export function register(ctx: HostContext): void {
       const hint = String(l.model.resolved.config?.model_type ?? l.model.info.architecture);
       return { base64: exportControlVector(l.active(p.vectors), hint).toString("base64") };
     } catch (e) {
-      throw userError(e, token);
+      throw userError(e, "Steering", token);
     }
   });
 
@@ -208,14 +202,15 @@ export function register(ctx: HostContext): void {
         vectors: p.vectors,
         maxTokens: p.maxTokens,
         sampling: p.sampling,
-        stopIds: stopIdsOf(l),
+        ...(p.experts?.length ? { experts: p.experts } : {}),
+        stopIds: stopIdsOf(l.model.resolved.folder, l.tok.eosTokenId),
         cancel,
         onStep: (step) => void ctx.connection.sendNotification(SteerStepNotification.type, { genId: p.genId, step }),
       });
       return { genId: p.genId, ...r, stopped: "done" as const };
     } catch (e) {
       if (cancel.isCancellationRequested) return { genId: p.genId, steps: 0, promptTokens: 0, stopped: "cancelled" as const };
-      throw userError(e);
+      throw userError(e, "Steering");
     } finally {
       if (liveCancel === mine) liveCancel = undefined;
     }
@@ -247,7 +242,7 @@ export function register(ctx: HostContext): void {
           layers: p.layers,
           score: p.score.kind === "kl" ? { kind: "kl" } : { kind: "word-probability", ids: words },
           maxTokens: p.maxTokens,
-          stopIds: stopIdsOf(l),
+          stopIds: stopIdsOf(l.model.resolved.folder, l.tok.eosTokenId),
           cancel,
           onCell: (c) => progress.report(Math.round((100 * ++done) / cells), `layer ${c.layer}, strength ${c.alpha}`),
         },
@@ -262,7 +257,7 @@ export function register(ctx: HostContext): void {
         scoreLabel: p.score.kind === "kl" ? "KL(steered||unsteered), nats" : `p(${p.score.words.join(", ")})`,
       };
     } catch (e) {
-      throw userError(e, cancel);
+      throw userError(e, "Steering", cancel);
     } finally {
       progress.done();
     }
@@ -279,33 +274,4 @@ function siteKind(site: string | undefined): SiteKind {
       `Steering needs a residual or branch-output site (${Object.keys(SHORT_KINDS).join(", ")}), not "${site}".`,
     );
   return kind;
-}
-
-/** EOS ids from the tokenizer and generation_config.json (which may list several). */
-function stopIdsOf(l: LiveSteering): number[] {
-  const ids = new Set<number>(l.tok.eosTokenId === undefined ? [] : [l.tok.eosTokenId]);
-  try {
-    const cfg = JSON.parse(readModelText(path.join(l.model.resolved.folder, "generation_config.json"), "generation_config.json")) as {
-      eos_token_id?: number | number[];
-    };
-    for (const id of [cfg.eos_token_id ?? []].flat()) if (Number.isInteger(id)) ids.add(id);
-  } catch {
-    // No generation_config.json: the tokenizer's EOS is enough.
-  }
-  return [...ids];
-}
-
-function anyCancelled(...tokens: { isCancellationRequested: boolean }[]) {
-  return {
-    get isCancellationRequested() {
-      return tokens.some((t) => t.isCancellationRequested);
-    },
-  };
-}
-
-function userError(e: unknown, token?: { isCancellationRequested: boolean }): Error {
-  if (token?.isCancellationRequested) return new Error("Cancelled.");
-  if (e instanceof IntrospectError) return new Error(e.message);
-  const msg = e instanceof Error ? e.message : String(e);
-  return new Error(`Steering failed inside the model runtime: ${msg.split("\n")[0]}. See the "Introspect Model Host" output for details.`);
 }

@@ -2,7 +2,7 @@
 // once built), "Run patching". They run client commands (src/protocol/promptFile.ts) with the
 // block's name and its parsed content, so the extension does not parse the file again.
 import { DiagnosticSeverity, type CodeLens } from "vscode-languageserver";
-import { toContrastSpec, toPatchSpec, type PromptFile } from "../../engine/promptfile";
+import { toContrastSpec, toPatchSpec, type PromptFile } from "../../engine";
 import {
   PromptFileCommands,
   type BlockRef,

@@ -12,7 +12,7 @@ import {
   type Block,
   type KeySpec,
   type PromptFile,
-} from "../../engine/promptfile";
+} from "../../engine";
 import { shortSite } from "./diagnostics";
 import type { LanguageModelFacade } from "./facade";
 

@@ -13,7 +13,7 @@ import {
   type PromptText,
   type Range,
   type Severity,
-} from "../../engine/promptfile";
+} from "../../engine";
 import { modelMatches, type LanguageModelFacade, type LanguageSettings } from "./facade";
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {

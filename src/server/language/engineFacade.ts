@@ -2,8 +2,8 @@
 // the stores its probe and steering handlers fill, and returns it from
 // LanguageHost.languageModel. Predictions are cached by text, since inlay hints are asked for
 // again on every scroll and edit.
-import type { TextTokenizer } from "../../engine/tokenizer";
-import type { CancelToken, ModelInfo } from "../../engine/types";
+import type { TextTokenizer } from "../../engine";
+import type { CancelToken, ModelInfo } from "../../engine";
 import type { RunRequest, RunResult } from "../../engine";
 import type { LanguageModelFacade, NextTokenPrediction, TokenProbeValues } from "./facade";
 

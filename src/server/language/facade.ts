@@ -1,7 +1,7 @@
 // What the prompt-file features need from a model, as an interface: the host implements it
 // with the engine (hostFacade.ts for the tokenizer-only default); tests implement it with a
 // tokenizer or a fake, so every feature is testable without onnxruntime.
-import type { CancelToken, ModelInfo, Token } from "../../engine/types";
+import type { CancelToken, ModelInfo, Token } from "../../engine";
 
 export interface NextTokenPrediction {
   /** Display text of the predicted token (leading space kept). */

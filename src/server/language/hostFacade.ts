@@ -2,8 +2,8 @@
 // model state. Next-token predictions, probe values and built vectors need the engine's
 // session; the host supplies them by passing its own facade (LanguageHost.languageModel), kept
 // per engine model by engineFacadeCache below.
-import { loadTokenizer, type TextTokenizer } from "../../engine/tokenizer";
-import type { ModelState } from "../../engine/types";
+import { loadTokenizer, type TextTokenizer } from "../../engine";
+import type { ModelState } from "../../engine";
 import { createEngineFacade, type EngineFacadeOptions, type PredictingModel } from "./engineFacade";
 import type { LanguageModelFacade } from "./facade";
 

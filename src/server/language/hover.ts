@@ -13,7 +13,7 @@ import {
   textAt,
   textSpanToRange,
   type PromptFile,
-} from "../../engine/promptfile";
+} from "../../engine";
 import type { LanguageModelFacade } from "./facade";
 
 /** Tokens listed around the one under the cursor; long prompts would make huge hovers. */

@@ -3,8 +3,8 @@
 // only prompts inside the visible range are predicted, at most MAX_HINTS, and cancellation
 // is checked between them.
 import { InlayHintKind, type InlayHint, type Range } from "vscode-languageserver";
-import { textOffsetToPosition, textsOf, type PromptFile } from "../../engine/promptfile";
-import type { CancelToken } from "../../engine/types";
+import { textOffsetToPosition, textsOf, type PromptFile } from "../../engine";
+import type { CancelToken } from "../../engine";
 import type { LanguageModelFacade, LanguageSettings } from "./facade";
 
 export const MAX_HINTS = 32;

@@ -1,6 +1,6 @@
 // The outline: one symbol per block, with its keys and prompts as children.
 import { SymbolKind, type DocumentSymbol, type FoldingRange } from "vscode-languageserver";
-import { textsOf, type Block, type PromptFile } from "../../engine/promptfile";
+import { textsOf, type Block, type PromptFile } from "../../engine";
 
 const KIND: Record<Block["kind"], SymbolKind> = {
   prompt: SymbolKind.String,

@@ -638,6 +638,12 @@ export const ROWS: Row[] = [
     err: "config.json num_hidden_layers says 7",
   },
   { name: "--config without =", args: () => ["info", "--model", TINY, "--config", "num_hidden_layers"], code: 1, err: "is not KEY=VALUE" },
+  {
+    name: "--config giving a count that is not a number",
+    args: () => ["info", "--model", TINY, "--config", "num_hidden_layers=abc"],
+    code: 2,
+    err: "num_hidden_layers is a number in config.json, so the override must be one",
+  },
   { name: "--config with no key", args: () => ["info", "--model", TINY, "--config", "=3"], code: 1, err: '"=3" is not KEY=VALUE' },
   {
     name: "crafted llama without softmax: refused by the self-check",

@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { IntrospectError } from "../../../src/engine/types";
-import { f16ToF32, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../../src/engine/safetensors";
+import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../../src/engine/safetensors";
+import { f16ToF32 } from "../../../src/engine/half";
 
 const PY = "/usr/bin/python3";
 const SCRIPT = path.join(__dirname, "safetensors_py.py");

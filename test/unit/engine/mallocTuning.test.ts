@@ -1,7 +1,7 @@
 // The malloc settings a forward-pass process should be started with (see mallocTuning.ts).
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { MALLOC_TUNABLES, mallocTuned, withMallocTuning } from "../../../src/engine/model/mallocTuning";
+import { MALLOC_TUNABLES, mallocTuned, withMallocTuning } from "../../../src/launch/mallocTuning";
 
 describe("engine: malloc tuning for forward-pass processes", () => {
   it("adds the settings to an environment, keeping the ones already there", () => {

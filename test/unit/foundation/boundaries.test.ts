@@ -11,7 +11,9 @@ const ROOT = path.join(__dirname, "../../..");
 async function restricted(file: string, code: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: ROOT });
   const [r] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
-  return r.messages.filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+  return r.messages
+    .filter((m) => m.ruleId === "no-restricted-imports" || m.ruleId === "@typescript-eslint/no-restricted-imports")
+    .map((m) => m.message);
 }
 
 describe("import boundaries (lint)", function () {
@@ -38,6 +40,52 @@ describe("import boundaries (lint)", function () {
       assert.strictEqual((await restricted(file, `${imp}\nexport const y = 1;\n`)).length, 1, imp);
     assert.deepStrictEqual(
       await restricted(file, 'import type { ProbeResult } from "../../src/protocol/probeData";\nexport type Y = ProbeResult;\n'),
+      [],
+    );
+  });
+  it("the extension runs no engine code: value imports of src/engine fail, type-only imports pass", async () => {
+    const file = "src/extension/probe/violation.ts";
+    for (const imp of [
+      'import { parsePromptFile } from "../../engine/promptfile";\nexport const y = parsePromptFile;',
+      'import { withMallocTuning } from "../../engine";\nexport const y = withMallocTuning;',
+    ])
+      assert.ok((await restricted(file, `${imp}\n`)).length >= 1, imp);
+    assert.deepStrictEqual(await restricted(file, 'import type { PatchSpec } from "../../engine";\nexport type Y = PatchSpec;\n'), []);
+  });
+  it("the extension's bundle holds no byte of engine code", async () => {
+    const esbuild = await import("esbuild");
+    const r = await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: ["src/extension/extension.ts"],
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      write: false,
+      metafile: true,
+      external: ["vscode"],
+      define: { __INTROSPECT_TEST_HOOKS__: "false" },
+      outfile: path.join(ROOT, "dist/boundary-check.js"),
+      logLevel: "silent",
+    });
+    const inputs = Object.values(r.metafile.outputs).flatMap((o) => Object.entries(o.inputs));
+    assert.ok(
+      inputs.some(([f, i]) => f.startsWith("src/extension/") && i.bytesInOutput > 0),
+      "the bundle was inspected",
+    );
+    const engine = inputs.filter(([f, i]) => f.startsWith("src/engine/") && i.bytesInOutput > 0).map(([f]) => f);
+    assert.deepStrictEqual(engine, []);
+  });
+  it("outside code imports the engine through its entry point only", async () => {
+    for (const [file, imp] of [
+      ["src/server/handlers/violation.ts", 'import { parsePromptFile } from "../../engine/promptfile";'],
+      ["src/cli/violation.ts", 'import type { LoadedModel } from "../engine/model/loaded";'],
+      ["src/protocol/violation.ts", 'import type { ModelInfo } from "../engine/types";'],
+      ["src/extension/violation.ts", 'import type { ModelInfo } from "../engine/types";'],
+      ["webview/probe/violation.ts", 'import type { ProbeResult } from "../../src/engine/analysis/result";'],
+    ])
+      assert.strictEqual((await restricted(file, `${imp}\nexport const y = 1;\n`)).length, 1, `${file}: ${imp}`);
+    assert.deepStrictEqual(
+      await restricted("src/server/handlers/ok.ts", 'import { parsePromptFile } from "../../engine";\nexport const y = parsePromptFile;\n'),
       [],
     );
   });

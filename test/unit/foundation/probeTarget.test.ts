@@ -1,7 +1,19 @@
 // What "Probe Selection" sends: the selection in its context (file / selection setting, prompt
-// blocks in .introspect files) and the way back from text offsets to document positions.
+// blocks in .introspect files, located by the host's PromptTargetRequest answer) and the way back
+// from text offsets to document positions.
 import * as assert from "assert";
-import { probeTarget, promptTexts, wholeTextTarget, type DocumentLike } from "../../../src/extension/probe/target";
+import { parsePromptFile } from "../../../src/engine/promptfile";
+import { probeTarget, promptTextTarget, type DocumentLike } from "../../../src/extension/probe/target";
+import { promptTarget, promptTexts } from "../../../src/server/language/promptQueries";
+
+/** probeTarget as the command calls it: in a prompt file, with the host's answer for the selection. */
+function target(d: DocumentLike, start: number, end: number, mode: "file" | "selection") {
+  const inBlock =
+    d.languageId === "introspect"
+      ? promptTarget({ source: d.text, find: { selection: { start: d.positionAt(start), end: d.positionAt(end) } } })
+      : null;
+  return probeTarget(d, start, end, mode, inBlock);
+}
 
 function doc(text: string, languageId = "plaintext"): DocumentLike {
   return {
@@ -20,7 +32,7 @@ describe("probe target", () => {
   it("file context: the text up to the selection's end, the selection at its document offsets", () => {
     const start = FILE.indexOf("John gave");
     const end = start + "John gave".length;
-    const t = probeTarget(doc(FILE), start, end, "file");
+    const t = target(doc(FILE), start, end, "file");
     assert.strictEqual(t.text, FILE.slice(0, end));
     assert.deepStrictEqual(t.selection, { start, end });
     assert.deepStrictEqual(t.toDocument(start, start + 4), { start: { line: 1, character: 38 }, end: { line: 1, character: 42 } });
@@ -28,7 +40,7 @@ describe("probe target", () => {
 
   it("selection context: the selected text alone, mapped back by its start", () => {
     const start = FILE.indexOf("Mary");
-    const t = probeTarget(doc(FILE), start, start + 4, "selection");
+    const t = target(doc(FILE), start, start + 4, "selection");
     assert.strictEqual(t.text, "Mary");
     assert.deepStrictEqual(t.selection, { start: 0, end: 4 });
     assert.deepStrictEqual(t.toDocument(0, 4).start, { line: 1, character: 5 });
@@ -39,7 +51,7 @@ describe("probe target", () => {
 
   it("a selection inside a prompt block is probed in the block's text only", () => {
     const start = PROMPT_FILE.indexOf("John gave");
-    const t = probeTarget(doc(PROMPT_FILE, "introspect"), start, start + "John gave".length, "file");
+    const t = target(doc(PROMPT_FILE, "introspect"), start, start + "John gave".length, "file");
     assert.strictEqual(t.source, "prompt block");
     assert.strictEqual(t.text, "When Mary and John went to the store, John gave");
     assert.strictEqual(t.text.slice(t.selection.start, t.selection.end), "John gave");
@@ -52,11 +64,14 @@ describe("probe target", () => {
   });
 
   it("quoted prompt text: escapes resolved, positions mapped through them", () => {
-    const values = promptTexts(PROMPT_FILE);
+    const values = promptTexts(parsePromptFile(PROMPT_FILE));
     const q = values.find((v) => v.text.startsWith("say"));
     assert.ok(q, `prompt texts: ${values.map((v) => v.text).join(" | ")}`);
     assert.strictEqual(q.text, 'say "hi" now');
-    const t = wholeTextTarget(q);
+    // The "Probe" lens names the value by its text and start; the host finds it.
+    const found = promptTarget({ source: PROMPT_FILE, find: { value: { text: q.text, start: q.range.start } } });
+    assert.ok(found);
+    const t = promptTextTarget(found);
     const hi = q.text.indexOf("hi");
     const r = t.toDocument(hi, hi + 2);
     const line = PROMPT_FILE.split("\n")[r.start.line];
@@ -65,7 +80,7 @@ describe("probe target", () => {
 
   it("outside any prompt text, a prompt file falls back to the setting", () => {
     const start = PROMPT_FILE.indexOf("demo-llama");
-    const t = probeTarget(doc(PROMPT_FILE, "introspect"), start, start + 4, "selection");
+    const t = target(doc(PROMPT_FILE, "introspect"), start, start + 4, "selection");
     assert.strictEqual(t.source, "selection");
     assert.strictEqual(t.text, "demo");
   });

@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import { LatestWins } from "../../../src/extension/steer/coalesce";
 import { defaultPrompt } from "../../../src/extension/steer/prompt";
+import { promptBlocks } from "../../../src/server/language/promptQueries";
 import { waitFor } from "../../waitFor";
 
 /** A manual scheduler: starts happen only when the test says so. */
@@ -108,8 +109,12 @@ describe("steer-ui/defaultPrompt", () => {
     );
   });
   it("takes the prompt block under the cursor, else the first prompt block", () => {
+    // The host reads the blocks (PromptBlocksRequest); the extension words the source.
     const at = (line: number) =>
-      defaultPrompt({ text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "", cursorLine: line });
+      defaultPrompt(
+        { text: file, languageId: "introspect", fileName: "/w/s.introspect", selected: "", cursorLine: line },
+        promptBlocks({ source: file, position: { line, character: 0 } }),
+      );
     assert.strictEqual(at(6)?.prompt, "I hated it. It was");
     assert.strictEqual(at(6)?.source, "s.introspect: other");
     assert.strictEqual(at(9)?.prompt, "The food was");

@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import { makeVector, withLayerWeights } from "../../../src/engine/steer/vector";
 import { decodeIvec, encodeIvec, loadVector, saveVector } from "../../../src/engine/steer/ivec";
-import { GgufType, f16ToF32, readGguf, writeGguf } from "../../../src/engine/steer/gguf";
+import { GgufType, readGguf, writeGguf } from "../../../src/engine/steer/gguf";
+import { f16ToF32 } from "../../../src/engine/half";
 import { exportControlVector, importControlVector } from "../../../src/engine/steer/controlvector";
 import { ModelInfo } from "../../../src/engine/types";
 

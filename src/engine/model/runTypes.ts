@@ -1,0 +1,94 @@
+// The shapes of a forward pass on an open model (LoadedModel.run / decodeStep): what is asked
+// (capture, steer, patch), what comes back, and the options of its sessions.
+import type * as ort from "onnxruntime-node";
+import type { ActivationTensor, CancelToken, HookName } from "../types";
+import type { ExpertIntervention } from "../experts/types";
+
+export interface SessionOptions {
+  /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
+  intraOpThreads?: number;
+  /** onnxruntime graph optimisation level; default "all". */
+  graphOptimization?: "disabled" | "basic" | "extended" | "all";
+  /** Where edited graphs go (default $INTROSPECT_CACHE_DIR, else $XDG_CACHE_HOME/introspect or ~/.cache/introspect); never the model's folder. */
+  cacheDir?: string;
+  /** "cache": pass the weights to onnxruntime as buffers instead of hard-linking them beside the edited graph. */
+  editLocation?: "auto" | "cache";
+  /** onnxruntime's MatMul weight prepacking (default true): faster forwards, but session creation is
+   * slower (~9 s vs ~1 s for GPT-2 small on 2 busy cores) and memory grows by the packed copies. */
+  prepackWeights?: boolean;
+  /** How many edited sessions stay open (default 3). */
+  maxSessions?: number;
+  /** Whether onnxruntime's intra-op threads spin while waiting for work (default true, onnxruntime's own
+   * default): fastest on an idle machine; false on a busy one, where spinning threads steal the cores
+   * the working ones need (measured under a load of 14 on 2 cores: 1.27 s spinning vs 0.43 s not). */
+  allowSpinning?: boolean;
+  /** Where onnxruntime runs: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU (provider.ts). */
+  executionProvider?: string;
+}
+
+/** Variants of an edited session beyond its sites. */
+export interface SessionVariant {
+  /** `logits` holds only the last position ([batch, 1, vocab]) where the graph allows it. */
+  lastLogits?: boolean;
+  /** Sites with a zero-below-threshold input (EditSet.zeroBelow). */
+  zeroBelow?: HookName[];
+}
+
+/** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
+export interface SteerSpec {
+  site: HookName;
+  vector: Float32Array | ActivationTensor;
+  scale?: number;
+}
+
+/** Replaces a site's value at `positions` (every batch row) with `values` (the site's full shape). */
+export interface PatchSpec {
+  site: HookName;
+  positions: number[];
+  values: ActivationTensor;
+}
+
+export interface RunRequest {
+  /** One prompt (results without batch dimension) or a batch (rows right-padded, masked). */
+  ids: number[] | number[][];
+  capture?: HookName[];
+  steer?: SteerSpec[];
+  patch?: PatchSpec[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
+  /** Expert interventions (off, forced, router bias, top-k), fed to the edited graph's expert inputs. */
+  experts?: ExpertIntervention[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep;
+   * `experts`: MoE layers to build expert inputs for. */
+  prepare?: { steer?: HookName[]; patch?: HookName[]; experts?: number[] };
+  /** Entries of a site with |x| below `threshold` set to 0 (sparsity experiments); captures show the zeroed values. */
+  zeroBelow?: Array<{ site: HookName; threshold: number }>;
+  cancel?: CancelToken;
+}
+
+export interface RunResult {
+  /** [seq, vocab] for one prompt, [batch, seq, vocab] for a batch. */
+  logits: ActivationTensor;
+  captures: Map<HookName, ActivationTensor>;
+}
+
+/** Key/value cache between decode steps (onnxruntime tensors, kept opaque). */
+export interface KvCache {
+  length: number;
+  tensors: Map<string, ort.Tensor>;
+}
+
+export interface DecodeResult {
+  /** [batch, newTokens, vocab]. */
+  logits: ActivationTensor;
+  cache: KvCache;
+  captures: Map<HookName, ActivationTensor>;
+}
+
+export interface EditedSession {
+  session: ort.InferenceSession;
+  /** Runs in flight; an evicted session is released when this drops to zero. */
+  busy?: number;
+  evicted?: boolean;
+  /** Graph output to read for each site. */
+  outputs: Map<HookName, string>;
+}
