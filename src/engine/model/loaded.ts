@@ -13,13 +13,13 @@ import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, 
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
-import { expertRouting } from "../experts/routing";
-import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
+import { chooseProvider, createWithProvider, type ProviderState } from "./provider";
 import { batchRow, joinRows, squeeze } from "./rows";
 import type { DecodeResult, EditedSession, KvCache, RunRequest, RunResult, SessionOptions, SessionVariant } from "./runTypes";
+import { expertRouting } from "../experts/routing";
+import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
 
 import { expandSites, loadError } from "./loadChecks";
-import { chooseProvider, createWithProvider, type ProviderState } from "./provider";
 
 export * from "./runTypes";
 export { expandSites, checkTokenizerFits, loadError } from "./loadChecks";
