@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama]
+// npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama|llama-1b-tiny] [--1b]
 //                [--passive] [--no-reference] [--tiny] [--no-malloc-tuning]
 // Measures Introspect against onnxruntime's plain forward (the physical limit) and against a
 // PyTorch forward-hooks reference on the same weights, in one run; prints a table and writes
@@ -18,9 +18,10 @@ import { plain } from "./figures/plain";
 import { slider } from "./figures/slider";
 import { sweep } from "./figures/sweep";
 import { Ctx, Options } from "./lib/context";
+import { run1b } from "./scale/run1b";
 import { machine } from "./lib/machine";
-import { BenchModel, demoLlama, ensureGpt2, ROOT } from "./lib/models";
-import { usePassiveWaiting } from "./lib/ort";
+import { BenchModel, demoLlama, ensureGpt2, ensureLlama1b, ROOT } from "./lib/models";
+import { benchProvider, usePassiveWaiting } from "./lib/ort";
 import { consoleTable, markdownTable, Row } from "./lib/table";
 import { mallocTuned, withMallocTuning } from "../src/launch/mallocTuning";
 import { withoutOrtTelemetry } from "../src/launch/ortTelemetry";
@@ -31,14 +32,20 @@ interface Args extends Options {
   model: string;
   tiny: boolean;
   passive: boolean;
+  /** The 1B table (bench/scale/run1b.ts) instead of the GPT-2-small one. */
+  oneB: boolean;
+  /** 1B: the 4,096-token figures (on by default). */
+  long: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, only: [], noReference: false, model: "gpt2-small", tiny: false, passive: false };
+  const a: Args = { quick: false, only: [], noReference: false, model: "gpt2-small", tiny: false, passive: false, oneB: false, long: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === "--quick") a.quick = true;
     else if (k === "--tiny") a.tiny = true;
+    else if (k === "--1b") a.oneB = true;
+    else if (k === "--no-long") a.long = false;
     else if (k === "--no-reference") a.noReference = true;
     else if (k === "--passive") a.passive = true;
     else if (k === "--no-malloc-tuning")
@@ -47,9 +54,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--model") a.model = argv[++i] ?? "";
     else
       throw new Error(
-        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama> --passive --no-reference --tiny --no-malloc-tuning`,
+        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama|llama-1b-tiny> --1b --no-long --passive --no-reference --tiny --no-malloc-tuning`,
       );
   }
+  if (a.oneB) return a; // run1b checks its own figure names
   const known = FIGURES.map((f) => f.id);
   for (const f of a.only) if (!known.includes(f)) throw new Error(`unknown figure ${f}; figures: ${known.join(", ")}`);
   return a;
@@ -57,12 +65,13 @@ function parseArgs(argv: string[]): Args {
 
 function pickModel(a: Args, log: (s: string) => void): BenchModel {
   if (a.model === "gpt2-small") return ensureGpt2(a.tiny, log);
+  if (a.model === "llama-1b" || a.model === "llama-1b-tiny") return ensureLlama1b(a.model === "llama-1b-tiny", log);
   if (a.model === "demo-llama") {
     const m = demoLlama();
     if (!m) throw new Error("models/demo-llama/onnx/model.onnx not found: make the demo model first (tools/models)");
     return m;
   }
-  throw new Error(`unknown model ${a.model}; models: gpt2-small, demo-llama`);
+  throw new Error(`unknown model ${a.model}; models: gpt2-small, demo-llama, llama-1b, llama-1b-tiny`);
 }
 
 export async function main(argv: string[]): Promise<{ rows: Row[]; file: string }> {
@@ -70,6 +79,13 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   if (args.passive) usePassiveWaiting();
   log(`glibc malloc settings of the model host (src/launch/mallocTuning.ts): ${mallocTuned() ? "on" : "off"}`);
+  if (args.oneB) {
+    const started = new Date();
+    const loadBefore = machine().loadAverage[0];
+    log(`execution provider: ${benchProvider()}`);
+    const r = await run1b({ quick: args.quick, only: args.only, long: args.long }, log, args.tiny);
+    return write(r.model, args, started, loadBefore, r.rows, r.checks, undefined);
+  }
   const model = pickModel(args, log);
   const ctx = new Ctx(model, args, log);
   const figures = FIGURES.filter((f) => args.only.length === 0 || args.only.includes(f.id));
@@ -91,15 +107,29 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
     await ctx.close();
   }
   const ref = ctx.referenceTasks.size && !args.noReference ? await ctx.reference().catch(() => undefined) : undefined;
+  return write(model, args, started, loadBefore, rows, ctx.checks, ref?.env, ctx.sizes);
+}
+
+function write(
+  model: BenchModel,
+  args: Args,
+  started: Date,
+  loadBefore: number,
+  rows: Row[],
+  checks: Record<string, number | string>,
+  referenceEnv: unknown,
+  sizes?: unknown,
+): { rows: Row[]; file: string } {
   const result = {
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
     model: { name: model.name, onnx: path.relative(ROOT, model.onnx), layers: model.layers, dModel: model.dModel, vocab: model.vocab },
-    options: { quick: args.quick, only: args.only, passive: args.passive, mallocTuning: mallocTuned() },
+    options: { quick: args.quick, only: args.only, passive: args.passive, mallocTuning: mallocTuned(), oneB: args.oneB, long: args.long },
+    executionProvider: benchProvider(),
     machine: { ...machine(), loadAverageAtStart: loadBefore },
-    sizes: ctx.sizes,
-    checks: ctx.checks,
-    referenceEnv: ref?.env,
+    sizes,
+    checks,
+    referenceEnv,
     rows,
   };
   const dir = path.join(ROOT, "bench", "results");
@@ -112,11 +142,13 @@ export async function main(argv: string[]): Promise<{ rows: Row[]; file: string 
     "",
     markdownTable(rows),
     "",
-    ...Object.entries(ctx.checks).map(([k, v]) => `- ${k}: ${typeof v === "number" ? v.toPrecision(3) : v}`),
+    `execution provider: ${benchProvider()}`,
+    "",
+    ...Object.entries(checks).map(([k, v]) => `- ${k}: ${typeof v === "number" ? v.toPrecision(3) : v}`),
   ].join("\n");
   fs.writeFileSync(path.join(dir, "latest.md"), md + "\n");
   process.stdout.write(`\n${consoleTable(rows)}\n\n`);
-  for (const [k, v] of Object.entries(ctx.checks)) process.stdout.write(`${k}: ${typeof v === "number" ? v.toPrecision(3) : v}\n`);
+  for (const [k, v] of Object.entries(checks)) process.stdout.write(`${k}: ${typeof v === "number" ? v.toPrecision(3) : v}\n`);
   process.stdout.write(`\nwritten ${path.relative(ROOT, file)} (and latest.json, latest.md) in ${result.seconds.toFixed(0)} s\n`);
   return { rows, file };
 }

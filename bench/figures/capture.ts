@@ -59,9 +59,9 @@ export const capture: Figure = {
   },
 };
 
-/** Seconds per call of each function, timed in rounds (one untimed round first; the order rotates). */
-async function interleaved(fns: (() => Promise<unknown>)[], repeats: number): Promise<Stat[]> {
-  for (const f of fns) await f();
+/** Seconds per call of each function, timed in rounds (one untimed round first unless `warm` is false; the order rotates). */
+export async function interleaved(fns: (() => Promise<unknown>)[], repeats: number, warm = true): Promise<Stat[]> {
+  if (warm) for (const f of fns) await f();
   const samples = fns.map(() => [] as number[]);
   for (let r = 0; r < repeats; r++) {
     for (let j = 0; j < fns.length; j++) {

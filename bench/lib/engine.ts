@@ -55,8 +55,15 @@ export interface SteerSpec {
   vector: Float32Array;
 }
 
+/** Engine open options the bench varies: the variant (q4) and how many edited sessions stay open
+ * (1 at 1B, where each holds the weights). */
+export interface EngineOpen {
+  variant?: string;
+  maxSessions?: number;
+}
+
 export interface EngineApi {
-  open(modelPath: string): Promise<EngineModel>;
+  open(modelPath: string, opts?: EngineOpen): Promise<EngineModel>;
 }
 
 export interface EngineStatus {
@@ -73,8 +80,8 @@ let cached: EngineStatus | undefined;
 export async function loadEngine(): Promise<EngineStatus> {
   if (cached) return cached;
   if (typeof openModel !== "function") return (cached = { reason: "the engine exports no openModel" });
-  const open = async (modelPath: string) =>
-    wrap(await openModel(modelPath, { intraOpThreads: THREADS, ...(passiveWaiting() ? { allowSpinning: false } : {}) }));
+  const open = async (modelPath: string, opts: EngineOpen = {}) =>
+    wrap(await openModel(modelPath, { intraOpThreads: THREADS, ...opts, ...(passiveWaiting() ? { allowSpinning: false } : {}) }));
   return (cached = { api: { open } });
 }
 

@@ -11,7 +11,7 @@ export interface OpenMemory {
   ms: number;
 }
 
-export function measureOpen(mode: "ort-path" | "ort-buffer" | "engine", target: string): OpenMemory {
+export function measureOpen(mode: "ort-path" | "ort-buffer" | "engine" | "engine-q4", target: string): OpenMemory {
   const child = path.join(ROOT, "bench", "lib", "open_child.ts");
   const r = spawnSync(process.execPath, ["-r", "tsx/cjs", child, mode, target], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`opening ${target} (${mode}) failed: ${r.stderr.trim().split("\n").pop()}`);

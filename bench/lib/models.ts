@@ -13,6 +13,8 @@ export interface BenchModel {
   name: string;
   dir: string;
   onnx: string;
+  /** The same weights 4-bit (MatMulNBits), for the 1B figures. */
+  q4Onnx?: string;
   /** The same weights in one file, for the memory figure (GPT-2 only). */
   inlineOnnx?: string;
   layers: number;
@@ -63,6 +65,31 @@ export function ensureGpt2(tiny = false, log: (s: string) => void = console.erro
     }
   }
   return readModel(name, dir, inlineDir);
+}
+
+/**
+ * Makes .cache/bench/llama-1b (Llama-3.2-1B's shape, fp32 and q4) with bench/models/make_llama_1b.py
+ * when missing; `tiny`: the same graph at 2 layers x 128 (llama-1b-tiny) for checks.
+ */
+export function ensureLlama1b(tiny = false, log: (s: string) => void = console.error): BenchModel {
+  const name = tiny ? "llama-1b-tiny" : "llama-1b";
+  const dir = path.join(CACHE, name);
+  const need = [
+    "config.json",
+    "tokenizer.json",
+    "onnx/model.onnx",
+    "onnx/model.onnx_data",
+    "onnx/model_q4.onnx",
+    "onnx/model_q4.onnx_data",
+  ];
+  if (!need.every((f) => fs.existsSync(path.join(dir, f)))) {
+    log(`making ${name} in ${CACHE} (seeded random weights, fp32 and q4${tiny ? "" : "; about 8 GB on disk, a few minutes"})...`);
+    const args = [path.join(ROOT, "bench", "models", "make_llama_1b.py"), "--out", CACHE, ...(tiny ? ["--tiny"] : [])];
+    const r = spawnSync(PYTHON, args, { stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) throw new Error(`making ${name} failed (${PYTHON} ${args.join(" ")}). It needs numpy and python3-onnx.`);
+  }
+  const m = readModel(name, dir);
+  return { ...m, q4Onnx: path.join(dir, "onnx", "model_q4.onnx") };
 }
 
 export function demoLlama(): BenchModel | undefined {

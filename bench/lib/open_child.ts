@@ -1,6 +1,6 @@
 // Child process for the memory figure: opens one model and reports its peak resident memory.
 // A fresh process per measurement, because maxRSS never goes down.
-//   node -r tsx/cjs bench/lib/open_child.ts <ort-path|ort-buffer|engine> <model.onnx or folder>
+//   node -r tsx/cjs bench/lib/open_child.ts <ort-path|ort-buffer|engine|engine-q4> <model.onnx or folder>
 
 import * as fs from "fs";
 import * as ort from "onnxruntime-node";
@@ -15,16 +15,16 @@ function statusKb(field: string): number {
 
 async function main(): Promise<void> {
   const [mode, target] = process.argv.slice(2);
-  const engine = mode === "engine" ? await loadEngine() : undefined;
+  const engine = mode.startsWith("engine") ? await loadEngine() : undefined;
   const baselineRss = process.memoryUsage().rss;
   const t = process.hrtime.bigint();
   if (mode === "ort-path") {
     await ort.InferenceSession.create(target, sessionOptions());
   } else if (mode === "ort-buffer") {
     await ort.InferenceSession.create(fs.readFileSync(target), sessionOptions());
-  } else if (mode === "engine") {
+  } else if (mode === "engine" || mode === "engine-q4") {
     if (!engine?.api) throw new Error(`engine not available: ${engine?.reason}`);
-    await engine.api.open(target);
+    await engine.api.open(target, mode === "engine-q4" ? { variant: "q4" } : {});
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -141,3 +141,8 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** The execution provider the bench's sessions use (plain sessions and the engine's). */
+export function benchProvider(): string {
+  return "cpu";
+}

@@ -1,5 +1,6 @@
 // introspect info: the architecture map of a model, each of its self-checks and the verdict.
 
+import { describeProvider } from "../engine";
 import { describeCheck, openModel } from "../engine";
 import { type Command, EXIT, required, table } from "./common";
 import { MODEL_HELP, MODEL_OPTIONS, layerMap, parseConfigOverrides } from "./model";
@@ -26,8 +27,11 @@ ${MODEL_HELP}
       warm: false,
       allowUnconfirmed: true,
       config: parseConfigOverrides(values.config as string | undefined),
+      executionProvider: values.provider as string | undefined,
     });
     try {
+      // A provider other than CPU is only known to work once a session starts on it.
+      if (model.provider.requested !== "cpu" && !model.info.unconfirmed) await model.session();
       const info = model.info;
       const checks = info.checks ?? [];
       const verdict = info.unconfirmed ? "refused" : "confirmed";
@@ -47,6 +51,7 @@ ${MODEL_HELP}
           ["vocabulary", String(info.vocabSize)],
           ["experts", info.numExperts ? `${info.numExperts}${info.expertsPerToken ? `, top-${info.expertsPerToken}` : ""}` : "-"],
           ["KV cache inputs", info.hasKvCache ? "yes" : "no"],
+          ["execution provider", describeProvider(model.provider)],
         ]) + "\n\n",
       );
       const short = (s: string) => s.replace(/^blocks\.\d+\./, "");

@@ -11,6 +11,7 @@ export const MODEL_OPTIONS: Options = {
   variant: { type: "string" },
   threads: { type: "string" },
   config: { type: "string" },
+  provider: { type: "string" },
 };
 
 export const MODEL_HELP = `  --model PATH      model folder (Transformers.js / Optimum layout) or a .onnx file with
@@ -18,7 +19,9 @@ export const MODEL_HELP = `  --model PATH      model folder (Transformers.js / O
   --variant NAME    fp32 (default), fp16, quantized, q4, ... (which onnx/model_*.onnx to use)
   --threads N       onnxruntime intra-op threads (default: onnxruntime's choice)
   --config K=V,...  replace config.json values (e.g. num_hidden_layers=6) when config.json is
-                    wrong for the graph: the architecture map checks itself against it`;
+                    wrong for the graph: the architecture map checks itself against it
+  --provider NAME   onnxruntime execution provider: cpu (default), cuda, coreml, dml, webgpu
+                    where this onnxruntime-node build has it; otherwise CPU, with the reason`;
 
 export interface Opened {
   model: LoadedModel;
@@ -30,14 +33,27 @@ export interface Opened {
  * checked before the first session is created, because creating it writes the edited graph beside
  * the model: a folder whose tokenizer or graph is unusable is left as it was.
  */
-/** openWithTokenizer with a command's --variant and --config. */
+/** openWithTokenizer with a command's --variant, --config and --provider. */
 export function openFromOptions(modelPath: string, values: Record<string, unknown>, threads?: number): Promise<Opened> {
-  return openWithTokenizer(modelPath, values.variant as string | undefined, threads, values.config as string | undefined);
+  return openWithTokenizer(
+    modelPath,
+    values.variant as string | undefined,
+    threads,
+    values.config as string | undefined,
+    values.provider as string | undefined,
+  );
 }
 
-export async function openWithTokenizer(modelPath: string, variant?: string, threads?: number, config?: string): Promise<Opened> {
+export async function openWithTokenizer(
+  modelPath: string,
+  variant?: string,
+  threads?: number,
+  config?: string,
+  provider?: string,
+): Promise<Opened> {
   const model = await openModel(modelPath, {
     variant,
+    executionProvider: provider,
     warm: false,
     ...(threads ? { intraOpThreads: threads } : {}),
     config: parseConfigOverrides(config),

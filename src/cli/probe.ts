@@ -4,6 +4,7 @@ import { logitLens } from "../engine";
 import { writeSafetensors, type WritableTensor } from "../engine";
 import type { ActivationTensor, HookName } from "../engine";
 import { IntrospectError, parseHookName } from "../engine";
+import { describeProvider } from "../engine";
 import {
   type Command,
   threadsOption,
@@ -109,6 +110,7 @@ ${MODEL_HELP}
             dModel: info.dModel,
             vocabSize: info.vocabSize,
             exportStyle: info.exportStyle,
+            executionProvider: info.executionProvider,
             hasKvCache: info.hasKvCache,
             notes: info.notes,
           },
@@ -126,6 +128,7 @@ ${MODEL_HELP}
       io.out(
         `${info.id}: ${info.architecture}, ${info.numLayers} layers, d_model ${info.dModel}, vocabulary ${info.vocabSize}, export ${info.exportStyle}\n`,
       );
+      io.out(`execution provider: ${describeProvider(model.provider)}\n`);
       for (const n of info.notes) io.out(`  note: ${n}\n`);
       io.out(`tokens (${tokens.length}): ${tokens.map((t) => quoteToken(t.text)).join(" ")}\n`);
       const kinds = new Set(map.layers.flatMap((l) => l.sites.map((s) => s.replace(/^blocks\.\d+\./, ""))));

@@ -88,3 +88,7 @@ export { diffModels, summaryText, type ModelDiff, type DiffSummary } from "./shi
 export { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis, type LayerDetector, type ShiftEvaluation } from "./shift/detector";
 export { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable, type FidelityBadge } from "./shift/fidelity";
 export { pplSparsity, sparsityPerLayer, type PplSparsity, type LayerSparsity } from "./shift/sparsity";
+export type { ExpertIntervention } from "./experts/types";
+export * from "./features";
+export { sitesFor as featureSites } from "./features";
+export { EXECUTION_PROVIDERS, chooseProvider, describeProvider, providerSetting, type ProviderState } from "./model/provider";

@@ -115,6 +115,8 @@ export interface ModelInfo {
   notes: string[];
   /** The map's self-check: each count the graph gives against another account of the model. */
   checks?: Array<{ what: string; graph: number | string; other: number | string; source: string; verdict: "agree" | "disagree" }>;
+  /** Where onnxruntime runs this model: the provider asked for, the one in use, and why they differ. */
+  executionProvider?: { requested: string; used: string; fallback?: string };
   /** Set only when opened despite a failed self-check (`introspect info`): the refusal sentence. */
   unconfirmed?: string;
 }

@@ -4,6 +4,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import { registerFileModel } from "./fileModel";
 import { registerFirstRun } from "./firstRun";
+import { setFeatureSteerView } from "./features/handlers";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
@@ -27,7 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   context.subscriptions.push(output, host, new StatusBar(host), { dispose: () => info.dispose() });
   registerCommands(context, host, info);
   registerProbeCommands(context, host);
-  registerSteerCommands(context, host);
+  setFeatureSteerView(registerSteerCommands(context, host));
   registerPatchCommands(context, host);
   registerFileModel(context, host);
   registerFirstRun(context);

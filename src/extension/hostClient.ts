@@ -83,7 +83,11 @@ export class HostClient implements vscode.Disposable {
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration("introspect.model") || e.affectsConfiguration("introspect.variant")) {
+        if (
+          e.affectsConfiguration("introspect.model") ||
+          e.affectsConfiguration("introspect.variant") ||
+          e.affectsConfiguration("introspect.executionProvider")
+        ) {
           // A changed setting is the user's latest word on the model.
           this.fileModel = undefined;
           void this.configure();
@@ -161,7 +165,8 @@ export class HostClient implements vscode.Disposable {
         if (pick) void vscode.commands.executeCommand("workbench.trust.manage");
       });
     }
-    const state = await this.client.sendRequest(ConfigureRequest.type, params);
+    const executionProvider = vscode.workspace.getConfiguration("introspect").get<string>("executionProvider") || undefined;
+    const state = await this.client.sendRequest(ConfigureRequest.type, { ...params, ...(executionProvider ? { executionProvider } : {}) });
     // The reason where the user looks, not only in the status bar's tooltip; once per model and reason.
     if (state.kind === "failed" && notifyFailure && this.toldFailure !== `${state.path}\n${state.reason}`) {
       this.toldFailure = `${state.path}\n${state.reason}`;

@@ -4,8 +4,21 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelInfo, ModelState } from "../engine";
+import type { ExpertIntervention, ModelInfo, ModelState } from "../engine";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
+import type {
+  FeatureCardParams,
+  FeatureCardResult,
+  FeatureClampParams,
+  FeatureClampResult,
+  FeatureListResult,
+  FeatureReadParams,
+  FeatureReadResult,
+  FeatureScanParams,
+  FeatureScanResult,
+  FeatureVectorParams,
+  FeatureVectorResult,
+} from "./featureData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
 export type { ModelState };
@@ -77,6 +90,8 @@ export interface ConfigureParams {
   modelPath: string;
   /** Variant file name inside `onnx/` without extension, e.g. "model", "model_quantized"; "" = default. */
   variant: string;
+  /** introspect.executionProvider: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU. */
+  executionProvider?: string;
 }
 
 /** Client -> host request: (re)load the model named by the settings; answered when loading ends. */
@@ -228,6 +243,8 @@ export interface SteerGenerateParams {
   vectors: SteerActive[];
   maxTokens: number;
   sampling: SteerSampling;
+  /** Expert interventions of the steered side (mixture-of-experts models); the unsteered side has none. */
+  experts?: ExpertIntervention[];
 }
 
 export interface SteerTokenStep {
@@ -315,4 +332,42 @@ export namespace PatchProgressNotification {
 export namespace PatchCellRequest {
   export const method = "introspect/patchCell" as const;
   export const type = new RequestType<import("./patchData").PatchCellParams, import("./patchData").PatchCellResult, void>(method);
+}
+
+// ---- feature dictionaries (src/server/handlers/features.ts) ----------------------------------
+
+/** Client -> host request: dictionaries under the loaded model's `saes/` folder. */
+export namespace FeatureListRequest {
+  export const method = "introspect/featureList" as const;
+  export const type = new RequestType0<FeatureListResult, void>(method);
+}
+
+/** Client -> host request: a dictionary's reading of the probed tokens (heatmap, top features, error, L0). */
+export namespace FeatureReadRequest {
+  export const method = "introspect/featureRead" as const;
+  export const type = new RequestType<FeatureReadParams, Wire<FeatureReadResult>, void>(method);
+}
+
+/** Client -> host request: one feature's card (logit-lens tokens, density, cached top snippets). */
+export namespace FeatureCardRequest {
+  export const method = "introspect/featureCard" as const;
+  export const type = new RequestType<FeatureCardParams, FeatureCardResult, void>(method);
+}
+
+/** Client -> host request: scan a corpus with a dictionary once (progress, cancel), cached in the extension's cache folder. */
+export namespace FeatureScanRequest {
+  export const method = "introspect/featureScan" as const;
+  export const type = new RequestType<FeatureScanParams, FeatureScanResult, void>(method);
+}
+
+/** Client -> host request: a feature's decoder direction, scaled to its typical activation, as .ivec bytes. */
+export namespace FeatureVectorRequest {
+  export const method = "introspect/featureVector" as const;
+  export const type = new RequestType<FeatureVectorParams, FeatureVectorResult, void>(method);
+}
+
+/** Client -> host request: greedy continuation with one feature clamped (and without), for the feature card. */
+export namespace FeatureClampRequest {
+  export const method = "introspect/featureClamp" as const;
+  export const type = new RequestType<FeatureClampParams, FeatureClampResult, void>(method);
 }

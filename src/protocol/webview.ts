@@ -2,9 +2,19 @@
 // Two discriminated unions, one per direction, plus a small request/response helper that
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
+import type { ExpertIntervention } from "../engine";
 import type { FidelityResult, ModelInfoResult } from "./lsp";
 
 export type { WebviewTensor } from "./webviewTensor";
+import type {
+  FeatureCardResult,
+  FeatureClampParams,
+  FeatureClampResult,
+  FeatureListResult,
+  FeatureReadParams,
+  FeatureReadResult,
+  FeatureScanResult,
+} from "./featureData";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
 import type { SteerAction, SteerGenStatus, SteerLiveInput, SteerPanelState, SteerStep, SteerSweepResult } from "./steerData";
 import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
@@ -23,6 +33,25 @@ export interface WebviewRequests {
   "introspect/export": { params: ExportRequest; result: { path: string } };
   /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
+  /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
+  "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
+  /** Probe panel -> extension: feature dictionaries beside the loaded model. */
+  "introspect/featureList": { params: Record<string, never>; result: FeatureListResult };
+  /** Probe panel -> extension: pick a dictionary folder or file with the open dialog; "" if cancelled. */
+  "introspect/featureChoose": { params: Record<string, never>; result: { path: string } };
+  /** Probe panel -> extension: a dictionary's reading of the probed tokens. */
+  "introspect/featureRead": { params: FeatureReadParams; result: FeatureReadResult };
+  /** Probe panel -> extension: a feature's card (the extension adds its cache folder and the corpus). */
+  "introspect/featureCard": { params: { path: string; feature: number }; result: FeatureCardResult };
+  /** Probe panel -> extension: choose a corpus (dialog) and scan it in the background; null if none chosen. */
+  "introspect/featureScan": { params: { path: string; choose: boolean }; result: FeatureScanResult | null };
+  /** Probe panel -> extension: the feature's decoder direction as a vector in the steering panel. */
+  "introspect/featureAddToSteering": {
+    params: { path: string; feature: number; fallbackTypical: number };
+    result: { name: string; typical: number; typicalSource: string };
+  };
+  /** Probe panel -> extension: continuation of the probed text with the feature clamped, and without. */
+  "introspect/featureClamp": { params: FeatureClampParams; result: FeatureClampResult };
 }
 
 export type RequestMethod = keyof WebviewRequests;

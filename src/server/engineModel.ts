@@ -61,7 +61,7 @@ export function createEngineModelAccess(host: EngineModelHost): EngineModelAcces
       const old = engine;
       const entry: NonNullable<typeof engine> = {
         forModel: current,
-        model: openModel(current.onnxFile, { intraOpThreads: threads(), warm: false }),
+        model: openModel(current.onnxFile, { intraOpThreads: threads(), warm: false, executionProvider: current.executionProvider }),
       };
       engine = entry;
       entry.model.then(

@@ -6,4 +6,6 @@ export interface LoadedModel {
   modelPath: string;
   /** The .onnx file actually opened. */
   onnxFile: string;
+  /** introspect.executionProvider as configured (the engine falls back to CPU when it cannot start). */
+  executionProvider?: string;
 }

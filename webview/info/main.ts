@@ -36,6 +36,8 @@ function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
   const fact = (k: string, v: string) => facts.append(el("dt", k), el("dd", v));
   fact("architecture", m.architecture);
   fact("export style", m.exportStyle);
+  const ep = m.executionProvider;
+  if (ep) fact("execution provider", ep.fallback ? `${ep.used} (${ep.requested} requested: ${ep.fallback})` : ep.used);
   fact("layers", String(m.numLayers));
   fact("residual width", String(m.dModel));
   fact("vocabulary", String(m.vocabSize));

@@ -13,6 +13,7 @@ import { attentionView } from "./attentionView";
 import { compareView } from "./compareView";
 import { exportFile } from "./exporting";
 import { headsView } from "./headsView";
+import { featureView } from "./featureView";
 import { layerView } from "./layerView";
 import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
@@ -97,6 +98,7 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     headsView(ctx),
   ];
   if (result.moe) views.push(moeView(ctx, result.moe));
+  views.push(featureView(ctx));
   root.replaceChildren(...views);
   root.classList.remove("stale");
   root.dataset.rendered = String(Date.now());

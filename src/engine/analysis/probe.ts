@@ -3,6 +3,7 @@
 // from the panel need (another layer's neurons, another head's attention) so it can answer them.
 import type { LoadedModel } from "../model/loaded";
 import { unembedResidual } from "../model/lens";
+import { lensTopK } from "../model/lensTopK";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
 import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
@@ -23,6 +24,9 @@ export interface ProbeOptions {
   /** Layer and head of the attention view (default 0, 0). */
   attention?: AttentionRequest;
   massiveFactor?: number;
+  /** "topk" (default): softmax and top-k inside onnxruntime, in row chunks (model/lensTopK.ts);
+   * "full": every layer's [tokens, vocab] logits unembedded and reduced here (the path before). */
+  lensMode?: "topk" | "full";
   cancel?: CancelToken;
 }
 
@@ -101,7 +105,7 @@ export class ProbeSession {
     const { captures } = await model.run({ ids, capture, cancel: opts.cancel });
     const forwardMs = performance.now() - tRun;
 
-    const lens = await lensOf(model, captures, plan, sel, notes, opts.cancel);
+    const lens = await lensOf(model, captures, plan, sel, notes, opts.lensMode, opts.cancel);
     if (!has(hookName(0, "hook_resid_pre")))
       notes.push(
         "The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.",
@@ -166,6 +170,7 @@ async function lensOf(
   plan: ProbePlan,
   sel: RowRange,
   notes: string[],
+  mode: ProbeOptions["lensMode"],
   cancel?: CancelToken,
 ): Promise<LensLayer[] | undefined> {
   const lens: LensLayer[] = [];
@@ -173,7 +178,11 @@ async function lensOf(
     for (let l = 0; l < plan.numLayers; l++) {
       throwIfCancelled(cancel);
       const resid = rows(captures.get(hookName(l, "hook_resid_post"))!, sel);
-      lens.push(logitLensLayer(await unembedResidual(model, resid), { start: 0, end: sel.end - sel.start }, plan.nextIds, LENS_K));
+      lens.push(
+        mode === "full"
+          ? logitLensLayer(await unembedResidual(model, resid), { start: 0, end: sel.end - sel.start }, plan.nextIds, LENS_K)
+          : await lensTopK(model, resid, plan.nextIds, LENS_K, cancel),
+      );
     }
     return lens;
   } catch (e) {

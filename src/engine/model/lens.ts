@@ -30,7 +30,7 @@ interface Tail {
 
 const tails = new WeakMap<LoadedModel, Promise<Tail>>();
 
-function buildTailPlan(model: LoadedModel): { plan: EditPlan; keep: Set<number>; needsZeroSkip: boolean } {
+export function buildTailPlan(model: LoadedModel): { plan: EditPlan; keep: Set<number>; needsZeroSkip: boolean } {
   const g = model.graph;
   const map = model.map;
   const last = map.steps[map.steps.length - 1];
@@ -70,30 +70,28 @@ function buildTailPlan(model: LoadedModel): { plan: EditPlan; keep: Set<number>;
   return { plan, keep, needsZeroSkip: fusedFinal };
 }
 
+/** A session on a cut of the model's graph (`keep` nodes plus `plan`), written to the edit cache. */
+export async function subgraphSession(model: LoadedModel, plan: EditPlan, keep: Set<number>, key: string): Promise<ort.InferenceSession> {
+  const file = materialiseEdit(
+    model.scanned,
+    model.bytes,
+    plan,
+    key,
+    model.fingerprint,
+    model.options.cacheDir,
+    { keep },
+    model.options.editLocation === "cache",
+  );
+  if (file.written) model.writtenFiles.push(file.path);
+  return model.createSession(file.path, file.externalData);
+}
+
 async function tail(model: LoadedModel): Promise<Tail> {
   let t = tails.get(model);
   if (!t) {
     t = (async () => {
       const { plan, keep, needsZeroSkip } = buildTailPlan(model);
-      const file = materialiseEdit(
-        model.scanned,
-        model.bytes,
-        plan,
-        "logit-lens-tail",
-        model.fingerprint,
-        model.options.cacheDir,
-        { keep },
-        model.options.editLocation === "cache",
-      );
-      if (file.written) model.writtenFiles.push(file.path);
-      const session = await ort.InferenceSession.create(file.path, {
-        executionProviders: ["cpu"],
-        logSeverityLevel: 3,
-        graphOptimizationLevel: model.options.graphOptimization ?? "all",
-        ...(model.options.intraOpThreads ? { intraOpNumThreads: model.options.intraOpThreads } : {}),
-        ...(file.externalData ? { externalData: file.externalData } : {}),
-        ...(model.options.prepackWeights === false ? { extra: { session: { disable_prepacking: "1" } } } : {}),
-      });
+      const session = await subgraphSession(model, plan, keep, "logit-lens-tail");
       return { session, extraInputs: plan.newInputs.filter((i) => !i.name.startsWith("introspect/")), needsZeroSkip };
     })();
     tails.set(model, t);
@@ -102,7 +100,7 @@ async function tail(model: LoadedModel): Promise<Tail> {
   return t;
 }
 
-function residTensor(a: ActivationTensor, dtype: number): ort.Tensor {
+export function residTensor(a: ActivationTensor, dtype: number): ort.Tensor {
   const dims = a.dims.length === 2 ? [1, ...a.dims] : a.dims;
   if (dtype === 10) {
     const h = new Uint16Array(a.data.length);

@@ -98,6 +98,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
         throw e;
       }
     }
+    info.executionProvider = model.provider;
     if (opts.warm !== false) await model.session();
     return model;
   } catch (e) {

@@ -2,6 +2,7 @@
 // (capture, steer, patch), what comes back, and the options of its sessions.
 import type * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName } from "../types";
+import type { ExpertIntervention } from "../experts/types";
 
 export interface SessionOptions {
   /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
@@ -21,6 +22,8 @@ export interface SessionOptions {
    * default): fastest on an idle machine; false on a busy one, where spinning threads steal the cores
    * the working ones need (measured under a load of 14 on 2 cores: 1.27 s spinning vs 0.43 s not). */
   allowSpinning?: boolean;
+  /** Where onnxruntime runs: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU (provider.ts). */
+  executionProvider?: string;
 }
 
 /** Variants of an edited session beyond its sites. */
@@ -52,7 +55,11 @@ export interface RunRequest {
   steer?: SteerSpec[];
   patch?: PatchSpec[];
   /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
-  prepare?: { steer?: HookName[]; patch?: HookName[] };
+  /** Expert interventions (off, forced, router bias, top-k), fed to the edited graph's expert inputs. */
+  experts?: ExpertIntervention[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep;
+   * `experts`: MoE layers to build expert inputs for. */
+  prepare?: { steer?: HookName[]; patch?: HookName[]; experts?: number[] };
   /** Entries of a site with |x| below `threshold` set to 0 (sparsity experiments); captures show the zeroed values. */
   zeroBelow?: Array<{ site: HookName; threshold: number }>;
   cancel?: CancelToken;

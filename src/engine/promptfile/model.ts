@@ -1,6 +1,7 @@
 // The document model of a prompt file (`*.introspect`). Every block, key, value and piece of
 // prompt text carries its range in the source, so diagnostics, hovers and code lenses can
 // point at exactly what they talk about. Positions count UTF-16 code units, as LSP does.
+import type { ExpertLine } from "./experts";
 
 /** Zero-based line and UTF-16 character, as in LSP. */
 export interface Position {
@@ -83,6 +84,8 @@ export interface ContrastBlock extends BlockBase {
   normalize?: Located<boolean>;
   /** A site kind (short form) to read, e.g. `resid_post`; undefined = the steering default. */
   site?: Located<string>;
+  /** Expert ranking: what counts as routed (`topk` or `top1`). */
+  count?: Located<"topk" | "top1">;
   positive: PromptText[];
   negative: PromptText[];
 }
@@ -119,6 +122,8 @@ export interface FileOptions {
   shiftReference?: Located<string>;
   /** The layer the shift detector reads (default: the last). */
   shiftLayer?: Located<number>;
+  /** Expert interventions from `experts ...` lines, in file order (src/engine/promptfile/experts.ts). */
+  experts?: Located<ExpertLine>[];
   /** Top-level option lines (blocks keep their own `entries`). */
   entries: Entry[];
 }

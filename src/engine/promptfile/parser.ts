@@ -21,6 +21,7 @@ import { newBlock, notABlock } from "./headers";
 import { contentRange, emptyPiece, splitLines, type Line } from "./lines";
 import { joinPieces, readLineValue, rng, type LinePiece } from "./text";
 import { err, parseBool, parseInt_, parseLayers, parseOneWord, parseSites, words } from "./values";
+import { parseExpertsValue } from "./experts";
 import { BLOCK_KINDS, closest, KEYS_BY_BLOCK, lookupKey, OPTION_KEYS, type KeySpec } from "./vocabulary";
 
 /** A text value still accepting continuation lines. */
@@ -314,6 +315,9 @@ class Parser {
         return;
       case "bool":
         set(name, parseBool(ws, i, name, keyRange, d));
+        return;
+      case "experts":
+        (this.options.experts ??= []).push(...parseExpertsValue(ws, i, keyRange, d));
         return;
       case "int":
       case "word": {

@@ -15,6 +15,7 @@ import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F, shapeOf } from "../onnx/modelFile";
 import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { planExpertEdit } from "../experts/edit";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
 export const INLINE_LIMIT = 4096;
@@ -30,6 +31,8 @@ export interface EditSet {
   zeroBelow?: HookName[];
   /** Unembed only the last position: `logits` becomes [batch, 1, vocab] (for readers of the last row only). */
   lastLogits?: boolean;
+  /** MoE layers with expert-intervention inputs (`src/engine/experts/edit.ts`). */
+  experts?: number[];
 }
 
 export interface EditResult {
@@ -199,6 +202,7 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
     for (const n of added.slice(0, before)) n.input = n.input.map((x) => (x === orig ? t : x));
     current.set(site, t);
   }
+  if (edit.experts?.length) planExpertEdit(g, map, edit.experts, { mutable, added, newInputs, current, edited: new Set(editSites) });
   for (const site of edit.capture) outputs.set(site, current.get(site) ?? ref(site).tensor);
   if (edit.lastLogits) lastPositionOnly(g, map, mutable, added);
   return { changed, added, newInputs, outputs };

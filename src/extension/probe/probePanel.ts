@@ -1,6 +1,7 @@
 // The probe panel on the extension side: one panel beside the editor (reused, restored after a
 // reload), the probe request with progress and cancel, and the panel's requests (other layers,
 // other heads, exports, editor tint). The panel's page is webview/probe.
+import { describeIntervention } from "../../protocol/expertLabels";
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
 import { fromWire, type ProbeResult } from "../../protocol/probeData";
@@ -8,6 +9,7 @@ import type { FromWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { describeFailure, runFailureAction, showFailure } from "../userErrors";
+import { featureHandlers } from "../features/handlers";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -55,6 +57,11 @@ export class ProbePanel implements vscode.Disposable {
           "introspect/probeAttention": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/export": saveExport,
+          "introspect/expertIntervene": async (p) => {
+            await vscode.commands.executeCommand("introspect.steer.addExpert", p.intervention, this.current?.target.text);
+            return { label: describeIntervention(p.intervention) };
+          },
+          ...featureHandlers(context, host),
         },
       },
       () => {

@@ -2,10 +2,11 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as features from "./features";
 import * as patch from "./patch";
 import * as probe from "./probe";
 import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, promptFile, shift];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, promptFile, shift, features];

@@ -20,7 +20,7 @@ export function register(ctx: HostContext): void {
     ctx.setState({ kind: "loading", path: params.modelPath });
     try {
       const onnxFile = resolveOnnxFile(params.modelPath, params.variant);
-      ctx.setModel({ modelPath: params.modelPath, onnxFile });
+      ctx.setModel({ modelPath: params.modelPath, onnxFile, executionProvider: params.executionProvider });
       const engine = await ctx.engine.get();
       // The tokenizer is validated now too, so a broken one fails here rather than at the first probe.
       checkTokenizerFits(engine, await ctx.engine.tokenizer(engine));
@@ -29,7 +29,13 @@ export function register(ctx: HostContext): void {
       await engine.session();
       if (ctx.getModel()?.onnxFile !== onnxFile) return ctx.getState(); // configured again meanwhile
       ctx.setState({ kind: "ready", path: params.modelPath, info: engine.info });
-      ctx.log(`Loaded ${onnxFile}: ${engine.info.numLayers} layers, map confirmed by ${engine.info.checks?.length ?? 0} checks`);
+      ctx.log(
+        `Loaded ${onnxFile}: ${engine.info.numLayers} layers, map confirmed by ${engine.info.checks?.length ?? 0} checks, on ${engine.provider.used}`,
+      );
+      if (engine.provider.fallback) {
+        ctx.log(engine.provider.fallback);
+        void ctx.connection.window.showWarningMessage(`Introspect: ${engine.provider.fallback}`);
+      }
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       ctx.log(`Failed to load ${params.modelPath}: ${reason}`);

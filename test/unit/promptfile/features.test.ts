@@ -261,9 +261,20 @@ describe("prompt-file completion and outline", () => {
       "seed",
       "shift-reference",
       "shift-layer",
+      "experts",
     ]);
     assert.deepStrictEqual(labels("patch p\n  cl", 1, 4), ["clean", "corrupt", "answer", "wrong", "sites", "layers", "metric"]);
-    assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), ["layer", "position", "method", "paired", "normalize", "site", "+", "-"]);
+    assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), [
+      "layer",
+      "position",
+      "method",
+      "paired",
+      "normalize",
+      "site",
+      "count",
+      "+",
+      "-",
+    ]);
     assert.deepStrictEqual(labels("prompt p\n  text", 1, 6), []);
   });
 

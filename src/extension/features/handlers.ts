@@ -1,0 +1,79 @@
+// The probe panel's feature requests on the extension side: dictionary chooser, readings and
+// cards from the host, corpus scans (the corpus from introspect.features.corpus or a dialog,
+// results cached in the extension's global storage), and "Add to steering panel".
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { fromWire } from "../../protocol/probeData";
+import {
+  FeatureCardRequest,
+  FeatureClampRequest,
+  FeatureListRequest,
+  FeatureReadRequest,
+  FeatureScanRequest,
+  FeatureVectorRequest,
+  SteerLoadRequest,
+} from "../../protocol/lsp";
+import type { RequestHandlers } from "../../protocol/webview";
+import type { HostClient } from "../hostClient";
+import type { SteerView } from "../steer/view";
+
+const CORPUS_KEY = "introspect.features.lastCorpus";
+
+/** Set once the steering panel exists (it is created after the probe panel). */
+let steerView: SteerView | undefined;
+export function setFeatureSteerView(v: SteerView): void {
+  steerView = v;
+}
+
+function corpusSetting(): string | undefined {
+  const v = vscode.workspace.getConfiguration("introspect").get<string>("features.corpus");
+  if (!v) return undefined;
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return path.isAbsolute(v) || !root ? v : path.join(root, v);
+}
+
+export function featureHandlers(context: vscode.ExtensionContext, host: HostClient): RequestHandlers {
+  const cacheDir = context.globalStorageUri.fsPath;
+  const corpus = () => context.workspaceState.get<string>(CORPUS_KEY) ?? corpusSetting();
+  return {
+    "introspect/featureList": () => host.client.sendRequest(FeatureListRequest.type),
+    "introspect/featureChoose": async () => {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFiles: true,
+        canSelectFolders: true,
+        canSelectMany: false,
+        openLabel: "Use dictionary",
+        title: "A SAELens folder (cfg.json) or a Gemma Scope params.safetensors",
+      });
+      return { path: picked?.[0]?.fsPath ?? "" };
+    },
+    "introspect/featureRead": async (p) => fromWire(await host.client.sendRequest(FeatureReadRequest.type, p)),
+    "introspect/featureCard": (p) => host.client.sendRequest(FeatureCardRequest.type, { ...p, cacheDir, corpus: corpus() }),
+    "introspect/featureScan": async (p) => {
+      let target = p.choose ? undefined : corpus();
+      if (!target) {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectFiles: true,
+          canSelectFolders: true,
+          canSelectMany: false,
+          openLabel: "Scan corpus",
+          title: 'A folder of text files or a JSONL file ({"text": ...} per line)',
+        });
+        target = picked?.[0]?.fsPath;
+        if (!target) return null;
+      }
+      await context.workspaceState.update(CORPUS_KEY, target);
+      return host.client.sendRequest(FeatureScanRequest.type, { path: p.path, corpus: target, cacheDir });
+    },
+    "introspect/featureAddToSteering": async (p) => {
+      if (!steerView) throw new Error("The steering panel is not ready yet: try again in a moment.");
+      const v = await host.client.sendRequest(FeatureVectorRequest.type, { ...p, cacheDir, corpus: corpus() });
+      await steerView.ensureRegistered();
+      const r = await host.client.sendRequest(SteerLoadRequest.type, { format: "ivec", base64: v.ivec, label: `feature ${p.feature}` });
+      steerView.add(r.vectors);
+      await steerView.reveal();
+      return { name: r.vectors[0]?.vector.name ?? `feature ${p.feature}`, typical: v.typical, typicalSource: v.typicalSource };
+    },
+    "introspect/featureClamp": (p) => host.client.sendRequest(FeatureClampRequest.type, p),
+  };
+}

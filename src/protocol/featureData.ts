@@ -1,0 +1,102 @@
+// Feature dictionaries across boundaries (host <-> extension <-> probe panel): what a loaded
+// dictionary is, its reading of the probed tokens, a feature's card, corpus scans, steering.
+import type { FeatureReading } from "../engine";
+import type { Snippet } from "../engine";
+
+export type { FeatureReading } from "../engine";
+export type { Snippet } from "../engine";
+
+export interface DictionaryInfo {
+  path: string;
+  name: string;
+  format: string;
+  architecture: string;
+  site: string;
+  outSite?: string;
+  dIn: number;
+  dSae: number;
+  notes: string[];
+}
+
+/** Dictionaries found under the loaded model's folder (`saes/`), for the panel's chooser. */
+export interface FeatureListResult {
+  dictionaries: Array<{ path: string; name: string }>;
+}
+
+export interface FeatureReadParams {
+  path: string;
+  /** Token ids of the whole probed text; the reading covers tokens [start, end). */
+  ids: number[];
+  start: number;
+  end: number;
+  rows?: number;
+}
+
+export interface FeatureReadResult {
+  dictionary: DictionaryInfo;
+  reading: FeatureReading;
+  /** Activation of each feature shown, over every probed token [features, ids.length] (for the tint). */
+  full: Float32Array;
+}
+
+export interface FeatureCardParams {
+  path: string;
+  feature: number;
+  /** The extension's cache folder: a scan of `corpus` done earlier is read from there. */
+  cacheDir: string;
+  corpus?: string;
+}
+
+export interface FeatureCardResult {
+  feature: number;
+  /** Decoder direction through the model's final norm and unembedding. */
+  promotes: Array<{ token: string; logit: number }>;
+  suppresses: Array<{ token: string; logit: number }>;
+  density?: number;
+  densitySource: "corpus" | "sparsity file" | "none";
+  meanActive?: number;
+  snippets?: Snippet[];
+  corpus?: string;
+}
+
+export interface FeatureScanParams {
+  path: string;
+  corpus: string;
+  cacheDir: string;
+}
+
+export interface FeatureScanResult {
+  corpus: string;
+  texts: number;
+  tokens: number;
+  cached: boolean;
+}
+
+export interface FeatureVectorParams {
+  path: string;
+  feature: number;
+  /** Used when no corpus scan gives the feature's mean activation. */
+  fallbackTypical: number;
+  cacheDir: string;
+  corpus?: string;
+}
+
+export interface FeatureVectorResult {
+  /** base64 of the .ivec bytes (SteerLoadRequest takes them as they are). */
+  ivec: string;
+  typical: number;
+  typicalSource: string;
+}
+
+export interface FeatureClampParams {
+  path: string;
+  feature: number;
+  value: number;
+  text: string;
+  maxNewTokens?: number;
+}
+
+export interface FeatureClampResult {
+  plain: string;
+  clamped: string;
+}
