@@ -3,7 +3,8 @@
 // other heads, exports, editor tint). The panel's page is webview/probe.
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
-import { fromWire, type ProbeResult } from "../../protocol/probeData";
+import { type ProbeResult } from "../../protocol/probeData";
+import { fromWire } from "../../protocol/wire";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
