@@ -81,6 +81,7 @@ export default tseslint.config(
             { group: ["node:*"], message: WEBVIEW },
             { group: ["**/src/server/**", "**/src/cli/**", "**/src/extension/**"], message: WEBVIEW },
             ENGINE_FILES,
+            { regex: "(^|/)src/engine(/index)?$", message: "Webviews take engine types from src/engine/shapes.ts, which needs no Node." },
           ],
         },
       ],

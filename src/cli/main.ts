@@ -7,17 +7,30 @@ import { mallocTuned, withMallocTuning } from "../launch/mallocTuning";
 import { disableOrtTelemetry, withoutOrtTelemetry } from "../launch/ortTelemetry";
 import { IntrospectError } from "../engine";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
+import { diffCommand } from "./diff";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";
 import { infoCommand } from "./info";
 import { patchCommand } from "./patch";
 import { probeCommand } from "./probe";
+import { shiftCommand } from "./shift";
+import { sparsityCommand } from "./sparsity";
 import { tokenizeCommand } from "./tokenize";
 
 // No onnxruntime telemetry in this process or the worker it starts (src/launch/ortTelemetry.ts).
 disableOrtTelemetry();
 
-export const COMMANDS: Command[] = [infoCommand, probeCommand, generateCommand, patchCommand, tokenizeCommand, faithfulnessCommand];
+export const COMMANDS: Command[] = [
+  infoCommand,
+  probeCommand,
+  generateCommand,
+  patchCommand,
+  tokenizeCommand,
+  faithfulnessCommand,
+  diffCommand,
+  shiftCommand,
+  sparsityCommand,
+];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line
 

@@ -84,3 +84,8 @@ export { removeStaleTemps } from "./model/tempFiles";
 export { elemType, shapeOf } from "./onnx/modelFile";
 export * from "./safetensors";
 export * from "./half";
+export { diffModels, summaryText, type ModelDiff, type DiffSummary } from "./shift/diff";
+export { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis, type LayerDetector, type ShiftEvaluation } from "./shift/detector";
+export { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable, type FidelityBadge } from "./shift/fidelity";
+export { pplSparsity, sparsityPerLayer, type PplSparsity, type LayerSparsity } from "./shift/sparsity";
+export type { ExpertIntervention } from "./experts/types";

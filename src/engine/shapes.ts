@@ -5,3 +5,4 @@ export type * from "./types";
 export type * from "./analysis/result";
 export type * from "./promptfile/model";
 export type { ContrastSpec, PatchSpec } from "./promptfile/specs";
+export type * from "./experts/types";

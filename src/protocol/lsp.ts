@@ -4,7 +4,7 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ModelInfo, ModelState } from "../engine/shapes";
+import type { ExpertIntervention, ModelInfo, ModelState } from "../engine/shapes";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
 import type { Wire } from "./wireType";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
@@ -47,6 +47,24 @@ export interface ModelInfoResult {
 export namespace ModelInfoRequest {
   export const method = "introspect/modelInfo" as const;
   export const type = new RequestType0<ModelInfoResult, void>(method);
+}
+
+/** The fidelity badge of the loaded model: a quantised variant against its folder's fp32 model. */
+export interface FidelityResult {
+  /** The summary line ("q4 vs fp32: top-1 agreement 97.1%, ..."), when there is a badge. */
+  summary?: string;
+  top1Agreement?: number;
+  meanKL?: number;
+  driftLayer?: number;
+  /** Why there is none (the fp32 model itself, no fp32 model in the folder, no model loaded). */
+  unavailable?: string;
+  cached?: boolean;
+}
+
+/** Client -> host request (Model Info): the loaded variant's fidelity badge, computed once and cached. */
+export namespace FidelityRequest {
+  export const method = "introspect/fidelity" as const;
+  export const type = new RequestType0<FidelityResult, void>(method);
 }
 
 /** Client -> host request ("Clear Cache"): remove every edited graph the host cached, for every model. */
@@ -211,6 +229,8 @@ export interface SteerGenerateParams {
   vectors: SteerActive[];
   maxTokens: number;
   sampling: SteerSampling;
+  /** Expert interventions of the steered side (mixture-of-experts models); the unsteered side has none. */
+  experts?: ExpertIntervention[];
 }
 
 export interface SteerTokenStep {

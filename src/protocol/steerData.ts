@@ -1,6 +1,7 @@
 // Data of the steering side panel (webview/steer) as it crosses between the extension and the
 // page. Browser-safe: types only. The LSP side is in lsp.ts (introspect/steer*).
 import type { SteerStep, SteerSweepResult, SteerVectorInfo } from "./lsp";
+import type { ExpertIntervention } from "../engine/shapes";
 
 export type { SteerStep, SteerSweepResult, SteerVectorInfo };
 
@@ -24,6 +25,15 @@ export interface SteerSettings {
 
 export type SteerSamplingUi = { kind: "greedy" } | { kind: "sample"; seed: number; temperature: number };
 
+/** An expert intervention listed beside the vectors (mixture-of-experts models). */
+export interface SteerExpertRow {
+  id: string;
+  /** `off L4:E3`, `force L1:E2@5`, `bias L2 [...]`. */
+  label: string;
+  intervention: ExpertIntervention;
+  enabled: boolean;
+}
+
 /** Everything the panel shows except the streaming steps. */
 export interface SteerPanelState {
   rows: SteerRow[];
@@ -35,6 +45,8 @@ export interface SteerPanelState {
   model?: string;
   /** Layers of the loaded model (for the per-layer weight editor). */
   numLayers?: number;
+  /** Expert interventions applied to the steered side, in the order added. */
+  experts?: SteerExpertRow[];
 }
 
 /** Live inputs from the panel: every slider/toggle/prompt change sends the whole set (latest wins). */
@@ -42,6 +54,8 @@ export interface SteerLiveInput {
   alphas: { id: string; alpha: number; enabled: boolean }[];
   prompt: string;
   sampling: SteerSamplingUi;
+  /** Expert rows' toggles and, for router biases, the slider's scale. */
+  experts?: { id: string; enabled: boolean; scale?: number }[];
 }
 
 export type SteerGenStatus =
@@ -54,6 +68,8 @@ export type SteerGenStatus =
 /** Row buttons and panel buttons that the extension carries out. */
 export type SteerAction =
   | { kind: "remove" | "save" | "negate" | "sweep"; id: string }
+  /** Removes an expert intervention row. */
+  | { kind: "removeExpert"; id: string }
   /** Per-layer weights for a vector (null: back to its own site alone). */
   | { kind: "layers"; id: string; weights: { layer: number; weight: number }[] | null }
   | { kind: "load" | "exportGguf" | "combine" | "fromSelections" | "promptFromEditor" };

@@ -2,7 +2,8 @@
 // Two discriminated unions, one per direction, plus a small request/response helper that
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
-import type { ModelInfoResult } from "./lsp";
+import type { ExpertIntervention } from "../engine/shapes";
+import type { FidelityResult, ModelInfoResult } from "./lsp";
 
 export type { WebviewTensor } from "./webviewTensor";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
@@ -13,6 +14,8 @@ import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, Webv
 export interface WebviewRequests {
   /** Webview -> extension: fetch the model host's runtime and model description. */
   "introspect/modelInfo": { params: Record<string, never>; result: ModelInfoResult };
+  /** Info panel -> extension: the loaded variant's fidelity badge against the folder's fp32 model. */
+  "introspect/fidelity": { params: Record<string, never>; result: FidelityResult };
   /** Probe panel -> extension: rank the MLP neurons of another layer of the current probe. */
   "introspect/probeNeurons": { params: NeuronRequest; result: NeuronData };
   /** Probe panel -> extension: the attention pattern of another layer/head of the current probe. */
@@ -21,6 +24,8 @@ export interface WebviewRequests {
   "introspect/export": { params: ExportRequest; result: { path: string } };
   /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
+  /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
+  "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
 }
 
 export type RequestMethod = keyof WebviewRequests;

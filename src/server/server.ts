@@ -14,6 +14,7 @@ import { probeValues } from "./handlers/probe";
 import { builtVectors } from "./handlers/steer";
 import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
 import { engineFacadeCache } from "./language/hostFacade";
+import { ShiftScoreStore } from "./shiftScores";
 
 // Before onnxruntime is loaded (ctx.ort() loads it on first use): no telemetry database in ~/.cache.
 disableOrtTelemetry();
@@ -63,9 +64,11 @@ for (const m of handlerModules) m.register(ctx);
 // hints, probe values in hovers, built vectors on lenses); before that the tokenizer facade with
 // the same stores, whose next-token hint opens the engine model on first use.
 const engineFacade = engineFacadeCache(engine, { probes: probeValues, vectors: builtVectors });
+const shiftScores = new ShiftScoreStore(engine, () => language.features?.refresh(), ctx.log);
 language.features = registerLanguageFeatures({
   ...ctx,
   languageModel: () => engineFacade.current(),
+  shiftScores: (uri, file) => shiftScores.get(uri, file),
   facadeExtras: {
     builtVector: (uri, name) => builtVectors.get(uri, name),
     probeValues: (text, i) => probeValues.get(text, i),

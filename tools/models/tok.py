@@ -3,8 +3,6 @@ tokenizer.json + tokenizer_config.json with a chat template."""
 import json
 import os
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
 import corpus
 
 SPECIALS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
@@ -16,6 +14,9 @@ CHAT_TEMPLATE = (
 
 
 def train(out_dir, n_docs=60000):
+    # Imported here so that scripts importing this module (tune_demo.py) run without `tokenizers`.
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
     docs = corpus.documents(n_docs, seed=4321)
     # Every name must be learnt as a token of its own, held-out ones included.
     docs += [f"{n} and {n} met {n}. " * 3 for n in corpus.NAMES]

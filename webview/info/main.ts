@@ -62,6 +62,19 @@ function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
   return [el("h2", "Architecture map"), facts, table, verdict, ...notes];
 }
 
+/** One line: a quantised variant's fidelity against the folder's fp32 model (filled in when the host answers). */
+function fidelityLine(): HTMLElement {
+  const p = el("p", "Fidelity against fp32: computing…", { id: "fidelity", class: "muted" });
+  requests.request("introspect/fidelity", {}).then(
+    (f) => {
+      p.textContent = f.summary ? `Fidelity: ${f.summary}` : `Fidelity: ${f.unavailable ?? "not available"}`;
+      if (f.summary) p.className = "";
+    },
+    (e: Error) => ((p.textContent = `Fidelity: ${e.message}`), (p.className = "error")),
+  );
+  return p;
+}
+
 function render(info: ModelInfoResult, selection?: SelectionEcho): void {
   const parts: HTMLElement[] = [el("h2", "Model host")];
   const facts = el("dl");
@@ -74,7 +87,7 @@ function render(info: ModelInfoResult, selection?: SelectionEcho): void {
   parts.push(facts);
   if (info.state.kind === "failed") parts.push(el("p", info.state.reason, { id: "model-error", class: "error" }));
   const map = info.info ?? (info.state.kind === "ready" ? info.state.info : undefined);
-  if (map) parts.push(...mapSection(map));
+  if (map) parts.push(...mapSection(map), fidelityLine());
   if (info.inputs.length || info.outputs.length) {
     parts.push(ioTable("Inputs", info.inputs, "inputs"), ioTable("Outputs", info.outputs, "outputs"));
   } else {

@@ -8,6 +8,7 @@ import { Heatmap } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import type { PanelContext } from "./model";
 import { exportFile } from "./exporting";
+import { attachExpertMenu } from "./expertMenu";
 
 export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
   const r = ctx.result;
@@ -43,6 +44,7 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
     ],
     cellH: 8 * k + 2,
   });
+  attachExpertMenu(ctx, heatmap.root, moe);
   const usage = el("div", { class: "usage" });
   const layerSel = select(
     "Usage at",

@@ -7,6 +7,7 @@ import { button, el, fmt } from "../shared/dom";
 import { vscodeApi } from "../shared/vscodeApi";
 import { readoutPlot } from "./plot";
 import { rowsView } from "./rows";
+import { expertRowsView } from "./experts";
 import { sweepView } from "./sweep";
 
 const api = vscodeApi<{ prompt?: string }>();
@@ -20,6 +21,7 @@ let steps: SteerStep[] = [];
 let shownPrompt = "";
 
 const rows = rowsView(sendInput, (action) => post({ type: "introspect/steerAction", action }));
+const expertRows = expertRowsView(sendInput, (action) => post({ type: "introspect/steerAction", action }));
 const status = el("p", { class: "muted gen-status", attrs: { id: "gen-status", role: "status" } });
 const modelLine = el("span", { class: "muted", attrs: { id: "model" } });
 
@@ -75,6 +77,7 @@ root.replaceChildren(
       "Write the active vectors as a llama.cpp control vector",
     ),
   ),
+  expertRows.root,
   el("h2", { text: "Prompt" }),
   prompt,
   el(
@@ -105,12 +108,16 @@ function sampling(): SteerSamplingUi {
 }
 
 function sendInput(): void {
-  post({ type: "introspect/steerInput", input: { alphas: rows.values(), prompt: prompt.value, sampling: sampling() } });
+  post({
+    type: "introspect/steerInput",
+    input: { alphas: rows.values(), prompt: prompt.value, sampling: sampling(), experts: expertRows.values() },
+  });
 }
 
 function applyState(s: SteerPanelState): void {
   state = s;
   rows.update(s.rows, s.settings, s.numLayers);
+  expertRows.update(s.experts ?? []);
   if (document.activeElement !== prompt && prompt.value !== s.prompt) prompt.value = s.prompt;
   promptSource.textContent = s.promptSource ? `from ${s.promptSource}` : "";
   modelLine.textContent = s.model ?? "no model";

@@ -5,6 +5,7 @@
 import { IntrospectError } from "../types";
 import { SteerAdditions } from "../steer/vector";
 import type { CancelToken } from "../types";
+import type { ExpertIntervention } from "../experts/interventions";
 
 export interface Decoder {
   /**
@@ -19,8 +20,8 @@ export interface Decoder {
   dispose(): void;
 }
 
-/** Makes a fresh decoder with the given additions (an empty map: unsteered). */
-export type DecoderFactory = ((steer: SteerAdditions) => Decoder) & {
+/** Makes a fresh decoder with the given additions (an empty map: unsteered) and expert interventions. */
+export type DecoderFactory = ((steer: SteerAdditions, experts?: ExpertIntervention[]) => Decoder) & {
   /** Positions the model has (config.json max_position_embeddings ...): generation stops there. */
   contextLength?: number;
 };

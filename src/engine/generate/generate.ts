@@ -7,6 +7,7 @@ import { Decoder, DecoderFactory, roomFor } from "./decoder";
 import { entropyFromLog, klFromLog, logSoftmax } from "./readout";
 import { GREEDY, SamplingOptions, makeSampler } from "./sample";
 import { UnsteeredRun } from "./unsteered";
+import type { ExpertIntervention } from "../experts/interventions";
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -15,6 +16,8 @@ export interface GenerateOptions {
   sampling?: SamplingOptions;
   /** Generation stops after producing one of these (e.g. the tokenizer's EOS ids). */
   stopIds?: number[];
+  /** Expert interventions of the (steered) run; a paired generation's unsteered side has none. */
+  experts?: ExpertIntervention[];
   cancel?: CancelToken;
 }
 
@@ -50,7 +53,7 @@ export async function* generate(make: DecoderFactory, prompt: number[], opts: Ge
   const choose = makeSampler(opts.sampling ?? GREEDY);
   const stop = new Set(opts.stopIds ?? []);
   throwIfCancelled(opts.cancel);
-  const dec = make(toAdditions(opts.steer));
+  const dec = make(toAdditions(opts.steer), opts.experts);
   try {
     let logits = await dec.feed(prompt, opts.cancel);
     for (let i = 0; i < opts.maxTokens; i++) {
@@ -104,7 +107,7 @@ export async function* generatePaired(make: DecoderFactory, prompt: number[], op
   const cancel = opts.cancel;
   throwIfCancelled(cancel);
   const runU = opts.unsteered ?? new UnsteeredRun(() => make(new Map()), prompt, sampling);
-  const decS = make(toAdditions(opts.steer));
+  const decS = make(toAdditions(opts.steer), opts.experts);
   let shadow: Decoder | undefined;
   const steeredSoFar: number[] = [];
   let firstDifference: number | undefined;

@@ -15,6 +15,8 @@ import type { HookName } from "../types";
 import type { SteerAdditions } from "../steer/vector";
 import type { Decoder, DecoderFactory } from "./decoder";
 import { IntrospectError, throwIfCancelled, type CancelToken } from "../types";
+import { checkInterventions, expertFeeds, topKRefusal, type ExpertIntervention } from "../experts/interventions";
+import { expertRouting } from "../experts/routing";
 
 export interface ModelDecoderOptions {
   /**
@@ -26,6 +28,8 @@ export interface ModelDecoderOptions {
   useKvCache?: boolean;
   /** Unembed only the last position (default true); false runs the full-logits session. */
   lastLogitsOnly?: boolean;
+  /** MoE layers that get expert-intervention inputs in every decoder (one session for all settings). */
+  prepareExperts?: number[];
 }
 
 function lastRow(logits: { dims: number[]; data: Float32Array }): Float32Array {
@@ -39,10 +43,13 @@ export function modelDecoderFactory(model: LoadedModel, opts: ModelDecoderOption
   return Object.assign(decoderFactory(model, opts), { contextLength: model.contextLength });
 }
 
-function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: SteerAdditions) => Decoder {
+function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: SteerAdditions, experts?: ExpertIntervention[]) => Decoder {
   const useKv = (opts.useKvCache ?? true) && model.info.hasKvCache;
   const variant = { lastLogits: opts.lastLogitsOnly ?? true };
-  return (add: SteerAdditions): Decoder => {
+  return (add: SteerAdditions, experts: ExpertIntervention[] = []): Decoder => {
+    checkInterventions(model.graph, model.map, model.info.id, experts);
+    const expertLayers = [...new Set([...(opts.prepareExperts ?? []), ...experts.map((x) => x.layer)])].sort((a, b) => a - b);
+    const routings = expertRouting(model.graph, model.map).filter((r) => expertLayers.includes(r.layer));
     const prepare = [...new Set([...(opts.prepare ?? []), ...add.keys()])].sort();
     for (const site of prepare) {
       if (!model.map.sites.has(site))
@@ -65,12 +72,16 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
 
     /** One pass over `ids` after `cache` (none: from the start); logits of the last position. */
     async function pass(ids: number[], cache: KvCache | undefined): Promise<{ row: Float32Array; cache?: KvCache }> {
-      const edited = await model.session(prepare, [], variant);
+      const edited = await model.session(prepare, [], variant, expertLayers);
       const { session } = edited;
       const inputs = new Set(session.inputNames);
       const past = cache?.length ?? 0;
       const n = ids.length;
-      const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(ids, [1, n]), ...steerFeeds() };
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: int64Tensor(ids, [1, n]),
+        ...steerFeeds(),
+        ...(expertLayers.length ? expertFeeds(routings, experts, 1, n, past) : {}),
+      };
       if (inputs.has("attention_mask")) feeds.attention_mask = int64Tensor(new Array(past + n).fill(1), [1, past + n]);
       if (inputs.has("position_ids"))
         feeds.position_ids = int64Tensor(
@@ -85,6 +96,8 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
       try {
         raw = await session.run(feeds, [model.map.logitsOutput, ...presents]);
       } catch (e) {
+        const refused = topKRefusal(model.graph, model.map, model.info.id, experts);
+        if (refused) throw refused;
         throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
       } finally {
         edited.busy--;

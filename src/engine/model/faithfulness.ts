@@ -66,6 +66,8 @@ export interface FaithCase {
   referenceDir: string;
   /** Transformers.js variant (fp32, fp16, q4, int8 ...); every variant in a folder is a case. */
   variant?: string;
+  /** The reference's name for the variant when the folder's differs (a merged `quantized` graph made from `int8`). */
+  referenceVariant?: string;
   /** How the reference was made for this case: PyTorch, or the variant graph's own tensors. */
   referenceKind?: "pytorch" | "own-graph" | "fused";
 }
@@ -174,7 +176,8 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
     rows.push({ model: c.name, site, maxAbsError: Infinity, refMax: NaN, tolerance, pass: false, note });
   try {
     const kind = c.referenceKind ?? "pytorch";
-    const vref = c.variant ? manifest.variants?.[c.variant] : kind === "fused" ? manifest.variants?.ortfused : undefined;
+    const refVariant = c.referenceVariant ?? c.variant;
+    const vref = refVariant ? manifest.variants?.[refVariant] : kind === "fused" ? manifest.variants?.ortfused : undefined;
     const tol =
       kind === "own-graph" && vref?.tolerance_own !== undefined
         ? vref.tolerance_own
@@ -183,7 +186,7 @@ export async function faithfulnessOf(c: FaithCase, model?: LoadedModel): Promise
           : manifest.tolerance?.graph_specific && manifest.tolerance.abs !== undefined
             ? manifest.tolerance.abs
             : toleranceFor(m.info.exportStyle, manifest.tolerance?.abs);
-    const keyOf = (p: number, site: string) => (kind === "own-graph" ? `variant/${c.variant}/${p}/${site}` : `${p}/${site}`);
+    const keyOf = (p: number, site: string) => (kind === "own-graph" ? `variant/${refVariant}/${p}/${site}` : `${p}/${site}`);
 
     // The map's counts against the reference model's.
     const expLayers = manifest.config?.layers;

@@ -9,12 +9,14 @@ import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
-import { planEdit, steerInput, patchMaskInput, patchValueInput, type EditSet } from "../surgery/surgery";
+import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, type EditSet } from "../surgery/surgery";
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
 import { batchRow, joinRows, squeeze } from "./rows";
 import type { DecodeResult, EditedSession, KvCache, RunRequest, RunResult, SessionOptions, SessionVariant } from "./runTypes";
+import { expertRouting } from "../experts/routing";
+import { checkInterventions, expertFeeds, topKRefusal } from "../experts/interventions";
 
 import { expandSites, loadError } from "./loadChecks";
 
@@ -80,10 +82,23 @@ export class LoadedModel {
   }
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
-  async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
+  async session(
+    steer: HookName[] = [],
+    patch: HookName[] = [],
+    variant: SessionVariant = {},
+    experts: number[] = [],
+  ): Promise<EditedSession> {
     const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
-    const key = JSON.stringify([edit.steer, edit.patch, ...(variant.lastLogits ? ["last"] : [])]);
+    if (variant.zeroBelow?.length) edit.zeroBelow = [...new Set(variant.zeroBelow)].sort();
+    if (experts.length) edit.experts = [...new Set(experts)].sort((a, b) => a - b);
+    const key = JSON.stringify([
+      edit.steer,
+      edit.patch,
+      ...(variant.lastLogits ? ["last"] : []),
+      ...(edit.zeroBelow ? [edit.zeroBelow] : []),
+      ...(edit.experts ? [edit.experts] : []),
+    ]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // LRU: re-insert as newest
@@ -208,7 +223,7 @@ export class LoadedModel {
       );
     for (const p of this.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [B, p.heads, 0, p.headDim]);
     const presentNames = this.pastInputs.map((p) => p.name.replace(/^past_key_values/, "present").replace(/^past_/, "present_"));
-    const r = await this.forward(feeds, opts, B, n, presentNames);
+    const r = await this.forward(feeds, opts, B, n, presentNames, past);
     const tensors = new Map<string, ort.Tensor>();
     this.pastInputs.forEach((p, i) => tensors.set(p.name, r.raw[presentNames[i]]));
     return { logits: r.logits, captures: r.captures, cache: { length: past + n, tensors } };
@@ -232,7 +247,14 @@ export class LoadedModel {
     return { logits: joinRows(parts.map((p) => p.logits)), captures, cache: { length: parts[0].cache.length, tensors } };
   }
 
-  private async forward(feeds: Record<string, ort.Tensor>, req: Omit<RunRequest, "ids">, B: number, S: number, extraFetch: string[] = []) {
+  private async forward(
+    feeds: Record<string, ort.Tensor>,
+    req: Omit<RunRequest, "ids">,
+    B: number,
+    S: number,
+    extraFetch: string[] = [],
+    past = 0,
+  ) {
     const steer = req.steer ?? [];
     const patch = req.patch ?? [];
     const steerSites = [...steer.map((s) => s.site), ...(req.prepare?.steer ?? [])];
@@ -244,8 +266,19 @@ export class LoadedModel {
           `The site ${s} does not exist in this model. Available: ${[...this.map.sites.keys()].slice(0, 6).join(", ")}...`,
         );
     }
-    const edited = await this.session(steerSites, patchSites);
+    const zero = req.zeroBelow ?? [];
+    for (const z of zero)
+      if (!this.map.sites.has(z.site)) throw new IntrospectError("bad-input", `The site ${z.site} does not exist in this model.`);
+    const expertList = req.experts ?? [];
+    checkInterventions(this.graph, this.map, this.info.id, expertList);
+    const expertLayers = [...new Set([...expertList.map((x) => x.layer), ...(req.prepare?.experts ?? [])])];
+    const edited = await this.session(steerSites, patchSites, zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}, expertLayers);
+    for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
     const { session, outputs } = edited;
+    if (expertLayers.length) {
+      const routings = expertRouting(this.graph, this.map).filter((r) => expertLayers.includes(r.layer));
+      Object.assign(feeds, expertFeeds(routings, expertList, B, S, past));
+    }
     for (const site of new Set(steerSites)) {
       const sp = steer.filter((s) => s.site === site);
       if (sp.length === 0) {
@@ -297,6 +330,8 @@ export class LoadedModel {
     try {
       raw = await session.run(feeds, [...new Set(fetch)]);
     } catch (e) {
+      const refused = topKRefusal(this.graph, this.map, this.info.id, expertList);
+      if (refused) throw refused;
       throw new IntrospectError("internal", `The forward pass failed in onnxruntime: ${(e as Error).message.split("\n")[0]}`);
     } finally {
       edited.busy--;

@@ -10,6 +10,9 @@ import { scanModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import { fingerprint } from "./editCache";
 import { LoadedModel, type SessionOptions } from "./loaded";
+import { flattenBranch, mergedIf } from "../onnx/merged";
+import type { ScannedModel } from "../onnx/modelFile";
+import { MergedDecoder, branchFingerprint, type BranchModel } from "./merged";
 import { checkExternalData, openOnnxFile } from "./modelFiles";
 import { disableOrtTelemetry } from "../../launch/ortTelemetry";
 import { checkSupported, resolveModelPath } from "./resolve";
@@ -36,7 +39,7 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     throw new IntrospectError("model-not-found", `Cannot read ${resolved.onnxPath}: ${(e as Error).message}`);
   }
   try {
-    let scanned;
+    let scanned: ScannedModel;
     try {
       scanned = scanModel(resolved.onnxPath, src, fs.statSync(resolved.onnxPath).mtimeMs);
     } catch (e) {
@@ -48,6 +51,10 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
     checkSupported(scanned, resolved.onnxPath);
     // External data: regular files inside the model's folder, covering what the tensors declare.
     checkExternalData(scanned);
+    // A merged decoder is mapped as its branch without past; the with-past branch is mapped below.
+    const ifIndex = mergedIf(scanned);
+    const whole = scanned;
+    if (ifIndex !== undefined) scanned = flattenGraph(whole, src, ifIndex, "else_branch", resolved.onnxPath);
     const g = new GraphIndex(scanned);
     if (opts.config) {
       checkOverrides(opts.config, resolved.config, resolved.genai as Record<string, unknown> | undefined);
@@ -78,7 +85,19 @@ export async function openModel(modelPath: string, opts: OpenOptions = {}): Prom
       checks,
       ...(refused ? { unconfirmed: refused.message } : {}),
     };
-    const model = new LoadedModel(info, map, resolved, scanned, g, src, fingerprint(src, scanned.mtimeMs), opts);
+    const fp = fingerprint(src, scanned.mtimeMs);
+    let model: LoadedModel;
+    if (ifIndex === undefined) model = new LoadedModel(info, map, resolved, scanned, g, src, fp, opts);
+    else {
+      info.notes.push("merged decoder: passes without past run its else_branch, passes after a past its then_branch (both mapped)");
+      const past = withPastBranch(whole, ifIndex, resolved.onnxPath, cfg, resolved.genai, fp, opts.allowUnconfirmed);
+      try {
+        model = new MergedDecoder(info, map, resolved, scanned, g, src, branchFingerprint(fp, "else_branch"), opts, past);
+      } catch (e) {
+        past.src.close();
+        throw e;
+      }
+    }
     if (opts.warm !== false) await model.session();
     return model;
   } catch (e) {
@@ -105,5 +124,41 @@ function checkOverrides(
         "bad-input",
         `--config ${k}=${String(v)}: ${k} is a number in config.json, so the override must be one (for example ${k}=${typeof config[k] === "number" ? String(config[k]) : "6"}).`,
       );
+  }
+}
+
+/** One branch of a merged decoder as a plain graph; a branch that cannot be read is a corrupt file. */
+function flattenGraph(m: ScannedModel, src: FileBytes, ifIndex: number, branch: "then_branch" | "else_branch", file: string): ScannedModel {
+  try {
+    return flattenBranch(m, src, ifIndex, branch);
+  } catch (e) {
+    throw new IntrospectError(
+      "corrupt-model",
+      `${path.basename(file)} is a merged decoder whose ${branch} could not be read (${(e as Error).message}): re-export or re-download it.`,
+    );
+  }
+}
+
+/** The with-past branch of a merged decoder, mapped and self-checked, over its own handle on the file. */
+function withPastBranch(
+  whole: ScannedModel,
+  ifIndex: number,
+  file: string,
+  cfg: Record<string, unknown>,
+  genai: Parameters<typeof checkMap>[3],
+  fp: string,
+  allowUnconfirmed?: boolean,
+): BranchModel {
+  const src = openOnnxFile(file);
+  try {
+    const scanned = flattenGraph(whole, src, ifIndex, "then_branch", file);
+    const graph = new GraphIndex(scanned);
+    const map = buildArchMap(graph, cfg);
+    const refused = refusal(checkMap(graph, map, cfg, genai), `${path.basename(file)} (then_branch, with past)`);
+    if (refused && !allowUnconfirmed) throw refused;
+    return { map, scanned, graph, src, fp: branchFingerprint(fp, "then_branch") };
+  } catch (e) {
+    src.close();
+    throw e;
   }
 }

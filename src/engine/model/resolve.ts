@@ -70,6 +70,26 @@ export interface VariantFile {
   bytes: number;
 }
 
+/** Model file stems, in order of preference: a plain decoder, a merged one (both branches), one without past. */
+const STEMS = ["model", "decoder_model_merged", "decoder_model"];
+const VARIANT_FILE = /^(model|decoder_model_merged|decoder_model)((?:_\w+)?)\.onnx$/;
+
+/** The variant name of a model file (decoder_model_merged_q4.onnx -> q4), undefined for other files. */
+export function variantOf(file: string): string | undefined {
+  const m = VARIANT_FILE.exec(file);
+  if (!m) return undefined;
+  const suffix = m[2];
+  if (m[1] === "decoder_model" && suffix.startsWith("_merged")) return undefined;
+  if (suffix === "") return "fp32";
+  return Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
+}
+
+/** The file of one variant among `names`: the preferred stem that has it. */
+function variantFile(names: string[], variant: string): string | undefined {
+  const suffix = VARIANTS[variant] ?? `_${variant}`;
+  return STEMS.map((s) => `${s}${suffix}.onnx`).find((f) => names.includes(f));
+}
+
 /** The variants a model folder holds (onnx/model.onnx -> fp32, model_fp16.onnx -> fp16, ...), fp32 first. */
 export function listVariants(folder: string): VariantFile[] {
   const dir = fs.existsSync(path.join(folder, "onnx")) ? path.join(folder, "onnx") : folder;
@@ -77,11 +97,8 @@ export function listVariants(folder: string): VariantFile[] {
   const out: VariantFile[] = [];
   const names = fs.readdirSync(dir).sort();
   for (const f of names) {
-    const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(f);
-    if (!m) continue;
-    const suffix = m[1] ?? "";
-    const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? suffix.slice(1);
-    if (out.some((x) => x.variant === v)) continue;
+    const v = variantOf(f);
+    if (!v || out.some((x) => x.variant === v) || variantFile(names, v) !== f) continue;
     const data = names.filter((n) => n === `${f}_data` || n.startsWith(`${f}_data_`) || n === `${f}.data`);
     const bytes = [f, ...data].reduce((s, n) => s + fs.statSync(path.join(dir, n)).size, 0);
     out.push({ variant: v, file: path.join(dir, f), bytes });
@@ -131,7 +148,7 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
     if (genaiPick) pick = genaiPick;
     else if (variant) {
       const suffix = VARIANTS[variant] ?? `_${variant}`;
-      pick = byName(`model${suffix}.onnx`) ?? byName(`decoder_model${suffix}.onnx`);
+      for (const d of dirs) pick ??= byName(variantFile(fs.readdirSync(d), variant) ?? "");
       if (!pick) {
         throw new IntrospectError(
           "model-not-found",
@@ -139,8 +156,9 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
         );
       }
     } else {
-      const order = ["", "_fp16", "_quantized", "_int8", "_uint8", "_q4", "_q4f16", "_bnb4"];
-      pick = order.map((s) => byName(`model${s}.onnx`) ?? byName(`decoder_model${s}.onnx`)).find(Boolean) ?? files.sort()[0];
+      const order = ["fp32", "fp16", "quantized", "int8", "uint8", "q4", "q4f16", "bnb4"];
+      const all = files.map((f) => path.basename(f));
+      pick = order.map((v) => byName(variantFile(all, v) ?? "")).find(Boolean) ?? files.sort()[0];
     }
     onnxPath = pick;
   } else {
@@ -170,9 +188,7 @@ export function resolveModelPath(p: string, variant?: string): ResolvedModel {
   const genaiPath = findBeside(dirs, "genai_config.json");
   const genai = genaiPath ? readGenaiConfig(genaiPath) : undefined;
   const tokenizerPath = findBeside(dirs, "tokenizer.json");
-  const m = /^(?:decoder_)?model(_\w+)?\.onnx$/.exec(path.basename(onnxPath));
-  const suffix = m?.[1] ?? "";
-  const v = Object.keys(VARIANTS).find((k) => VARIANTS[k] === suffix) ?? (suffix.slice(1) || "fp32");
+  const v = variantOf(path.basename(onnxPath)) ?? "fp32";
   return {
     onnxPath,
     folder: tokenizerPath ? path.dirname(tokenizerPath) : dirs[dirs.length - 1],
@@ -188,10 +204,18 @@ export function checkSupported(m: ScannedModel, file: string): void {
   const names = new Set(m.inputs.map((i) => i.name));
   const outs = m.outputs.map((o) => o.name);
   const base = path.basename(file);
-  if (names.has("use_cache_branch") || m.nodes.some((n) => n.opType === "If" || n.opType === "Loop")) {
+  // A merged decoder's If on use_cache_branch is flattened per branch (onnx/merged.ts); other If nodes
+  // (onnxruntime-genai's long-context rotary caches, say) are ordinary nodes to the map.
+  if (names.has("use_cache_branch") && !m.nodes.some((n) => n.opType === "If")) {
     throw new IntrospectError(
       "unsupported-model",
-      `${base} is a merged decoder (its layers sit inside If subgraphs selected by use_cache_branch), which is not supported yet. Use model.onnx or decoder_model.onnx from the same export (optimum-cli export onnx --no-post-process keeps them).`,
+      `${base} has a use_cache_branch input but no If node choosing a branch by it, so it is neither a merged decoder nor a plain one. Use model.onnx or decoder_model.onnx from the same export.`,
+    );
+  }
+  if (m.nodes.some((n) => n.opType === "Loop")) {
+    throw new IntrospectError(
+      "unsupported-model",
+      `${base} runs part of its graph in a Loop node, whose inner steps Introspect cannot map. Export the model without a Loop (torch.onnx with a fixed number of layers does).`,
     );
   }
   if (!names.has("input_ids")) {

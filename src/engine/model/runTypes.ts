@@ -2,6 +2,7 @@
 // (capture, steer, patch), what comes back, and the options of its sessions.
 import type * as ort from "onnxruntime-node";
 import type { ActivationTensor, CancelToken, HookName } from "../types";
+import type { ExpertIntervention } from "../experts/types";
 
 export interface SessionOptions {
   /** Threads for one operator (onnxruntime intra-op); default: onnxruntime's choice. */
@@ -27,6 +28,8 @@ export interface SessionOptions {
 export interface SessionVariant {
   /** `logits` holds only the last position ([batch, 1, vocab]) where the graph allows it. */
   lastLogits?: boolean;
+  /** Sites with a zero-below-threshold input (EditSet.zeroBelow). */
+  zeroBelow?: HookName[];
 }
 
 /** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */
@@ -50,7 +53,13 @@ export interface RunRequest {
   steer?: SteerSpec[];
   patch?: PatchSpec[];
   /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep. */
-  prepare?: { steer?: HookName[]; patch?: HookName[] };
+  /** Expert interventions (off, forced, router bias, top-k), fed to the edited graph's expert inputs. */
+  experts?: ExpertIntervention[];
+  /** Sites to build steering / patching inputs for even when unused now, so one session serves a sweep;
+   * `experts`: MoE layers to build expert inputs for. */
+  prepare?: { steer?: HookName[]; patch?: HookName[]; experts?: number[] };
+  /** Entries of a site with |x| below `threshold` set to 0 (sparsity experiments); captures show the zeroed values. */
+  zeroBelow?: Array<{ site: HookName; threshold: number }>;
   cancel?: CancelToken;
 }
 

@@ -34,6 +34,8 @@ export interface GraphFieldRef {
   end: number;
   /** Index into nodes / initializers / inputs ... for the kinds we decode. */
   index: number;
+  /** The field's bytes when they are not the file's [start, end) (a node written for a flattened graph). */
+  bytes?: Uint8Array;
 }
 
 export interface ScannedModel {
@@ -157,6 +159,52 @@ function lightNode(src: FileBytes, payloadStart: number, payloadEnd: number): No
   return n;
 }
 
+/** The parts of a ScannedModel that one GraphProto fills. */
+export type GraphScan = Pick<
+  ScannedModel,
+  "graphFields" | "nodes" | "inputs" | "outputs" | "initializers" | "inlineBytes" | "nestedExternal"
+>;
+
+/**
+ * Indexes the GraphProto whose payload is [start, end) in the file into `m`: the main graph, or a
+ * subgraph (an If node's branch, see merged.ts). Node indices continue from what `m` holds.
+ */
+export function scanGraphInto(src: FileBytes, start: number, end: number, m: GraphScan): void {
+  for (const f of fields(src, start, end)) {
+    const ref: GraphFieldRef = { field: f.field, start: f.start, end: f.end, index: -1 };
+    const pEnd = f.payloadStart + f.payloadLength;
+    switch (f.field) {
+      case F.graph.node:
+        collectNestedExternal(src, "node", f.payloadStart, pEnd, m.nestedExternal);
+        ref.index = m.nodes.length;
+        m.nodes.push(
+          f.payloadLength > FULL_DECODE_LIMIT
+            ? lightNode(src, f.payloadStart, pEnd)
+            : fromBinary(NodeProtoSchema, src.read(f.payloadStart, f.payloadLength)),
+        );
+        break;
+      case F.graph.initializer: {
+        const t = scanInitializer(src, f.start, f.end, f.payloadStart, pEnd);
+        m.initializers.set(t.name, t);
+        if (t.raw) m.inlineBytes += t.raw.length;
+        break;
+      }
+      case F.graph.sparseInitializer:
+        collectNestedExternal(src, "sparse", f.payloadStart, pEnd, m.nestedExternal);
+        break;
+      case F.graph.input:
+        ref.index = m.inputs.length;
+        m.inputs.push(fromBinary(ValueInfoProtoSchema, src.read(f.payloadStart, f.payloadLength)));
+        break;
+      case F.graph.output:
+        ref.index = m.outputs.length;
+        m.outputs.push(fromBinary(ValueInfoProtoSchema, src.read(f.payloadStart, f.payloadLength)));
+        break;
+    }
+    m.graphFields.push(ref);
+  }
+}
+
 /** Scans `path`. Throws plain Errors on malformed files; callers turn them into user sentences. */
 export function scanModel(path: string, src: FileBytes, mtimeMs: number): ScannedModel {
   let irVersion = 0;
@@ -192,39 +240,7 @@ export function scanModel(path: string, src: FileBytes, mtimeMs: number): Scanne
     inlineBytes: 0,
     nestedExternal: [],
   };
-  for (const f of fields(src, graph.payloadStart, graph.payloadEnd)) {
-    const ref: GraphFieldRef = { field: f.field, start: f.start, end: f.end, index: -1 };
-    const pEnd = f.payloadStart + f.payloadLength;
-    switch (f.field) {
-      case F.graph.node:
-        collectNestedExternal(src, "node", f.payloadStart, pEnd, m.nestedExternal);
-        ref.index = m.nodes.length;
-        m.nodes.push(
-          f.payloadLength > FULL_DECODE_LIMIT
-            ? lightNode(src, f.payloadStart, pEnd)
-            : fromBinary(NodeProtoSchema, src.read(f.payloadStart, f.payloadLength)),
-        );
-        break;
-      case F.graph.initializer: {
-        const t = scanInitializer(src, f.start, f.end, f.payloadStart, pEnd);
-        m.initializers.set(t.name, t);
-        if (t.raw) m.inlineBytes += t.raw.length;
-        break;
-      }
-      case F.graph.sparseInitializer:
-        collectNestedExternal(src, "sparse", f.payloadStart, pEnd, m.nestedExternal);
-        break;
-      case F.graph.input:
-        ref.index = m.inputs.length;
-        m.inputs.push(fromBinary(ValueInfoProtoSchema, src.read(f.payloadStart, f.payloadLength)));
-        break;
-      case F.graph.output:
-        ref.index = m.outputs.length;
-        m.outputs.push(fromBinary(ValueInfoProtoSchema, src.read(f.payloadStart, f.payloadLength)));
-        break;
-    }
-    m.graphFields.push(ref);
-  }
+  scanGraphInto(src, graph.payloadStart, graph.payloadEnd, m);
   return m;
 }
 

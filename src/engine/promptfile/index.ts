@@ -6,3 +6,4 @@ export { textOffsetToPosition, textSpanToRange, positionToTextOffset, rangeConta
 export * from "./specs";
 export * from "./vocabulary";
 export { answerTokens, showToken, type AnswerTokens } from "./answers";
+export { parseExpertsValue, EXPERT_ACTIONS, type ExpertLine } from "./experts";

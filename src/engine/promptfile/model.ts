@@ -83,6 +83,8 @@ export interface ContrastBlock extends BlockBase {
   normalize?: Located<boolean>;
   /** A site kind (short form) to read, e.g. `resid_post`; undefined = the steering default. */
   site?: Located<string>;
+  /** Expert ranking: what counts as routed (`topk` or `top1`). */
+  count?: Located<"topk" | "top1">;
   positive: PromptText[];
   negative: PromptText[];
 }
@@ -115,6 +117,12 @@ export interface FileOptions {
   /** Tokens to generate when steering or predicting. */
   maxNewTokens?: Located<number>;
   seed?: Located<number>;
+  /** A prompt file of benign prompts (relative to this file): the activation-shift detector's reference. */
+  shiftReference?: Located<string>;
+  /** The layer the shift detector reads (default: the last). */
+  shiftLayer?: Located<number>;
+  /** Expert interventions from `experts ...` lines, in file order (src/engine/promptfile/experts.ts). */
+  experts?: Located<ExpertLine>[];
   /** Top-level option lines (blocks keep their own `entries`). */
   entries: Entry[];
 }
@@ -135,3 +143,10 @@ export interface PromptFile {
   diagnostics: ParseDiagnostic[];
   lineCount: number;
 }
+
+/** One expert intervention of an `experts ...` line (parsed in src/engine/promptfile/experts.ts). */
+export type ExpertLine =
+  | { kind: "off"; layer: number; expert: number }
+  | { kind: "force"; layer: number; expert: number; positions?: number[] }
+  | { kind: "bias"; layer: number; expert: number; value: number }
+  | { kind: "topk"; layer: number; k: number };

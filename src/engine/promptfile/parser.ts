@@ -21,6 +21,7 @@ import { newBlock, notABlock } from "./headers";
 import { contentRange, emptyPiece, splitLines, type Line } from "./lines";
 import { joinPieces, readLineValue, rng, type LinePiece } from "./text";
 import { err, parseBool, parseInt_, parseLayers, parseOneWord, parseSites, words } from "./values";
+import { parseExpertsValue } from "./experts";
 import { BLOCK_KINDS, closest, KEYS_BY_BLOCK, lookupKey, OPTION_KEYS, type KeySpec } from "./vocabulary";
 
 /** A text value still accepting continuation lines. */
@@ -315,6 +316,9 @@ class Parser {
       case "bool":
         set(name, parseBool(ws, i, name, keyRange, d));
         return;
+      case "experts":
+        (this.options.experts ??= []).push(...parseExpertsValue(ws, i, keyRange, d));
+        return;
       case "int":
       case "word": {
         const v =
@@ -331,7 +335,16 @@ class Parser {
 
   private setOption(name: string, v: Located<string> | Located<number> | undefined, keyRange: Range): void {
     if (!v) return;
-    const field = ({ model: "model", "max-tokens": "maxTokens", "max-new-tokens": "maxNewTokens", seed: "seed" } as const)[name as "model"];
+    const field = (
+      {
+        model: "model",
+        "max-tokens": "maxTokens",
+        "max-new-tokens": "maxNewTokens",
+        seed: "seed",
+        "shift-reference": "shiftReference",
+        "shift-layer": "shiftLayer",
+      } as const
+    )[name as "model"];
     if (!field) return;
     const prev = this.options[field];
     if (prev) {

@@ -22,7 +22,8 @@ export type ValueKind =
   | "enum"
   | "bool"
   | "int"
-  | "word";
+  | "word"
+  | "experts"; // off L3:E5, force L1:E2@4, bias L2:E0=1.5, topk L1=1
 
 export interface KeySpec {
   kind: ValueKind;
@@ -56,6 +57,11 @@ export const CONTRAST_KEYS: Record<string, KeySpec> = {
   site: {
     kind: "sites",
     doc: "Residual site to read, e.g. `resid_post`; the steering default when absent.",
+  },
+  count: {
+    kind: "enum",
+    values: ["topk", "top1"],
+    doc: "Expert ranking on mixture-of-experts models: a token counts for every expert it is routed to (`topk`, default) or only its first choice (`top1`).",
   },
 };
 
@@ -92,6 +98,15 @@ export const OPTION_KEYS: Record<string, KeySpec> = {
   "max-tokens": { kind: "int", doc: "Token budget per prompt; longer prompts get a warning." },
   "max-new-tokens": { kind: "int", doc: "Tokens to generate when steering or predicting." },
   seed: { kind: "int", doc: "Seed for sampled generation, so steered and unsteered runs compare." },
+  "shift-reference": {
+    kind: "word",
+    doc: "A prompt file of benign prompts (relative to this file): every prompt here is scored by its activation shift from them.",
+  },
+  "shift-layer": { kind: "int", doc: "The layer the activation-shift score reads (default: the last)." },
+  experts: {
+    kind: "experts",
+    doc: "Expert interventions on mixture-of-experts models, applied when probing, steering and generating: `experts off L3:E5 L4:E1`, `experts force L1:E2@4`, `experts bias L2:E0=1.5`, `experts topk L1=1`. One action per line; lines add up.",
+  },
 };
 
 export const KEYS_BY_BLOCK: Record<BlockKind, Record<string, KeySpec>> = {

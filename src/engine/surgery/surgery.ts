@@ -15,6 +15,7 @@ import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F, shapeOf } from "../onnx/modelFile";
 import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { planExpertEdit } from "../experts/edit";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
 export const INLINE_LIMIT = 4096;
@@ -26,8 +27,12 @@ export interface EditSet {
   steer: HookName[];
   /** Sites with patch inputs `patch_mask/<site>` (bool, broadcastable) and `patch_value/<site>` (float32). */
   patch: HookName[];
+  /** Sites whose entries with |x| below `zero_below/<site>` (float32 [1]) are set to 0 (sparsity experiments). */
+  zeroBelow?: HookName[];
   /** Unembed only the last position: `logits` becomes [batch, 1, vocab] (for readers of the last row only). */
   lastLogits?: boolean;
+  /** MoE layers with expert-intervention inputs (`src/engine/experts/edit.ts`). */
+  experts?: number[];
 }
 
 export interface EditResult {
@@ -38,6 +43,7 @@ export interface EditResult {
 export const steerInput = (site: HookName) => `introspect/steer/${site}`;
 export const patchMaskInput = (site: HookName) => `introspect/patch_mask/${site}`;
 export const patchValueInput = (site: HookName) => `introspect/patch_value/${site}`;
+export const zeroBelowInput = (site: HookName) => `introspect/zero_below/${site}`;
 
 /** Plans the edit: which nodes change, which are added. Pure; nothing is written. */
 export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
@@ -80,7 +86,8 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
   };
   const current = new Map<HookName, string>();
   // Plain sites first, so a fused norm's edit reads already-edited inputs.
-  const editSites = [...new Set([...edit.steer, ...edit.patch])].sort(
+  const zero = edit.zeroBelow ?? [];
+  const editSites = [...new Set([...edit.steer, ...edit.patch, ...zero])].sort(
     (a, b) => Number(ref(a).fusedSkipNode !== undefined) - Number(ref(b).fusedSkipNode !== undefined),
   );
   for (const site of editSites) {
@@ -88,6 +95,8 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
     const before = added.length;
     const steer = edit.steer.includes(site);
     const patch = edit.patch.includes(site);
+    if (r.fusedSkipNode !== undefined && zero.includes(site))
+      throw new IntrospectError("bad-input", `${site} is the sum inside a fused norm: activations cannot be zeroed there.`);
     if (r.fusedSkipNode !== undefined) {
       // Change the fused norm's branch input so both its outputs (sum and normalised) see the edit.
       const step = map.steps.find((s) => s.node === r.fusedSkipNode)!;
@@ -122,6 +131,26 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
     }
     let t = r.tensor;
     const orig = t;
+    if (zero.includes(site)) {
+      // x * (|x| >= threshold): entries below the threshold in magnitude become 0.
+      newInputs.push({ name: zeroBelowInput(site), elemType: 1 });
+      const thr = castIfNeeded(zeroBelowInput(site));
+      const p = `introspect/zeroed/${site}/`;
+      added.push(
+        create(NodeProtoSchema, { opType: "Abs", name: `${p}abs`, input: [t], output: [`${p}abs`] }),
+        create(NodeProtoSchema, { opType: "Less", name: `${p}small`, input: [`${p}abs`, thr], output: [`${p}small`] }),
+        create(NodeProtoSchema, { opType: "Not", name: `${p}keep`, input: [`${p}small`], output: [`${p}keep`] }),
+        create(NodeProtoSchema, {
+          opType: "Cast",
+          name: `${p}keepf`,
+          input: [`${p}keep`],
+          output: [`${p}keepf`],
+          attribute: [{ name: "to", type: 2, i: BigInt(dtype) }],
+        }),
+        create(NodeProtoSchema, { opType: "Mul", name: `${p}out`, input: [t, `${p}keepf`], output: [`${p}out`] }),
+      );
+      t = `${p}out`;
+    }
     if (steer) {
       const v = castIfNeeded(steerInput(site));
       newInputs.push({ name: steerInput(site), elemType: 1 });
@@ -173,6 +202,7 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
     for (const n of added.slice(0, before)) n.input = n.input.map((x) => (x === orig ? t : x));
     current.set(site, t);
   }
+  if (edit.experts?.length) planExpertEdit(g, map, edit.experts, { mutable, added, newInputs, current, edited: new Set(editSites) });
   for (const site of edit.capture) outputs.set(site, current.get(site) ?? ref(site).tensor);
   if (edit.lastLogits) lastPositionOnly(g, map, mutable, added);
   return { changed, added, newInputs, outputs };
@@ -238,7 +268,7 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
         graphParts.push(lenField(F.graph.initializer, externalTensorHeader(src, init, dataLocation)));
       else graphParts.push(src.read(f.start, f.end - f.start).slice());
     } else {
-      graphParts.push(src.read(f.start, f.end - f.start).slice());
+      graphParts.push(f.bytes ?? src.read(f.start, f.end - f.start).slice());
     }
   }
   for (const n of plan.added) graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, n)));

@@ -2,7 +2,7 @@
 // One panel, reused; "Probe Selection" also opens it (echoing the selection) until probing lands.
 import * as vscode from "vscode";
 import type { ModelInfoResult } from "../../protocol/lsp";
-import { ModelInfoRequest } from "../../protocol/lsp";
+import { FidelityRequest, ModelInfoRequest } from "../../protocol/lsp";
 import type { SelectionEcho } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { WebviewPanel } from "./webviewPanel";
@@ -22,7 +22,13 @@ export class InfoPanel {
         viewType: "introspect.info",
         title: "Introspect: Model Info",
         app: "info",
-        handlers: { "introspect/modelInfo": () => this.fetchInfo() },
+        handlers: {
+          "introspect/modelInfo": () => this.fetchInfo(),
+          "introspect/fidelity": async () => {
+            if (!this.host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
+            return this.host.client.sendRequest(FidelityRequest.type);
+          },
+        },
       });
       this.current.onDidDispose(() => (this.current = undefined));
     } else {

@@ -1,6 +1,7 @@
 // The probe panel on the extension side: one panel beside the editor (reused, restored after a
 // reload), the probe request with progress and cancel, and the panel's requests (other layers,
 // other heads, exports, editor tint). The panel's page is webview/probe.
+import { describeIntervention } from "../../protocol/expertLabels";
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, type ProbeParams } from "../../protocol/lsp";
 import { type ProbeResult } from "../../protocol/probeData";
@@ -49,6 +50,10 @@ export class ProbePanel implements vscode.Disposable {
           "introspect/probeAttention": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/export": saveExport,
+          "introspect/expertIntervene": async (p) => {
+            await vscode.commands.executeCommand("introspect.steer.addExpert", p.intervention, this.current?.target.text);
+            return { label: describeIntervention(p.intervention) };
+          },
         },
       },
       () => {

@@ -1,6 +1,7 @@
 // Steering commands: the prompt-file lenses (introspect.buildVector, introspect.openVector), the
 // palette entries (open the panel, a vector from two selections, save/load, GGUF import/export,
 // combine, sweep) and the panel's buttons, which arrive as steerAction messages.
+import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { commandRegistrar } from "../commands";
 import {
@@ -106,6 +107,16 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (args?.vectorId && !view.enable(args.vectorId)) {
       void vscode.window.showInformationMessage("That vector is not in the steering panel any more: build it again with its lens.");
     }
+  });
+
+  // From the probe's expert view: an expert intervention joins the panel (its prompt: the probed text when the panel has none).
+  reg("introspect.steer.addExpert", async (raw: unknown, prompt?: unknown) => {
+    const iv = raw as ExpertIntervention | undefined;
+    if (!iv || !["off", "force", "bias", "topk"].includes(iv.kind) || !Number.isInteger(iv.layer))
+      throw new Error("No expert intervention was given: use the context menu of the probe's expert view.");
+    if (!view.currentPrompt.trim() && typeof prompt === "string" && prompt.trim()) view.setPrompt(prompt, "probe");
+    view.addExpert(iv);
+    await view.reveal();
   });
 
   reg("introspect.steer.open", async () => {
@@ -295,6 +306,8 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     switch (a.kind) {
       case "remove":
         return view.remove(a.id);
+      case "removeExpert":
+        return view.removeExpert(a.id);
       case "save":
         return run("introspect.steer.saveVector", a.id);
       case "negate":

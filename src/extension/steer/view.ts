@@ -4,6 +4,8 @@
 // and host step notifications are forwarded to the page when their generation id is current.
 // The panel (vectors with their .ivec bytes, strengths, toggles, prompt, sampling) is kept in the
 // workspace state, so a window reload brings it back; the restarted host gets the vectors again.
+import { ExpertRows } from "./experts";
+import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type SteerVectorResult } from "../../protocol/lsp";
 import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from "../../protocol/steerData";
@@ -40,6 +42,8 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   private view: vscode.WebviewView | undefined;
   private ready: Promise<void> = new Promise(() => undefined);
   private readonly entries: Entry[] = [];
+  /** Expert interventions beside the vectors (applied to the steered side). */
+  readonly experts = new ExpertRows();
   private prompt = "";
   private promptSource = "";
   private sampling: SteerLiveInput["sampling"] = { kind: "greedy" };
@@ -208,6 +212,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       sampling: this.sampling,
       settings: this.settings(),
       ...(m.kind === "ready" ? { model: m.info.id, numLayers: m.info.numLayers } : {}),
+      experts: [...this.experts.list],
     };
   }
 
@@ -274,6 +279,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
         e.enabled = a.enabled;
       }
     }
+    this.experts.apply(input.experts);
     if (input.prompt !== this.prompt) this.promptSource = "typed";
     this.prompt = input.prompt;
     this.sampling = input.sampling;
@@ -288,7 +294,22 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       alphas: this.entries.map((e) => ({ id: e.info.id, alpha: e.alpha, enabled: e.enabled })),
       prompt: this.prompt,
       sampling: this.sampling,
+      experts: this.experts.live(),
     });
+  }
+
+  /** Adds an expert intervention (from the probe's expert view), shows it and restarts the generation. */
+  addExpert(iv: ExpertIntervention): string {
+    const label = this.experts.add(iv);
+    this.pushState();
+    this.restart();
+    return label;
+  }
+
+  removeExpert(id: string): void {
+    if (!this.experts.remove(id)) return;
+    this.pushState();
+    this.restart();
   }
 
   private async generate(input: SteerLiveInput, token: vscode.CancellationToken): Promise<void> {
@@ -313,7 +334,14 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
         .map((a) => ({ id: a.id, alpha: a.enabled ? a.alpha : 0 }));
       const r = await this.host.client.sendRequest(
         SteerGenerateRequest.type,
-        { genId, prompt: input.prompt, vectors, maxTokens: this.settings().maxTokens, sampling: input.sampling },
+        {
+          genId,
+          prompt: input.prompt,
+          vectors,
+          maxTokens: this.settings().maxTokens,
+          sampling: input.sampling,
+          ...(this.experts.active().length ? { experts: this.experts.active() } : {}),
+        },
         token,
       );
       if (genId !== this.genId) return;

@@ -5,6 +5,7 @@ import * as model from "./model";
 import * as patch from "./patch";
 import * as probe from "./probe";
 import * as promptFile from "./promptFile";
+import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, promptFile];
+export const handlerModules: { register(ctx: HostContext): void }[] = [model, probe, steer, patch, promptFile, shift];

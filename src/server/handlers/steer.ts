@@ -202,6 +202,7 @@ export function register(ctx: HostContext): void {
         vectors: p.vectors,
         maxTokens: p.maxTokens,
         sampling: p.sampling,
+        ...(p.experts?.length ? { experts: p.experts } : {}),
         stopIds: stopIdsOf(l.model.resolved.folder, l.tok.eosTokenId),
         cancel,
         onStep: (step) => void ctx.connection.sendNotification(SteerStepNotification.type, { genId: p.genId, step }),

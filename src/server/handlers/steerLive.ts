@@ -3,6 +3,7 @@
 // vscode-languageserver so the benchmark can time the panel's path (`LiveSteering.sliderLatency`).
 // The unsteered run does not depend on the sliders: it is kept per prompt and sampling
 // (`UnsteeredCache`), so a slider move feeds the prompt once (steered) instead of twice.
+import type { ExpertIntervention } from "../../engine";
 import {
   UnsteeredCache,
   generatePaired,
@@ -56,6 +57,8 @@ export interface LiveRun {
   vectors: SteerActive[];
   maxTokens: number;
   sampling: SteerSampling;
+  /** Expert interventions of the steered side. */
+  experts?: ExpertIntervention[];
   stopIds: number[];
   cancel: CancelToken;
   onStep(step: SteerStep): void;
@@ -122,9 +125,13 @@ export class LiveSteering {
    * included), so toggling a vector or moving a slider never builds a new session, and whose
    * passes go through the gate: a restarted generation waits at most for the pass in flight.
    */
-  factory(vectors: ActiveVector[], cancel?: CancelToken): DecoderFactory {
-    const inner = modelDecoderFactory(this.model, { prepare: preparedSites(vectors), lastLogitsOnly: this.lastLogitsOnly });
-    return (add) => this.gated(inner(add), cancel);
+  factory(vectors: ActiveVector[], cancel?: CancelToken, expertLayers: number[] = []): DecoderFactory {
+    const inner = modelDecoderFactory(this.model, {
+      prepare: preparedSites(vectors),
+      lastLogitsOnly: this.lastLogitsOnly,
+      prepareExperts: expertLayers,
+    });
+    return (add, experts) => this.gated(inner(add, experts), cancel);
   }
 
   /** Passes through the gate, refused once `cancel` or the pass's own token is set (before the decoder is touched). */
@@ -151,9 +158,12 @@ export class LiveSteering {
     const unsteered = this.unsteered?.get(ids, sampling, JSON.stringify(sites), () =>
       this.gated(modelDecoderFactory(this.model, { prepare: sites, lastLogitsOnly: this.lastLogitsOnly })(new Map())),
     );
-    for await (const s of generatePaired(this.factory(active, run.cancel), ids, {
+    const experts = run.experts ?? [];
+    const expertLayers = [...new Set(experts.map((x) => x.layer))];
+    for await (const s of generatePaired(this.factory(active, run.cancel, expertLayers), ids, {
       maxTokens: run.maxTokens,
       steer: active,
+      experts,
       sampling,
       stopIds: run.stopIds,
       cancel: run.cancel,

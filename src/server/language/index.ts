@@ -19,6 +19,7 @@ import { computeHover } from "./hover";
 import { onStoresChanged } from "./engineFacade";
 import { TokenizerFacade } from "./hostFacade";
 import { computeInlayHints } from "./inlayHints";
+import { shiftDiagnostics, shiftLenses, type ShiftScores } from "./shift";
 import { computeFoldingRanges, computeSymbols } from "./symbols";
 
 export type { LanguageModelFacade, LanguageSettings } from "./facade";
@@ -43,6 +44,8 @@ export interface LanguageHost {
   languageModel?(uri: string, fileModel: string | undefined): LanguageModelFacade | undefined;
   /** Added to the default tokenizer facade, used when `languageModel` is absent or returns undefined. */
   facadeExtras?: Partial<Pick<LanguageModelFacade, "predictNext" | "probeValues" | "builtVector" | "knownModels">>;
+  /** Activation-shift scores of a file's prompts (files with a `shift-reference` option). */
+  shiftScores?(uri: string, file: PromptFile): ShiftScores | undefined;
 }
 
 export interface LanguageFeatures {
@@ -108,7 +111,10 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
     }
     const file = fileOf(doc);
     const facade = facadeFor(uri, file);
-    const diagnostics = computeDiagnostics(file, facade, await settingsFor(uri));
+    const diagnostics = [
+      ...computeDiagnostics(file, facade, await settingsFor(uri)),
+      ...shiftDiagnostics(file, ctx.shiftScores?.(uri, file)),
+    ];
     if (documents.get(uri)?.version === doc.version) void connection.sendDiagnostics({ uri, version: doc.version, diagnostics });
   }
   const schedule = (uri: string) => {
@@ -151,7 +157,10 @@ export function registerLanguageFeatures(ctx: LanguageHost): LanguageFeatures {
   });
 
   connection.onCodeLens((p) =>
-    withDoc(p.textDocument.uri, [], (_d, file) => computeCodeLenses(p.textDocument.uri, file, facadeFor(p.textDocument.uri, file))),
+    withDoc(p.textDocument.uri, [], (_d, file) => [
+      ...computeCodeLenses(p.textDocument.uri, file, facadeFor(p.textDocument.uri, file)),
+      ...shiftLenses(file, ctx.shiftScores?.(p.textDocument.uri, file)),
+    ]),
   );
   connection.onHover((p) =>
     withDoc(p.textDocument.uri, null, (_d, file) => computeHover(file, p.position, facadeFor(p.textDocument.uri, file)) ?? null),

@@ -250,9 +250,31 @@ describe("prompt-file completion and outline", () => {
   };
 
   it("completes block keywords and option keys at column 0, keys inside blocks", () => {
-    assert.deepStrictEqual(labels("pr", 0, 2), ["prompt", "contrast", "patch", "options", "model", "max-tokens", "max-new-tokens", "seed"]);
+    assert.deepStrictEqual(labels("pr", 0, 2), [
+      "prompt",
+      "contrast",
+      "patch",
+      "options",
+      "model",
+      "max-tokens",
+      "max-new-tokens",
+      "seed",
+      "shift-reference",
+      "shift-layer",
+      "experts",
+    ]);
     assert.deepStrictEqual(labels("patch p\n  cl", 1, 4), ["clean", "corrupt", "answer", "wrong", "sites", "layers", "metric"]);
-    assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), ["layer", "position", "method", "paired", "normalize", "site", "+", "-"]);
+    assert.deepStrictEqual(labels("contrast c\n  \n", 1, 2), [
+      "layer",
+      "position",
+      "method",
+      "paired",
+      "normalize",
+      "site",
+      "count",
+      "+",
+      "-",
+    ]);
     assert.deepStrictEqual(labels("prompt p\n  text", 1, 6), []);
   });
 

@@ -103,6 +103,15 @@ describe("prompt-file TextMate grammar", () => {
     assert.strictEqual(scopeOf(s, 20, "resid_pre"), "entity.name.type.site.introspect");
   });
 
+  it("scopes experts lines and the contrast count", () => {
+    const lines = scopes(grammar, "experts off L3:E5 L4:E1 # two\nexperts bias L2:E0=1.5\ncontrast c\n  count top1");
+    assert.strictEqual(scopeOf(lines, 0, "experts"), "keyword.other.option.introspect");
+    assert.strictEqual(scopeOf(lines, 0, "off"), "keyword.other.expert-action.introspect");
+    assert.strictEqual(scopeOf(lines, 0, "L3:E5"), "constant.numeric.expert.introspect");
+    assert.strictEqual(scopeOf(lines, 1, "L2:E0=1.5"), "constant.numeric.expert.introspect");
+    assert.strictEqual(scopeOf(lines, 3, "top1"), "constant.language.introspect");
+  });
+
   it("highlights every demo file without invalid escapes", () => {
     for (const f of ["ioi", "sentiment", "moe-topics"]) {
       const s = scopes(grammar, readFileSync(path.join(ROOT, `demo/${f}.introspect`), "utf8"));
