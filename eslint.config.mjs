@@ -6,8 +6,9 @@ const VSCODE = { name: "vscode", message: "Only src/extension talks to VS Code."
 const ENGINE =
   "src/engine imports nothing above it: protocol, host, extension, CLI and webview code depend on the engine, not the reverse.";
 const EXTENSION = "The extension runs no engine code: it asks the model host (src/protocol); type-only imports of engine types are fine.";
-const ENTRY = "Outside src/engine, import the engine through its entry point (src/engine/index.ts), not its files.";
-const ENGINE_FILES = { group: ["**/engine/*", "**/engine/**"], message: ENTRY };
+const ENTRY =
+  "Outside src/engine, import the engine through its entry points: src/engine/index.ts, or src/engine/shapes.ts for types in browser-safe code.";
+const ENGINE_FILES = { group: ["**/engine/*", "**/engine/**", "!**/engine/shapes"], message: ENTRY };
 const WEBVIEW = "Webview code runs in the browser: no Node built-ins, host, CLI or extension code.";
 const NODE_BUILTINS = [
   "fs",
@@ -80,6 +81,7 @@ export default tseslint.config(
             { group: ["node:*"], message: WEBVIEW },
             { group: ["**/src/server/**", "**/src/cli/**", "**/src/extension/**"], message: WEBVIEW },
             ENGINE_FILES,
+            { regex: "(^|/)src/engine(/index)?$", message: "Webviews take engine types from src/engine/shapes.ts, which needs no Node." },
           ],
         },
       ],

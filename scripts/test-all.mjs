@@ -31,7 +31,7 @@ const mochaBin = "node_modules/mocha/bin/mocha.js";
 const testUser = process.getuid?.() === 0 ? process.env.INTROSPECT_TEST_USER || "" : "";
 
 const steps = [
-  { name: "typecheck", cmd: npx("tsc", "--noEmit", "-p", ".") },
+  { name: "typecheck", cmd: ["node", "scripts/typecheck.mjs"] },
   { name: "lint", cmd: npx("eslint", "src", "webview", "test") },
   { name: "format", cmd: npx("prettier", "--check", ".") },
   { name: "unit", cmd: testUser ? npx("mocha", "--grep", NON_ROOT, "--invert") : npx("mocha"), mocha: true },

@@ -1,5 +1,5 @@
-// Labels of expert interventions, for the panels (browser-safe).
-import type { ExpertIntervention } from "../engine";
+// Labels of expert interventions, shared by the extension and the webviews.
+import type { ExpertIntervention } from "../engine/shapes";
 
 export type { ExpertIntervention };
 

@@ -1,10 +1,10 @@
 // Feature dictionaries across boundaries (host <-> extension <-> probe panel): what a loaded
 // dictionary is, its reading of the probed tokens, a feature's card, corpus scans, steering.
-import type { FeatureReading } from "../engine";
-import type { Snippet } from "../engine";
+import type { FeatureReading } from "../engine/shapes";
+import type { Snippet } from "../engine/shapes";
 
-export type { FeatureReading } from "../engine";
-export type { Snippet } from "../engine";
+export type { FeatureReading } from "../engine/shapes";
+export type { Snippet } from "../engine/shapes";
 
 export interface DictionaryInfo {
   path: string;

@@ -4,8 +4,9 @@
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
 // (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { CandidateModel, ExpertIntervention, ModelInfo, ModelState } from "../engine";
-import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult, Wire } from "./probeData";
+import type { CandidateModel, ExpertIntervention, ModelInfo, ModelState } from "../engine/shapes";
+import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
+import type { Wire } from "./wireType";
 import type {
   FeatureCardParams,
   FeatureCardResult,
@@ -205,7 +206,7 @@ export interface SteerActive {
 
 export interface SteerBuildParams {
   /** Contrast block (src/engine/promptfile ContrastSpec); one vector per listed layer. */
-  spec: import("../engine/promptfile").ContrastSpec;
+  spec: import("../engine/shapes").ContrastSpec;
   /** Where it came from, recorded in the vector (e.g. "sentiment.introspect#sentiment"). */
   source: string;
   /** The prompt file's URI, so its "Open in steering panel" lens appears. */

@@ -1,8 +1,8 @@
 // The data of one probe across boundaries: the engine's result types (src/engine/analysis/result.ts,
-// re-exported here), the panel's requests, and the two helpers that move tensors. To the webview
-// tensors go as they are (postMessage clones typed arrays); over JSON-RPC they go base64-encoded
-// (toWire / fromWire below).
-import type { ProbeIntTensor, ProbeTensor } from "../engine";
+// re-exported here), the panel's requests, and the revivers of tensors that arrived in another
+// form. Browser-safe. To the webview tensors go as they are (postMessage clones typed arrays);
+// over JSON-RPC they go through the wire codec (src/protocol/wire.ts, docs/wire.md).
+import type { ProbeIntTensor, ProbeTensor } from "../engine/shapes";
 
 export type {
   AttentionData,
@@ -18,7 +18,7 @@ export type {
   ProbeTensor,
   ProbeToken,
   ProbeView,
-} from "../engine";
+} from "../engine/shapes";
 
 /** Panel -> host: tint the probed tokens in the editor with one scalar per token. */
 export interface TintRequest {
@@ -38,7 +38,7 @@ export interface ExportRequest {
   data: ArrayBuffer | string;
 }
 
-// ---- wire helpers -----------------------------------------------------------------------------
+// ---- revivers --------------------------------------------------------------------------------
 
 /** Accepts a tensor whose data arrived as a typed array, a plain array or an object of indices. */
 export function reviveFloat(t: { dims: number[]; data: unknown }): ProbeTensor {
@@ -59,61 +59,4 @@ export function reviveInt(t: { dims: number[]; data: unknown }): ProbeIntTensor 
   if (Array.isArray(d)) return { dims: t.dims, data: Int32Array.from(d as number[]) };
   if (d && typeof d === "object") return { dims: t.dims, data: Int32Array.from(Object.values(d) as number[]) };
   throw new Error("tensor data missing");
-}
-
-const B64_TAG = "$b64f32";
-const B64_TAG_I = "$b64i32";
-
-/**
- * A value of type T as toWire encodes it for JSON-RPC (typed arrays as tagged base64). The type
- * parameter is what fromWire gives back, so a request typed `Wire<ProbeResult>` decodes to a
- * ProbeResult without a cast at the call site. (The brand exists only for the type checker.)
- */
-export type Wire<T> = { readonly __wireOf?: T };
-
-/** Replaces every Float32Array / Int32Array in a value by a tagged base64 string, for JSON-RPC. */
-export function toWire<T>(value: T): Wire<T> {
-  return encode(value) as Wire<T>;
-}
-
-function encode(value: unknown): unknown {
-  if (value instanceof Float32Array) return { [B64_TAG]: bytesToBase64(value) };
-  if (value instanceof Int32Array) return { [B64_TAG_I]: bytesToBase64(value) };
-  if (Array.isArray(value)) return value.map(encode);
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encode(v);
-    return out;
-  }
-  return value;
-}
-
-/** Inverse of toWire. */
-export function fromWire<T>(value: Wire<T>): T {
-  return revive(value) as T;
-}
-
-function revive(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revive);
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if (typeof o[B64_TAG] === "string") return new Float32Array(base64ToBuffer(o[B64_TAG] as string));
-    if (typeof o[B64_TAG_I] === "string") return new Int32Array(base64ToBuffer(o[B64_TAG_I] as string));
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(o)) out[k] = revive(v);
-    return out;
-  }
-  return value;
-}
-
-function bytesToBase64(a: Float32Array | Int32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-}
-
-function base64ToBuffer(s: string): ArrayBuffer {
-  const b = Buffer.from(s, "base64");
-  // Copy into a fresh, aligned ArrayBuffer: Buffer pools may start at odd offsets.
-  const out = new ArrayBuffer(b.byteLength);
-  new Uint8Array(out).set(b);
-  return out;
 }

@@ -1,7 +1,7 @@
 // Commands that the model host's code lenses on prompt files (`*.introspect`) ask the client to
 // run. The host (src/server/language/codeLens.ts) sends them; the extension registers them.
 // Each lens carries one argument object, shown below with its type.
-import type { ContrastSpec, PatchSpec, Range } from "../engine";
+import type { ContrastSpec, PatchSpec, Range } from "../engine/shapes";
 
 export type { ContrastSpec, PatchSpec };
 

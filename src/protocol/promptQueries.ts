@@ -3,7 +3,7 @@
 // bench. Each request carries the document's text as the editor has it (so an unsaved edit counts)
 // and the host answers from src/server/language/promptQueries.ts.
 import { RequestType } from "vscode-languageserver-protocol";
-import type { PatchSpec, Position, Range } from "../engine";
+import type { PatchSpec, Position, Range } from "../engine/shapes";
 
 export type { Position, Range };
 

@@ -1,7 +1,7 @@
 // Data of the steering side panel (webview/steer) as it crosses between the extension and the
 // page. Browser-safe: types only. The LSP side is in lsp.ts (introspect/steer*).
 import type { SteerStep, SteerSweepResult, SteerVectorInfo } from "./lsp";
-import type { ExpertIntervention } from "../engine";
+import type { ExpertIntervention } from "../engine/shapes";
 
 export type { SteerStep, SteerSweepResult, SteerVectorInfo };
 

@@ -2,7 +2,7 @@
 // Two discriminated unions, one per direction, plus a small request/response helper that
 // both sides use. Browser-safe: imports types only, never `vscode` or Node modules.
 // Large tensors travel as ArrayBuffer (postMessage structured-clones them; no JSON arrays).
-import type { ExpertIntervention } from "../engine";
+import type { ExpertIntervention } from "../engine/shapes";
 import type { FidelityResult, ModelInfoResult, SparsityParams, SparsityResult } from "./lsp";
 
 export type { WebviewTensor } from "./webviewTensor";

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { toWire } from "../../src/protocol/probeData";
+import { toWire } from "../../src/protocol/wire";
 import { stylesheetsFor } from "../../src/extension/panels/styles";
 
 export const ORIGIN = "http://introspect.test";

@@ -2,7 +2,8 @@
 // expert on at that token, or bias the router towards / away from an expert. The choice goes to the
 // extension, which lists it in the steering panel and restarts its side-by-side generation.
 import type { MoeData } from "../../src/protocol/probeData";
-import { describeIntervention, type ExpertIntervention } from "../../src/protocol/experts";
+import type { ExpertIntervention } from "../../src/engine/shapes";
+import { describeIntervention } from "../../src/protocol/experts";
 import { el } from "../shared/dom";
 import type { PanelContext } from "./model";
 

@@ -18,7 +18,7 @@ export interface UiState {
   /** First token column shown in the logit-lens table. */
   lensStart: number;
   moeLayer: number | "all";
-  /** Colour the layer heatmap between the 1st and 99th percentiles (massive activations saturate). */
+  /** Clip the layer heatmap's colours at Tukey fences, quartiles -/+ 3 IQR (massive activations saturate). */
   clip: boolean;
 }
 

@@ -6,22 +6,9 @@
 import type { ActivationTensor, HookName } from "../types";
 import { IntrospectError } from "../types";
 import { isTranscoder, read, type Dictionary } from "./dictionary";
+import type { FeatureReading } from "./shapes";
 
-export interface FeatureReading {
-  site: HookName;
-  outSite?: HookName;
-  tokens: number;
-  /** Features shown as heatmap rows, strongest (max over tokens) first. */
-  features: number[];
-  /** [features.length, tokens]: activation of each shown feature at each token. */
-  matrix: Float32Array;
-  /** Per token: its top features (index, value), largest first. */
-  top: Array<Array<{ feature: number; value: number }>>;
-  relError: Float32Array;
-  l0: Int32Array;
-  /** Max activation of each shown feature over these tokens. */
-  max: Float32Array;
-}
+export type { FeatureReading } from "./shapes";
 
 export interface ReadingOptions {
   /** Heatmap rows (default 24). */

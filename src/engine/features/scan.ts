@@ -6,14 +6,9 @@ import type { LoadedModel } from "../model/loaded";
 import type { TextTokenizer } from "../tokenizer";
 import { CancelToken, throwIfCancelled } from "../types";
 import { encode, type Dictionary } from "./dictionary";
+import type { Snippet } from "./shapes";
 
-export interface Snippet {
-  value: number;
-  /** Text before the token, the token, and text after (a few tokens each side). */
-  before: string;
-  token: string;
-  after: string;
-}
+export type { Snippet } from "./shapes";
 
 export interface FeatureStats {
   density: number;

@@ -7,27 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hubBlobsDir, readModelText } from "./modelFiles";
-import { listVariants, type VariantFile } from "./resolve";
+import type { CandidateModel, CandidateSource } from "./candidateShapes";
+import { listVariants } from "./resolve";
 
-export type CandidateSource = "demo" | "workspace" | "hub";
-
-export interface CandidateModel {
-  source: CandidateSource;
-  /** Folder name; for the hub `org/name`. */
-  name: string;
-  /** The folder to open (for the hub the snapshot folder). */
-  path: string;
-  /** Hub snapshot revision (the snapshot folder's name). */
-  revision?: string;
-  architecture?: string;
-  layers?: number;
-  width?: number;
-  variants: VariantFile[];
-  /** Bytes of the folder's files on disk (each file once). */
-  bytes: number;
-  /** Something about the folder that will not load as it is, in one sentence. */
-  problem?: string;
-}
+export type { CandidateModel, CandidateSource } from "./candidateShapes";
 
 export interface CandidateOptions {
   /** Folders holding bundled models (each subfolder with an .onnx file is one). */

@@ -1,4 +1,5 @@
 // Finding the .onnx file in a model folder, and the checks that turn unsupported files into sentences.
+import type { VariantFile } from "./candidateShapes";
 import * as fs from "fs";
 import * as path from "path";
 import { IntrospectError } from "../types";
@@ -60,14 +61,6 @@ function readGenaiConfig(file: string): GenaiDecoder {
     vocab_size: num(j.model?.vocab_size),
     context_length: num(j.model?.context_length),
   };
-}
-
-export interface VariantFile {
-  /** Transformers.js name: fp32, fp16, q4, int8, quantized, ... */
-  variant: string;
-  file: string;
-  /** The .onnx file plus its external data files. */
-  bytes: number;
 }
 
 /** Model file stems, in order of preference: a plain decoder, a merged one (both branches), one without past. */
@@ -263,3 +256,5 @@ export function checkSupported(m: ScannedModel, file: string): void {
     );
   }
 }
+
+export type { VariantFile } from "./candidateShapes";

@@ -4,10 +4,10 @@
 //   experts bias L2:E0=1.5 L2:E3=-2     (added to those experts' router logits)
 //   experts topk L1=1                   (layer 1 routes each token to one expert)
 import type { ExpertLine, Located, ParseDiagnostic, Range } from "./model";
-
-export type { ExpertLine };
 import { rng } from "./text";
 import { err, type Word } from "./values";
+
+export type { ExpertLine };
 
 export const EXPERT_ACTIONS = ["off", "force", "bias", "topk"] as const;
 const MAX_POSITIONS = 4096;

@@ -144,7 +144,7 @@ export interface PromptFile {
   lineCount: number;
 }
 
-/** One expert of an `experts` line (parsed in experts.ts). */
+/** One expert intervention of an `experts ...` line (parsed in src/engine/promptfile/experts.ts). */
 export type ExpertLine =
   | { kind: "off"; layer: number; expert: number }
   | { kind: "force"; layer: number; expert: number; positions?: number[] }

@@ -3,7 +3,7 @@
 // results cached in the extension's global storage), and "Add to steering panel".
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { fromWire } from "../../protocol/probeData";
+import { fromWire } from "../../protocol/wire";
 import {
   FeatureCardRequest,
   FeatureClampRequest,

@@ -4,7 +4,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
-import { fromWire, toWire, type ExportRequest } from "../../protocol/probeData";
+import { type ExportRequest } from "../../protocol/probeData";
+import { fromWire, toWire } from "../../protocol/wire";
 import type { ToWebview } from "../../protocol/webview";
 import { unwrapRpcMessage } from "../failureActions";
 import { WebviewPanel, type PanelOptions } from "./webviewPanel";

@@ -14,7 +14,7 @@ import {
   type PatchRun,
   type PatchSiteKind,
 } from "../../protocol/patchData";
-import { fromWire, type Wire } from "../../protocol/probeData";
+import { fromWire, type Wire } from "../../protocol/wire";
 import type { FromWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { runFailureAction, showFailure } from "../userErrors";

@@ -4,7 +4,8 @@
 import { describeIntervention } from "../../protocol/experts";
 import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
-import { fromWire, type ProbeResult } from "../../protocol/probeData";
+import { type ProbeResult } from "../../protocol/probeData";
+import { fromWire } from "../../protocol/wire";
 import type { FromWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";

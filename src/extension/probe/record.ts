@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { ProbeParams } from "../../protocol/lsp";
-import { toWire, type ProbeResult } from "../../protocol/probeData";
+import { type ProbeResult } from "../../protocol/probeData";
+import { toWire } from "../../protocol/wire";
 
 /** performance.now() marks of one probe, from the command to the panel's first frame. */
 export interface ProbeTiming {

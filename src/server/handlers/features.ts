@@ -31,7 +31,7 @@ import {
   FeatureScanRequest,
   FeatureVectorRequest,
 } from "../../protocol/lsp";
-import { toWire } from "../../protocol/probeData";
+import { toWire } from "../../protocol/wire";
 import type { HostContext } from "../context";
 
 interface Bound {

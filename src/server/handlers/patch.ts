@@ -22,7 +22,7 @@ import {
   type PatchRun,
   type PatchSiteKind,
 } from "../../protocol/patchData";
-import { toWire } from "../../protocol/probeData";
+import { toWire } from "../../protocol/wire";
 import type { HostContext } from "../context";
 import { userError } from "./errors";
 

@@ -5,7 +5,7 @@
 import type { LoadedModel } from "../../engine";
 import { ProbeSessions } from "../../engine";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
-import { toWire } from "../../protocol/probeData";
+import { toWire } from "../../protocol/wire";
 import type { HostContext } from "../context";
 import { ProbeValueStore } from "../language/engineFacade";
 import { probeValueRows } from "../language/probeValues";

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { makeFixture, sampleTexts } from "../../webview/fixture";
-import { fromWire, toWire, type ProbeResult } from "../../../src/protocol/probeData";
+import { type ProbeResult } from "../../../src/protocol/probeData";
+import { fromWire, toWire } from "../../../src/protocol/wire";
 
 describe("analysis/assembleProbeResult", () => {
   it("packs metrics as [layers, selected tokens] with consistent shapes", () => {

@@ -82,6 +82,7 @@ describe("import boundaries (lint)", function () {
       ["src/protocol/violation.ts", 'import type { ModelInfo } from "../engine/types";'],
       ["src/extension/violation.ts", 'import type { ModelInfo } from "../engine/types";'],
       ["webview/probe/violation.ts", 'import type { ProbeResult } from "../../src/engine/analysis/result";'],
+      ["webview/probe/violation.ts", 'import type { ProbeResult } from "../../src/engine";'],
     ])
       assert.strictEqual((await restricted(file, `${imp}\nexport const y = 1;\n`)).length, 1, `${file}: ${imp}`);
     assert.deepStrictEqual(

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { fromWire, toWire } from "../../../src/protocol/probeData";
+import { fromWire, toWire } from "../../../src/protocol/wire";
 import { answerRequest, RequestClient, type RequestMessage, type ResponseMessage } from "../../../src/protocol/webview";
 import type { ModelInfoResult } from "../../../src/protocol/lsp";
 

@@ -1,0 +1,10 @@
+// The engine's second entry point: its data shapes, types only, for code that must not load the
+// engine itself: the protocol (src/protocol) and, through it, the webviews, which type-check
+// without Node (webview/tsconfig.json). Everything reached from here is pure TypeScript.
+export type * from "./types";
+export type * from "./analysis/result";
+export type * from "./promptfile/model";
+export type { ContrastSpec, PatchSpec } from "./promptfile/specs";
+export type * from "./experts/types";
+export type * from "./model/candidateShapes";
+export type * from "./features/shapes";
