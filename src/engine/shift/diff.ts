@@ -81,8 +81,11 @@ export function checkComparable(a: DiffSide, b: DiffSide, text: string): { idsA:
 }
 
 /** Runs `text` through both models and compares them. */
-export async function diffModels(a: DiffSide, b: DiffSide, text: string, cancel?: CancelToken): Promise<ModelDiff> {
-  const { idsA } = checkComparable(a, b, text);
+export async function diffModels(a: DiffSide, b: DiffSide, text: string, cancel?: CancelToken, cutToContext = false): Promise<ModelDiff> {
+  const checked = checkComparable(a, b, text).idsA;
+  // Built-in texts (the fidelity badge) are cut to the shorter context; a user's text is refused when too long.
+  const context = Math.min(a.model.contextLength ?? Infinity, b.model.contextLength ?? Infinity);
+  const idsA = cutToContext ? checked.slice(0, context) : checked;
   const L = a.model.info.numLayers;
   const sites = Array.from({ length: L }, (_, l) => hookName(l, "hook_resid_post"));
   const before = hookName(0, "hook_resid_pre");

@@ -78,7 +78,7 @@ export async function fidelityBadge(
   });
   try {
     const diffs = [];
-    for (const text of FIDELITY_TEXTS) diffs.push(await diffModels({ model: reference, tok }, { model, tok }, text, opts.cancel));
+    for (const text of FIDELITY_TEXTS) diffs.push(await diffModels({ model: reference, tok }, { model, tok }, text, opts.cancel, true));
     const badge: FidelityBadge = {
       variant: model.resolved.variant,
       reference: "fp32",

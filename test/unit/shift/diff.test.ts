@@ -167,4 +167,23 @@ describe("two-model diff on demo-llama", function () {
     assert.deepEqual(fs.readdirSync(path.join(LLAMA, "onnx")).sort(), ["model.onnx", "model_int8.onnx", "model_q4.onnx"]);
     console.log(`      badge: ${first.summary.text} over ${first.summary.tokens} tokens`);
   });
+
+  it("a fidelity badge on a model with fewer positions than the built-in texts have tokens: the texts are cut to its context", async () => {
+    const folder = path.join(__dirname, "../../fixtures/merged/llama");
+    const q4 = await openModel(folder, { variant: "q4", cacheDir: cache });
+    try {
+      const small = await loadTokenizer(folder);
+      const longest = Math.max(...FIDELITY_TEXTS.map((t) => small.encode(t).length));
+      assert.ok(
+        q4.contextLength !== undefined && longest > q4.contextLength,
+        `the test needs a text over ${q4.contextLength} tokens (${longest})`,
+      );
+      const badge = await fidelityBadge(q4, small, { cacheDir: cache });
+      assert.ok(badge);
+      assert.ok(badge.summary.tokens <= FIDELITY_TEXTS.length * q4.contextLength!);
+      assert.match(badge.summary.text, /^q4 vs fp32: top-1 agreement/);
+    } finally {
+      await q4.dispose();
+    }
+  });
 });
