@@ -6,6 +6,7 @@
 import { CancelToken, IntrospectError, throwIfCancelled } from "../types";
 import type { Dictionary } from "./dictionary";
 import { encode, decode } from "./dictionary";
+import { mulberry32 } from "../generate/sample";
 
 export interface TrainOptions {
   dSae: number;
@@ -33,17 +34,8 @@ export interface Quality {
   dead: number;
 }
 
-/** Deterministic uniform [0, 1) generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) generator (the sampler's mulberry32). */
+export const seededRandom = mulberry32;
 
 export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
