@@ -99,5 +99,11 @@ describe("Features in the probe panel (code-server)", function () {
       new RegExp(`#${feature}\\b`),
     );
     await wb.screenshot("features vector in the steering panel");
+    // Later specs share this session: the vector leaves the panel again.
+    await steer
+      .locator(".vector", { hasText: `#${feature}` })
+      .locator('button[title^="Remove"]')
+      .click();
+    await eventually("the feature's vector removed", () => steer.locator(".vector", { hasText: `#${feature}` }).count(), 0);
   });
 });
