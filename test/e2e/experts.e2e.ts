@@ -53,8 +53,10 @@ describe("expert interventions from the probe's expert view", function () {
     await wb.closeAllEditors();
     await wb.openFile(FILE);
     await wb.selectText(FILE, SELECTED);
-    await wb.editorContextMenu("Probe Selection");
+    // The recorder's file may hold an earlier spec's probe: wait for this one's.
     const file = path.join(RECORD, "last-result.json");
+    fs.rmSync(file, { force: true });
+    await wb.editorContextMenu("Probe Selection");
     await waitFor("the probe result", () => fs.existsSync(file), { timeoutMs: 90000, intervalMs: 200 });
     const result = fromWire<ProbeResult>((JSON.parse(fs.readFileSync(file, "utf8")) as { result: Wire<ProbeResult> }).result);
     const moe = result.moe!;
