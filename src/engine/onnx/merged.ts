@@ -9,7 +9,7 @@
 // flattened graph is written only as an edited graph, in the cache (editCache.ts), like any other.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { NodeProtoSchema } from "onnx-buf";
-import { F, scanGraphInto, type GraphFieldRef, type GraphScan, type InitializerRef, type ScannedModel } from "./modelFile";
+import { F, emptyGraphScan, scanGraphInto, type GraphFieldRef, type InitializerRef, type ScannedModel } from "./modelFile";
 import { fields, decodeUtf8, lenField, WIRE_LEN, type FileBytes } from "./wire";
 
 export const USE_CACHE_BRANCH = "use_cache_branch";
@@ -68,15 +68,7 @@ export function flattenBranch(m: ScannedModel, src: FileBytes, ifIndex: number, 
   const ifField = m.graphFields.find((f) => f.field === F.graph.node && f.index === ifIndex);
   if (!ifField) throw new Error("the If node's field was not found");
   const range = branchRange(src, ifField, branch);
-  const inner: GraphScan = {
-    graphFields: [],
-    nodes: [],
-    inputs: [],
-    outputs: [],
-    initializers: new Map(),
-    inlineBytes: 0,
-    nestedExternal: [],
-  };
+  const inner = emptyGraphScan();
   scanGraphInto(src, range.start, range.end, inner);
   const ifNode = m.nodes[ifIndex];
   if (inner.outputs.length !== ifNode.output.length)

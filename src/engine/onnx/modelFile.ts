@@ -169,6 +169,11 @@ export type GraphScan = Pick<
  * Indexes the GraphProto whose payload is [start, end) in the file into `m`: the main graph, or a
  * subgraph (an If node's branch, see merged.ts). Node indices continue from what `m` holds.
  */
+/** A graph scan with nothing read yet, for scanGraphInto to fill. */
+export function emptyGraphScan(): GraphScan {
+  return { graphFields: [], nodes: [], inputs: [], outputs: [], initializers: new Map(), inlineBytes: 0, nestedExternal: [] };
+}
+
 export function scanGraphInto(src: FileBytes, start: number, end: number, m: GraphScan): void {
   for (const f of fields(src, start, end)) {
     const ref: GraphFieldRef = { field: f.field, start: f.start, end: f.end, index: -1 };
@@ -232,13 +237,7 @@ export function scanModel(path: string, src: FileBytes, mtimeMs: number): Scanne
     irVersion,
     opsets,
     graph,
-    graphFields: [],
-    nodes: [],
-    inputs: [],
-    outputs: [],
-    initializers: new Map(),
-    inlineBytes: 0,
-    nestedExternal: [],
+    ...emptyGraphScan(),
   };
   scanGraphInto(src, graph.payloadStart, graph.payloadEnd, m);
   return m;
