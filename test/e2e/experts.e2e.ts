@@ -5,38 +5,16 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { FrameLocator } from "playwright-core";
 import type { ProbeResult } from "../../src/protocol/probeData";
 import { fromWire, type Wire } from "../../src/protocol/wire";
 import { waitFor } from "../waitFor";
 import { REPO } from "./harness/codeServer";
+import { steeringView } from "./harness/views";
 import { session } from "./hooks";
-
-const RECORD = path.join(REPO, ".test-output/e2e/experts-record");
-fs.rmSync(RECORD, { recursive: true, force: true });
-process.env.INTROSPECT_PROBE_RECORD = RECORD;
 
 const FILE = "arithmetic.txt";
 const TEXT = "17 + 25 = 42\n8 - 3 = 5\n30 + 12 =";
 const SELECTED = "30 + 12 =";
-
-/** The steering view's content frame: of the visible webviews (the probe panel is open too), the one with the vector list. */
-async function steerView(): Promise<FrameLocator> {
-  const { wb } = session();
-  return waitFor(
-    "the steering view",
-    async () => {
-      const outer = wb.page.locator("iframe.webview.ready:visible");
-      const count = await outer.count();
-      for (let i = 0; i < count; i++) {
-        const inner = wb.page.frameLocator("iframe.webview.ready:visible").nth(i).frameLocator("iframe#active-frame");
-        if ((await inner.locator("#vectors").count()) > 0) return inner;
-      }
-      return undefined;
-    },
-    { timeoutMs: 60000, intervalMs: 250 },
-  );
-}
 
 describe("expert interventions from the probe's expert view", function () {
   this.timeout(300000);
@@ -54,7 +32,7 @@ describe("expert interventions from the probe's expert view", function () {
     await wb.openFile(FILE);
     await wb.selectText(FILE, SELECTED);
     // The recorder's file may hold an earlier spec's probe: wait for this one's.
-    const file = path.join(RECORD, "last-result.json");
+    const file = path.join(session().record, "last-result.json");
     fs.rmSync(file, { force: true });
     await wb.editorContextMenu("Probe Selection");
     await waitFor("the probe result", () => fs.existsSync(file), { timeoutMs: 90000, intervalMs: 200 });
@@ -82,7 +60,7 @@ describe("expert interventions from the probe's expert view", function () {
     await item.waitFor({ timeout: 10000 });
     await wb.screenshot("experts 1 context menu");
     await item.click();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const row = view.locator('.expert-row[data-kind="off"]');
     await row.waitFor({ timeout: 30000 });
     assert.strictEqual((await row.locator(".expert-label").textContent())?.trim(), "off L4:E3");

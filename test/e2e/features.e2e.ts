@@ -5,23 +5,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { FrameLocator } from "playwright-core";
 import { eventually, waitFor } from "../waitFor";
 import { REPO } from "./harness/codeServer";
+import { steeringView } from "./harness/views";
 import { session } from "./hooks";
 
 const PANEL = "Introspect: Probe";
 const FILE = "features.txt";
 const LINE = "When Mary and John went to the store, John gave a drink to";
 const SAE = "blocks.2.hook_resid_post";
-
-async function steerView(): Promise<FrameLocator> {
-  const { wb } = session();
-  const outer = wb.page.frameLocator("iframe.webview.ready:visible").first();
-  const inner = outer.frameLocator("iframe#active-frame");
-  await inner.locator("#vectors").waitFor({ timeout: 60000 });
-  return inner;
-}
 
 describe("Features in the probe panel (code-server)", function () {
   this.timeout(300000);
@@ -92,7 +84,7 @@ describe("Features in the probe panel (code-server)", function () {
     );
     // The steering view is revealed in the side bar; with the probe panel closed it is the only webview shown.
     await wb.closeAllEditors();
-    const steer = await steerView();
+    const steer = await steeringView(session().wb);
     await eventually(
       "the feature's vector in the steering panel",
       () => steer.locator("#vectors").innerText(),

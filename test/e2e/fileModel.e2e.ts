@@ -34,9 +34,6 @@ describe("Introspect: each prompt file on its own model (code-server)", function
 
   before(async () => {
     await session().wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
-    // An earlier spec may have left the steering view open in the side bar: its webview would be
-    // the first visible one, where these tests look for the probe panel.
-    await session().wb.runCommand("View: Close Primary Side Bar");
   });
 
   it("probing demo/moe-topics.introspect shows the Experts view on demo-moe without touching settings", async () => {

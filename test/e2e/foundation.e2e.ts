@@ -12,9 +12,6 @@ const HOST = /dist\/server\.js/;
 const modelName = () => (usesBundledModel() ? "demo-llama" : "tiny-model");
 
 describe("Introspect foundation (code-server)", () => {
-  // An earlier spec may have left the steering view open: its webview would be the first visible one.
-  before(() => session().wb.runCommand("View: Close Primary Side Bar"));
-
   it("activates: the status bar shows the loaded model", async () => {
     const { wb } = session();
     const text = await wb.waitForStatus("Introspect", new RegExp(`Introspect: ${modelName()}`), 90000);

@@ -22,11 +22,6 @@ import { parseCsv, pngSize, written } from "./harness/files";
 import { SCREENSHOTS } from "./harness/workbench";
 import { session } from "./hooks";
 
-// Read by code-server's environment when the root hook starts it (after all files are loaded).
-const RECORD = path.join(REPO, ".test-output/e2e/probe-record");
-fs.rmSync(RECORD, { recursive: true, force: true });
-process.env.INTROSPECT_PROBE_RECORD = RECORD;
-
 const PANEL = "Introspect: Probe";
 const FILE = "probe.txt";
 const LINE = "When Mary and John went to the store, John gave a drink to Mary.";
@@ -51,8 +46,8 @@ function engine(name: string): Promise<Engine> {
 
 /** The newest request and result the extension posted to the panel, once newer than `afterMtime`. */
 async function recorded(afterMtime = 0): Promise<{ params: ProbeParams; result: ProbeResult; mtime: number }> {
-  const file = path.join(RECORD, "last-result.json");
-  const failure = path.join(RECORD, "last-failure.json");
+  const file = path.join(session().record, "last-result.json");
+  const failure = path.join(session().record, "last-failure.json");
   await waitFor(
     "the probe result the extension posted",
     () => {
@@ -69,7 +64,7 @@ async function recorded(afterMtime = 0): Promise<{ params: ProbeParams; result: 
 const probeFromContextMenu = () => session().wb.editorContextMenu("Probe Selection");
 
 function lastMtime(): number {
-  const file = path.join(RECORD, "last-result.json");
+  const file = path.join(session().record, "last-result.json");
   return fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0;
 }
 
@@ -371,7 +366,7 @@ describe("Probe Selection (code-server)", function () {
   });
 
   it("records the time from command to rendered heatmap", () => {
-    const file = path.join(RECORD, "timings.jsonl");
+    const file = path.join(session().record, "timings.jsonl");
     const lines = fs
       .readFileSync(file, "utf8")
       .trim()

@@ -14,17 +14,8 @@ import { eventually, waitFor } from "../waitFor";
 import { REPO, findProcesses } from "./harness/codeServer";
 import { written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
+import { steeringView } from "./harness/views";
 import { session } from "./hooks";
-
-/** The content frame of the steering view in the side bar. */
-async function steerView(): Promise<FrameLocator> {
-  const { wb } = session();
-  // Webviews are drawn in an overlay outside the side bar's DOM; the view is the only one visible.
-  const outer = wb.page.frameLocator("iframe.webview.ready:visible").first();
-  const inner = outer.frameLocator("iframe#active-frame");
-  await inner.locator("#vectors").waitFor({ timeout: 60000 });
-  return inner;
-}
 
 /** The two lines of pair.txt: the positive and the negative side of a vector from two selections. */
 const PAIR = ["Wonderful movie. I loved every minute of it.", "Awful movie. I hated every minute of it."];
@@ -91,7 +82,7 @@ describe("Introspect steering (code-server)", function () {
     await lens.click();
     await wb.waitForNotification(/Built sentiment at blocks\.2\.hook_resid_post/, 90000);
     await written(path.join(folder, ".introspect/vectors/sentiment.ivec"), "IVEC");
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     await view.locator(".vector .name", { hasText: "sentiment" }).waitFor({ timeout: 30000 });
     await eventually("the rows of the view", () => view.locator(".vector").count(), 1);
     assert.match(await view.locator(".vector .site").innerText(), /blocks\.2\.hook_resid_post/);
@@ -103,26 +94,30 @@ describe("Introspect steering (code-server)", function () {
 
   it('the block\'s "Open in steering panel" lens brings the view back with the vector turned on', async () => {
     const { wb } = session();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const toggle = view.locator(".vector").first().locator("input.toggle");
     await toggle.uncheck();
     await eventually("the vector turned off", () => toggle.isChecked(), false);
     // Another view in the side bar: the steering view is hidden until the lens brings it back.
     await wb.page.keyboard.press("Control+Shift+E");
     await wb.page.locator(".explorer-folders-view").waitFor({ timeout: 30000 });
-    await eventually("the steering view hidden", () => wb.page.locator("iframe.webview.ready:visible").count(), 0);
+    await eventually(
+      "the steering view hidden",
+      async () => (await wb.visibleWebviews()).some((w) => w.title === "Introspect: Steering"),
+      false,
+    );
     await wb.page.locator(`.tab[data-resource-name="sentiment.introspect"]`).first().click();
     const lens = wb.page.locator(".codelens-decoration a", { hasText: "Open in steering panel" }).first();
     await lens.waitFor({ timeout: 60000 });
     await lens.click();
-    const back = await steerView();
+    const back = await steeringView(session().wb);
     await eventually("the vector turned on by the lens", () => back.locator(".vector").first().locator("input.toggle").isChecked(), true);
     await wb.screenshot("steer 1b open in steering panel lens");
   });
 
   it("moving the slider restarts the steered run: 0 matches the unsteered text, -2 changes it", async () => {
     const { wb } = session();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const slider = view.locator("#alpha-0");
     await slider.dblclick(); // reset to 0
     await eventually("the strength after a double-click", () => view.locator(".vector output").innerText(), "0");
@@ -148,7 +143,7 @@ describe("Introspect steering (code-server)", function () {
 
   it("a sweep over strengths x layers from the row button shows a grid", async () => {
     const { wb } = session();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     await view.locator(".vector button", { hasText: "Sweep…" }).click();
     // Layers (default: the vector's layer and its neighbours), then the score, then its words: defaults.
     for (const step of ["Sweep: layers", "Sweep: score", "Sweep: words"]) {
@@ -163,7 +158,7 @@ describe("Introspect steering (code-server)", function () {
 
   it("Layers…: the vector spread over layers 1-3 restarts the run, names its layers and is saved with them", async () => {
     const { wb, folder } = session();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const before = Number((await view.locator("#root").getAttribute("data-gen")) ?? 0);
     const row = view.locator(".vector").first();
     await row.locator("button", { hasText: "Layers…" }).click();
@@ -190,7 +185,7 @@ describe("Introspect steering (code-server)", function () {
 
   it("Save…, Combine…, Export GGUF… and Load… go through VS Code's file dialogs and pickers", async () => {
     const { wb, folder } = session();
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const quick = wb.page.locator(".quick-input-widget");
     const input = quick.locator("input.input");
     // Save… under a name of our choosing.
@@ -258,7 +253,7 @@ describe("Introspect steering (code-server)", function () {
       "Wonderful_movie-vs-Awful_movie",
     );
     await wb.answerInputBox("Name of the vector", "movie-pair");
-    const view = await steerView();
+    const view = await steeringView(session().wb);
     const row = view.locator(".vector", { has: view.locator(".name", { hasText: /^movie-pair$/ }) });
     await row.waitFor({ timeout: 60000 });
     assert.strictEqual(await row.locator(".site").innerText(), "blocks.2.hook_resid_post");
@@ -291,14 +286,14 @@ describe("Introspect steering (code-server)", function () {
 
   it("the panel (vectors, strengths, prompt) comes back after a window reload and steers again", async () => {
     const { wb } = session();
-    let view = await steerView();
+    let view = await steeringView(session().wb);
     const names = await view.locator(".vector .name").allInnerTexts();
     const alphas = await view.locator(".vector output").allInnerTexts();
     // The last change was the extension's (Load… added a row): saved before the view showed it.
     await wb.reloadWindow();
     await wb.waitForStatus("Introspect", /demo-llama/, 120000);
     await wb.runCommand("Introspect: Open Steering Panel");
-    view = await steerView();
+    view = await steeringView(session().wb);
     await view.locator(".vector .name", { hasText: names[0] }).waitFor({ timeout: 30000 });
     assert.deepStrictEqual(await view.locator(".vector .name").allInnerTexts(), names);
     assert.deepStrictEqual(await view.locator(".vector output").allInnerTexts(), alphas);
@@ -323,7 +318,7 @@ describe("Introspect steering (code-server)", function () {
       JSON.stringify({ ...settings, "introspect.steer.maxTokens": 256, "introspect.steer.range": 5 }, null, 2),
     );
     try {
-      const view = await steerView();
+      const view = await steeringView(session().wb);
       const slider = view.locator("#alpha-0");
       await eventually("the sliders' range after the settings change", () => slider.getAttribute("max"), "5");
       // The first vector alone, at -5.

@@ -12,6 +12,11 @@ export interface Session {
   wb: Workbench;
   /** The workspace folder on disk (a fresh copy of test/e2e/workspace). */
   folder: string;
+  /**
+   * The folder the extension records its probes in (INTROSPECT_PROBE_RECORD: last-result.json,
+   * last-failure.json, timings.jsonl). One per session: every spec's probes land here.
+   */
+  record: string;
   close(): Promise<void>;
 }
 
@@ -50,10 +55,11 @@ export async function startSession(name: string, env: Record<string, string> = {
     fs.writeFileSync(path.join(folder, ".vscode/settings.json"), JSON.stringify(settings, null, 2));
   }
   for (const [rel, from] of Object.entries(opts.copyIntoWorkspace ?? {})) fs.cpSync(from, path.join(folder, rel), { recursive: true });
+  const record = path.join(runDir, "probe-record");
   const server = await startCodeServer({
     workspace: folder,
     runDir,
-    env,
+    env: { INTROSPECT_PROBE_RECORD: record, ...env },
     vsix: opts.vsix,
     workspaceTrust: opts.workspaceTrust,
     firstRun: opts.firstRun,
@@ -68,6 +74,7 @@ export async function startSession(name: string, env: Record<string, string> = {
       browser: b,
       wb,
       folder,
+      record,
       async close() {
         await b.close().catch(() => undefined);
         await server.stop();

@@ -201,16 +201,55 @@ export class Workbench {
   }
 
   /**
-   * The content frame of the webview panel whose tab title is `title`. VS Code nests the page
-   * in two iframes: the host frame (iframe.webview) and the content (#active-frame).
+   * The content frame of the webview panel whose tab title starts with `title`, once it is shown.
+   * VS Code nests the page in two iframes, the host frame (iframe.webview) and the content
+   * (#active-frame), drawn in an overlay outside the editor's DOM; the content's <title> is the
+   * panel's title as opened. Several webviews may be visible at once (a side-bar view, two editor
+   * groups): the one with that title is picked, by its host frame's id.
    */
   async webview(title: string, timeoutMs = 30000): Promise<FrameLocator> {
     await this.page.locator(`.tab[aria-label^="${title}"]`).first().waitFor({ timeout: timeoutMs });
-    // Only the visible webview is in layout; hidden ones keep their iframe but are not shown.
-    const outer = this.page.frameLocator("iframe.webview.ready:visible").first();
-    const inner = outer.frameLocator("iframe#active-frame");
+    return this.visibleWebview(title, timeoutMs);
+  }
+
+  /** The content frame of a webview view (side bar or panel area) titled `title`, once it is shown. */
+  async webviewView(title: string, timeoutMs = 60000): Promise<FrameLocator> {
+    return this.visibleWebview(title, timeoutMs);
+  }
+
+  private async visibleWebview(title: string, timeoutMs: number): Promise<FrameLocator> {
+    const name = await waitFor(
+      `a visible webview titled "${title}"`,
+      async () => (await this.visibleWebviews()).find((w) => w.title.startsWith(title))?.name,
+      { timeoutMs, intervalMs: 250 },
+    );
+    const inner = this.contentFrame(name);
     await inner.locator("body").waitFor({ timeout: timeoutMs });
     return inner;
+  }
+
+  /** The webviews shown now: their host frame's name (the webview's id) and their page's title. */
+  async visibleWebviews(): Promise<{ name: string; title: string }[]> {
+    const hosts = this.page.locator("iframe.webview.ready:visible");
+    const found: { name: string; title: string }[] = [];
+    const count = await hosts.count();
+    for (let i = 0; i < count; i++) {
+      const name = await hosts
+        .nth(i)
+        .getAttribute("name", { timeout: 1000 })
+        .catch(() => null);
+      if (!name) continue;
+      const title = await this.contentFrame(name)
+        .locator("head > title")
+        .textContent({ timeout: 1000 })
+        .catch(() => null);
+      if (title !== null) found.push({ name, title });
+    }
+    return found;
+  }
+
+  private contentFrame(hostName: string): FrameLocator {
+    return this.page.frameLocator(`iframe.webview[name="${hostName}"]`).frameLocator("iframe#active-frame");
   }
 
   /** Text of an element inside a webview, waiting until it exists and is non-empty. */
