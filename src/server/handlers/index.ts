@@ -11,4 +11,14 @@ import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, models, probe, steer, patch, promptFile, shift, features, compareModels];
+export const handlerModules: { register(ctx: HostContext): void }[] = [
+  model,
+  models,
+  probe,
+  steer,
+  patch,
+  promptFile,
+  shift,
+  features,
+  compareModels,
+];
