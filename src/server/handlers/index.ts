@@ -2,7 +2,7 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
-import * as compareModels from "./compareModels";
+import * as compare from "./compareModels";
 import * as features from "./features";
 import * as models from "./models";
 import * as patch from "./patch";
@@ -20,5 +20,5 @@ export const handlerModules: { register(ctx: HostContext): void }[] = [
   promptFile,
   shift,
   features,
-  compareModels,
+  compare,
 ];
