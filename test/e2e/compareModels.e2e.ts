@@ -130,6 +130,8 @@ async function summaryOf(frame: FrameLocator, pattern: RegExp): Promise<string> 
 
     await view.scrollIntoViewIfNeeded();
     await shotBothThemes(session(), "compare models demo-llama-tuned vs demo-llama", [frame]);
+    await view.locator(".model-diff-tokens").scrollIntoViewIfNeeded();
+    await wb.screenshot("compare models per token KL and top-1");
 
     // A reload brings the probe and its comparison back.
     await wb.reloadWindow();
