@@ -9,6 +9,7 @@ import * as path from "path";
 import { checkComparable, diffModels, IntrospectError, openModel, type LoadedModel, type ModelDiff } from "../../../src/engine";
 import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
 import { CompareModelsRequest, type CompareModelsParams, type ModelComparison } from "../../../src/protocol/compareModels";
+import { CancellationTokenSource } from "vscode-languageserver-protocol";
 import { ConfigureRequest } from "../../../src/protocol/lsp";
 import { fromWire } from "../../../src/protocol/wire";
 import { startHost, type StartedHost } from "../helpers/host";
@@ -152,5 +153,15 @@ describe("Compare with… in the model host (LSP over stdio, demo-llama)", funct
         e instanceof IntrospectError &&
         new RegExp(`tokenizers that read token ${ids[3]} as "[^"]*" and "<other>"\\. Compare`).test(e.message),
     );
+  });
+
+  it("a cancelled comparison ends as a cancellation, and the host compares again afterwards", async () => {
+    const source = new CancellationTokenSource();
+    const pending = started.conn.sendRequest(CompareModelsRequest.type, params({ path: TUNED }), source.token);
+    source.cancel();
+    const m = await refusal(pending);
+    assert.equal(m, "Cancelled.");
+    const again = fromWire<ModelComparison>(await started.conn.sendRequest(CompareModelsRequest.type, params({ path: TUNED })));
+    assert.equal(again.summary.driftLayer, 2);
   });
 });
