@@ -154,6 +154,7 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
       if (msg.status.kind === "failed") {
         // In place of the old result: it is not what this probe asked for.
         hideTooltip();
+        shown = undefined;
         root.classList.remove("stale");
         delete root.dataset.probeId;
         root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));
