@@ -7,19 +7,7 @@ import { NotificationType, RequestType, RequestType0 } from "vscode-languageserv
 import type { CandidateModel, ExpertIntervention, ModelInfo, ModelState } from "../engine/shapes";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
 import type { Wire } from "./wireType";
-import type {
-  FeatureCardParams,
-  FeatureCardResult,
-  FeatureClampParams,
-  FeatureClampResult,
-  FeatureListResult,
-  FeatureReadParams,
-  FeatureReadResult,
-  FeatureScanParams,
-  FeatureScanResult,
-  FeatureVectorParams,
-  FeatureVectorResult,
-} from "./featureData";
+import type * as featureData from "./featureData";
 import type { PatchExperiment, PatchHeader, PatchProgressData, PatchRun } from "./patchData";
 
 export type { ModelState };
@@ -379,35 +367,35 @@ export namespace PatchCellRequest {
 /** Client -> host request: dictionaries under the loaded model's `saes/` folder. */
 export namespace FeatureListRequest {
   export const method = "introspect/featureList" as const;
-  export const type = new RequestType0<FeatureListResult, void>(method);
+  export const type = new RequestType0<featureData.FeatureListResult, void>(method);
 }
 
 /** Client -> host request: a dictionary's reading of the probed tokens (heatmap, top features, error, L0). */
 export namespace FeatureReadRequest {
   export const method = "introspect/featureRead" as const;
-  export const type = new RequestType<FeatureReadParams, Wire<FeatureReadResult>, void>(method);
+  export const type = new RequestType<featureData.FeatureReadParams, Wire<featureData.FeatureReadResult>, void>(method);
 }
 
 /** Client -> host request: one feature's card (logit-lens tokens, density, cached top snippets). */
 export namespace FeatureCardRequest {
   export const method = "introspect/featureCard" as const;
-  export const type = new RequestType<FeatureCardParams, FeatureCardResult, void>(method);
+  export const type = new RequestType<featureData.FeatureCardParams, featureData.FeatureCardResult, void>(method);
 }
 
 /** Client -> host request: scan a corpus with a dictionary once (progress, cancel), cached in the extension's cache folder. */
 export namespace FeatureScanRequest {
   export const method = "introspect/featureScan" as const;
-  export const type = new RequestType<FeatureScanParams, FeatureScanResult, void>(method);
+  export const type = new RequestType<featureData.FeatureScanParams, featureData.FeatureScanResult, void>(method);
 }
 
 /** Client -> host request: a feature's decoder direction, scaled to its typical activation, as .ivec bytes. */
 export namespace FeatureVectorRequest {
   export const method = "introspect/featureVector" as const;
-  export const type = new RequestType<FeatureVectorParams, FeatureVectorResult, void>(method);
+  export const type = new RequestType<featureData.FeatureVectorParams, featureData.FeatureVectorResult, void>(method);
 }
 
 /** Client -> host request: greedy continuation with one feature clamped (and without), for the feature card. */
 export namespace FeatureClampRequest {
   export const method = "introspect/featureClamp" as const;
-  export const type = new RequestType<FeatureClampParams, FeatureClampResult, void>(method);
+  export const type = new RequestType<featureData.FeatureClampParams, featureData.FeatureClampResult, void>(method);
 }

@@ -14,7 +14,7 @@ import type { ArchMap } from "../arch/archMap";
 import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F, shapeOf } from "../onnx/modelFile";
-import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { FileBytes, concat, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 import { planExpertEdit } from "../experts/edit";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
@@ -302,14 +302,4 @@ function externalTensorHeader(src: FileBytes, init: InitializerRef, location: st
   parts.push(entry("location", location), entry("offset", String(raw.offset)), entry("length", String(raw.length)));
   parts.push(varintField(F.tensor.dataLocation, 1));
   return concat(parts);
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

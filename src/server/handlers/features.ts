@@ -23,14 +23,7 @@ import { unembedResidual } from "../../engine";
 import { encodeIvec } from "../../engine";
 import { IntrospectError } from "../../engine";
 import type { DictionaryInfo } from "../../protocol/featureData";
-import {
-  FeatureCardRequest,
-  FeatureClampRequest,
-  FeatureListRequest,
-  FeatureReadRequest,
-  FeatureScanRequest,
-  FeatureVectorRequest,
-} from "../../protocol/lsp";
+import * as lsp from "../../protocol/lsp";
 import { toWire } from "../../protocol/wire";
 import type { HostContext } from "../context";
 
@@ -113,7 +106,7 @@ export function register(ctx: HostContext): void {
     }
   }
 
-  ctx.connection.onRequest(FeatureListRequest.type, async () => {
+  ctx.connection.onRequest(lsp.FeatureListRequest.type, async () => {
     const model = await ctx.engine.get("try again");
     const root = path.join(model.resolved.folder, "saes");
     const out: Array<{ path: string; name: string }> = [];
@@ -134,7 +127,7 @@ export function register(ctx: HostContext): void {
     return { dictionaries: out.sort((a, b) => a.name.localeCompare(b.name)) };
   });
 
-  ctx.connection.onRequest(FeatureReadRequest.type, async (p, token) => {
+  ctx.connection.onRequest(lsp.FeatureReadRequest.type, async (p, token) => {
     try {
       const b = await dictionary(p.path);
       const { captures } = await b.model.run({ ids: p.ids, capture: featureSites(b.dict), cancel: token });
@@ -158,7 +151,7 @@ export function register(ctx: HostContext): void {
     }
   });
 
-  ctx.connection.onRequest(FeatureCardRequest.type, async (p) => {
+  ctx.connection.onRequest(lsp.FeatureCardRequest.type, async (p) => {
     try {
       const b = await dictionary(p.path);
       const dir = decoderDirection(b.dict, p.feature);
@@ -185,7 +178,7 @@ export function register(ctx: HostContext): void {
     }
   });
 
-  ctx.connection.onRequest(FeatureScanRequest.type, async (p, token) => {
+  ctx.connection.onRequest(lsp.FeatureScanRequest.type, async (p, token) => {
     const progress = await ctx.connection.window.createWorkDoneProgress();
     progress.begin("Introspect: finding top-activating snippets", 0, "reading the corpus", true);
     try {
@@ -216,7 +209,7 @@ export function register(ctx: HostContext): void {
     }
   });
 
-  ctx.connection.onRequest(FeatureVectorRequest.type, async (p) => {
+  ctx.connection.onRequest(lsp.FeatureVectorRequest.type, async (p) => {
     try {
       const b = await dictionary(p.path);
       const stats = cachedScan(p.cacheDir, p.path, p.corpus, b)?.features[p.feature];
@@ -235,7 +228,7 @@ export function register(ctx: HostContext): void {
     }
   });
 
-  ctx.connection.onRequest(FeatureClampRequest.type, async (p, token) => {
+  ctx.connection.onRequest(lsp.FeatureClampRequest.type, async (p, token) => {
     try {
       const b = await dictionary(p.path);
       const tok = await ctx.engine.tokenizer(b.model);
