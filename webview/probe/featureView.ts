@@ -6,6 +6,7 @@ import type { FeatureCardResult, FeatureReadResult } from "../../src/protocol/fe
 import { reviveFloat, reviveInt } from "../../src/protocol/probeData";
 import { legend, scaleFor } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
+import { pct } from "../shared/format";
 import { toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
@@ -143,7 +144,7 @@ export function featureView(ctx: PanelContext): HTMLElement {
       const density =
         c.density === undefined
           ? "unknown (scan a corpus)"
-          : `${(100 * c.density).toPrecision(2)} % of tokens (${c.densitySource === "corpus" ? "over the corpus" : "from the dictionary's sparsity file"})`;
+          : `${pct(c.density)} of tokens (${c.densitySource === "corpus" ? "over the corpus" : "from the dictionary's sparsity file"})`;
       const snippets = c.snippets?.length
         ? el(
             "ol",

@@ -3,6 +3,7 @@
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
 import type { ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
+import { onThemeChange } from "../shared/colors";
 import { button, el } from "../shared/dom";
 import { toJson } from "../shared/export";
 import { failureBox, showRunning } from "../shared/failure";
@@ -31,7 +32,12 @@ const root = document.getElementById("root") ?? document.body.appendChild(el("ma
 root.removeAttribute("aria-live");
 root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor and run “Introspect: Probe Selection”." }));
 
+let shown: [ProbeResult, ProbeResult | undefined] | undefined;
+// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown.
+onThemeChange(() => shown && root.dataset.probeId !== undefined && show(...shown));
+
 function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
+  shown = [raw, rawPinned];
   const started = performance.now();
   let result: ProbeResult;
   try {

@@ -128,6 +128,12 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     await view.reveal();
   });
 
+  // The same panel as an editor tab, for sweeps that need the width; it shows the side view's state.
+  reg("introspect.steer.openInEditor", async () => {
+    if (!view.currentPrompt) await promptFromEditor();
+    view.openTab();
+  });
+
   reg("introspect.steer.fromSelections", async () => {
     needHost();
     const ed = vscode.window.activeTextEditor;
