@@ -16,7 +16,7 @@ import { steeringView } from "./harness/views";
 import { session } from "./hooks";
 
 const TAB = "Introspect: Steer (editor)";
-const PROMPT = "The food was";
+const PROMPT = "The meal was";
 const OTHER = "A sentence in another file that is selected.";
 
 interface Gen {
@@ -65,6 +65,8 @@ describe("Introspect: steering legends, the user's prompt, and the editor tab (c
     const { wb } = session();
     await wb.closeAllEditors();
     const view = await steeringView(wb);
+    const closeSweep = view.locator("#sweep:not([hidden]) button", { hasText: "Close sweep" });
+    if (await closeSweep.count()) await closeSweep.click();
     if (vectorId) {
       const row = view.locator(`.vector[data-id="${vectorId}"]`);
       if (await row.count()) {
@@ -175,6 +177,20 @@ describe("Introspect: steering legends, the user's prompt, and the editor tab (c
     assert.ok(xTicks.length >= 2, `x ticks: ${xTicks.join(" ")}`);
     assert.strictEqual(yTicks[0], "0");
     assert.match(await tab.locator("#readout-text").innerText(), /KL [\d.e+-]+ nats/);
+
+    // Turned off, the two sides agree: no marks, and the legend goes with them.
+    await mine.locator("input.toggle").uncheck();
+    await waitFor(
+      "a finished generation with both sides equal",
+      async () => {
+        const x = await genOf(tab);
+        return x.gen > g.gen && x.status === "done" && x.unsteered !== "" && x.steered === x.unsteered;
+      },
+      { timeoutMs: 120000, intervalMs: 150 },
+    );
+    await eventually("the legend hidden without a difference", () => legend.isVisible(), false);
+    assert.strictEqual(await tab.locator(".tok.diff").count(), 0);
+    await mine.locator("input.toggle").check();
   });
 
   it("a sweep started from the tab is drawn in the tab, and both themes read", async () => {

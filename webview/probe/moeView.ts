@@ -1,5 +1,6 @@
-// Mixture-of-experts routing: a layer x token heatmap where each cell is split into k stripes,
-// one per chosen expert (colour = expert, opacity = router probability), and per-expert usage bars.
+// Mixture-of-experts routing: one token's layer x expert routing weights (expertGrid.ts), then a
+// layer x token heatmap where each cell is split into k stripes, one per chosen expert (colour =
+// expert, opacity = router probability), and per-expert usage bars.
 import type { MoeData } from "../../src/protocol/probeData";
 import { categoryColor } from "../shared/colors";
 import { button, el, select } from "../shared/dom";

@@ -30,8 +30,8 @@ const prompt = el("textarea", { attrs: { id: "prompt", rows: "3", "aria-label": 
 const promptSource = el("span", { class: "muted", attrs: { id: "prompt-source" } });
 let typing: ReturnType<typeof setTimeout> | undefined;
 prompt.addEventListener("input", () => {
-  // What the user types is the prompt's source from now on (the extension records the same).
-  promptSource.textContent = "from typed";
+  // A prompt the user changed is theirs from now on (the extension records the same).
+  if (prompt.value !== state?.prompt) promptSource.textContent = "from typed";
   clearTimeout(typing);
   typing = setTimeout(sendInput, 300);
 });
