@@ -52,6 +52,8 @@ describe("Introspect: steering legends, the user's prompt, and the editor tab (c
   this.timeout(300000);
   let vectorId = "";
   let promptBefore = "";
+  /** Vectors of earlier specs this one turned off, turned on again at the end. */
+  const turnedOff: string[] = [];
 
   before(function () {
     if (!usesBundledModel()) this.skip();
@@ -73,6 +75,10 @@ describe("Introspect: steering legends, the user's prompt, and the editor tab (c
         await row.locator("button", { hasText: "✕" }).click();
         await eventually("the vector removed", () => row.count(), 0);
       }
+    }
+    for (const id of turnedOff) {
+      const toggle = view.locator(`.vector[data-id="${id}"] input.toggle`);
+      if (await toggle.count()) await toggle.check();
     }
     await view.locator("#prompt").fill(promptBefore);
     await view.locator("#prompt").press("End");
@@ -122,8 +128,11 @@ describe("Introspect: steering legends, the user's prompt, and the editor tab (c
     const rows = tab.locator(".vector");
     for (let i = 0; i < (await rows.count()); i++) {
       const r = rows.nth(i);
-      if ((await r.getAttribute("data-id")) !== vectorId && (await r.locator("input.toggle").isChecked()))
+      const id = (await r.getAttribute("data-id")) ?? "";
+      if (id !== vectorId && (await r.locator("input.toggle").isChecked())) {
         await r.locator("input.toggle").uncheck();
+        turnedOff.push(id);
+      }
     }
     const mine = tab.locator(`.vector[data-id="${vectorId}"]`);
     if (!(await mine.locator("input.toggle").isChecked())) await mine.locator("input.toggle").check();
