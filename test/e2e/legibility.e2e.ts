@@ -79,12 +79,17 @@ describe("Introspect: legibility (code-server, dark and light)", function () {
   let settings = "";
   let startTheme: typeof DARK | typeof LIGHT = DARK;
 
-  before(async () => {
-    const { wb, folder } = session();
+  before(() => {
+    const { folder } = session();
     fs.writeFileSync(path.join(folder, FILE), `${TEXT}\n`);
     fs.writeFileSync(path.join(folder, MOE_FILE), `${MOE_TEXT}\n`);
     settings = path.join(folder, ".vscode/settings.json");
-    startTheme = (await wb.page.locator(".monaco-workbench.vs-dark").count()) ? DARK : LIGHT;
+    // The theme the session's user settings name (the harness starts in Dark Modern), restored at the end.
+    const user = path.join(session().server.userDataDir, "User/settings.json");
+    const named = fs.existsSync(user)
+      ? (JSON.parse(fs.readFileSync(user, "utf8")) as Record<string, unknown>)["workbench.colorTheme"]
+      : undefined;
+    startTheme = named === LIGHT ? LIGHT : DARK;
   });
 
   after(async () => {

@@ -1,11 +1,12 @@
 // The expert view at a glance: for one token, a layer x expert heatmap of routing weight (the
-// router probability of each chosen expert; blank where the expert is not among the top-k), on the
+// router probability of each chosen expert; striped where the expert is not among the top-k), on the
 // theme's sequential scale with its legend. The token is picked from a list or stepped through.
 import type { MoeData } from "../../src/protocol/probeData";
-import { legend, scaleFor } from "../shared/colors";
+import { legend, scaleFor, themePalette, writeColor, type ColorScale } from "../shared/colors";
+import { oklabMix } from "../shared/oklab";
 import { button, el, select } from "../shared/dom";
 import { pct } from "../shared/format";
-import { Heatmap, pixelsFromValues } from "../shared/heatmap";
+import { Heatmap } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import type { PanelContext } from "./model";
 
@@ -20,6 +21,25 @@ export function routingGrid(moe: MoeData, layers: number, n: number, col: number
       if (e >= 0 && e < E) out[l * E + e] = moe.probs.data[i];
     }
   return out;
+}
+
+/** Stripes per cell: experts the token does not go to are striped, so they never read as a low weight. */
+const STRIPES = 4;
+
+function routingPixels(values: Float32Array, layers: number, experts: number, scale: ColorScale): { sub: number; data: Uint8ClampedArray } {
+  const p = themePalette();
+  const faint = oklabMix(p.background, p.foreground, 0.18);
+  const data = new Uint8ClampedArray(values.length * STRIPES * 4);
+  for (let l = 0; l < layers; l++)
+    for (let e = 0; e < experts; e++) {
+      const v = values[l * experts + e];
+      for (let j = 0; j < STRIPES; j++) {
+        const o = ((l * STRIPES + j) * experts + e) * 4;
+        if (!Number.isNaN(v)) writeColor(scale, v, data, o);
+        else if (j % 2 === 1) data.set([...faint, 255], o);
+      }
+    }
+  return { sub: STRIPES, data };
 }
 
 export function expertGrid(ctx: PanelContext, moe: MoeData): { root: HTMLElement; show(col: number): void } {
@@ -58,7 +78,7 @@ export function expertGrid(ctx: PanelContext, moe: MoeData): { root: HTMLElement
       label: `Routing weight per layer and expert for token ${quoted(tok.text)}`,
       rows: L,
       cols: E,
-      pixels: pixelsFromValues(values, scale),
+      pixels: routingPixels(values, L, E, scale),
       rowLabel: (l) => `L${l}`,
       colLabel: (e) => `E${e}`,
       describe: (l, e) => {
@@ -86,7 +106,7 @@ export function expertGrid(ctx: PanelContext, moe: MoeData): { root: HTMLElement
     el("h3", { text: "Routing of one token" }),
     el("p", {
       class: "muted explain",
-      text: `Layers down, experts across: the router probability of each of the ${moe.k} experts the token goes to in that layer; blank cells are experts it does not go to.`,
+      text: `Layers down, experts across: the router probability of each of the ${moe.k} experts the token goes to in that layer; striped cells are experts it does not go to.`,
     }),
     el("div", { class: "toolbar" }, prev, picker.root, next),
     legend(scale, "Routing weight", pct),
