@@ -2,6 +2,7 @@
 // text (token strings and selections can contain markup).
 import type { ModelInfoResult } from "../../src/protocol/lsp";
 import { RequestClient, type FromWebview, type SelectionEcho, type ToWebview } from "../../src/protocol/webview";
+import { siteMap, siteTable } from "./siteTable";
 
 declare function acquireVsCodeApi(): { postMessage(msg: FromWebview): void; getState(): unknown; setState(s: unknown): void };
 
@@ -39,10 +40,17 @@ function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
   fact("export style", m.exportStyle);
   const ep = m.executionProvider;
   if (ep) fact("execution provider", ep.fallback ? `${ep.used} (${ep.requested} requested: ${ep.fallback})` : ep.used);
-  fact("layers", String(m.numLayers));
-  fact("residual width", String(m.dModel));
+  fact("layers", String(m.numLayers), "map-layers");
+  fact("residual width", String(m.dModel), "map-width");
+  if (m.dMlp) fact("MLP width", String(m.dMlp));
+  fact("attention heads", m.numHeads ? String(m.numHeads) : "not found in the graph", "map-heads");
   fact("vocabulary", String(m.vocabSize));
-  if (m.numExperts) fact("experts", `${m.numExperts}${m.expertsPerToken ? `, top-${m.expertsPerToken}` : ""}`);
+  fact(
+    "experts",
+    m.numExperts ? `${m.numExperts}${m.expertsPerToken ? `, top-${m.expertsPerToken} per token` : ""}` : "none (dense MLP)",
+    "map-experts",
+  );
+  fact("KV cache", m.hasKvCache ? "yes (incremental generation)" : "no");
   const table = el("table", undefined, { id: "map-checks" });
   table.append(el("caption", "Self-check: what the graph gives against every other account of the model"));
   const head = el("tr");
@@ -60,9 +68,20 @@ function mapSection(m: NonNullable<ModelInfoResult["info"]>): HTMLElement[] {
     table.append(tr);
   }
   const n = m.checks?.length ?? 0;
-  const verdict = el("p", `Map confirmed by ${n} checks.`, { id: "map-verdict" });
+  const failed = (m.checks ?? []).filter((c) => c.verdict !== "agree").length;
+  const verdict = failed
+    ? el("p", `${failed} of ${n} checks disagree${m.unconfirmed ? `: ${m.unconfirmed}` : "."}`, { id: "map-verdict", class: "error" })
+    : el("p", `Map confirmed by ${n} checks.`, { id: "map-verdict" });
   const notes = m.notes.map((t) => el("p", t, { class: "muted" }));
-  return [el("h2", "Architecture map"), facts, table, verdict, ...notes];
+  return [
+    el("h2", "Architecture map"),
+    facts,
+    el("h3", "Layers and sites"),
+    ...siteTable(siteMap(m.sites ?? [], m.numLayers)),
+    table,
+    verdict,
+    ...notes,
+  ];
 }
 
 /** One line: a quantised variant's fidelity against the folder's fp32 model (filled in when the host answers). */

@@ -4,6 +4,7 @@
 import { PATCH_METRICS, shortSite, type PatchMetricName, type PatchRun, type PatchSiteKind } from "../../src/protocol/patchData";
 import { legend, scaleFor, type ColorScale } from "../shared/colors";
 import { el, fmt } from "../shared/dom";
+import { pct } from "../shared/format";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 
@@ -17,7 +18,7 @@ export interface GridContext {
 
 export function formatValue(m: PatchMetricName, v: number): string {
   if (!Number.isFinite(v)) return "pending";
-  return m === "pCorrect" ? `${fmt(v * 100, 3)}%` : fmt(v, 3);
+  return m === "pCorrect" ? pct(v) : fmt(v, 3);
 }
 
 /** One scale for every site: symmetric around zero; normalised at least [-1, 1], p(correct) fixed [-1, 1]. */

@@ -15,6 +15,7 @@ import {
   type PatchStatus,
 } from "../../src/protocol/patchData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
+import { onThemeChange } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
 import { hideTooltip } from "../shared/tooltip";
 import { tokenStrip } from "../shared/tokens";
@@ -75,6 +76,8 @@ function setStatus(status: PatchStatus | { kind: "preparing"; message: string })
             ? `Cancelled after ${done} of ${total} cells`
             : status.message;
 }
+
+onThemeChange(() => renderGrids());
 
 function renderGrids(): void {
   if (!run) return;

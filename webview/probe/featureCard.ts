@@ -3,6 +3,7 @@
 // "Add to steering panel" and a clamped continuation.
 import type { FeatureCardResult } from "../../src/protocol/featureData";
 import { button, el, fmt } from "../shared/dom";
+import { pct } from "../shared/format";
 import type { PanelContext } from "./model";
 
 /** Opens feature `feature`'s card in `card`: its logit-lens tokens, density, top snippets, steering and clamping. */
@@ -19,7 +20,7 @@ export function openCard(ctx: PanelContext, card: HTMLElement, path: string, fea
     const density =
       c.density === undefined
         ? "unknown (scan a corpus)"
-        : `${(100 * c.density).toPrecision(2)} % of tokens (${c.densitySource === "corpus" ? "over the corpus" : "from the dictionary's sparsity file"})`;
+        : `${pct(c.density)} of tokens (${c.densitySource === "corpus" ? "over the corpus" : "from the dictionary's sparsity file"})`;
     const snippets = c.snippets?.length
       ? el(
           "ol",

@@ -3,6 +3,7 @@
 import type { LayerMetricName } from "../../src/protocol/probeData";
 import { legend, scaleFor } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
+import { pct } from "../shared/format";
 import { canvasPng, toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
@@ -147,12 +148,7 @@ function cellTooltip(ctx: PanelContext, l: number, c: number): Node[] {
   const lens = el("table", { class: "tip-table" });
   for (const e of lensAt(r, l, c)) {
     lens.append(
-      el(
-        "tr",
-        { class: e.id === nextId ? "hit" : "" },
-        el("td", {}, el("code", { text: quoted(e.text) })),
-        el("td", { text: `${fmt(e.p * 100)}%` }),
-      ),
+      el("tr", { class: e.id === nextId ? "hit" : "" }, el("td", {}, el("code", { text: quoted(e.text) })), el("td", { text: pct(e.p) })),
     );
   }
   lines.push(el("div", { class: "tip-sub", text: "Logit lens top tokens:" }), lens);

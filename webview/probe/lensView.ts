@@ -1,33 +1,61 @@
-// The logit lens as a table: layers down, a window of selected tokens across, top-5 per cell.
-// Windowed because 1024 tokens x 32 layers x 5 entries would be 160k DOM nodes.
-import { button, el, fmt } from "../shared/dom";
+// The logit lens: first as a grid of top-1 tokens coloured by probability (lensGrid.ts), and as a
+// table (a toggle): layers down, a window of selected tokens across, top-5 per cell. Windowed
+// because 1024 tokens x 32 layers x 5 entries would be 160k DOM nodes.
+import { button, el } from "../shared/dom";
 import { toCsv } from "../shared/export";
+import { pct } from "../shared/format";
+import { GRID_WINDOW, lensGrid, lensLegend, lensScale } from "./lensGrid";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { lensAt, type PanelContext } from "./model";
 import { exportFile } from "./exporting";
 
-const WINDOW = 8;
+const TABLE_WINDOW = 8;
 
 export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: number): void } {
   const r = ctx.result;
   const n = ctx.sel.length;
   const tableWrap = el("div", { class: "lens-wrap" });
   const pos = el("span", { class: "muted" });
-  const prev = button("◀ Previous tokens", () => go(ctx.state.lensStart - WINDOW));
-  const next = button("Next tokens ▶", () => go(ctx.state.lensStart + WINDOW));
+  const win = () => (ctx.state.lensMode === "table" ? TABLE_WINDOW : GRID_WINDOW);
+  const prev = button("◀ Previous tokens", () => go(ctx.state.lensStart - win()));
+  const next = button("Next tokens ▶", () => go(ctx.state.lensStart + win()));
+  const scale = lensScale();
+  const legendHost = el("div", { class: "lens-legend" });
+  const modes = (["grid", "table"] as const).map((m) => {
+    const b = button(
+      m === "grid" ? "Grid" : "Table",
+      () => setMode(m),
+      m === "grid" ? "Top-1 token per layer and position, coloured by probability" : "Top-5 tokens per layer and position",
+    );
+    b.dataset.lensMode = m;
+    return b;
+  });
+
+  function setMode(m: "grid" | "table"): void {
+    ctx.state.lensMode = m;
+    ctx.saveState();
+    render();
+  }
 
   function go(start: number): void {
-    ctx.state.lensStart = Math.max(0, Math.min(Math.max(0, n - WINDOW), start));
+    ctx.state.lensStart = Math.max(0, Math.min(Math.max(0, n - win()), start));
     ctx.saveState();
     render();
   }
 
   function render(): void {
-    const s = Math.min(ctx.state.lensStart, Math.max(0, n - WINDOW));
-    const e = Math.min(n, s + WINDOW);
+    const mode = ctx.state.lensMode ?? "grid";
+    for (const b of modes) b.setAttribute("aria-pressed", String(b.dataset.lensMode === mode));
+    const s = Math.min(ctx.state.lensStart, Math.max(0, n - win()));
+    const e = Math.min(n, s + win());
     prev.disabled = s === 0;
     next.disabled = e >= n;
     pos.textContent = `tokens ${s + 1}-${e} of ${n}`;
+    legendHost.replaceChildren(...(mode === "grid" ? [lensLegend(scale)] : []));
+    if (mode === "grid") {
+      tableWrap.replaceChildren(lensGrid(ctx, s, e, scale));
+      return;
+    }
     const head = el("tr", {}, el("th", { text: "Layer", attrs: { scope: "col" } }));
     for (let c = s; c < e; c++) {
       const nextId = r.nextTokenIds[c];
@@ -53,7 +81,7 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
               "div",
               { class: "lens-entry" + (entry.id === nextId ? " hit" : "") },
               el("code", { text: tokenLabel({ id: entry.id, text: entry.text, piece: "" }) }),
-              el("span", { class: "prob", text: ` ${fmt(entry.p * 100, 2)}%` }),
+              el("span", { class: "prob", text: ` ${pct(entry.p)}` }),
             ),
           );
         }
@@ -63,7 +91,7 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
     }
     const table = el(
       "table",
-      { class: "data-table lens-table", data: { lens: "", start: s, end: e } },
+      { class: "data-table lens-table", data: { lens: "table", start: s, end: e } },
       el("caption", { class: "visually-hidden", text: "Logit lens: top 5 next tokens per layer and token, with probabilities" }),
       el("thead", {}, head),
       body,
@@ -77,22 +105,24 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
     el("h2", { text: "Logit lens", attrs: { id: "lens-title" } }),
     el("p", {
       class: "muted explain",
-      text: "Each layer's residual through the final norm and the unembedding: what the model would predict at that depth. Highlighted: the token that actually comes next.",
+      text: "Each layer's residual through the final norm and the unembedding: what the model would predict at that depth. Outlined (grid) or highlighted (table): the token that actually comes next.",
     }),
     el(
       "div",
       { class: "toolbar" },
+      el("span", { class: "segmented", attrs: { role: "group", "aria-label": "Logit lens view" } }, ...modes),
       prev,
       pos,
       next,
       button("CSV", () => exportFile(ctx, "csv", "logit-lens.csv", lensCsv(ctx)), "Export the top-5 of every layer and token as CSV"),
     ),
+    legendHost,
     tableWrap,
   );
   render();
   return {
     root,
-    show: (col) => (col < ctx.state.lensStart || col >= ctx.state.lensStart + WINDOW ? go(col - Math.floor(WINDOW / 2)) : undefined),
+    show: (col) => (col < ctx.state.lensStart || col >= ctx.state.lensStart + win() ? go(col - Math.floor(win() / 2)) : undefined),
   };
 }
 

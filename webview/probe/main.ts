@@ -4,6 +4,7 @@
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
 import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
+import { onThemeChange } from "../shared/colors";
 import { button, el } from "../shared/dom";
 import { toJson } from "../shared/export";
 import { failureBox, showRunning } from "../shared/failure";
@@ -31,6 +32,8 @@ root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor a
 /** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
 let comparison: ComparisonState = {};
 let shown: { raw: ProbeResult; pinned?: ProbeResult } | undefined;
+// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown.
+onThemeChange(() => shown && show(shown.raw, shown.pinned));
 
 function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
   shown = { raw, pinned: rawPinned };

@@ -11,13 +11,18 @@ import {
 } from "../../src/protocol/probeData";
 import type { FromWebview, RequestClient } from "../../src/protocol/webview";
 import { fmt } from "../shared/dom";
+import { pct } from "../shared/format";
 import { METRICS } from "./metrics";
 
 export interface UiState {
   metric: LayerMetricName;
   /** First token column shown in the logit-lens table. */
   lensStart: number;
+  /** The logit lens as a grid of top-1 tokens (the default) or as the top-5 table. */
+  lensMode?: "grid" | "table";
   moeLayer: number | "all";
+  /** Selected token whose layer x expert routing the expert view shows. */
+  moeToken?: number;
   /** Clip the layer heatmap's colours at Tukey fences, quartiles -/+ 3 IQR (massive activations saturate). */
   clip: boolean;
 }
@@ -82,5 +87,5 @@ export function metricValue(r: ProbeResult, m: LayerMetricName, layer: number, c
 }
 
 export function formatMetric(m: LayerMetricName, v: number): string {
-  return m === "nextTokenProb" ? (Number.isNaN(v) ? "n/a (no next token)" : `${fmt(v * 100)}%`) : fmt(v);
+  return m === "nextTokenProb" ? (Number.isNaN(v) ? "n/a (no next token)" : pct(v)) : fmt(v);
 }

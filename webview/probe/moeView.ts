@@ -1,14 +1,17 @@
-// Mixture-of-experts routing: a layer x token heatmap where each cell is split into k stripes,
-// one per chosen expert (colour = expert, opacity = router probability), and per-expert usage bars.
+// Mixture-of-experts routing: one token's layer x expert routing weights (expertGrid.ts), then a
+// layer x token heatmap where each cell is split into k stripes, one per chosen expert (colour =
+// expert, opacity = router probability), and per-expert usage bars.
 import type { MoeData } from "../../src/protocol/probeData";
 import { categoryColor } from "../shared/colors";
-import { button, el, fmt, select } from "../shared/dom";
+import { button, el, select } from "../shared/dom";
+import { pct } from "../shared/format";
 import { canvasPng, toCsv } from "../shared/export";
 import { Heatmap } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import type { PanelContext } from "./model";
 import { exportFile } from "./exporting";
 import { attachExpertMenu } from "./expertMenu";
+import { expertGrid } from "./expertGrid";
 
 export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
   const r = ctx.result;
@@ -26,6 +29,7 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
       }
     }
   }
+  const grid = expertGrid(ctx, moe);
   const heatmap = new Heatmap({
     name: "experts",
     label: `Top-${k} experts per layer and token`,
@@ -36,13 +40,14 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
     colLabel: (c) => tokenLabel(ctx.sel[c]),
     describe: (l, c) =>
       `layer ${l}, token ${quoted(ctx.sel[c].text)}: ${routes(moe, l, c, n)
-        .map((e) => `expert ${e.e} ${fmt(e.p * 100)}%`)
+        .map((e) => `expert ${e.e} ${pct(e.p)}`)
         .join(", ")}`,
     tooltip: (l, c) => [
       el("div", { class: "tip-title" }, `L${l} · `, el("code", { text: quoted(ctx.sel[c].text) })),
-      ...routes(moe, l, c, n).map((e) => el("div", {}, swatch(e.e, E), ` expert ${e.e}: ${fmt(e.p * 100)}%`)),
+      ...routes(moe, l, c, n).map((e) => el("div", {}, swatch(e.e, E), ` expert ${e.e}: ${pct(e.p)}`)),
     ],
     cellH: 8 * k + 2,
+    onSelect: (_l, c) => grid.show(c),
   });
   attachExpertMenu(ctx, heatmap.root, moe);
   const usage = el("div", { class: "usage" });
@@ -76,7 +81,7 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
           {},
           el("span", { class: "bar-label", text: `E${e}` }),
           el("span", { class: "bar-track" }, bar),
-          el("span", { class: "bar-value", text: `${counts[e]} (${fmt((counts[e] / total) * 100, 2)}%)` }),
+          el("span", { class: "bar-value", text: `${counts[e]} (${pct(counts[e] / total)})` }),
         ),
       );
     }
@@ -92,7 +97,7 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
     el("h2", { text: "Experts", attrs: { id: "moe-title" } }),
     el("p", {
       class: "muted explain",
-      text: `Each cell holds ${k} stripes, one per chosen expert (most probable on top); stronger colour = higher router probability.`,
+      text: `Which experts the router sends each token to: one token's routing weights first, then every token's top ${k}.`,
     }),
     el(
       "div",
@@ -100,6 +105,12 @@ export function moeView(ctx: PanelContext, moe: MoeData): HTMLElement {
       button("PNG", () => void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", "experts.png", png))),
       button("CSV", () => exportFile(ctx, "csv", "experts.csv", moeCsv(ctx, moe))),
     ),
+    grid.root,
+    el("h3", { text: `Top-${k} experts of every token` }),
+    el("p", {
+      class: "muted explain",
+      text: `Each cell holds ${k} stripes, one per chosen expert (most probable on top); stronger colour = higher router probability. Enter or a click shows that token above.`,
+    }),
     legendRow,
     heatmap.root,
     el("h3", { text: "Expert usage over the selection" }),

@@ -1,7 +1,7 @@
 // Neuron x token heatmap of one layer's top-k MLP neurons (diverging: activations are signed).
 // Clicking a neuron shows its activation over the whole probed text and tints the editor.
 import type { NeuronData } from "../../src/protocol/probeData";
-import { cssColor, legend, scaleFor, type ColorScale } from "../shared/colors";
+import { cssColor, legend, parseColor, scaleFor, textOn, themePalette, type ColorScale } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
 import { canvasPng, toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
@@ -104,6 +104,7 @@ export function neuronView(ctx: PanelContext): HTMLElement {
 function neuronText(ctx: PanelContext, values: Float32Array, scale: ColorScale, label: string): Node[] {
   const toks = ctx.result.tokens;
   const shown = Math.min(toks.length, TEXT_LIMIT);
+  const palette = themePalette();
   const strip = el("div", { class: "token-strip tinted", attrs: { role: "list", "aria-label": `${label} over the probed text` } });
   for (let i = 0; i < shown; i++) {
     const chip = el("span", {
@@ -111,9 +112,10 @@ function neuronText(ctx: PanelContext, values: Float32Array, scale: ColorScale, 
       text: tokenLabel(toks[i]),
       attrs: { role: "listitem" },
     });
-    chip.style.backgroundColor = cssColor(scale, values[i]);
-    // Dark text on the pale middle of RdBu, light text on its saturated ends.
-    chip.style.color = Math.abs(values[i]) / (scale.hi || 1) > 0.55 ? "#fff" : "#000";
+    const bg = cssColor(scale, values[i]);
+    chip.style.backgroundColor = bg;
+    // The theme's text or page colour, whichever reads better on the tint.
+    chip.style.color = bg === "transparent" ? "" : textOn(parseColor(bg), palette);
     chip.title = `${quoted(toks[i].text)}: ${fmt(values[i])}`;
     strip.append(chip);
   }

@@ -3,14 +3,11 @@
 // activations). Measured on request (several forward passes); drawn as one bar row per layer.
 import type { SparsityResult } from "../../src/protocol/lsp";
 import { button, el } from "../shared/dom";
+import { num, pct } from "../shared/format";
 import type { PanelContext } from "./model";
 
 const THRESHOLD = 0.01;
 const PS = [1, 5];
-
-function pct(x: number): string {
-  return `${(100 * x).toFixed(1)}%`;
-}
 
 function chart(r: SparsityResult): HTMLElement {
   const series = [
@@ -41,7 +38,7 @@ function chart(r: SparsityResult): HTMLElement {
   const lines = r.ppl.map((p) =>
     el("p", {
       class: "muted",
-      text: `PPL-${p.p}%: ${pct(p.share)} of the MLP activations (|x| < ${p.threshold.toPrecision(3)}) zeroed, perplexity ${p.baseline.toFixed(3)} → ${p.ppl.toFixed(3)}.`,
+      text: `PPL-${p.p}%: ${pct(p.share)} of the MLP activations (|x| < ${num(p.threshold)}) zeroed, perplexity ${num(p.baseline, 4)} → ${num(p.ppl, 4)}.`,
     }),
   );
   return el("div", {}, table, ...lines);

@@ -1,10 +1,15 @@
-// Colour scales from d3-scale-chromatic baked into 256-entry lookup tables, so painting a
-// 1024 x 32 heatmap is a table lookup per cell. Sequential viridis / magma for magnitudes,
-// diverging RdBu (blue negative, red positive) for signed values; both stay legible on light,
-// dark and high-contrast backgrounds because they never rely on the page colour.
-import { interpolateMagma, interpolateRdBu, interpolateViridis, interpolateSinebow, schemeTableau10 } from "d3-scale-chromatic";
+// Colour scales that follow the editor's theme, baked into 256-entry lookup tables so painting a
+// 1024 x 32 heatmap is a table lookup per cell. Sequential scales run from the editor background
+// to the theme's accent (low values fade into the page); diverging scales run from the theme's
+// blue through the editor background (0) to its red, so 0 is the page colour in every theme and a
+// dark theme gets no white glare. Interpolated in OKLab, so equal steps look equal. The theme is
+// read from VS Code's CSS variables each time a scale is made; `onThemeChange` tells a panel to
+// repaint. Outside a page (unit tests) the Dark Modern colours stand in.
+import { interpolateSinebow, schemeTableau10 } from "d3-scale-chromatic";
+import { oklabMix, type Rgb } from "./oklab";
 
-export type ScaleName = "viridis" | "magma" | "rdbu";
+/** "sequential" and "diverging"; the older names read the same (viridis, magma: sequential; rdbu: diverging). */
+export type ScaleName = "sequential" | "diverging" | "viridis" | "magma" | "rdbu";
 
 export interface ColorScale {
   name: ScaleName;
@@ -15,28 +20,130 @@ export interface ColorScale {
   clipped?: boolean;
 }
 
-const luts = new Map<ScaleName, Uint8ClampedArray>();
+const luts = new Map<string, Uint8ClampedArray>();
 
 export function parseColor(c: string): [number, number, number] {
-  const hex = /^#([0-9a-f]{6})$/i.exec(c.trim());
+  const hex = /^#([0-9a-f]{6})([0-9a-f]{2})?$/i.exec(c.trim());
   if (hex) {
     const n = parseInt(hex[1], 16);
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   }
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(c.trim());
+  if (short) return [1, 2, 3].map((i) => parseInt(short[i] + short[i], 16)) as [number, number, number];
   const m = /rgba?\(\s*(\d+)[ ,]+(\d+)[ ,]+(\d+)/.exec(c);
   if (m) return [Number(m[1]), Number(m[2]), Number(m[3])];
   return [128, 128, 128];
 }
 
+/** The theme colours the scales are made of. */
+export interface ThemePalette {
+  background: Rgb;
+  foreground: Rgb;
+  /** Of the theme's accent colours the one farthest from the background, moved towards the foreground until it stands 4.5:1 from it. */
+  accent: Rgb;
+  negative: Rgb;
+  positive: Rgb;
+}
+
+/** Dark Modern's colours: the palette outside a webview (and for variables a theme leaves unset). */
+const FALLBACK = {
+  background: "#1f1f1f",
+  foreground: "#cccccc",
+  accent: "#4daafc",
+  negative: "#3794ff",
+  positive: "#f14c4c",
+};
+
+function cssVar(name: string): string | undefined {
+  if (typeof document === "undefined" || !document.body) return undefined;
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || undefined;
+}
+
+/** The theme's colours now, from VS Code's CSS variables. */
+export function themePalette(): ThemePalette {
+  const background = parseColor(cssVar("--vscode-editor-background") ?? FALLBACK.background);
+  const foreground = parseColor(cssVar("--vscode-editor-foreground") ?? cssVar("--vscode-foreground") ?? FALLBACK.foreground);
+  const accents = ["--vscode-textLink-foreground", "--vscode-focusBorder", "--vscode-button-background"]
+    .map((n) => cssVar(n))
+    .filter((c): c is string => !!c)
+    .map(parseColor);
+  const accent = accents.length
+    ? accents.reduce((a, b) => (contrast(b, background) > contrast(a, background) ? b : a))
+    : parseColor(FALLBACK.accent);
+  return {
+    background,
+    foreground,
+    accent: legibleEnd(accent, background, foreground),
+    negative: parseColor(cssVar("--vscode-charts-blue") ?? FALLBACK.negative),
+    positive: parseColor(cssVar("--vscode-charts-red") ?? FALLBACK.positive),
+  };
+}
+
+/**
+ * The top of a sequential scale: the accent, moved towards the foreground just far enough to stand
+ * 4.5:1 from the background (a dark accent on a dark page would leave the scale little range).
+ */
+function legibleEnd(accent: Rgb, background: Rgb, foreground: Rgb): Rgb {
+  for (let t = 0; t <= 1; t += 0.1) {
+    const c = oklabMix(accent, foreground, t);
+    if (contrast(c, background) >= 4.5) return c;
+  }
+  return foreground;
+}
+
+/** WCAG relative luminance of an sRGB colour. */
+export function luminance([r, g, b]: Rgb): number {
+  const lin = (v: number) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/** WCAG contrast ratio (1 to 21). */
+export function contrast(a: Rgb, b: Rgb): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** Text on a cell of colour `cell`: the theme's foreground or background, whichever reads better. */
+export function textOn(cell: Rgb, p: ThemePalette = themePalette()): string {
+  const c = contrast(cell, p.foreground) >= contrast(cell, p.background) ? p.foreground : p.background;
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+function isDiverging(name: ScaleName): boolean {
+  return name === "diverging" || name === "rdbu";
+}
+
 function lut(name: ScaleName): Uint8ClampedArray {
-  let t = luts.get(name);
+  const p = themePalette();
+  const div = isDiverging(name);
+  const key = `${div ? "d" : "s"}|${p.background}|${div ? `${p.negative}|${p.positive}` : p.accent}`;
+  let t = luts.get(key);
   if (t) return t;
-  // RdBu runs red -> blue; reversed so that positive values read as red ("hot").
-  const f = name === "viridis" ? interpolateViridis : name === "magma" ? interpolateMagma : (x: number) => interpolateRdBu(1 - x);
   t = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) t.set(parseColor(f(i / 255)), i * 3);
-  luts.set(name, t);
+  for (let i = 0; i < 256; i++) {
+    const x = i / 255;
+    const c = div
+      ? x < 0.5
+        ? oklabMix(p.negative, p.background, x * 2)
+        : oklabMix(p.background, p.positive, x * 2 - 1)
+      : oklabMix(p.background, p.accent, x);
+    t.set(c, i * 3);
+  }
+  luts.set(key, t);
   return t;
+}
+
+/**
+ * Calls `repaint` after VS Code switches the page's theme (it swaps the body's vscode-dark /
+ * vscode-light / vscode-high-contrast class once the new variables are set).
+ */
+export function onThemeChange(repaint: () => void): void {
+  let last = document.body.className;
+  new MutationObserver(() => {
+    if (document.body.className === last) return;
+    last = document.body.className;
+    repaint();
+  }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
 }
 
 /** A scale over the finite values; signed scales are symmetric around 0 so 0 is the neutral colour. */
@@ -53,7 +160,7 @@ export function scaleFor(values: Float32Array, name: ScaleName, fixed?: [number,
     }
     if (lo === Infinity) [lo, hi] = [0, 1];
   }
-  if (name === "rdbu") {
+  if (isDiverging(name)) {
     const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
     [lo, hi] = [-m, m];
   }

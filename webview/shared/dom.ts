@@ -44,14 +44,8 @@ export function button(label: string, onClick: () => void, title?: string): HTML
   return b;
 }
 
-/** Formats a number compactly for tooltips and tables. */
-export function fmt(v: number, digits = 3): string {
-  if (Number.isNaN(v)) return "n/a";
-  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
-  return Number(v.toPrecision(digits)).toString();
-}
+/** Formats a number compactly for tooltips and tables (the panels' one format: ./format.ts). */
+export { num as fmt } from "./format";
 
 /** Colour of a CSS custom property as the browser resolves it (theme-aware), with a fallback. */
 export function themeColor(name: string, fallback: string): string {

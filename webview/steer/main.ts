@@ -5,6 +5,7 @@ import type { SteerGenStatus, SteerPanelState, SteerSamplingUi, SteerStep, Steer
 import type { FromWebview, ToWebview } from "../../src/protocol/webview";
 import { button, el, fmt } from "../shared/dom";
 import { vscodeApi } from "../shared/vscodeApi";
+import { diffLegend } from "./diffLegend";
 import { readoutPlot } from "./plot";
 import { rowsView } from "./rows";
 import { expertRowsView } from "./experts";
@@ -29,6 +30,8 @@ const prompt = el("textarea", { attrs: { id: "prompt", rows: "3", "aria-label": 
 const promptSource = el("span", { class: "muted", attrs: { id: "prompt-source" } });
 let typing: ReturnType<typeof setTimeout> | undefined;
 prompt.addEventListener("input", () => {
+  // A prompt the user changed is theirs from now on (the extension records the same).
+  if (prompt.value !== state?.prompt) promptSource.textContent = "from typed";
   clearTimeout(typing);
   typing = setTimeout(sendInput, 300);
 });
@@ -57,6 +60,7 @@ syncSampling();
 const colU = el("div", { class: "tokens", attrs: { id: "unsteered", "aria-label": "Unsteered continuation" } });
 const colS = el("div", { class: "tokens", attrs: { id: "steered", "aria-label": "Steered continuation" } });
 const plot = readoutPlot();
+const diffKey = diffLegend();
 const sweep = sweepView();
 
 root.replaceChildren(
@@ -97,6 +101,7 @@ root.replaceChildren(
     el("div", { class: "col" }, el("h3", { text: "Unsteered" }), colU),
     el("div", { class: "col" }, el("h3", { text: "Steered" }), colS),
   ),
+  diffKey.root,
   status,
   plot.root,
   sweep.root,
@@ -158,6 +163,7 @@ function drawColumns(): void {
     .map((s) => s.unsteered.text)
     .join("");
   colS.dataset.firstDifference = first === undefined ? "" : String(first);
+  diffKey.show(first);
   plot.draw(steps);
 }
 
@@ -172,6 +178,7 @@ function onGen(id: number, s: SteerGenStatus): void {
     colS.replaceChildren();
     colS.classList.add("restarting");
     colU.querySelectorAll(".diff, .first-diff").forEach((t) => t.classList.remove("diff", "first-diff"));
+    diffKey.show(undefined);
     plot.draw(steps);
   }
   root.dataset.gen = String(id);

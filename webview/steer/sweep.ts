@@ -1,21 +1,25 @@
 // The sweep grid: layers (rows) x strengths (columns); each cell tinted by its score and showing
 // the start of its continuation, so one sees where a vector works before the text degenerates.
-import { cssColor, scaleFor } from "../shared/colors";
+import { cssColor, onThemeChange, scaleFor } from "../shared/colors";
 import { button, el, fmt } from "../shared/dom";
 import type { SteerSweepResult } from "../../src/protocol/steerData";
 
 export function sweepView(): { root: HTMLElement; show(r: SteerSweepResult | null): void } {
   const root = el("section", { class: "sweep", attrs: { id: "sweep" } });
   root.hidden = true;
-  return {
+  let last: SteerSweepResult | null = null;
+  // The tints are made of the theme's colours: repaint a shown sweep after a theme switch.
+  onThemeChange(() => !root.hidden && last && view.show(last));
+  const view = {
     root,
-    show(r) {
+    show(r: SteerSweepResult | null) {
+      last = r;
       if (!r) {
         root.hidden = true;
         root.replaceChildren();
         return;
       }
-      const scale = scaleFor(Float32Array.from(r.scores), "viridis");
+      const scale = scaleFor(Float32Array.from(r.scores), "sequential");
       const head = el(
         "tr",
         {},
@@ -55,4 +59,5 @@ export function sweepView(): { root: HTMLElement; show(r: SteerSweepResult | nul
       root.scrollIntoView({ block: "nearest" });
     },
   };
+  return view;
 }

@@ -40,6 +40,12 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     if (!view.currentPrompt) await kit.promptFromEditor();
     await view.reveal();
   });
+
+  // The same panel as an editor tab, for sweeps that need the width; it shows the side view's state.
+  reg("introspect.steer.openInEditor", async () => {
+    if (!view.currentPrompt) await kit.promptFromEditor();
+    view.openTab();
+  });
   reg("introspect.steer.fromSelections", () => fromSelections(kit));
   reg("introspect.steer.saveVector", (id) => saveVector(kit, id));
   reg("introspect.steer.loadVector", (arg) => loadVector(kit, arg));

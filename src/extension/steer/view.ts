@@ -4,6 +4,7 @@
 // and host step notifications are forwarded to the page when their generation id is current.
 // The panel (vectors with their .ivec bytes, strengths, toggles, prompt, sampling) is kept in the
 // workspace state, so a window reload brings it back; the restarted host gets the vectors again.
+// The same panel can also be an editor tab (pages.ts): every page shows this one state.
 import { ExpertRows } from "./experts";
 import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
@@ -12,8 +13,8 @@ import type { SteerLiveInput, SteerPanelState, SteerRow, SteerSettings } from ".
 import type { FromWebview, ToWebview } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import { messageOf } from "../panels/panelSupport";
-import { renderHtml } from "../panels/webviewPanel";
 import { LatestWins } from "./coalesce";
+import { SteerPages } from "./pages";
 
 export const VIEW_ID = "introspect.steer";
 
@@ -39,8 +40,8 @@ interface Saved {
 }
 
 export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable {
-  private view: vscode.WebviewView | undefined;
-  private ready: Promise<void> = new Promise(() => undefined);
+  /** The side view and the editor tab, when open. */
+  private readonly pages: SteerPages;
   private readonly entries: Entry[] = [];
   /** Expert interventions beside the vectors (applied to the steered side). */
   readonly experts = new ExpertRows();
@@ -64,7 +65,21 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       newSource: () => new vscode.CancellationTokenSource(),
     });
     this.restore();
+    this.pages = new SteerPages(
+      context.extensionUri,
+      (msg, from) => {
+        if (msg.type === "introspect/ready") {
+          this.pushState();
+          this.restart();
+        } else if (msg.type === "introspect/steerInput") {
+          this.input(msg.input);
+          void this.pages.post({ type: "introspect/steerState", state: this.state() }, from);
+        } else if (msg.type === "introspect/steerAction") this.onAction(msg.action);
+      },
+      () => this.live.stop(),
+    );
     this.disposables.push(
+      this.pages,
       vscode.window.registerWebviewViewProvider(VIEW_ID, this, { webviewOptions: { retainContextWhenHidden: true } }),
       host.client.onNotification(SteerStepNotification.type, (n) => {
         if (n.genId === this.genId) void this.post({ type: "introspect/steerStep", genId: n.genId, step: n.step });
@@ -81,27 +96,12 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
-    this.view = view;
-    const root = this.context.extensionUri;
-    view.webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(root, "dist", "webview"), vscode.Uri.joinPath(root, "media")],
-    };
-    let markReady!: () => void;
-    this.ready = new Promise((r) => (markReady = r));
-    view.webview.onDidReceiveMessage((msg: FromWebview) => {
-      if (msg.type === "introspect/ready") {
-        markReady();
-        this.pushState();
-        this.restart();
-      } else if (msg.type === "introspect/steerInput") this.input(msg.input);
-      else if (msg.type === "introspect/steerAction") this.onAction(msg.action);
-    });
-    view.onDidDispose(() => {
-      this.view = undefined;
-      this.live.stop();
-    });
-    view.webview.html = renderHtml(view.webview, root, "steer", "Introspect: Steering");
+    this.pages.attach(view.webview, "Introspect: Steering", view.onDidDispose);
+  }
+
+  /** Opens the panel as an editor tab (beside the side view, on the same state). */
+  openTab(): void {
+    this.pages.openTab();
   }
 
   get rows(): readonly Entry[] {
@@ -265,9 +265,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   private async post(msg: ToWebview): Promise<void> {
-    if (!this.view) return;
-    await this.ready;
-    await this.view?.webview.postMessage(msg);
+    await this.pages.post(msg);
   }
 
   /** A change from the page: record it and restart (latest wins). */
@@ -292,7 +290,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
 
   /** Restart with the current state (after vectors or the prompt changed outside the page). */
   restart(): void {
-    if (!this.view) return;
+    if (!this.pages.any) return;
     this.live.change({
       alphas: this.entries.map((e) => ({ id: e.info.id, alpha: e.alpha, enabled: e.enabled })),
       prompt: this.prompt,

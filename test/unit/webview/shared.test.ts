@@ -1,6 +1,15 @@
 // The DOM-free parts of webview/shared: colour scales, CSV quoting, token display.
 import * as assert from "assert";
-import { parseColor, scaleFor, writeColor } from "../../../webview/shared/colors";
+import {
+  contrast,
+  luminance,
+  parseColor,
+  scaleFor,
+  textOn,
+  themePalette,
+  writeColor,
+  type ColorScale,
+} from "../../../webview/shared/colors";
 import { csvField, toCsv, toJson } from "../../../webview/shared/export";
 import { isByteToken, tokenLabel, visibleText } from "../../../webview/shared/tokens";
 
@@ -10,15 +19,33 @@ describe("webview/shared", () => {
     assert.deepStrictEqual(parseColor("rgb(5, 48, 97)"), [5, 48, 97]);
   });
 
-  it("makes signed scales symmetric and maps ends of viridis", () => {
-    const s = scaleFor(Float32Array.from([-1, 3]), "rdbu");
+  it("makes signed scales symmetric; sequential runs from the background to the accent, diverging is centred on the background", () => {
+    const s = scaleFor(Float32Array.from([-1, 3]), "diverging");
     assert.deepStrictEqual([s.lo, s.hi], [-3, 3]);
-    const v = scaleFor(Float32Array.from([0, 10]), "viridis");
-    const px = new Uint8ClampedArray(8);
-    writeColor(v, 0, px, 0);
-    writeColor(v, NaN, px, 4);
-    assert.deepStrictEqual(Array.from(px.slice(0, 4)), [0x44, 0x01, 0x54, 255]);
-    assert.strictEqual(px[7], 0, "NaN is transparent");
+    // Outside a page the theme is Dark Modern's: background #1f1f1f, accent #4daafc, charts blue / red.
+    const p = themePalette();
+    const at = (sc: ColorScale, v: number) => {
+      const px = new Uint8ClampedArray(4);
+      writeColor(sc, v, px, 0);
+      return Array.from(px);
+    };
+    const zero = at(s, 0);
+    assert.ok(
+      zero.slice(0, 3).every((c, i) => Math.abs(c - p.background[i]) <= 3),
+      `0 is the editor background: ${zero.join(", ")} vs ${p.background.join(", ")}`,
+    );
+    assert.deepStrictEqual(at(s, -3), [...p.negative, 255]);
+    assert.deepStrictEqual(at(s, 3), [...p.positive, 255]);
+    const v = scaleFor(Float32Array.from([0, 10]), "sequential");
+    assert.deepStrictEqual(at(v, 0), [...p.background, 255]);
+    assert.deepStrictEqual(at(v, 10), [...p.accent, 255]);
+    // Even steps: the distance from the background grows with the value.
+    const lum = [0, 2.5, 5, 7.5, 10].map((x) => luminance(at(v, x).slice(0, 3) as [number, number, number]));
+    for (let i = 1; i < lum.length; i++) assert.ok(lum[i] > lum[i - 1], `luminance rises: ${lum.join(", ")}`);
+    assert.strictEqual(at(v, NaN)[3], 0, "NaN is transparent");
+    assert.strictEqual(scaleFor(Float32Array.from([0, 1]), "rdbu").lut, s.lut, "the older names read the same");
+    assert.ok(contrast([255, 255, 255], [0, 0, 0]) > 20.9);
+    assert.strictEqual(textOn([250, 250, 250], p), `rgb(${p.background.join(", ")})`, "dark text on a light cell");
   });
 
   it("clips far outliers (3 IQR beyond the quartiles) and keeps clean data whole", () => {

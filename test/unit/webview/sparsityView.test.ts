@@ -8,6 +8,7 @@ import { answer, outputDir, postToPage, startHarness, type Harness } from "../..
 import { makeFixture, sampleTexts } from "../../webview/fixture";
 import { openModel } from "../../../src/engine";
 import { pplSparsityOfRows, sparsityOfRows } from "../../../src/engine";
+import { pct } from "../../../webview/shared/format";
 import type { SparsityResult } from "../../../src/protocol/lsp";
 import { eventually } from "../../waitFor";
 
@@ -50,11 +51,11 @@ const ROOT = path.resolve(__dirname, "../../..");
     await eventually("sparsity rows", () => p.locator(".sparsity-chart tr[data-layer]").count(), 6);
     for (const l of measured.layers) {
       const cell = p.locator(`.sparsity-chart tr[data-layer="${l.layer}"] td[data-series=ppl1]`);
-      assert.strictEqual(await cell.locator(".bar-label").innerText(), `${(100 * l.ppl[0]).toFixed(1)}%`);
+      assert.strictEqual(await cell.locator(".bar-label").innerText(), pct(l.ppl[0]));
       const w = await cell.locator(".bar").evaluate((b) => (b as HTMLElement).style.width);
       assert.strictEqual(w, `${Math.round(100 * l.ppl[0])}%`);
     }
-    assert.match(await p.locator("[data-view=sparsity]").innerText(), /PPL-5%: \d+\.\d% of the MLP activations/);
+    assert.match(await p.locator("[data-view=sparsity]").innerText(), /PPL-5%: (<)?\d+(\.\d+)?% of the MLP activations/);
     assert.deepStrictEqual(await p.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations), []);
     await p.locator("[data-view=sparsity]").screenshot({ path: path.join(outputDir(), "probe-sparsity.png") });
     console.log(
