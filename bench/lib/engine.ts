@@ -17,7 +17,7 @@ export interface EngineModel {
   /** One forward with every resid_pre/mid/post and mlp.hook_post captured. */
   captureAll?(ids: number[]): Promise<void>;
   /** Residual-stream (resid_pre) patching sweep; logit differences [layer][position index]. */
-  sweep?(spec: SweepSpec): Promise<SweepOutcome>;
+  sweep?(spec: SweepSpec, opts?: { layerCuts?: number }): Promise<SweepOutcome>;
   /** Greedy generation with past_key_values; `steer` adds vector*1 to resid_post of a layer. */
   /** `useKvCache: false` recomputes the whole sequence every step (graphs without past_key_values). */
   generate?(prompt: number[], newTokens: number, steer?: SteerSpec, useKvCache?: boolean): Promise<number[]>;
@@ -103,10 +103,10 @@ function wrap(model: LoadedModel): EngineModel {
     async captureAll(ids) {
       await model.run({ ids, capture: sitesAll });
     },
-    async sweep(spec) {
+    async sweep(spec, opts = {}) {
       const sites = spec.layers.map((l) => `blocks.${l}.hook_resid_pre`);
       const r = await patchingSweep(
-        modelPatchRunner(model, sites),
+        modelPatchRunner(model, sites, opts),
         {
           cleanIds: spec.clean,
           corruptIds: spec.corrupted,

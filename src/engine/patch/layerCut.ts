@@ -44,9 +44,18 @@ export function siteLayer(site: HookName): number {
   return parseHookName(site)?.layer ?? NaN;
 }
 
-/** Sites of `list` that a cut at `layer` can hold (the cut's own resid_pre and everything after it). */
-export function sitesFrom(list: HookName[] | undefined, layer: number): HookName[] {
-  return [...new Set((list ?? []).filter((s) => siteLayer(s) >= layer))].sort();
+/** Sites of `list` that a cut at `layer` can hold: those of layers from `layer` on, and the tensor
+ * the cut takes as input under another name (resid_post of the layer before). */
+export function sitesFrom(model: LoadedModel, list: HookName[] | undefined, layer: number): HookName[] {
+  const cutAt = model.map.sites.get(`blocks.${layer}.hook_resid_pre`)?.tensor;
+  return [...new Set((list ?? []).filter((s) => siteLayer(s) >= layer || model.map.sites.get(s)?.tensor === cutAt))].sort();
+}
+
+/** The latest layer a cut for `site` can start at: its own, or the next for a resid_post that is the next resid_pre. */
+export function startLayerOf(model: LoadedModel, site: HookName): number {
+  const l = siteLayer(site);
+  const next = model.map.sites.get(`blocks.${l + 1}.hook_resid_pre`);
+  return next && next.tensor === model.map.sites.get(site)?.tensor ? l + 1 : l;
 }
 
 const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
@@ -65,8 +74,8 @@ export function planLayerCut(
   const cutAt = ref.tensor;
   const producer = g.producer.get(cutAt);
   if (!producer) return undefined;
-  const steer = sitesFrom(edit.steer, layer);
-  const patch = sitesFrom(edit.patch, layer);
+  const steer = sitesFrom(model, edit.steer, layer);
+  const patch = sitesFrom(model, edit.patch, layer);
   for (const s of [...steer, ...patch]) if (map.sites.get(s)?.tensor.startsWith("introspect/")) return undefined;
   const plan = planEdit(g, map, { capture: [], steer, patch, lastLogits: edit.lastLogits });
   const stop = new Set([cutAt]);
@@ -115,7 +124,13 @@ export function planLayerCut(
 export function layerCut(model: LoadedModel, layer: number, edit: CutEdit): Promise<LayerCut | undefined> {
   let mine = cuts.get(model);
   if (!mine) cuts.set(model, (mine = new Map()));
-  const key = JSON.stringify([layer, sitesFrom(edit.patch, layer), sitesFrom(edit.steer, layer), !!edit.lastLogits, !!edit.presents]);
+  const key = JSON.stringify([
+    layer,
+    sitesFrom(model, edit.patch, layer),
+    sitesFrom(model, edit.steer, layer),
+    !!edit.lastLogits,
+    !!edit.presents,
+  ]);
   let c = mine.get(key);
   if (!c) {
     c = (async () => {
