@@ -48,7 +48,7 @@ export interface SweepOutcome {
   forwardPasses: number;
 }
 
-export type SliderPath = "panel" | "panel-before" | "steered-only";
+export type SliderPath = "panel" | "panel-full-graph" | "panel-before" | "steered-only";
 
 export interface SteerSpec {
   layer: number;
@@ -87,13 +87,14 @@ export async function loadEngine(): Promise<EngineStatus> {
 
 function wrap(model: LoadedModel): EngineModel {
   // The steering panel's host object, one per variant (the tokenizer only names tokens here).
-  const liveOf = (now: boolean) => {
+  const liveOf = (now: boolean, fromSteeredLayer = now) => {
     let l: Promise<LiveSteering> | undefined;
-    const opts = { unsteeredCache: now, lastLogitsOnly: now };
+    const opts = { unsteeredCache: now, lastLogitsOnly: now, fromSteeredLayer };
     return () => (l ??= loadTokenizer(model.resolved.folder).then((tok) => new LiveSteering(model, tok, opts)));
   };
   const panel = liveOf(true);
   const before = liveOf(false);
+  const fullGraph = liveOf(true, false);
   const sitesAll = model.expandSites(["resid_pre", "resid_mid", "resid_post", "mlp_post"]);
   const steerSite = (layer: number) => `blocks.${layer}.hook_resid_post`;
   return {
@@ -139,7 +140,7 @@ function wrap(model: LoadedModel): EngineModel {
       // new one starts with the new strength. Timed: move -> first token (first paired step).
       const site = steerSite(steer.layer);
       if (path !== "steered-only") {
-        const live = await (path === "panel" ? panel : before)();
+        const live = await (path === "panel" ? panel : path === "panel-full-graph" ? fullGraph : before)();
         const v = makeVector({ name: "bench", modelId: model.info.id, site, data: steer.vector });
         return live.sliderLatency(prompt, v, 1, 0.5);
       }
