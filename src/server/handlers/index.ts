@@ -2,6 +2,7 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as compare from "./compareModels";
 import * as features from "./features";
 import * as models from "./models";
 import * as patch from "./patch";
@@ -10,4 +11,14 @@ import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, models, probe, steer, patch, promptFile, shift, features];
+export const handlerModules: { register(ctx: HostContext): void }[] = [
+  model,
+  models,
+  probe,
+  steer,
+  patch,
+  promptFile,
+  shift,
+  features,
+  compare,
+];
