@@ -18,6 +18,7 @@ import { IntrospectError, throwIfCancelled, type CancelToken } from "../types";
 import { checkInterventions, expertFeeds, topKRefusal, type ExpertIntervention } from "../experts/interventions";
 import { expertRouting } from "../experts/routing";
 import { rememberPrompt, residOutputs, steeredFromLayer } from "./steeredPrefix";
+import { presentOf } from "../patch/layerCut";
 
 export interface ModelDecoderOptions {
   /**
@@ -40,8 +41,6 @@ function lastRow(logits: { dims: number[]; data: Float32Array }): Float32Array {
   const V = logits.dims[logits.dims.length - 1];
   return logits.data.slice(logits.data.length - V);
 }
-
-const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
 
 export function modelDecoderFactory(model: LoadedModel, opts: ModelDecoderOptions = {}): DecoderFactory {
   return Object.assign(decoderFactory(model, opts), { contextLength: model.contextLength });

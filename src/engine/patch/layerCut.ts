@@ -58,7 +58,8 @@ export function startLayerOf(model: LoadedModel, site: HookName): number {
   return next && next.tensor === model.map.sites.get(site)?.tensor ? l + 1 : l;
 }
 
-const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
+/** The output that continues a past key/value input (past_key_values.0.key -> present.0.key). */
+export const presentOf = (past: string): string => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
 
 /** Plans the cut at `layer`; undefined where the graph does not separate there. Pure. */
 export function planLayerCut(

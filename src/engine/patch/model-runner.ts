@@ -21,7 +21,7 @@ import { patchMaskInput, patchValueInput } from "../surgery/surgery";
 import { HookName, IntrospectError } from "../types";
 import type { BatchPatch, PatchRunner } from "./sweep";
 import { POSITION_BLOCK } from "./sweep";
-import { cutLayers, layerCut, siteLayer, type LayerCut } from "./layerCut";
+import { cutLayers, layerCut, presentOf, siteLayer, type LayerCut } from "./layerCut";
 
 export interface PatchRunnerOptions {
   /** Reuse the captured prompt's key/value cache before the first patched position (default true). */
@@ -46,7 +46,6 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
   const prepared = [...new Set(sites)].sort();
   const prefixes = new Map<string, Map<string, ort.Tensor>>();
   const variant = { lastLogits: opts.lastLogitsOnly ?? true };
-  const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
   const starts = cutLayers(info.numLayers, opts.layerCuts ?? 4).filter((l) => l > 0 && model.map.sites.has(`blocks.${l}.hook_resid_pre`));
   /** The unpatched prompt's residual entering each cut layer, by prompt. */
   const resids = new Map<string, Map<number, ort.Tensor>>();
