@@ -1,7 +1,8 @@
 // Probe panel entry (bundled to dist/webview/probe.js). Receives a ProbeResult from the extension
-// and lays out the views: token strip, layer heatmap, logit lens, neurons, attention, experts.
+// and lays out the views: token strip, then each analysis's view in the registry's order (layer
+// heatmap, logit lens, neurons, attention, experts; ./views.ts), then feature dictionaries.
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
-import type { ProbeResult } from "../../src/protocol/probeData";
+import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
 import { button, el } from "../shared/dom";
 import { toJson } from "../shared/export";
@@ -9,18 +10,13 @@ import { failureBox, showRunning } from "../shared/failure";
 import { hideTooltip } from "../shared/tooltip";
 import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
-import { attentionView } from "./attentionView";
 import { compareView } from "./compareView";
 import { exportFile } from "./exporting";
 import { featureView } from "./featureView";
-import { headsView } from "./headsView";
-import { layerView } from "./layerView";
-import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
 import { compareWithButton, modelDiffView, reviveComparison, type ComparisonState } from "./modelDiffView";
-import { moeView } from "./moeView";
-import { neuronView } from "./neuronView";
 import { sparsityView } from "./sparsityView";
+import { VIEWS } from "./views";
 
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
@@ -91,23 +87,11 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     el("h2", { text: "Selection", attrs: { id: "tokens-title" } }),
     tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => follow.show?.(i) }),
   );
-  const lens = lensView(ctx);
-  follow.show = lens.show;
   const compare = pinned && !isPinned ? [compareView(ctx, pinned)] : [];
-  const views: HTMLElement[] = [
-    header,
-    ...notes,
-    ...compare,
-    ...(comparison.probeId && comparison.probeId === result.id ? [modelDiffView(ctx, comparison)] : []),
-    strip,
-    layerView(ctx),
-    lens.root,
-    neuronView(ctx),
-    attentionView(ctx),
-    headsView(ctx),
-  ];
-  if (result.moe) views.push(moeView(ctx, result.moe));
-  views.push(featureView(ctx));
+  // The analyses' sections, in the registry's order (src/engine/analysis/views.ts, ./views.ts).
+  const analyses = panelViews().flatMap((v) => VIEWS[v](ctx, { follow }));
+  const diff = comparison.probeId && comparison.probeId === result.id ? [modelDiffView(ctx, comparison)] : [];
+  const views: HTMLElement[] = [header, ...notes, ...compare, ...diff, strip, ...analyses, featureView(ctx)];
   if (result.neurons) views.push(sparsityView(ctx));
   root.replaceChildren(...views);
   root.classList.remove("stale");
