@@ -15,12 +15,12 @@ export const slider: Figure = {
     const prompt = ctx.prompts.p64;
     const n = prompt.length;
     const fig = `slider change to first steered token / plain forward of the prompt (${n} tok)`;
-    const goal = { kind: "max", value: 1.3 } as const;
+    const goal = { kind: "max", value: 0.4 } as const;
     const e = await engineWith(ctx, "sliderToFirstToken");
     if ("why" in e) return [notMeasured(fig, goal, e.why)];
     const m = await ctx.plainModel();
     const steer = { layer: ctx.steer.layer, vector: ctx.steerVector() };
-    const paths: SliderPath[] = ["panel", "panel-before", "steered-only"];
+    const paths: SliderPath[] = ["panel", "panel-full-graph", "panel-before", "steered-only"];
     const samples = new Map<SliderPath | "plain", number[]>([["plain", []], ...paths.map((p) => [p, []] as [SliderPath, number[]])]);
     // Interleaved, one of each per round (the first round is warm-up), so load changes on a
     // shared machine fall on every path alike.
@@ -39,6 +39,12 @@ export const slider: Figure = {
     const report = { kind: "report" } as const;
     return [
       ratioRow(fig, sec("Introspect", stat("panel")), base, goal),
+      ratioRow(
+        `slider, the panel's path with the steered pass over the whole graph (before the layer cut) / plain forward (context)`,
+        sec("whole graph", stat("panel-full-graph")),
+        base,
+        report,
+      ),
       ratioRow(
         `slider, the panel's path before (prompt fed twice per move, all positions unembedded) / plain forward (context)`,
         sec("before", stat("panel-before")),

@@ -20,7 +20,7 @@ export interface EngineModel {
   /** One forward with every resid_pre/mid/post and mlp.hook_post captured. */
   captureAll?(ids: number[]): Promise<void>;
   /** Residual-stream (resid_pre) patching sweep; logit differences [layer][position index]. */
-  sweep?(spec: SweepSpec): Promise<SweepOutcome>;
+  sweep?(spec: SweepSpec, opts?: { layerCuts?: number }): Promise<SweepOutcome>;
   /** Greedy generation with past_key_values; `steer` adds vector*1 to resid_post of a layer. */
   /** `useKvCache: false` recomputes the whole sequence every step (graphs without past_key_values). */
   generate?(prompt: number[], newTokens: number, steer?: SteerSpec, useKvCache?: boolean): Promise<number[]>;
@@ -51,7 +51,7 @@ export interface SweepOutcome {
   forwardPasses: number;
 }
 
-export type SliderPath = "panel" | "panel-before" | "steered-only";
+export type SliderPath = "panel" | "panel-full-graph" | "panel-before" | "steered-only";
 
 export interface SteerSpec {
   layer: number;
@@ -90,13 +90,14 @@ export async function loadEngine(): Promise<EngineStatus> {
 
 function wrap(model: LoadedModel): EngineModel {
   // The steering panel's host object, one per variant (the tokenizer only names tokens here).
-  const liveOf = (now: boolean) => {
+  const liveOf = (now: boolean, fromSteeredLayer = now) => {
     let l: Promise<LiveSteering> | undefined;
-    const opts = { unsteeredCache: now, lastLogitsOnly: now };
+    const opts = { unsteeredCache: now, lastLogitsOnly: now, fromSteeredLayer };
     return () => (l ??= loadTokenizer(model.resolved.folder).then((tok) => new LiveSteering(model, tok, opts)));
   };
   const panel = liveOf(true);
   const before = liveOf(false);
+  const fullGraph = liveOf(true, false);
   const sitesAll = model.expandSites(["resid_pre", "resid_mid", "resid_post", "mlp_post"]);
   const steerSite = (layer: number) => `blocks.${layer}.hook_resid_post`;
   return {
@@ -106,10 +107,10 @@ function wrap(model: LoadedModel): EngineModel {
     async captureAll(ids) {
       await model.run({ ids, capture: sitesAll });
     },
-    async sweep(spec) {
+    async sweep(spec, opts = {}) {
       const sites = spec.layers.map((l) => `blocks.${l}.hook_resid_pre`);
       const r = await patchingSweep(
-        modelPatchRunner(model, sites),
+        modelPatchRunner(model, sites, opts),
         {
           cleanIds: spec.clean,
           corruptIds: spec.corrupted,
@@ -142,7 +143,7 @@ function wrap(model: LoadedModel): EngineModel {
       // new one starts with the new strength. Timed: move -> first token (first paired step).
       const site = steerSite(steer.layer);
       if (path !== "steered-only") {
-        const live = await (path === "panel" ? panel : before)();
+        const live = await (path === "panel" ? panel : path === "panel-full-graph" ? fullGraph : before)();
         const v = makeVector({ name: "bench", modelId: model.info.id, site, data: steer.vector });
         return live.sliderLatency(prompt, v, 1, 0.5);
       }

@@ -17,6 +17,8 @@ import type { Decoder, DecoderFactory } from "./decoder";
 import { IntrospectError, throwIfCancelled, type CancelToken } from "../types";
 import { checkInterventions, expertFeeds, topKRefusal, type ExpertIntervention } from "../experts/interventions";
 import { expertRouting } from "../experts/routing";
+import { rememberPrompt, residOutputs, steeredFromLayer } from "./steeredPrefix";
+import { presentOf } from "../patch/layerCut";
 
 export interface ModelDecoderOptions {
   /**
@@ -30,14 +32,15 @@ export interface ModelDecoderOptions {
   lastLogitsOnly?: boolean;
   /** MoE layers that get expert-intervention inputs in every decoder (one session for all settings). */
   prepareExperts?: number[];
+  /** Start a steered prompt pass at the steered layer when the same prompt went through unsteered
+   * before (steeredPrefix.ts; default true); false always runs the whole graph. */
+  fromSteeredLayer?: boolean;
 }
 
 function lastRow(logits: { dims: number[]; data: Float32Array }): Float32Array {
   const V = logits.dims[logits.dims.length - 1];
   return logits.data.slice(logits.data.length - V);
 }
-
-const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
 
 export function modelDecoderFactory(model: LoadedModel, opts: ModelDecoderOptions = {}): DecoderFactory {
   return Object.assign(decoderFactory(model, opts), { contextLength: model.contextLength });
@@ -72,6 +75,11 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
 
     /** One pass over `ids` after `cache` (none: from the start); logits of the last position. */
     async function pass(ids: number[], cache: KvCache | undefined): Promise<{ row: Float32Array; cache?: KvCache }> {
+      const fromStart = useKv && !cache && expertLayers.length === 0 && (opts.fromSteeredLayer ?? true);
+      if (fromStart && add.size > 0) {
+        const cut = await steeredFromLayer(model, ids, add, prepare, variant.lastLogits);
+        if (cut) return { row: lastRow(toActivation(cut.logits)), cache: cut.cache };
+      }
       const edited = await model.session(prepare, [], { ...variant, ...(expertLayers.length ? { experts: expertLayers } : {}) });
       const { session } = edited;
       const inputs = new Set(session.inputNames);
@@ -90,11 +98,12 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
         );
       for (const p of model.pastInputs) feeds[p.name] = cache?.tensors.get(p.name) ?? zerosTensor(p.elemType, [1, p.heads, 0, p.headDim]);
       const presents = useKv ? model.pastInputs.map((p) => presentOf(p.name)) : [];
+      const remember = fromStart && add.size === 0 ? residOutputs(model, edited.outputs, n) : [];
       let raw: ort.InferenceSession.OnnxValueMapType;
       // The same bookkeeping as LoadedModel's own passes: a session evicted meanwhile is released after this run.
       edited.busy = (edited.busy ?? 0) + 1;
       try {
-        raw = await session.run(feeds, [model.map.logitsOutput, ...presents]);
+        raw = await session.run(feeds, [model.map.logitsOutput, ...presents, ...remember]);
       } catch (e) {
         const refused = topKRefusal(model.graph, model.map, model.info.id, experts);
         if (refused) throw refused;
@@ -107,6 +116,7 @@ function decoderFactory(model: LoadedModel, opts: ModelDecoderOptions): (add: St
       if (!useKv) return { row };
       const tensors = new Map<string, ort.Tensor>();
       model.pastInputs.forEach((p, i) => tensors.set(p.name, raw[presents[i]] as ort.Tensor));
+      if (remember.length) rememberPrompt(model, ids, tensors, raw, edited.outputs);
       return { row, cache: { length: past + n, tensors } };
     }
 

@@ -30,7 +30,9 @@ export class FileBytes {
     this.size = st.size;
   }
 
-  /** Bytes [pos, pos+len); small reads are served from a 1 MiB window, large ones read directly. */
+  /** Bytes [pos, pos+len); small reads are served from a 64 KiB window (a new one per miss, so earlier views stay
+   * valid: under the host's malloc settings freed windows stay in the heap, and 1 MiB ones, one per
+   * initializer header of an inline model, added 100 MiB to opening GPT-2 small), large ones read directly. */
   read(pos: number, len: number): Uint8Array {
     if (pos < 0 || pos + len > this.size) throw new RangeError(`read past end of ${this.path}`);
     if (pos >= this.winStart && pos + len <= this.winStart + this.win.length) {
@@ -41,7 +43,7 @@ export class FileBytes {
       fs.readSync(this.fd, out, 0, len, pos);
       return out;
     }
-    const n = Math.min(Math.max(len, 1 << 20), this.size - pos);
+    const n = Math.min(Math.max(len, 1 << 16), this.size - pos);
     this.win = Buffer.allocUnsafe(n);
     fs.readSync(this.fd, this.win, 0, n, pos);
     this.winStart = pos;

@@ -8,6 +8,11 @@
 //   the prompt's key/value cache is known (remembered from capture()), a row whose first patched
 //   position is p feeds only tokens p..T-1 after the cached keys/values of 0..p-1. Rows are grouped
 //   by p, so a cell's numbers never depend on which other cells share its batch.
+// - layer cuts (layerCut.ts): a row whose patches are all at layer L or later starts at the nearest
+//   kept cut at or below L, from the prompt's captured residual there, and runs only the layers
+//   from the cut on. Such rows are fed from the start of their first patched position's block of
+//   POSITION_BLOCK positions (rows grouped by cut and block), so runs keep several rows each; the
+//   sweep orders its cells in the same blocks (sweep.ts).
 
 import * as ort from "onnxruntime-node";
 import type { LoadedModel } from "../model/loaded";
@@ -15,12 +20,17 @@ import { int64Tensor, zerosTensor, float32Tensor, toActivation } from "../model/
 import { patchMaskInput, patchValueInput } from "../surgery/surgery";
 import { HookName, IntrospectError } from "../types";
 import type { BatchPatch, PatchRunner } from "./sweep";
+import { POSITION_BLOCK } from "./sweep";
+import { cutLayers, layerCut, presentOf, siteLayer, type LayerCut } from "./layerCut";
 
 export interface PatchRunnerOptions {
   /** Reuse the captured prompt's key/value cache before the first patched position (default true). */
   reusePrefix?: boolean;
   /** Unembed only the last position (default true). */
   lastLogitsOnly?: boolean;
+  /** Start layers kept as layer cuts, evenly spaced (default 4; 1: every run feeds the whole graph).
+   * Each cut is a session holding the weights of the layers after it. */
+  layerCuts?: number;
 }
 
 /** Prompts whose key/value cache is remembered (the clean and the corrupted one). */
@@ -36,7 +46,11 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
   const prepared = [...new Set(sites)].sort();
   const prefixes = new Map<string, Map<string, ort.Tensor>>();
   const variant = { lastLogits: opts.lastLogitsOnly ?? true };
-  const presentOf = (past: string) => past.replace(/^past_key_values/, "present").replace(/^past_/, "present_");
+  const starts = cutLayers(info.numLayers, opts.layerCuts ?? 4).filter((l) => l > 0 && model.map.sites.has(`blocks.${l}.hook_resid_pre`));
+  /** The unpatched prompt's residual entering each cut layer, by prompt. */
+  const resids = new Map<string, Map<number, ort.Tensor>>();
+  const cutFor = (layer: number): Promise<LayerCut | undefined> =>
+    layerCut(model, layer, { patch: prepared, lastLogits: variant.lastLogits });
   const usePrefix = (session: ort.InferenceSession) =>
     (opts.reusePrefix ?? true) && info.hasKvCache && model.pastInputs.length > 0 && session.inputNames.includes("attention_mask");
 
@@ -49,6 +63,7 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
     patches: Map<HookName, BatchPatch>,
     past: Past | undefined,
     fetch: string[],
+    resid?: { name: string; tensor: ort.Tensor },
   ): Promise<ort.InferenceSession.OnnxValueMapType> {
     const names = new Set(session.inputNames);
     const S = ids.length;
@@ -66,8 +81,11 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
         Array.from({ length: R * n }, (_, i) => from + (i % n)),
         [R, n],
       );
-    for (const p of model.pastInputs) feeds[p.name] = past?.tensors.get(p.name) ?? zerosTensor(p.elemType, [R, p.heads, 0, p.headDim]);
+    for (const p of model.pastInputs)
+      if (names.has(p.name)) feeds[p.name] = past?.tensors.get(p.name) ?? zerosTensor(p.elemType, [R, p.heads, 0, p.headDim]);
+    if (resid) feeds[resid.name] = rowsOf(resid.tensor, from, R);
     for (const site of prepared) {
+      if (!names.has(patchMaskInput(site))) continue;
       const p: BatchPatch | undefined = patches.get(site);
       if (!p) {
         feeds[patchMaskInput(site)] = new ort.Tensor("bool", new Uint8Array(1), [1]);
@@ -112,9 +130,18 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       const { session, outputs } = await model.session([], prepared, variant);
       const prefix = usePrefix(session);
       const presents = prefix ? model.pastInputs.map((p) => presentOf(p.name)) : [];
-      const raw = await runRows(session, ids, [0], 1, new Map(), undefined, [...capture.map((c) => outputs.get(c)!), ...presents]);
+      const cutOuts = starts.map((l) => outputs.get(`blocks.${l}.hook_resid_pre`)!);
+      const raw = await runRows(session, ids, [0], 1, new Map(), undefined, [
+        ...capture.map((c) => outputs.get(c)!),
+        ...presents,
+        ...cutOuts,
+      ]);
       const acts = new Map<HookName, Float32Array>();
       for (const c of capture) acts.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor).data);
+      const rkey = ids.join(",");
+      resids.delete(rkey);
+      resids.set(rkey, new Map(starts.map((l, i) => [l, raw[cutOuts[i]] as ort.Tensor])));
+      while (resids.size > MAX_PREFIXES) resids.delete(resids.keys().next().value as string);
       if (prefix) {
         const key = ids.join(",");
         prefixes.delete(key);
@@ -132,23 +159,33 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
         if (p.mask.length !== rows * S || p.values.length !== S * d)
           throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
       }
-      const prefix = usePrefix(session) ? prefixes.get(ids.join(",")) : undefined;
+      const key = ids.join(",");
+      const prefix = usePrefix(session) ? prefixes.get(key) : undefined;
+      const base = resids.get(key);
       const all = Array.from({ length: rows }, (_, b) => b);
       const V = info.vocabSize;
       const out = new Float32Array(rows * V);
-      const groups = new Map<number, number[]>();
-      if (prefix) {
-        for (const b of all) {
-          const f = firstPatched(patches, b, S);
-          groups.set(f, [...(groups.get(f) ?? []), b]);
-        }
-      } else groups.set(0, all);
-      for (const [first, group] of groups) {
+      // Group key: the cut a row starts at (0: the whole graph) and the position it is fed from.
+      const groups = new Map<string, { cut: number; from: number; members: number[] }>();
+      for (const b of all) {
+        const first = prefix ? firstPatched(patches, b, S) : 0;
+        const start = startLayer(patches, b, S);
+        const cut = base ? Math.max(0, ...starts.filter((l) => l <= start && base.has(l))) : 0;
+        const from = cut > 0 && first > 0 ? first - (first % POSITION_BLOCK) : first;
+        const k = `${cut}:${from}`;
+        const g = groups.get(k) ?? { cut, from, members: [] };
+        g.members.push(b);
+        groups.set(k, g);
+      }
+      for (const { cut, from, members: group } of groups.values()) {
+        const c = cut > 0 ? await cutFor(cut) : undefined;
+        const run = c?.session ?? session;
+        const resid = c ? { name: c.residInput, tensor: base!.get(cut)! } : undefined;
         // Graphs whose attention continues several tokens after a past only for one row get one run per row.
-        const split = prefix && model.singleRowContinuation && first > 0 && S - first > 1 && group.length > 1;
+        const split = prefix && model.singleRowContinuation && from > 0 && S - from > 1 && group.length > 1;
         for (const members of split ? group.map((b) => [b]) : [group]) {
-          const past = prefix ? pastFor(prefix, model, S, members.length, first) : undefined;
-          const logits = lastRows(await runRows(session, ids, members, rows, patches, past, []), members.length);
+          const past = prefix ? pastFor(prefix, model, S, members.length, from, new Set(run.inputNames)) : undefined;
+          const logits = lastRows(await runRows(run, ids, members, rows, patches, past, [], resid), members.length);
           if (logits.length !== members.length * V)
             throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${members.length} x ${V}.`);
           members.forEach((b, k) => out.set(logits.subarray(k * V, (k + 1) * V), b * V));
@@ -166,11 +203,43 @@ function firstPatched(patches: Map<HookName, BatchPatch>, b: number, S: number):
   return first;
 }
 
+/** The lowest layer row `b` patches (the last layer when it patches nothing). */
+function startLayer(patches: Map<HookName, BatchPatch>, b: number, S: number): number {
+  let low = Infinity;
+  for (const [site, p] of patches) {
+    const l = siteLayer(site);
+    if (!(l < low)) continue;
+    for (let i = 0; i < S; i++)
+      if (p.mask[b * S + i]) {
+        low = Number.isNaN(l) ? 0 : l;
+        break;
+      }
+  }
+  return Number.isFinite(low) ? low : Number.MAX_SAFE_INTEGER;
+}
+
+/** Positions from..S-1 of a [1, S, d] residual, repeated for `rows` rows. */
+function rowsOf(t: ort.Tensor, from: number, rows: number): ort.Tensor {
+  const [, S, d] = t.dims.length === 3 ? t.dims : [1, t.dims[0], t.dims[1]];
+  const src = (t.data as Float32Array | Uint16Array).subarray(from * d, S * d);
+  const out = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows * src.length);
+  for (let b = 0; b < rows; b++) out.set(src, b * src.length);
+  return new ort.Tensor(t.type as "float32", out as Float32Array, [rows, S - from, d]);
+}
+
 /** The cached keys/values of positions 0..from-1, repeated for `rows`; undefined when the layout is not [1, heads, S, headDim]. */
-function pastFor(prefix: Map<string, ort.Tensor>, model: LoadedModel, S: number, rows: number, from: number): Past | undefined {
+function pastFor(
+  prefix: Map<string, ort.Tensor>,
+  model: LoadedModel,
+  S: number,
+  rows: number,
+  from: number,
+  inputs?: Set<string>,
+): Past | undefined {
   if (from <= 0) return undefined;
   const tensors = new Map<string, ort.Tensor>();
   for (const p of model.pastInputs) {
+    if (inputs && !inputs.has(p.name)) continue;
     const t = prefix.get(p.name);
     if (!t || t.dims.length !== 4 || t.dims[0] !== 1 || t.dims[2] !== S) return undefined;
     const [, H, , hd] = t.dims;

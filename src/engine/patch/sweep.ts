@@ -9,6 +9,11 @@ import { Baseline, baseline, logitDiff, normaliser } from "./metric";
 import { DEFAULT_PATCH_SITE_KINDS, PatchSiteKind, PatchSweepSpec, alignPositions, checkSpec, siteName } from "./spec";
 import { logSoftmax } from "../generate/readout";
 
+/** Positions per block of the sweep's cell order: a runner that starts rows at a later layer feeds
+ * each row from the start of its position's block (model-runner.ts), so cells of one block and
+ * nearby layers share a run. */
+export const POSITION_BLOCK = 4;
+
 /** One site's replacement in a batched run: mask [rows x T] (1 = replace) and values [T x d], shared by all rows. */
 export interface BatchPatch {
   mask: Uint8Array;
@@ -156,9 +161,11 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
       }
     }
   }
-  // Position-major order: a batch's cells then share their earliest patched position, so a runner
-  // that reuses the prompt's unchanged prefix (model-runner.ts) recomputes only the tokens after it.
-  toRun.sort((a, b) => a.pi - b.pi);
+  // Blocks of POSITION_BLOCK positions, then layer, then position: a batch's cells then share their
+  // position block and a few neighbouring layers, so a runner that reuses the prompt's unchanged
+  // prefix and starts at the patched layer (model-runner.ts) recomputes only what comes after both.
+  const block = (c: Cell) => Math.floor(al.corruptPositions[c.pi] / POSITION_BLOCK);
+  toRun.sort((a, b) => block(a) - block(b) || a.li - b.li || a.pi - b.pi);
   const total = toRun.length + skippedCells.length;
   let done = skippedCells.length;
   if (skippedCells.length) opts.onProgress?.({ done, total, cells: skippedCells });

@@ -69,6 +69,8 @@ export interface LiveOptions {
   unsteeredCache?: boolean | UnsteeredCacheOptions;
   /** Unembed only the last position in every pass (default true; the benchmark's "before" row sets false). */
   lastLogitsOnly?: boolean;
+  /** Start steered prompt passes at the steered layer from the kept unsteered prompt (default true). */
+  fromSteeredLayer?: boolean;
 }
 
 /** Cancelled when either is. */
@@ -86,6 +88,7 @@ export class LiveSteering {
   private readonly gate = new PassGate();
   private readonly unsteered?: UnsteeredCache;
   private readonly lastLogitsOnly: boolean;
+  private readonly fromSteeredLayer: boolean;
   private nextId = 1;
   /** In every new id: the panel keeps (and after a window reload restores) ids of earlier hosts and
    * models, and a new vector must never take one of them. */
@@ -99,6 +102,7 @@ export class LiveSteering {
     const c = opts.unsteeredCache ?? true;
     if (c !== false) this.unsteered = new UnsteeredCache(c === true ? {} : c);
     this.lastLogitsOnly = opts.lastLogitsOnly ?? true;
+    this.fromSteeredLayer = opts.fromSteeredLayer ?? true;
   }
 
   /** Registers a vector under a fresh id (or `id`, when the client re-sends one after a host restart). */
@@ -129,6 +133,7 @@ export class LiveSteering {
     const inner = modelDecoderFactory(this.model, {
       prepare: preparedSites(vectors),
       lastLogitsOnly: this.lastLogitsOnly,
+      fromSteeredLayer: this.fromSteeredLayer,
       prepareExperts: expertLayers,
     });
     return (add, experts) => this.gated(inner(add, experts), cancel);
@@ -156,7 +161,11 @@ export class LiveSteering {
     // token of the generation asking for it, so the run outlives a cancelled generation.
     const sites = preparedSites(active);
     const unsteered = this.unsteered?.get(ids, sampling, JSON.stringify(sites), () =>
-      this.gated(modelDecoderFactory(this.model, { prepare: sites, lastLogitsOnly: this.lastLogitsOnly })(new Map())),
+      this.gated(
+        modelDecoderFactory(this.model, { prepare: sites, lastLogitsOnly: this.lastLogitsOnly, fromSteeredLayer: this.fromSteeredLayer })(
+          new Map(),
+        ),
+      ),
     );
     const experts = run.experts ?? [];
     const expertLayers = [...new Set(experts.map((x) => x.layer))];
