@@ -152,6 +152,8 @@ export interface ProbeParams {
   neuronLayer?: number;
   neuronCount?: number;
   attention?: AttentionRequest;
+  /** Expert interventions for the probed pass (a prompt file's `experts` lines, src/protocol/expertLines.ts). */
+  experts?: ExpertIntervention[];
 }
 
 /**

@@ -97,4 +97,14 @@ describe("expert interventions from the probe's expert view", function () {
     );
     await wb.screenshot("experts 3 toggled off");
   });
+
+  it("the probe's expert view comes back with its rows after a window reload", async () => {
+    const { wb } = session();
+    await wb.reloadWindow();
+    const probe = await wb.webview("Introspect: Probe", 120000);
+    const heat = probe.locator('[data-heatmap="experts"]').first();
+    await heat.waitFor({ timeout: 90000 });
+    await waitFor("the restored expert rows", async () => Number(await heat.getAttribute("data-rows")) === 6, { timeoutMs: 30000 });
+    await wb.screenshot("experts 4 after reload");
+  });
 });

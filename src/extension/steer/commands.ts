@@ -19,6 +19,8 @@ import type { SteerAction } from "../../protocol/steerData";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { promptBlocksAt } from "../promptFiles";
+import { ExpertLinesRequest } from "../../protocol/expertLines";
+import type { PromptBlocksResult } from "../../protocol/promptQueries";
 import { defaultPrompt } from "./prompt";
 import { SteerView } from "./view";
 
@@ -44,8 +46,15 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
       selected,
       cursorLine: ed.selection.active.line,
     };
-    const d = defaultPrompt(e, selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active));
+    const blocks = selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active);
+    const d = defaultPrompt(e, blocks);
     if (d) view.setPrompt(d.prompt, d.source);
+    if (d && blocks) await addFileExperts(blocks);
+  };
+  /** A prompt file's `experts` lines join the panel's expert rows when the panel takes its prompt from that file. */
+  const addFileExperts = async (blocks: PromptBlocksResult) => {
+    if (!blocks.experts?.length) return;
+    view.addExpert(...(await host.client.sendRequest(ExpertLinesRequest.type, { lines: blocks.experts })));
   };
 
   /** Saves a vector under .introspect/vectors/ of the workspace folder of `near` (or the first folder). */
@@ -89,13 +98,12 @@ export function registerSteerCommands(context: vscode.ExtensionContext, host: Ho
     }
     if (!view.currentPrompt) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
+      const blocks = doc && (await promptBlocksAt(host, doc, { line: -1, character: 0 }));
       const d =
         doc &&
-        defaultPrompt(
-          { text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 },
-          await promptBlocksAt(host, doc, { line: -1, character: 0 }),
-        );
+        defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 }, blocks);
       if (d) view.setPrompt(d.prompt, d.source);
+      if (d && blocks) await addFileExperts(blocks);
     }
     await view.reveal();
     void vscode.window.showInformationMessage(

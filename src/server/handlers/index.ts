@@ -1,6 +1,7 @@
 // The list of host handler modules. Add a file next to this one exporting
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
+import * as experts from "./experts";
 import * as model from "./model";
 import * as features from "./features";
 import * as models from "./models";
@@ -10,4 +11,14 @@ import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, models, probe, steer, patch, promptFile, shift, features];
+export const handlerModules: { register(ctx: HostContext): void }[] = [
+  model,
+  models,
+  probe,
+  steer,
+  patch,
+  promptFile,
+  shift,
+  features,
+  experts,
+];
