@@ -17,7 +17,7 @@ export const PATCH_SITES: { kind: PatchSiteKind; short: string; detail: string }
   { kind: "hook_resid_post", short: "resid_post", detail: "residual stream leaving the layer" },
   {
     kind: "moe.hook_router_logits",
-    short: "routing",
+    short: "router_logits",
     detail: "routing decision of the layer's experts (the clean run's router logits: its top-k choice and weights)",
   },
 ];

@@ -5,7 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { openModel, patchCell, runPatching, type LoadedModel } from "../../../src/engine";
+import { loadTokenizer, openModel, patchCell, runPatching, type LoadedModel } from "../../../src/engine";
+import { patchableSites, patchCellTop, runPatchExperiment } from "../../../src/server/handlers/patch";
 import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -75,6 +76,34 @@ describe("patching expert routing decisions (demo-moe, against PyTorch)", functi
       }
     }
     console.log(`      ${ref.cells_with_logits.length} cells, max |Δ logit| vs PyTorch ${worst.toExponential(1)}`);
+  });
+
+  it("the host offers the routing site on demo-moe and its experiment and cell answers equal PyTorch's", async () => {
+    assert.ok(patchableSites(model).includes("moe.hook_router_logits"));
+    const tok = await loadTokenizer(path.join(ROOT, "models/demo-moe"));
+    const clean = tok.decode(ref.clean_ids);
+    const corrupt = tok.decode(ref.corrupt_ids);
+    assert.deepStrictEqual(
+      tok.encode(corrupt).map((t) => t.id),
+      ref.corrupt_ids,
+      "the corrupted text encodes back to its ids",
+    );
+    const experiment = { clean, corrupt, answer: `#${ref.correct}`, wrong: `#${ref.wrong}`, sites: ["moe.hook_router_logits" as const] };
+    const run = await runPatchExperiment(model, experiment, 1);
+    const g = run.grids["moe.hook_router_logits"]!;
+    const P = run.header.positions.length;
+    run.header.layers.forEach((L, li) =>
+      run.header.positions.forEach((p, pi) => assert.ok(close(g.logitDiff[li * P + pi], ref.logit_diff[L][p]), `host L${L} p${p}`)),
+    );
+    const cell = await patchCellTop(model, {
+      experiment,
+      correct: ref.correct,
+      wrong: ref.wrong,
+      site: "moe.hook_router_logits",
+      layer: 4,
+      position: 13,
+    });
+    assert.ok(close(cell.logitDiff, ref.logit_diff[4][13]), `${cell.logitDiff} vs ${ref.logit_diff[4][13]}`);
   });
 
   it("a model without routers refuses the routing site with one sentence", async () => {
