@@ -26,7 +26,7 @@ describe("expert ranking requests (through the host, demo-moe)", function () {
   before(async () => {
     started = await startHost();
     conn = started.conn;
-    conn.onNotification(ExpertRankProgress.type, (p) => progress.push(p));
+    conn.onNotification(ExpertRankProgress.method, (p: { done: number; total: number }) => void progress.push(p));
     const state = await conn.sendRequest(ConfigureRequest.type, { modelPath: MODEL, variant: "" });
     assert.strictEqual(state.kind, "ready");
   });
