@@ -8,3 +8,4 @@ export type { ContrastSpec, PatchSpec } from "./promptfile/specs";
 export type * from "./experts/types";
 export type * from "./model/candidateShapes";
 export type * from "./features/shapes";
+export type * from "./shift/shapes";

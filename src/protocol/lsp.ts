@@ -102,6 +102,8 @@ export namespace SparsityRequest {
   export const type = new RequestType<SparsityParams, SparsityResult, void>(method);
 }
 
+export { CompareModelsRequest, type CompareModelsParams, type ModelComparison } from "./compareModels"; // "Compare with…" (probe panel)
+
 /** Client -> host request ("Clear Cache"): remove every edited graph the host cached, for every model. */
 export namespace ClearCacheRequest {
   export const method = "introspect/clearCache" as const;

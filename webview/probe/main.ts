@@ -17,6 +17,7 @@ import { headsView } from "./headsView";
 import { layerView } from "./layerView";
 import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
+import { compareWithButton, modelDiffView, reviveComparison, type ComparisonState } from "./modelDiffView";
 import { moeView } from "./moeView";
 import { neuronView } from "./neuronView";
 import { sparsityView } from "./sparsityView";
@@ -31,7 +32,12 @@ const root = document.getElementById("root") ?? document.body.appendChild(el("ma
 root.removeAttribute("aria-live");
 root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor and run “Introspect: Probe Selection”." }));
 
+/** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
+let comparison: ComparisonState = {};
+let shown: { raw: ProbeResult; pinned?: ProbeResult } | undefined;
+
 function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
+  shown = { raw, pinned: rawPinned };
   const started = performance.now();
   let result: ProbeResult;
   try {
@@ -75,6 +81,7 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
       pinned && !isPinned ? "Save this probe and the pinned one (the comparison) as JSON" : "Save the whole probe result as JSON",
     ),
     pinButton(isPinned),
+    compareWithButton(ctx),
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
   const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
@@ -91,6 +98,7 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     header,
     ...notes,
     ...compare,
+    ...(comparison.probeId && comparison.probeId === result.id ? [modelDiffView(ctx, comparison)] : []),
     strip,
     layerView(ctx),
     lens.root,
@@ -132,10 +140,21 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
     case "introspect/probeResult":
       show(msg.result, msg.pinned);
       break;
+    case "introspect/modelComparison":
+    case "introspect/modelComparisonStatus":
+      comparison =
+        msg.type === "introspect/modelComparison"
+          ? msg.comparison
+            ? { probeId: msg.comparison.probeId, comparison: reviveComparison(msg.comparison) }
+            : {}
+          : { probeId: msg.probeId, status: msg.status };
+      if (shown) show(shown.raw, shown.pinned);
+      break;
     case "introspect/probeStatus":
       if (msg.status.kind === "failed") {
         // In place of the old result: it is not what this probe asked for.
         hideTooltip();
+        shown = undefined;
         root.classList.remove("stale");
         delete root.dataset.probeId;
         root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));

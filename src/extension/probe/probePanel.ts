@@ -13,6 +13,7 @@ import type { HostClient } from "../hostClient";
 import { featureHandlers } from "../features/handlers";
 import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
+import { ModelCompare } from "./compareWith";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
 import { EditorTint } from "./tint";
@@ -38,6 +39,8 @@ export class ProbePanel implements vscode.Disposable {
   /** The pinned result, compared with each new one (kept across reloads). */
   private readonly pinnedStore: LastResult<ProbeResult>;
   private pinned: ProbeResult | undefined;
+  /** "Compare with…": the shown probe through a second model (compareWith.ts). */
+  private readonly compare: ModelCompare;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -69,9 +72,10 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && { type: "introspect/probeResult", result: last, pinned: this.pinned };
+        return last && [{ type: "introspect/probeResult", result: last, pinned: this.pinned }, ...this.compare.restoreFor(last.id)];
       },
     );
+    this.compare = new ModelCompare(context, host, this.panel, () => this.current?.result ?? this.last.read());
     this.disposables.push(this.panel);
   }
 
@@ -118,10 +122,17 @@ export class ProbePanel implements vscode.Disposable {
     await panel.post({ type: "introspect/probeResult", result, pinned: this.pinned });
     timing.postedAt = performance.now();
     this.last.save(result);
+    this.compare.probed(result, target.text, uri);
     this.recorder?.result(params, result);
   }
 
+  /** "Compare with…" on the probe shown (the palette command; the panel's button posts introspect/compareWith). */
+  compareWith(): Promise<void> {
+    return this.compare.run();
+  }
+
   private onMessage(msg: FromWebview): void {
+    if (this.compare.onMessage(msg)) return;
     if (msg.type === "introspect/pin") {
       this.pinned = msg.pin ? (this.current?.result ?? this.last.read()) : undefined;
       if (this.pinned) this.pinnedStore.save(this.pinned);

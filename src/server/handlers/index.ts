@@ -4,6 +4,7 @@ import type { HostContext } from "../context";
 import * as experts from "./experts";
 import * as expertRank from "./expertRank";
 import * as model from "./model";
+import * as compare from "./compareModels";
 import * as features from "./features";
 import * as models from "./models";
 import * as patch from "./patch";
@@ -23,4 +24,5 @@ export const handlerModules: { register(ctx: HostContext): void }[] = [
   features,
   experts,
   expertRank,
+  compare,
 ];
