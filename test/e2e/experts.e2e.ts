@@ -200,9 +200,16 @@ describe("expert interventions from the probe's expert view", function () {
 
   it("Rank experts ranks the arithmetic contrast (L4:E3 first), switches the top expert off on both prompt sets and exports CSV", async () => {
     const { wb, folder } = session();
+    settings = path.join(folder, ".vscode/settings.json");
+    fs.mkdirSync(path.dirname(settings), { recursive: true });
+    fs.writeFileSync(settings, JSON.stringify({ "introspect.model": path.join(REPO, "models/demo-moe") }, null, 2));
+    await wb.waitForStatus("Introspect", /Introspect: demo-moe/, 120000);
     fs.copyFileSync(path.join(REPO, "demo/moe-topics.introspect"), path.join(folder, RANK_FILE));
     await wb.closeAllEditors();
     await wb.openFile(RANK_FILE);
+    // The block is below the first screen: bring it into view so its lens is drawn.
+    const lines = fs.readFileSync(path.join(folder, RANK_FILE), "utf8").split("\n");
+    await wb.goTo(lines.findIndex((l) => l.startsWith("contrast arithmetic-vs-rest")) + 1);
     // The file's last contrast block is arithmetic-vs-rest.
     const lens = wb.page.locator(".codelens-decoration a", { hasText: /Rank experts$/ }).last();
     await lens.waitFor({ timeout: 120000 });
