@@ -208,8 +208,8 @@ describe("expert interventions from the probe's expert view", function () {
     await wb.closeAllEditors();
     await wb.openFile(RANK_FILE);
     // The block is below the first screen: bring it into view so its lens is drawn.
-    const lines = fs.readFileSync(path.join(folder, RANK_FILE), "utf8").split("\n");
-    await wb.goTo(lines.findIndex((l) => l.startsWith("contrast arithmetic-vs-rest")) + 1);
+    const source = fs.readFileSync(path.join(folder, RANK_FILE), "utf8").split("\n");
+    await wb.goTo(source.findIndex((l) => l.startsWith("contrast arithmetic-vs-rest")) + 1);
     // The file's last contrast block is arithmetic-vs-rest.
     const lens = wb.page.locator(".codelens-decoration a", { hasText: /Rank experts$/ }).last();
     await lens.waitFor({ timeout: 120000 });
