@@ -240,7 +240,7 @@ describe("expert interventions from the probe's expert view", function () {
     await panel.locator("#rank-csv").click();
     await wb.fileDialog(/experts-arithmetic-vs-rest\.csv$/, csv);
     await waitFor("the CSV file", () => fs.existsSync(csv), { timeoutMs: 20000 });
-    const lines = fs.readFileSync(csv, "utf8").trim().split("\n");
+    const lines = fs.readFileSync(csv, "utf8").trim().split(/\r?\n/);
     assert.strictEqual(lines[0], "rank,layer,expert,positive_share,baseline_share,diff,z,p");
     assert.ok(lines[1].startsWith("1,4,3,"), lines[1]);
     assert.strictEqual(lines.length, 1 + 24);
