@@ -8,6 +8,7 @@ import { registerFirstRun } from "./firstRun";
 import { HostClient } from "./hostClient";
 import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
+import { registerExpertRanking } from "./experts/rankPanel";
 import { registerProbeCommands } from "./probe/commands";
 import { StatusBar } from "./statusBar";
 import { registerSteerCommands } from "./steer/commands";
@@ -30,6 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   registerProbeCommands(context, host);
   setFeatureSteerView(registerSteerCommands(context, host));
   registerPatchCommands(context, host);
+  registerExpertRanking(context, host);
   registerFileModel(context, host);
   registerFirstRun(context);
   // Do not block activation on the host: the status bar shows progress.

@@ -5,7 +5,8 @@
 import type { WebviewTensor } from "./webviewTensor";
 
 /** Sites patched layer by layer (TransformerLens kinds; the grid's rows are layers). */
-export type PatchSiteKind = "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out";
+export type PatchSiteKind =
+  "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out" | "moe.hook_router_logits";
 
 /** Short names, as written in prompt files and shown in the UI. */
 export const PATCH_SITES: { kind: PatchSiteKind; short: string; detail: string }[] = [
@@ -14,6 +15,11 @@ export const PATCH_SITES: { kind: PatchSiteKind; short: string; detail: string }
   { kind: "hook_mlp_out", short: "mlp_out", detail: "output of the layer's MLP" },
   { kind: "hook_resid_mid", short: "resid_mid", detail: "residual stream between attention and MLP" },
   { kind: "hook_resid_post", short: "resid_post", detail: "residual stream leaving the layer" },
+  {
+    kind: "moe.hook_router_logits",
+    short: "router_logits",
+    detail: "routing decision of the layer's experts (the clean run's router logits: its top-k choice and weights)",
+  },
 ];
 
 export const DEFAULT_SITES: PatchSiteKind[] = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out"];

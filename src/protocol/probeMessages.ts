@@ -2,6 +2,7 @@
 // Declared once, re-exported by src/protocol/lsp.ts; each message says who sends it and why.
 import { RequestType } from "vscode-languageserver-protocol";
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
+import type { ExpertIntervention } from "../engine/shapes";
 import type { Wire } from "./wireType";
 
 /** MLP activation sparsity per layer over a probed text (probe panel's sparsity chart). */
@@ -38,6 +39,8 @@ export interface ProbeParams {
   neuronLayer?: number;
   neuronCount?: number;
   attention?: AttentionRequest;
+  /** Expert interventions for the probed pass (a prompt file's `experts` lines, src/protocol/expertLines.ts). */
+  experts?: ExpertIntervention[];
 }
 
 /**

@@ -14,6 +14,8 @@ export const PromptFileCommands = {
   runPatching: "introspect.runPatching",
   /** "Open in steering panel" on a `contrast` block whose vector is built. Argument: OpenVectorArgs. */
   openVector: "introspect.openVector",
+  /** "Rank experts" on a `contrast` block (mixture-of-experts models). Argument: BlockRef. */
+  rankExperts: "introspect.rankExperts",
 } as const;
 
 /** Which block of which file a lens belongs to. */

@@ -3,7 +3,7 @@
 // bench. Each request carries the document's text as the editor has it (so an unsaved edit counts)
 // and the host answers from src/server/language/promptQueries.ts.
 import { RequestType } from "vscode-languageserver-protocol";
-import type { PatchSpec, Position, Range } from "../engine/shapes";
+import type { ExpertLine, PatchSpec, Position, Range } from "../engine/shapes";
 
 export type { Position, Range };
 
@@ -15,6 +15,8 @@ export interface PromptTextTarget {
   selection: { start: number; end: number };
   /** Document position of every offset 0..text.length of `text` (for tints and hovers). */
   positions: Position[];
+  /** The file's `experts` lines (expert interventions the probe applies), when it has any. */
+  experts?: ExpertLine[];
 }
 
 export interface PromptTargetParams {
@@ -44,6 +46,8 @@ export interface PromptBlocksResult {
   prompt?: { text: string; name?: string };
   /** The patch block around the cursor, when it names both prompts: its answers, sites and layers. */
   patch?: PatchSpec;
+  /** The file's `experts` lines (expert interventions steering applies), when it has any. */
+  experts?: ExpertLine[];
 }
 
 /** Client -> host request: the prompt and patch blocks under the cursor (steering panel's prompt, patching's experiment). */

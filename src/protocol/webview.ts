@@ -38,6 +38,8 @@ export interface WebviewRequests {
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
   /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
   "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
+  /** Expert ranking panel -> extension: the metric effect of switching the top-n experts off (src/protocol/expertRanking.ts). */
+  "introspect/expertEffect": import("./expertRanking").ExpertEffectWebviewRequest;
   /** Probe panel -> extension: feature dictionaries beside the loaded model. */
   "introspect/featureList": { params: Record<string, never>; result: FeatureListResult };
   /** Probe panel -> extension: pick a dictionary folder or file with the open dialog; "" if cancelled. */
@@ -86,6 +88,8 @@ export type ToWebview =
   | { type: "introspect/steerGen"; genId: number; status: SteerGenStatus }
   /** Extension -> steering view: a sweep's grid of scores and continuations (null clears it). */
   | { type: "introspect/steerSweep"; sweep: SteerSweepResult | null }
+  /** Extension -> expert ranking panel: a ranking or its status (src/protocol/expertRanking.ts). */
+  | import("./expertRanking").ExpertRankMessage
   /** Extension -> probe panel: a comparison with a second model ("Compare with…", src/protocol/compareModels.ts). */
   | CompareToWebview
   /** Extension -> webview: the answer to a FromWebview request. */

@@ -309,8 +309,8 @@ def zoo_type(mtype, refs, out):
     return m
 
 
-def demo_moe(folder, refs, out):
-    """arch.py's Qwen2-MoE-style model with the weights read back from demo-moe's ONNX graph."""
+def load_demo_moe(folder):
+    """arch.py's Qwen2-MoE-style model with demo-moe's weights read back from its ONNX graph; (model, config)."""
     import onnx
     from onnx import numpy_helper
     import arch
@@ -331,6 +331,12 @@ def demo_moe(folder, refs, out):
     if missing:
         raise RuntimeError(f"demo-moe: weights not found in the ONNX graph: {missing[:5]}")
     model.load_state_dict({k: sd.get(k, sd["model.embed_tokens.weight"]) for k in want}, strict=True)
+    return model, c
+
+
+def demo_moe(folder, refs, out):
+    """arch.py's Qwen2-MoE-style model with the weights read back from demo-moe's ONNX graph."""
+    model, c = load_demo_moe(folder)
     man, ref = load_ref(refs, "demo-moe")
     ids = man["prompts"][0]["ids"]
     E = c["num_experts"]

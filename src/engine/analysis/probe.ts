@@ -12,6 +12,7 @@ import { ActivationCache, type LensLayer, type RowRange } from "./cache";
 import { LENS_K, buildAttention, sitesFor, type ProbePlan } from "./registry";
 import { logitLensLayer, nextTokenIds } from "./layerMetrics";
 import { topNeurons } from "./neurons";
+import type { ExpertIntervention } from "../experts/types";
 
 export interface ProbeOptions {
   /** Tokenizer of the model; loaded from the model folder when absent. */
@@ -27,6 +28,10 @@ export interface ProbeOptions {
   /** "topk" (default): softmax and top-k inside onnxruntime, in row chunks (model/lensTopK.ts);
    * "full": every layer's [tokens, vocab] logits unembedded and reduced here (the path before). */
   lensMode?: "topk" | "full";
+  /** Expert interventions (mixture-of-experts models) applied to the probed pass and its follow-ups. */
+  experts?: ExpertIntervention[];
+  /** A sentence added to the result's notes (the caller's description of `experts`). */
+  expertsNote?: string;
   cancel?: CancelToken;
 }
 
@@ -59,6 +64,7 @@ export class ProbeSession {
     readonly selection: RowRange,
     readonly result: ProbeResult,
     private readonly cancel?: CancelToken,
+    private readonly experts: ExpertIntervention[] = [],
   ) {}
 
   static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
@@ -102,7 +108,9 @@ export class ProbeSession {
     const capture = sitesFor(plan).filter(has);
 
     const tRun = performance.now();
-    const { captures } = await model.run({ ids, capture, cancel: opts.cancel });
+    const experts = opts.experts ?? [];
+    if (experts.length && opts.expertsNote) notes.push(opts.expertsNote);
+    const { captures } = await model.run({ ids, capture, cancel: opts.cancel, ...expertRun(experts) });
     const forwardMs = performance.now() - tRun;
 
     const lens = await lensOf(model, captures, plan, sel, notes, opts.lensMode, opts.cancel);
@@ -126,7 +134,7 @@ export class ProbeSession {
       notes,
     );
     result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
-    return new ProbeSession(model, tokens, sel, result, opts.cancel);
+    return new ProbeSession(model, tokens, sel, result, opts.cancel, experts);
   }
 
   /** Top-k neurons of another layer (one forward pass capturing that layer's MLP activations). */
@@ -155,7 +163,8 @@ export class ProbeSession {
   }
 
   private async capture(site: string): Promise<ActivationTensor> {
-    const { captures } = await this.model.run({ ids: this.tokens.map((t) => t.id), capture: [site], cancel: this.cancel });
+    const ids = this.tokens.map((t) => t.id);
+    const { captures } = await this.model.run({ ids, capture: [site], cancel: this.cancel, ...expertRun(this.experts) });
     return captures.get(site)!;
   }
 }
@@ -190,6 +199,11 @@ async function lensOf(
     notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
+}
+
+/** The run fields of a pass with expert interventions (none: the plain pass). */
+function expertRun(experts: ExpertIntervention[]): { experts?: ExpertIntervention[]; prepare?: { experts: number[] } } {
+  return experts.length ? { experts, prepare: { experts: [...new Set(experts.map((x) => x.layer))] } } : {};
 }
 
 /** Rows [start, end) of a [seq, d] (or [1, seq, d]) tensor, as [end - start, d]. */

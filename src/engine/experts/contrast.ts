@@ -11,41 +11,18 @@ import type { LoadedModel } from "../model/loaded";
 import type { CancelToken } from "../types";
 import { hookName, IntrospectError, throwIfCancelled } from "../types";
 import { expertRouting } from "./routing";
-import type { ExpertIntervention } from "./interventions";
+import type { ContrastResult, CountMode, ExpertIntervention, ExpertMetric, ExpertStat, MetricEffect } from "./types";
 import { logSoftmax } from "../generate/readout";
 
-export interface ExpertStat {
-  layer: number;
-  expert: number;
-  /** Share of positive / baseline tokens routed to the expert. */
-  positive: number;
-  baseline: number;
-  diff: number;
-  z: number;
-  /** Two-sided p-value of the z-test (normal approximation). */
-  p: number;
-}
-
-export interface ContrastResult {
-  /** Every (layer, expert), ranked by `diff` (largest first). */
-  ranked: ExpertStat[];
-  /** [layers x experts] diff, for a heatmap; rows follow `layers`. */
-  layers: number[];
-  experts: number;
-  heat: Float32Array;
-  tokens: { positive: number; baseline: number };
-  /** What counted as routed. */
-  count?: CountMode;
-}
+export type { ContrastResult, CountMode, ExpertMetric, ExpertStat, MetricEffect } from "./types";
 
 /** Counts, per MoE layer, the tokens routed to each expert over a prompt set. */
-export type CountMode = "topk" | "top1";
-
 export async function routedCounts(
   model: LoadedModel,
   prompts: number[][],
   cancel?: CancelToken,
   count: CountMode = "topk",
+  onPrompt?: () => void,
 ): Promise<{ layers: number[]; experts: number; counts: Float64Array; tokens: number }> {
   const routings = expertRouting(model.graph, model.map);
   if (routings.length === 0) throw new IntrospectError("bad-input", `${model.info.id} has no mixture-of-experts layers to rank.`);
@@ -69,6 +46,7 @@ export async function routedCounts(
         for (let j = 0; j < kk; j++) counts[li * E + order[j]]++;
       }
     });
+    onPrompt?.();
   }
   return { layers, experts: E, counts, tokens };
 }
@@ -78,12 +56,14 @@ export async function expertContrast(
   model: LoadedModel,
   positive: number[][],
   baseline: number[][],
-  opts: { count?: CountMode; cancel?: CancelToken } = {},
+  opts: { count?: CountMode; cancel?: CancelToken; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ContrastResult> {
   if (positive.length === 0 || baseline.length === 0)
     throw new IntrospectError("bad-input", "An expert contrast needs prompts on both sides: at least one + and one - prompt.");
-  const a = await routedCounts(model, positive, opts.cancel, opts.count);
-  const b = await routedCounts(model, baseline, opts.cancel, opts.count);
+  let done = 0;
+  const step = () => opts.onProgress?.(++done, positive.length + baseline.length);
+  const a = await routedCounts(model, positive, opts.cancel, opts.count, step);
+  const b = await routedCounts(model, baseline, opts.cancel, opts.count, step);
   return { ...rankExperts(a.layers, a.experts, a.counts, a.tokens, b.counts, b.tokens), count: opts.count ?? "topk" };
 }
 
@@ -127,21 +107,6 @@ export function topOff(result: ContrastResult, n: number): ExpertIntervention[] 
   return result.ranked.slice(0, n).map((s) => ({ kind: "off", layer: s.layer, expert: s.expert }));
 }
 
-export type ExpertMetric =
-  /** Mean log-probability of each prompt's own next tokens (teacher forced). */
-  | { kind: "logprob" }
-  /** Mean over prompts of the probability, at the last position, of any of these token ids. */
-  | { kind: "words"; ids: number[] }
-  /** Mean KL(unmodified ‖ modified) of the next-token distributions at every position. */
-  | { kind: "kl" };
-
-export interface MetricEffect {
-  before: number;
-  after: number;
-  /** after - before. */
-  change: number;
-}
-
 /** A metric over a prompt set without and with the interventions. */
 export async function metricEffect(
   model: LoadedModel,
@@ -149,6 +114,7 @@ export async function metricEffect(
   metric: ExpertMetric,
   experts: ExpertIntervention[],
   cancel?: CancelToken,
+  onPrompt?: () => void,
 ): Promise<MetricEffect> {
   const layers = [...new Set(experts.map((x) => x.layer))];
   let before = 0;
@@ -189,6 +155,7 @@ export async function metricEffect(
       after += kl / ids.length;
     }
     n++;
+    onPrompt?.();
   }
   if (n === 0)
     throw new IntrospectError("bad-input", "The metric needs at least one prompt (of two tokens or more for log-probabilities).");

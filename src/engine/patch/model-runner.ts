@@ -22,6 +22,8 @@ import { HookName, IntrospectError } from "../types";
 import type { BatchPatch, PatchRunner } from "./sweep";
 import { POSITION_BLOCK } from "./sweep";
 import { cutLayers, layerCut, presentOf, siteLayer, type LayerCut } from "./layerCut";
+import { expertRouting } from "../experts/routing";
+import { routerSiteLayer, routingFeeds } from "./routing";
 
 export interface PatchRunnerOptions {
   /** Reuse the captured prompt's key/value cache before the first patched position (default true). */
@@ -43,10 +45,27 @@ interface Past {
 
 export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: PatchRunnerOptions = {}): PatchRunner {
   const info = model.info;
-  const prepared = [...new Set(sites)].sort();
+  const allSites = [...new Set(sites)].sort();
+  // Router-logit sites (routing decisions) go through the expert inputs (routing.ts), the rest through patch inputs.
+  const prepared = allSites.filter((s) => routerSiteLayer(s) === undefined);
+  const routerSites = allSites.filter((s) => routerSiteLayer(s) !== undefined);
+  const routerLayers = routerSites.map((s) => routerSiteLayer(s)!);
+  const routings = expertRouting(model.graph, model.map).filter((r) => routerLayers.includes(r.layer));
+  if (routings.length !== routerLayers.length)
+    throw new IntrospectError(
+      "bad-input",
+      `This model has no router at ${routerSites.find((s) => !routings.some((r) => routerSiteLayer(s) === r.layer))}.`,
+    );
+  /** Each prompt's own router logits (the corrupted run's, to which patched rows add clean - corrupted). */
+  const routerActs = new Map<string, Map<HookName, Float32Array>>();
   const prefixes = new Map<string, Map<string, ort.Tensor>>();
-  const variant = { lastLogits: opts.lastLogitsOnly ?? true };
-  const starts = cutLayers(info.numLayers, opts.layerCuts ?? 4).filter((l) => l > 0 && model.map.sites.has(`blocks.${l}.hook_resid_pre`));
+  const variant = { lastLogits: opts.lastLogitsOnly ?? true, ...(routerLayers.length ? { experts: routerLayers } : {}) };
+  const width = (site: HookName) => (routerSiteLayer(site) !== undefined ? (model.info.numExperts ?? 0) : info.dModel);
+  // Routing patches feed the full graph's expert inputs (routingFeeds), which no cut carries: an
+  // experiment with router sites runs every row on the whole graph.
+  const starts = routerSites.length
+    ? []
+    : cutLayers(info.numLayers, opts.layerCuts ?? 4).filter((l) => l > 0 && model.map.sites.has(`blocks.${l}.hook_resid_pre`));
   /** The unpatched prompt's residual entering each cut layer, by prompt. */
   const resids = new Map<string, Map<number, ort.Tensor>>();
   const cutFor = (layer: number): Promise<LayerCut | undefined> =>
@@ -100,6 +119,8 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       feeds[patchMaskInput(site)] = new ort.Tensor("bool", mask, [R, n, 1]);
       feeds[patchValueInput(site)] = float32Tensor(from > 0 ? p.values.subarray(from * d) : p.values, [1, n, d]);
     }
+    if (routings.length)
+      Object.assign(feeds, routingFeeds(routings, patches, routerActs.get(ids.join(",")) ?? new Map(), members, S, from));
     try {
       return await session.run(feeds, [...new Set([model.map.logitsOutput, ...fetch])]);
     } catch (e) {
@@ -122,6 +143,7 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
     numLayers: info.numLayers,
     dModel: info.dModel,
     vocabSize: info.vocabSize,
+    width,
     async capture(ids, capture) {
       // The same edited session as the patched runs (all-false masks are no-ops), so one session serves the sweep.
       if (ids.length === 0) throw new IntrospectError("bad-input", "Nothing to run: the prompt has no tokens.");
@@ -142,6 +164,10 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       resids.delete(rkey);
       resids.set(rkey, new Map(starts.map((l, i) => [l, raw[cutOuts[i]] as ort.Tensor])));
       while (resids.size > MAX_PREFIXES) resids.delete(resids.keys().next().value as string);
+      if (routerSites.length) {
+        const own = new Map(routerSites.map((s) => [s, acts.get(s)!] as const));
+        if (routerSites.every((s) => own.get(s))) remember(routerActs, ids.join(","), own);
+      }
       if (prefix) {
         const key = ids.join(",");
         prefixes.delete(key);
@@ -151,12 +177,13 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       return { logits: lastRows(raw, 1), acts };
     },
     async runPatched(ids, rows, patches) {
+      // A routing patch adds clean - corrupted: the prompt's own router logits first (once).
+      if (routerSites.length && !routerActs.has(ids.join(","))) await this.capture(ids, routerSites);
       const { session } = await model.session([], prepared, variant);
       const S = ids.length;
-      const d = info.dModel;
       for (const [site, p] of patches) {
-        if (!prepared.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
-        if (p.mask.length !== rows * S || p.values.length !== S * d)
+        if (!allSites.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
+        if (p.mask.length !== rows * S || p.values.length !== S * width(site))
           throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
       }
       const key = ids.join(",");
@@ -194,6 +221,13 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       return out;
     },
   };
+}
+
+/** Keeps the newest MAX_PREFIXES entries. */
+function remember<T>(m: Map<string, T>, key: string, value: T): void {
+  m.delete(key);
+  m.set(key, value);
+  while (m.size > MAX_PREFIXES) m.delete(m.keys().next().value as string);
 }
 
 /** The earliest position row `b` patches (S - 1 when it patches nothing: only the last position is read). */

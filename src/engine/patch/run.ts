@@ -39,7 +39,7 @@ export async function patchCell(
   const al = alignPositions(spec.cleanIds.length, spec.corruptIds.length, [position]);
   const runner = modelPatchRunner(model, [name]);
   const clean = await runner.capture(spec.cleanIds, [name]);
-  const d = model.info.dModel;
+  const d = runner.width?.(name) ?? model.info.dModel;
   const T = spec.corruptIds.length;
   const values = new Float32Array(T * d);
   const src = clean.acts.get(name)!;

@@ -4,7 +4,10 @@
 import { HookName, IntrospectError, LayerIndex, SiteKind } from "../types";
 
 /** Site kinds that can be patched layer by layer (heads come when the graph exposes them). */
-export type PatchSiteKind = Extract<SiteKind, "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out">;
+export type PatchSiteKind = Extract<
+  SiteKind,
+  "hook_resid_pre" | "hook_resid_mid" | "hook_resid_post" | "hook_attn_out" | "hook_mlp_out" | "moe.hook_router_logits"
+>;
 
 export const DEFAULT_PATCH_SITE_KINDS: PatchSiteKind[] = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out"];
 /** Same list, earlier name (used by the CLI). */

@@ -25,6 +25,8 @@ export interface PatchRunner {
   numLayers: number;
   dModel: number;
   vocabSize: number;
+  /** Values per position of a site (default dModel; a router's logits have one per expert). */
+  width?(site: HookName): number;
   /** One prompt: last-position logits [vocab] and each site's activation [T x d]. */
   capture(ids: number[], sites: HookName[]): Promise<{ logits: Float32Array; acts: Map<HookName, Float32Array> }>;
   /** `rows` copies of `ids` in one batch with the given patches; last-position logits [rows x vocab]. */
@@ -94,7 +96,7 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
   const layers = spec.layers ?? Array.from({ length: runner.numLayers }, (_, i) => i);
   const al = alignPositions(spec.cleanIds.length, spec.corruptIds.length, spec.positions);
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 8));
-  const d = runner.dModel;
+  const width = (n: HookName) => runner.width?.(n) ?? runner.dModel;
   const T = spec.corruptIds.length;
   const names = sites.flatMap((s) => layers.map((l) => siteName(l, s)));
 
@@ -110,6 +112,7 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
   // Replacement values in corrupted coordinates: row p holds the clean activation paired with p.
   const values = new Map<HookName, Float32Array>();
   for (const n of names) {
+    const d = width(n);
     const c = clean.acts.get(n);
     if (!c || c.length !== spec.cleanIds.length * d) {
       throw new IntrospectError("internal", `The model did not return the activation ${n} with ${spec.cleanIds.length} x ${d} values.`);
@@ -156,7 +159,7 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
       const kv = corrupt.acts.get(n)!;
       for (let pi = 0; pi < P; pi++) {
         const p = al.corruptPositions[pi];
-        if (sameRow(cv, kv, p, d)) skippedCells.push(put({ site, li, pi }, bCorrupt.logitDiff, bCorrupt.pCorrect, true));
+        if (sameRow(cv, kv, p, width(n))) skippedCells.push(put({ site, li, pi }, bCorrupt.logitDiff, bCorrupt.pCorrect, true));
         else toRun.push({ site, li, pi });
       }
     }

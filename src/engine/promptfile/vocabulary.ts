@@ -79,7 +79,7 @@ export const PATCH_KEYS: Record<string, KeySpec> = {
   },
   sites: {
     kind: "sites",
-    doc: "Sites to patch, e.g. `resid_pre attn_out mlp_out`.",
+    doc: "Sites to patch, e.g. `resid_pre attn_out mlp_out`; on mixture-of-experts models `router_logits` patches the routing decision (top-k choice and weights).",
     aliases: ["site"],
   },
   layers: { kind: "layers", doc: "Layers to sweep (default: all): `0-3` or `1 2 5`.", aliases: ["layer"] },

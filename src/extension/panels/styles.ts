@@ -6,6 +6,7 @@
 const SHARED: Readonly<Record<string, readonly string[]>> = {
   probe: ["panel"],
   patch: ["panel"],
+  experts: ["panel"],
 };
 
 /** Names (without ".css") of the stylesheets for `app`; the app's own sheet is last and may not exist. */

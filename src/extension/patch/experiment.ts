@@ -27,7 +27,7 @@ export function fromPatchSpec(spec: PatchSpec, source: string): PatchExperiment 
   }
   if (unknown.length) {
     throw new Error(
-      `The patch block names sites that cannot be patched layer by layer: ${unknown.join(", ")}. Use resid_pre, attn_out, mlp_out, resid_mid or resid_post.`,
+      `The patch block names sites that cannot be patched layer by layer: ${unknown.join(", ")}. Use resid_pre, attn_out, mlp_out, resid_mid, resid_post or (mixture-of-experts models) router_logits.`,
     );
   }
   return {

@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
 import { type ProbeResult } from "../../protocol/probeData";
 import { fromWire } from "../../protocol/wire";
+import { ExpertLinesRequest } from "../../protocol/expertLines";
 import type { FromWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
@@ -96,6 +97,8 @@ export class ProbePanel implements vscode.Disposable {
     try {
       // A prompt file's model line picks the model (fileModel.ts); elsewhere the settings' model.
       await ensureModelFor(this.context, this.host, uri);
+      // A prompt file's `experts` lines: checked against the model by the host, then probed with.
+      if (target.experts?.length) params.experts = await this.host.client.sendRequest(ExpertLinesRequest.type, { lines: target.experts });
       result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: "Introspect: probing", cancellable: true },
         async (_progress, token) => {
@@ -187,5 +190,6 @@ export function probeErrorMessage(e: unknown): string {
 function describeSource(t: ProbeTarget): string {
   const n = t.selection.end - t.selection.start;
   const what = `${n} selected character${n === 1 ? "" : "s"}`;
-  return t.source === "file" ? `${what} in the file's context` : t.source === "prompt block" ? `${what} of a prompt block` : what;
+  const experts = t.experts?.length ? ` with the file's ${t.experts.length} expert intervention${t.experts.length === 1 ? "" : "s"}` : "";
+  return t.source === "file" ? `${what} in the file's context` : t.source === "prompt block" ? `${what} of a prompt block${experts}` : what;
 }

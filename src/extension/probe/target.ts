@@ -2,6 +2,7 @@
 // range inside that text, plus a way back from text offsets to document positions for the tint.
 // Pure (no vscode): the command passes the document's text and a positionAt function, and, in a
 // prompt file, the host's answer for the text value the selection is in (PromptTargetRequest).
+import type { ExpertLine } from "../../protocol/expertLines";
 import type { Position, PromptTextTarget, Range } from "../../protocol/promptQueries";
 
 /** How much text before the selection the model sees (setting introspect.probe.context). */
@@ -15,6 +16,8 @@ export interface ProbeTarget {
   toDocument(start: number, end: number): Range;
   /** Where the context came from, for the panel's status line. */
   source: "file" | "selection" | "prompt block";
+  /** The prompt file's `experts` lines, applied to the probed pass. */
+  experts?: ExpertLine[];
 }
 
 export interface DocumentLike {
@@ -61,5 +64,6 @@ export function promptTextTarget(t: PromptTextTarget): ProbeTarget {
     selection: t.selection,
     toDocument: (s, e) => ({ start: at(s), end: at(e) }),
     source: "prompt block",
+    ...(t.experts?.length ? { experts: t.experts } : {}),
   };
 }

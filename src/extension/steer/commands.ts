@@ -84,13 +84,12 @@ async function buildVector(kit: SteerKit, raw: unknown): Promise<void> {
   }
   if (!view.currentPrompt) {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === args.uri);
+    const blocks = doc && (await promptBlocksAt(host, doc, { line: -1, character: 0 }));
     const d =
       doc &&
-      defaultPrompt(
-        { text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 },
-        await promptBlocksAt(host, doc, { line: -1, character: 0 }),
-      );
+      defaultPrompt({ text: doc.getText(), languageId: doc.languageId, fileName: doc.fileName, selected: "", cursorLine: -1 }, blocks);
     if (d) view.setPrompt(d.prompt, d.source);
+    if (d && blocks) await kit.addFileExperts(blocks);
   }
   await view.reveal();
   void vscode.window.showInformationMessage(

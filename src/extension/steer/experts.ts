@@ -9,6 +9,14 @@ function slot(iv: ExpertIntervention): string {
   return iv.kind === "off" || iv.kind === "force" ? `${iv.kind}:${iv.layer}:${iv.expert}` : `${iv.kind}:${iv.layer}`;
 }
 
+/** A row as the workspace state keeps it across window reloads. */
+export interface SavedExpertRow {
+  intervention: ExpertIntervention;
+  enabled: boolean;
+}
+
+const KINDS = ["off", "force", "bias", "topk"];
+
 export class ExpertRows {
   private rows: SteerExpertRow[] = [];
   private next = 1;
@@ -52,6 +60,22 @@ export class ExpertRows {
       enabled: r.enabled,
       ...(r.intervention.kind === "bias" ? { scale: r.intervention.scale ?? 1 } : {}),
     }));
+  }
+
+  saved(): SavedExpertRow[] {
+    return this.rows.map((r) => ({ intervention: r.intervention, enabled: r.enabled }));
+  }
+
+  /** Brings back saved rows (fresh ids), skipping any that are not an intervention. */
+  restore(saved: unknown): void {
+    if (!Array.isArray(saved)) return;
+    for (const s of saved as Partial<SavedExpertRow>[]) {
+      const iv = s?.intervention;
+      if (!iv || !KINDS.includes(iv.kind) || !Number.isInteger(iv.layer)) continue;
+      this.add(iv);
+      const row = this.rows.find((r) => r.intervention === iv);
+      if (row) row.enabled = s.enabled !== false;
+    }
   }
 
   /** Enabled interventions, for the steered side. */

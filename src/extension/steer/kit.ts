@@ -2,6 +2,8 @@
 import * as vscode from "vscode";
 import type { SteerVectorResult } from "../../protocol/lsp";
 import type { HostClient } from "../hostClient";
+import { ExpertLinesRequest } from "../../protocol/expertLines";
+import type { PromptBlocksResult } from "../../protocol/promptQueries";
 import { promptBlocksAt } from "../promptFiles";
 import { defaultPrompt } from "./prompt";
 import type { SteerView } from "./view";
@@ -20,14 +22,21 @@ export interface SteerKit {
   pickVector(title: string, id?: string): Promise<ReturnType<SteerView["entry"]>>;
   /** Fills the panel's prompt from the active editor (its selection, or the prompt block at the cursor). */
   promptFromEditor(fallbackToAny?: boolean): Promise<void>;
+  /** A prompt file's `experts` lines join the panel's expert rows when the panel takes its prompt from that file. */
+  addFileExperts(blocks: PromptBlocksResult): Promise<void>;
 }
 
 export function steerKit(context: vscode.ExtensionContext, host: HostClient, view: SteerView): SteerKit {
   const needHost = () => {
     if (!host.isRunning) throw new Error('The model host is not running: run "Introspect: Restart Model Host".');
   };
+  const addFileExperts = async (blocks: PromptBlocksResult) => {
+    if (!blocks.experts?.length) return;
+    view.addExpert(...(await host.client.sendRequest(ExpertLinesRequest.type, { lines: blocks.experts })));
+  };
   return {
     context,
+    addFileExperts,
     host,
     view,
     needHost,
@@ -64,8 +73,10 @@ export function steerKit(context: vscode.ExtensionContext, host: HostClient, vie
         selected,
         cursorLine: ed.selection.active.line,
       };
-      const d = defaultPrompt(e, selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active));
+      const blocks = selected.trim() ? undefined : await promptBlocksAt(host, ed.document, ed.selection.active);
+      const d = defaultPrompt(e, blocks);
       if (d) view.setPrompt(d.prompt, d.source);
+      if (d && blocks) await addFileExperts(blocks);
     },
   };
 }

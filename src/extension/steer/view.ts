@@ -5,7 +5,7 @@
 // The panel (vectors with their .ivec bytes, strengths, toggles, prompt, sampling) is kept in the
 // workspace state, so a window reload brings it back; the restarted host gets the vectors again.
 // The same panel can also be an editor tab (pages.ts): every page shows this one state.
-import { ExpertRows } from "./experts";
+import { ExpertRows, type SavedExpertRow } from "./experts";
 import type { ExpertIntervention } from "../../engine";
 import * as vscode from "vscode";
 import { SteerGenerateRequest, SteerLoadRequest, SteerStepNotification, type SteerVectorResult } from "../../protocol/lsp";
@@ -37,6 +37,8 @@ interface Saved {
   prompt: string;
   promptSource: string;
   sampling: SteerLiveInput["sampling"];
+  /** Expert rows (interventions and toggles); absent in panels saved before they existed. */
+  experts?: SavedExpertRow[];
 }
 
 export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -247,6 +249,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       prompt: this.prompt,
       promptSource: this.promptSource,
       sampling: this.sampling,
+      experts: this.experts.saved(),
     };
     return this.context.workspaceState.update(STATE_KEY, saved);
   }
@@ -262,6 +265,7 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
     this.prompt = typeof saved.prompt === "string" ? saved.prompt : "";
     this.promptSource = typeof saved.promptSource === "string" ? saved.promptSource : "";
     if (saved.sampling?.kind === "greedy" || saved.sampling?.kind === "sample") this.sampling = saved.sampling;
+    this.experts.restore(saved.experts);
   }
 
   private async post(msg: ToWebview): Promise<void> {
@@ -300,11 +304,11 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   /** Adds an expert intervention (from the probe's expert view), shows it and restarts the generation. */
-  addExpert(iv: ExpertIntervention): string {
-    const label = this.experts.add(iv);
+  addExpert(...ivs: ExpertIntervention[]): string {
+    const labels = ivs.map((iv) => this.experts.add(iv));
     this.pushState();
     this.restart();
-    return label;
+    return labels.join(", ");
   }
 
   removeExpert(id: string): void {

@@ -1,6 +1,8 @@
 // The list of host handler modules. Add a file next to this one exporting
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
+import * as experts from "./experts";
+import * as expertRank from "./expertRank";
 import * as model from "./model";
 import * as compare from "./compareModels";
 import * as features from "./features";
@@ -20,5 +22,7 @@ export const handlerModules: { register(ctx: HostContext): void }[] = [
   promptFile,
   shift,
   features,
+  experts,
+  expertRank,
   compare,
 ];

@@ -34,7 +34,8 @@ export function tokenizerOf(model: LoadedModel): Promise<TextTokenizer> {
 }
 
 const SITES_NOTE =
-  "Single attention heads are not offered: the patching engine patches whole sites (per-head outputs are not separate tensors in the graph).";
+  "Single attention heads are not offered: the patching engine patches whole sites (per-head outputs are not separate tensors in the graph). " +
+  "On mixture-of-experts models `router_logits` patches a layer's routing decision; one expert's output alone is not offered (the experts' outputs are summed inside the layer).";
 /** Minimum time between progress notifications; the last batch is always sent. */
 const PROGRESS_EVERY_MS = 80;
 
@@ -264,7 +265,7 @@ export async function patchCellTop(model: LoadedModel, p: PatchCellParams): Prom
   // The run's site set when it is known keeps the edited session of the sweep (no new graph per click).
   const runner = cellRunner(model, p.experiment, name);
   const clean = await runner.capture(cleanIds, [name]);
-  const d = model.info.dModel;
+  const d = runner.width?.(name) ?? model.info.dModel;
   const T = corruptIds.length;
   const values = new Float32Array(T * d);
   const src = clean.acts.get(name)!;

@@ -6,6 +6,7 @@ import type { LoadedModel } from "../../engine";
 import { ProbeSessions } from "../../engine";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
 import { toWire } from "../../protocol/wire";
+import { describeIntervention } from "../../protocol/experts";
 import type { HostContext } from "../context";
 import { ProbeValueStore } from "../language/engineFacade";
 import { probeValueRows } from "../language/probeValues";
@@ -42,6 +43,9 @@ export function register(ctx: HostContext): void {
         neuronLayer: p.neuronLayer,
         neuronCount: p.neuronCount,
         attention: p.attention,
+        ...(p.experts?.length
+          ? { experts: p.experts, expertsNote: `Probed with expert interventions: ${p.experts.map(describeIntervention).join(", ")}.` }
+          : {}),
         cancel: anyCancelled(token, progress.token),
       });
       // Prompt-file hovers show these values at each probed token.

@@ -41,6 +41,9 @@ export function computeCodeLenses(uri: string, file: PromptFile, facade: Languag
       case "contrast": {
         const args: BuildVectorArgs = { ...ref, spec: toContrastSpec(block) };
         lenses.push(lens("$(symbol-event) Build steering vector", PromptFileCommands.buildVector, args));
+        // The expert ranking: on mixture-of-experts models, or where the block says what it counts.
+        if (facade?.info()?.numExperts || block.count)
+          lenses.push(lens("$(list-ordered) Rank experts", PromptFileCommands.rankExperts, ref));
         const built = facade?.builtVector?.(uri, name);
         if (built) {
           const open: OpenVectorArgs = { ...ref, vectorId: built.id };

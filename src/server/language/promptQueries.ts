@@ -7,6 +7,7 @@ import {
   positionToTextOffset,
   textOffsetToPosition,
   toPatchSpec,
+  type ExpertLine,
   type PromptFile,
   type PromptText,
 } from "../../engine";
@@ -23,21 +24,29 @@ export function promptTexts(file: PromptFile): PromptText[] {
   return out;
 }
 
-function targetOf(value: PromptText, start: number, end: number): PromptTextTarget {
+function targetOf(file: PromptFile, value: PromptText, start: number, end: number): PromptTextTarget {
   const text = value.text.slice(0, end);
   return {
     text,
     selection: { start, end },
     positions: Array.from({ length: text.length + 1 }, (_, i) => textOffsetToPosition(value, i)),
+    ...expertLines(file),
   };
 }
 
+/** The file's `experts` lines, in file order, without their ranges. */
+function expertLines(file: PromptFile): { experts?: ExpertLine[] } {
+  const lines = file.options.experts?.map((x) => x.value);
+  return lines?.length ? { experts: lines } : {};
+}
+
 export function promptTarget(p: PromptTargetParams): PromptTextTarget | null {
-  const values = promptTexts(parsePromptFile(p.source));
+  const file = parsePromptFile(p.source);
+  const values = promptTexts(file);
   if ("value" in p.find) {
     const { text, start } = p.find.value;
     const v = values.find((x) => x.text === text && x.range.start.line === start.line && x.range.start.character === start.character);
-    return v ? targetOf(v, 0, v.text.length) : null;
+    return v ? targetOf(file, v, 0, v.text.length) : null;
   }
   const { start: a, end: b } = p.find.selection;
   for (const value of values) {
@@ -45,7 +54,7 @@ export function promptTarget(p: PromptTargetParams): PromptTextTarget | null {
     if (s === undefined) continue;
     // A selection that runs past the text's end is clipped to it.
     const e = positionToTextOffset(value, b) ?? value.text.length;
-    return targetOf(value, s, Math.max(e, Math.min(value.text.length, s + 1)));
+    return targetOf(file, value, s, Math.max(e, Math.min(value.text.length, s + 1)));
   }
   return null;
 }
@@ -60,5 +69,5 @@ export function promptBlocks(p: PromptBlocksParams): PromptBlocksResult {
   const block = line >= 0 ? blockAt(file, p.position) : undefined;
   const spec = block && block.kind === "patch" ? toPatchSpec(block) : undefined;
   if (spec) out.patch = spec;
-  return out;
+  return { ...out, ...expertLines(file) };
 }

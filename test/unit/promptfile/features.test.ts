@@ -164,6 +164,16 @@ describe("prompt-file code lenses", () => {
         ["Probe clean (fix the errors first)", ""],
       ],
     );
+    // A contrast block that says what the expert ranking counts gets "Rank experts" (demo-llama has no experts).
+    const rank = computeCodeLenses(URI, open("contrast moe\n  count top1\n  + 1 + 1 = 2\n  - a cat\n").file, f);
+    assert.deepStrictEqual(
+      rank.map((l) => [l.command!.title, l.command!.command, l.command!.arguments?.[0]]),
+      [
+        ["$(symbol-event) Build steering vector", PromptFileCommands.buildVector, rank[0].command!.arguments?.[0]],
+        ["$(list-ordered) Rank experts", PromptFileCommands.rankExperts, { uri: URI, blockName: "moe" }],
+      ],
+    );
+    assert.ok(!computeCodeLenses(URI, open("contrast plain\n  + a\n  - b\n").file, f).some((l) => /Rank experts/.test(l.command!.title)));
     // Model checks count too: a layer the model lacks disables the patching lens of that block.
     const titles = computeCodeLenses(URI, open(IOI).file, f).map((l) => l.command!.title);
     assert.ok(

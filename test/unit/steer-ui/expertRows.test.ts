@@ -32,4 +32,24 @@ describe("steering panel: expert rows", () => {
       ["bias L2 [0, -1, 0, 0]"],
     );
   });
+
+  it("are saved with their toggles and come back (a window reload), skipping what is not an intervention", () => {
+    const rows = new ExpertRows();
+    rows.add({ kind: "off", layer: 4, expert: 3 });
+    rows.add({ kind: "bias", layer: 2, values: [0, -2, 0, 0], scale: 0.5 });
+    rows.apply([{ id: rows.list[0].id, enabled: false }]);
+    const saved = JSON.parse(JSON.stringify(rows.saved())) as unknown[];
+    const again = new ExpertRows();
+    again.restore([...saved, { intervention: { kind: "nope", layer: 1 } }, null, { enabled: true }]);
+    assert.deepStrictEqual(
+      again.list.map((r) => [r.label, r.enabled]),
+      [
+        ["off L4:E3", false],
+        ["bias L2 [0, -1, 0, 0]", true],
+      ],
+    );
+    assert.deepStrictEqual(again.active(), [{ kind: "bias", layer: 2, values: [0, -2, 0, 0], scale: 0.5 }]);
+    again.restore(undefined);
+    assert.strictEqual(again.list.length, 2);
+  });
 });
