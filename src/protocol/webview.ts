@@ -35,6 +35,8 @@ export interface WebviewRequests {
   "introspect/export": { params: ExportRequest; result: { path: string } };
   /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
+  /** Patching panel -> extension: the shown run's layer x head grid, each head's attn.hook_z patched from clean. */
+  "introspect/patchHeads": { params: Record<string, never>; result: import("./headPatch").HeadPatchData };
   /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
   "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
   /** Probe panel -> extension: feature dictionaries beside the loaded model. */

@@ -3,6 +3,7 @@
 import type { HostContext } from "../context";
 import * as model from "./model";
 import * as features from "./features";
+import * as headPatch from "./headPatch";
 import * as models from "./models";
 import * as patch from "./patch";
 import * as probe from "./probe";
@@ -10,4 +11,14 @@ import * as promptFile from "./promptFile";
 import * as shift from "./shift";
 import * as steer from "./steer";
 
-export const handlerModules: { register(ctx: HostContext): void }[] = [model, models, probe, steer, patch, promptFile, shift, features];
+export const handlerModules: { register(ctx: HostContext): void }[] = [
+  model,
+  models,
+  probe,
+  steer,
+  patch,
+  promptFile,
+  shift,
+  features,
+  headPatch,
+];
