@@ -78,6 +78,11 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
   const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
+  // A prompt past the model's positions: what was left out, above everything else.
+  if (result.cut)
+    notes.unshift(
+      el("p", { class: "note warning", attrs: { role: "status" }, data: { warning: "context" }, text: `⚠ ${result.cut.message}` }),
+    );
   const strip = el(
     "section",
     { class: "view", attrs: { "aria-labelledby": "tokens-title" }, data: { view: "tokens" } },

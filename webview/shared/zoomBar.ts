@@ -42,6 +42,23 @@ export class ZoomBar {
     this.show(0, cols);
   }
 
+  /**
+   * The minimap: the whole grid (`source`, one pixel per cell) squeezed into the track under the
+   * window, so the strip shows where the strong columns are and which part is in view.
+   */
+  overview(source: HTMLCanvasElement): void {
+    if (this.root.hidden) return;
+    const map = el("canvas", { class: "zoom-minimap", attrs: { "aria-hidden": "true" }, data: { cols: this.cols } });
+    map.width = Math.min(source.width, 1024);
+    map.height = Math.min(source.height, 32);
+    const ctx = map.getContext("2d");
+    if (ctx) {
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(source, 0, 0, map.width, map.height);
+    }
+    this.track.prepend(map);
+  }
+
   show(start: number, end: number): void {
     this.start = start;
     this.end = end;

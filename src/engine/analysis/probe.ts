@@ -9,6 +9,7 @@ import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, typ
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
 import { probeResultOf } from "./assemble";
 import { ActivationCache, type LensLayer, type RowRange } from "./cache";
+import { fitContext } from "./contextWindow";
 import { LENS_K, buildAttention, sitesFor, type ProbePlan } from "./registry";
 import { logitLensLayer, nextTokenIds } from "./layerMetrics";
 import { topNeurons } from "./neurons";
@@ -64,10 +65,12 @@ export class ProbeSession {
   static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
     const t0 = performance.now();
     const tok = await tokenizerOf(model, opts.tokenizer);
-    const tokens = tok.encode(text);
-    const inSel = tokensInRange(tokens, selection);
+    const all = tok.encode(text);
+    const inSel = tokensInRange(all, selection);
     if (!inSel.length) throw new IntrospectError("bad-input", "The selection covers no tokens: select some text and probe again.");
-    const sel = { start: inSel[0], end: inSel[inSel.length - 1] + 1 };
+    // Past the model's positions: a window that holds the selection, and a warning saying what was cut.
+    const fit = fitContext(text, all, { start: inSel[0], end: inSel[inSel.length - 1] + 1 }, model.contextLength, model.info.id);
+    const { tokens, selection: sel } = fit;
     const n = sel.end - sel.start;
     if (opts.maxTokens !== undefined && n > opts.maxTokens) {
       throw new IntrospectError(
@@ -125,6 +128,7 @@ export class ProbeSession {
       tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
       notes,
     );
+    if (fit.cut) result.cut = fit.cut;
     result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
     return new ProbeSession(model, tokens, sel, result, opts.cancel);
   }

@@ -99,6 +99,20 @@ export interface MassiveActivation {
   tokens: number[];
 }
 
+/** What a probe left out of a prompt longer than the model's positions (contextWindow.ts). */
+export interface ContextCut {
+  totalTokens: number;
+  positions: number;
+  /** Token indices of the original prompt that were probed: [keptFrom, keptTo), after a kept start token. */
+  keptFrom: number;
+  keptTo: number;
+  droppedBefore: number;
+  droppedAfter: number;
+  keptBos: boolean;
+  /** One sentence for the panel's warning. */
+  message: string;
+}
+
 export interface ProbeResult {
   /** Bumped when the shape changes, so a restored panel can refuse old state. */
   version: 1;
@@ -131,6 +145,8 @@ export interface ProbeResult {
   massive: MassiveActivation[];
   /** Sentences for the user, e.g. "attention is fused in this graph: patterns are not available". */
   notes: string[];
+  /** Set when the prompt was longer than the model's positions and only a window of it was probed. */
+  cut?: ContextCut;
   /** Milliseconds spent in the forward pass and in the analyses (for the benchmark). */
   timing?: { forwardMs: number; analysisMs: number };
 }
