@@ -33,7 +33,7 @@ export function fitContext(
   if (n > room)
     throw new IntrospectError(
       "too-many-tokens",
-      `The selection has ${n} tokens but ${modelId} has ${positions} positions (config.json max_position_embeddings): select at most ${room} tokens.`,
+      `The input has ${T} tokens${n < T ? `, ${n} of them selected,` : ""} but ${modelId} has ${positions} positions (config.json max_position_embeddings): select at most ${room} tokens.`,
     );
   let end = Math.min(T, sel.end + 1);
   if (end - sel.start > room) end = sel.end;

@@ -53,7 +53,7 @@ describe("ux/a prompt longer than the model's positions", function () {
     const { text, tokens } = tokensOf(Array.from({ length: 20 }, (_, i) => `w${i}`));
     assert.throws(
       () => fitContext(text, tokens, { start: 1, end: 15 }, 8, "m"),
-      /The selection has 14 tokens but m has 8 positions.*select at most 7 tokens/,
+      /The input has 21 tokens, 14 of them selected, but m has 8 positions.*select at most 7 tokens/,
     );
   });
 
