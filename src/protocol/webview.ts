@@ -60,6 +60,13 @@ export interface WebviewRequests {
 
 export type RequestMethod = keyof WebviewRequests;
 
+/** A pinned probe and what it was of: a prompt block ("demo.introspect · clean") or a selection. */
+export interface ProbePin {
+  key: string;
+  label: string;
+  result: ProbeResult;
+}
+
 /** Extension -> webview. */
 export type ToWebview =
   /** Extension -> info panel: what the model host said about itself and the model. */
@@ -67,7 +74,14 @@ export type ToWebview =
   /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
   | { type: "introspect/state"; state: ModelInfoResult["state"] }
   /** Extension -> probe panel: a probe finished; the panel draws it (also re-sent after a reload). */
-  | { type: "introspect/probeResult"; result: ProbeResult; pinned?: ProbeResult }
+  | {
+      type: "introspect/probeResult";
+      result: ProbeResult;
+      pinned?: ProbeResult;
+      /** Every pin (the first is `pinned`), each labelled by its prompt block or selection; and the blocks with a saved result. */
+      pins?: ProbePin[];
+      blocks?: { key: string; label: string; current: boolean }[];
+    }
   /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
   | {
       type: "introspect/probeStatus";
@@ -107,7 +121,9 @@ export type FromWebview =
   /** Steering view -> extension: a button (save, negate, sweep, load, export GGUF, ...). */
   | { type: "introspect/steerAction"; action: SteerAction }
   /** Probe panel -> extension: pin the result shown (kept for comparison, across reloads), or unpin. */
-  | { type: "introspect/pin"; pin: boolean }
+  | { type: "introspect/pin"; pin: boolean; probeId?: string }
+  /** Probe panel -> extension: show the saved result of another prompt block (ProbePin.key). */
+  | { type: "introspect/showBlock"; key: string }
   /** Any panel -> extension: a button under a failure sentence (Select Model, Open Settings, Show Log, Restart Model Host). */
   | { type: "introspect/failureAction"; action: FailureAction }
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */

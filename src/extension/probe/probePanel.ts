@@ -6,12 +6,14 @@ import * as vscode from "vscode";
 import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
 import { type ProbeResult } from "../../protocol/probeData";
 import { fromWire } from "../../protocol/wire";
-import type { FromWebview } from "../../protocol/webview";
+import type { FromWebview, ToWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { featureHandlers } from "../features/handlers";
 import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
+import { blockIdentity } from "./blockIdentity";
+import { ProbeStore } from "./pins";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
 import { EditorTint } from "./tint";
@@ -25,6 +27,12 @@ interface Current {
   uri: string;
 }
 
+/** The block (or selection) the shown result is of. */
+interface Shown {
+  key: string;
+  label: string;
+}
+
 export class ProbePanel implements vscode.Disposable {
   private readonly panel: ReusedPanel;
   private current: Current | undefined;
@@ -34,17 +42,19 @@ export class ProbePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
-  /** The pinned result, compared with each new one (kept across reloads). */
-  private readonly pinnedStore: LastResult<ProbeResult>;
-  private pinned: ProbeResult | undefined;
+  /** Pins (compared with each new result) and each prompt block's last result, kept across reloads (pins.ts). */
+  private readonly store: ProbeStore;
+  private readonly shownStore: LastResult<Shown>;
+  private shown: Shown | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
-    this.pinnedStore = new LastResult(context, "pinned-probe.json");
-    this.pinned = this.pinnedStore.read();
+    this.store = new ProbeStore(context);
+    this.shownStore = new LastResult(context, "last-probe-block.json");
+    this.shown = this.shownStore.read();
     this.panel = new ReusedPanel(
       context.extensionUri,
       {
@@ -68,7 +78,7 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && { type: "introspect/probeResult", result: last, pinned: this.pinned };
+        return last && this.resultMessage(last);
       },
     );
     this.disposables.push(this.panel);
@@ -112,7 +122,11 @@ export class ProbePanel implements vscode.Disposable {
     timing.tokens = result.selection.end - result.selection.start;
     timing.forwardMs = result.timing?.forwardMs;
     timing.analysisMs = result.timing?.analysisMs;
-    await panel.post({ type: "introspect/probeResult", result, pinned: this.pinned });
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    this.shown = blockIdentity(target, uri, doc?.getText());
+    this.store.saveBlock(this.shown.key, this.shown.label, result);
+    this.shownStore.save(this.shown);
+    await panel.post(this.resultMessage(result));
     timing.postedAt = performance.now();
     this.last.save(result);
     this.recorder?.result(params, result);
@@ -120,11 +134,20 @@ export class ProbePanel implements vscode.Disposable {
 
   private onMessage(msg: FromWebview): void {
     if (msg.type === "introspect/pin") {
-      this.pinned = msg.pin ? (this.current?.result ?? this.last.read()) : undefined;
-      if (this.pinned) this.pinnedStore.save(this.pinned);
-      else this.pinnedStore.clear();
       const shown = this.current?.result ?? this.last.read();
-      if (shown) void this.panel.post({ type: "introspect/probeResult", result: shown, pinned: this.pinned });
+      if (msg.pin && shown) this.store.pin({ key: this.shown?.key ?? "probe", label: this.shown?.label ?? "probe", result: shown });
+      else if (!msg.pin) this.store.unpin(msg.probeId ?? shown?.id);
+      if (shown) void this.panel.post(this.resultMessage(shown));
+    } else if (msg.type === "introspect/showBlock") {
+      const b = this.store.block(msg.key);
+      if (!b) return void vscode.window.showInformationMessage("That block's result is no longer saved: probe it again.");
+      // A saved result has no live session on the host: follow-ups (other layers) need a new probe.
+      this.current = undefined;
+      this.tint.clear();
+      this.shown = { key: msg.key, label: b.label };
+      this.shownStore.save(this.shown);
+      this.last.save(b.result);
+      void this.panel.post(this.resultMessage(b.result));
     } else if (msg.type === "introspect/failureAction") {
       void runFailureAction(msg.action);
     } else if (msg.type === "introspect/tint") {
@@ -140,6 +163,13 @@ export class ProbePanel implements vscode.Disposable {
       t.renderMs = msg.renderMs;
       this.recorder?.timing(t);
     }
+  }
+
+  private resultMessage(result: ProbeResult): ToWebview {
+    const pins = this.store.pins;
+    // `pinned`: the latest pin that is not the result itself (what a single-pin page compares with).
+    const pinned = [...pins].reverse().find((p) => p.result.id !== result.id)?.result ?? pins[pins.length - 1]?.result;
+    return { type: "introspect/probeResult", result, pinned, pins, blocks: this.store.blocks(this.shown?.key) };
   }
 
   private probeId(): string {
