@@ -25,12 +25,11 @@ async function recordScales(frame: FrameLocator): Promise<void> {
   await frame.locator("#root").evaluate((root) => {
     const seen: { span: string; status: string }[] = [];
     (window as unknown as { __spans: typeof seen }).__spans = seen;
-    const note = () => {
+    // Inline callback: a named function here would be compiled with a helper the page does not have.
+    new MutationObserver(() => {
       const g = root.querySelector<HTMLElement>(".grids[data-scale-span]");
-      const status = (root as HTMLElement).dataset.status ?? "";
-      if (g) seen.push({ span: g.dataset.scaleSpan ?? "", status });
-    };
-    new MutationObserver(note).observe(root, {
+      if (g) seen.push({ span: g.dataset.scaleSpan ?? "", status: (root as HTMLElement).dataset.status ?? "" });
+    }).observe(root, {
       attributes: true,
       childList: true,
       subtree: true,
@@ -66,8 +65,9 @@ async function runFromPalette(clean: string, corrupt: string, answer?: string, w
     });
 
     it("keeps the colour scale while a sweep streams in; Rescale fits it after", async () => {
-      // The first word differs, so every position runs and the cells stream in over several batches.
-      const frame = await runFromPalette(`Yesterday ${CLEAN.slice(5)}`, `Today ${CLEAN.slice(5)}`, " Mary", " and");
+      // The first word differs, so every position runs; some cells overshoot the clean run (normalised up to 1.8).
+      const tail = " Mary and John went to the store and then they walked along the river";
+      const frame = await runFromPalette(`Yesterday${tail}`, `Today${tail}`, " Mary", " and");
       await frame.locator("#root[data-status=done]").waitFor({ timeout: 120000 });
       // Rerun with one cell per forward pass, recording every scale the page draws on the way.
       await frame.locator("#patch-options summary").click();
@@ -96,21 +96,24 @@ async function runFromPalette(clean: string, corrupt: string, answer?: string, w
       // The axis says whose tokens label the columns.
       assert.match(await frame.locator("[data-site=resid_pre] h3").innerText(), /columns: corrupted prompt/);
       assert.match((await frame.locator(".axis-note").innerText()).trim(), /^Columns are positions of the corrupted prompt/);
+      // Cells beyond ±1 are drawn at the end colours until Rescale, which fits the scale to them.
       const rescale = frame.locator('button[data-control="rescale"]');
-      if (await rescale.count()) {
-        const label = await rescale.innerText();
-        const want = Number(/±(-?[\d.]+)/.exec(label)![1]);
-        await rescale.click();
-        await eventually(
-          "the fitted scale",
-          async () => Math.abs(Number(await frame.locator(".grids").getAttribute("data-scale-span")) - want) < 1e-3 * want,
-          true,
-        );
-        assert.strictEqual(await rescale.count(), 0, "no Rescale once fitted");
-        console.log(`      rescaled to ±${want}`);
-      } else console.log("      every cell within ±1: no Rescale offered");
+      await rescale.waitFor({ timeout: 10000 });
+      assert.match(await frame.locator(".rescale").innerText(), /\d+ cells? beyond ±1 drawn at the end colours/);
       await frame.locator(".grids").scrollIntoViewIfNeeded();
-      await shotBothThemes(session(), "patching held scale", [frame]);
+      await shotBothThemes(session(), "patching held scale before rescale", [frame]);
+      const want = Number(/±(-?[\d.]+)/.exec(await rescale.innerText())![1]);
+      assert.ok(want > 1, `Rescale offers ±${want}`);
+      await rescale.click();
+      await eventually(
+        "the fitted scale",
+        async () => Math.abs(Number(await frame.locator(".grids").getAttribute("data-scale-span")) - want) < 1e-2 * want,
+        true,
+      );
+      assert.strictEqual(await rescale.count(), 0, "no Rescale once fitted");
+      console.log(`      rescaled to ±${want}`);
+      await frame.locator(".grids").scrollIntoViewIfNeeded();
+      await shotBothThemes(session(), "patching held scale after rescale", [frame]);
     });
 
     it("patches each head: a layer x head grid with the PyTorch reference's values", async () => {

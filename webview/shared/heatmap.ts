@@ -139,8 +139,9 @@ export class Heatmap {
       : Math.max(1, Math.min(this.spec.maxCellW ?? 40, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
     this.root.dataset.colsPerPixel = virtual ? (cols / fit).toFixed(2) : "1";
     this.cellH = this.spec.cellH ?? (rows <= 16 ? 22 : 16);
-    // Column labels thin out (every k-th, k so that labels sit at least 12 px apart) but never vanish.
-    const labelStep = Math.max(1, Math.ceil(12 / this.cellW));
+    // Column labels thin out but never vanish: every k-th, k so that the labels (11 px text rotated by
+    // 60 degrees, so 15 px apart along the axis puts 13 px between their lines) never overlap.
+    const labelStep = Math.max(1, Math.ceil(15 / this.cellW));
     this.topH = 64;
     const w = this.labelW + cols * this.cellW + 4;
     const h = this.topH + rows * this.cellH + 4;

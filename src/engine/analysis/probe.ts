@@ -147,9 +147,11 @@ export class ProbeSession {
   async attention(req: AttentionRequest): Promise<AttentionData> {
     const site = hookName(this.layer(req.layer), "attn.hook_pattern");
     const numHeads = this.model.info.numHeads ?? 0;
+    const rows = req.queries === "all" ? { start: 0, end: this.tokens.length } : this.selection;
+    const a = { layer: req.layer, head: req.head };
     if (!this.model.info.sites.includes(site))
-      return buildAttention({ ...req, reason: attentionReason(this.model.info.notes) }, numHeads, this.selection);
-    return buildAttention({ ...req, tensor: await this.capture(site) }, numHeads, this.selection);
+      return buildAttention({ ...a, reason: attentionReason(this.model.info.notes) }, numHeads, rows);
+    return buildAttention({ ...a, tensor: await this.capture(site) }, numHeads, rows);
   }
 
   private layer(l: number): number {

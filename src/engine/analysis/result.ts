@@ -68,8 +68,10 @@ export type AttentionData =
       layer: number;
       head: number;
       numHeads: number;
-      /** [selectedTokens, keys]: row q is the attention of selected token q over tokens 0..keys-1. */
+      /** [queries, keys]: row q is the attention of token queryStart + q over tokens 0..keys-1. */
       pattern: ProbeTensor;
+      /** Token index of the first query row (the selection's start unless every token was asked for). */
+      queryStart?: number;
     }
   | { kind: "unavailable"; layer: number; head: number; numHeads: number; reason: string };
 
@@ -162,4 +164,6 @@ export interface NeuronRequest {
 export interface AttentionRequest {
   layer: number;
   head: number;
+  /** Query rows: the selected tokens (default) or every token of the prompt. */
+  queries?: "selection" | "all";
 }
