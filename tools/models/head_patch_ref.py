@@ -3,7 +3,7 @@ corrupted run with that head's slice of attn.hook_z (the input of o_proj, [seq, 
 replaced by the clean run's at every position paired from the end; the last position's logits.
 
 python3 head_patch_ref.py MODEL_FOLDER IDS.json OUT.json
-IDS.json: {"pairs": [{"name", "clean_ids", "corrupt_ids", "correct", "wrong_id", ...}]} (the prompts
+IDS.json: {"pairs": [{"name", "clean_ids", "corrupt_ids", "correct", "wrong"}]}, the output itself will do (the prompts
 as the engine tokenises them). Runs on the CPU with Debian's PyTorch 1.13 and onnx 1.12: the weights
 are read back from the model's ONNX initializers into arch.py. Logit rows are stored as base64
 little-endian float32 ([vocab] for the clean and corrupted runs, [layers * heads, vocab] patched).
@@ -62,7 +62,7 @@ def main():
         corrupt_pos = list(range(len(corrupt_ids) - shared, len(corrupt_ids)))
         clean_logits, clean_z = run(model, clean_ids)
         corrupt_logits, _ = run(model, corrupt_ids)
-        c, w = pair["correct"], pair["wrong_id"]
+        c, w = pair["correct"], pair.get("wrong_id", pair.get("wrong"))
         ld_clean = clean_logits[c] - clean_logits[w]
         ld_corrupt = corrupt_logits[c] - corrupt_logits[w]
         rows, normalised = [], []
