@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ProbeResult } from "../../src/protocol/probeData";
 import { fromWire, type Wire } from "../../src/protocol/wire";
-import { waitFor } from "../waitFor";
+import { eventually, waitFor } from "../waitFor";
 import { REPO } from "./harness/codeServer";
 import { steeringView } from "./harness/views";
 import { session } from "./hooks";
@@ -19,7 +19,21 @@ const SELECTED = "30 + 12 =";
 describe("expert interventions from the probe's expert view", function () {
   this.timeout(300000);
   let settings = "";
-  after(() => settings && fs.rmSync(settings, { force: true }));
+  after(async () => {
+    if (settings) fs.rmSync(settings, { force: true });
+    // Leave the steering view as it was found: no expert rows, no prompt (later specs fill an empty one).
+    const view = await steeringView(session().wb);
+    const rows = view.locator(".expert-row");
+    while ((await rows.count()) > 0) {
+      const n = await rows.count();
+      await rows.first().locator("button", { hasText: "Remove" }).click();
+      await waitFor("an expert row removed", async () => (await rows.count()) < n, { timeoutMs: 30000 });
+    }
+    const prompt = view.locator("#prompt");
+    await prompt.fill("");
+    await prompt.blur();
+    await eventually("the emptied prompt recorded as typed", () => view.locator("#prompt-source").innerText(), "from typed");
+  });
 
   it("switches the arithmetic expert off and the steering view's generation changes", async () => {
     const { wb, folder } = session();

@@ -12,7 +12,7 @@ import { session } from "./hooks";
 const FILE = "injection.introspect";
 
 (usesBundledModel() ? describe : describe.skip)("Activation shift in prompt files (code-server, demo-llama)", function () {
-  this.timeout(300000);
+  this.timeout(420000);
 
   before(async () => {
     const { wb, folder } = session();
@@ -47,14 +47,16 @@ const FILE = "injection.introspect";
       above[0],
       /Activation shift \d+\.\d at layer 5 \(threshold \d+\.\d, from 40 benign prompts in shift\/benign\.introspect\)/,
     );
-    // Lenses show each prompt's score against the threshold.
+    // Lenses show each prompt's score against the threshold. VS Code re-asks for lenses after a
+    // debounce it adapts to how long the last answers took (250 ms up to 62.5 s): on a loaded
+    // machine the refreshed lenses can come a minute after the diagnostics.
     const lens = await waitFor(
       "a shift lens",
       async () => {
         const t = await wb.activeEditor().locator(".codelens-decoration").allInnerTexts();
         return t.some((x) => /Shift \d+\.\d \/ \d+\.\d \(layer 5\)/.test(x)) ? t : undefined;
       },
-      { timeoutMs: 60000 },
+      { timeoutMs: 150000 },
     );
     console.log(`      lenses: ${lens.join(" | ")}`);
     // Hover the warning squiggle so the screenshot shows the message beside the prompt.

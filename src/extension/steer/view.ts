@@ -280,10 +280,13 @@ export class SteerView implements vscode.WebviewViewProvider, vscode.Disposable 
       }
     }
     this.experts.apply(input.experts);
+    // A prompt the user edits is theirs: the page's "from …" label says so at once.
+    const retyped = input.prompt !== this.prompt && this.promptSource !== "typed";
     if (input.prompt !== this.prompt) this.promptSource = "typed";
     this.prompt = input.prompt;
     this.sampling = input.sampling;
-    this.persistSoon();
+    if (retyped) this.pushState();
+    else this.persistSoon();
     this.live.change(input);
   }
 

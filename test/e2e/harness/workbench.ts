@@ -57,9 +57,28 @@ export class Workbench {
     const input = this.page.locator(".quick-input-widget input");
     await input.waitFor();
     await input.fill(`>${title}`);
-    const row = this.page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
-    await row.waitFor({ timeout: 15000 });
-    await row.click();
+    // The list redraws while it filters and reuses its row elements, so a row clicked a moment
+    // after it was found may hold another command by then. Move the list's focus to the row
+    // labelled exactly `title` and accept that with Enter instead.
+    const rows = this.page.locator(".quick-input-list .monaco-list-row");
+    const labelOf = (row: Locator) =>
+      row
+        .locator(".label-name")
+        .first()
+        .innerText({ timeout: 1000 })
+        .then((t) => t.replace(/\s+/g, " ").trim());
+    await waitFor(
+      `"${title}" focused in the command palette`,
+      async () => {
+        const focused = rows.and(this.page.locator(".focused"));
+        if ((await focused.count()) === 1 && (await labelOf(focused)) === title) return true;
+        const labels = await Promise.all((await rows.all()).map((r) => labelOf(r).catch(() => "")));
+        if (labels.includes(title)) await this.page.keyboard.press("ArrowDown");
+        return false;
+      },
+      { timeoutMs: 15000, intervalMs: 100 },
+    );
+    await this.page.keyboard.press("Enter");
     if (waitClosed) await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
   }
 
