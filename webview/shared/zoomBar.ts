@@ -48,14 +48,15 @@ export class ZoomBar {
    */
   overview(source: HTMLCanvasElement): void {
     if (this.root.hidden) return;
-    const map = el("canvas", { class: "zoom-minimap", attrs: { "aria-hidden": "true" }, data: { cols: this.cols } });
-    map.width = Math.min(source.width, 1024);
-    map.height = Math.min(source.height, 32);
-    const ctx = map.getContext("2d");
-    if (ctx) {
-      ctx.imageSmoothingEnabled = true;
-      ctx.drawImage(source, 0, 0, map.width, map.height);
-    }
+    // An image, not a canvas: "[data-heatmap] canvas" keeps naming the heatmap itself.
+    const c = document.createElement("canvas");
+    c.width = Math.min(source.width, 1024);
+    c.height = Math.min(source.height, 32);
+    const ctx = c.getContext("2d");
+    if (!ctx) return;
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(source, 0, 0, c.width, c.height);
+    const map = el("img", { class: "zoom-minimap", attrs: { alt: "", src: c.toDataURL("image/png") }, data: { cols: this.cols } });
     this.track.prepend(map);
   }
 
