@@ -79,15 +79,13 @@ describe("Introspect: several labelled pins side by side (code-server)", functio
 
     const view = frame.locator('[data-view="compare"]');
     await eventually("two pins and the current probe", () => view.locator(".compare-side").count(), 3);
-    const sides = await view
-      .locator(".compare-side")
-      .evaluateAll((els) =>
-        els.map((e) => ({
-          id: (e as HTMLElement).dataset.probeId,
-          label: (e as HTMLElement).dataset.label,
-          width: e.getBoundingClientRect().width,
-        })),
-      );
+    const sides = await view.locator(".compare-side").evaluateAll((els) =>
+      els.map((e) => ({
+        id: (e as HTMLElement).dataset.probeId,
+        label: (e as HTMLElement).dataset.label,
+        width: e.getBoundingClientRect().width,
+      })),
+    );
     assert.deepStrictEqual(
       sides.map((s) => s.id),
       [idClean, idCorrupt, idOther],
