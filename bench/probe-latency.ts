@@ -7,8 +7,7 @@
 // "rendered" message, all on the extension host's clock.
 import * as fs from "fs";
 import * as path from "path";
-import { openModel } from "../src/engine";
-import { loadTokenizer, tokensInRange } from "../src/engine/tokenizer";
+import { loadTokenizer, openModel, tokensInRange } from "../src/engine";
 import type { ProbeTiming } from "../src/extension/probe/record";
 import { REPO } from "../test/e2e/harness/codeServer";
 import { startSession } from "../test/e2e/harness/session";

@@ -1,14 +1,17 @@
 // The Introspect side: a thin adapter over src/engine so each figure asks for one operation
 // and gets either a function or the reason it cannot be measured yet.
 
-import { openModel, type LoadedModel } from "../../src/engine";
-import { generate } from "../../src/engine/generate/generate";
-import { makeVector } from "../../src/engine/steer/vector";
-import { loadTokenizer } from "../../src/engine/tokenizer";
+import {
+  generate,
+  loadTokenizer,
+  makeVector,
+  modelDecoderFactory,
+  modelPatchRunner,
+  openModel,
+  patchingSweep,
+  type LoadedModel,
+} from "../../src/engine";
 import { LiveSteering } from "../../src/server/handlers/steerLive";
-import { modelDecoderFactory } from "../../src/engine/generate/model-decoder";
-import { modelPatchRunner } from "../../src/engine/patch/model-runner";
-import { patchingSweep } from "../../src/engine/patch/sweep";
 import { THREADS, passiveWaiting } from "./ort";
 
 export interface EngineModel {

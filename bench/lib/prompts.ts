@@ -1,5 +1,5 @@
 // Seeded token ids: the same prompts on both sides and on every run.
-import { mulberry32 } from "../../src/engine/generate/sample";
+import { mulberry32 } from "../../src/engine";
 
 /** The engine's seeded PRNG (mulberry32), so prompts are the same on every run. */
 export const rng = mulberry32;

@@ -8,8 +8,7 @@
 // layer, reduced in JavaScript), in the same process.
 
 import * as fs from "fs";
-import { openModel } from "../../src/engine";
-import { ProbeSession } from "../../src/engine/analysis/probe";
+import { ProbeSession, openModel } from "../../src/engine";
 import { THREADS, passiveWaiting } from "../lib/ort";
 
 function vmKb(field: string): number {

@@ -55,6 +55,14 @@ export const COMMON_OPTIONS: Options = {
   debug: { type: "boolean" },
 };
 
+/** A command's option table: each name in `values` takes a value (`--name VALUE`), each in `flags` is a switch. */
+export function optionTable(values: string[], flags: string[] = []): Options {
+  const out: Options = {};
+  for (const name of values) out[name] = { type: "string" };
+  for (const name of flags) out[name] = { type: "boolean" };
+  return out;
+}
+
 /**
  * `--alpha -2` as `--alpha=-2`: node:util's parser takes any argument starting with "-" for an
  * option and calls the value ambiguous, but a negative number after an option that takes a value

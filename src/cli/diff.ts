@@ -2,7 +2,7 @@
 
 import { diffModels, type ModelDiff } from "../engine";
 import { type Command, clip, quoteToken, readTextOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer, type Opened } from "./model";
+import { MODEL_HELP, modelOptions, openWithTokenizer, type Opened } from "./model";
 
 export const diffCommand: Command = {
   name: "diff",
@@ -23,14 +23,7 @@ ${MODEL_HELP}
   --text-file FILE  read the text from FILE instead
   --json            print JSON: a, b, tokens, sites, layers [{layer, site, meanRelative, norm,
                     cosine, relative (per token)}], tokensDiff [{kl, top1A, top1B}], summary`,
-  options: {
-    ...MODEL_OPTIONS,
-    "model-b": { type: "string" },
-    "variant-b": { type: "string" },
-    text: { type: "string" },
-    "text-file": { type: "string" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(["model-b", "variant-b", "text", "text-file"], ["json"]),
   async run(values, io) {
     const pathA = required(values, "model", "diff");
     const pathB = (values["model-b"] as string | undefined) ?? pathA;

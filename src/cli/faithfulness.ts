@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { faithfulnessTable, formatFaithTable, zooCases } from "../engine";
 import { IntrospectError } from "../engine";
-import { type Command, EXIT, UsageError } from "./common";
+import { type Command, EXIT, UsageError, optionTable } from "./common";
 
 export const faithfulnessCommand: Command = {
   name: "faithfulness",
@@ -20,12 +20,7 @@ when any row fails.
   --zoo DIR         instead: a zoo made by tools/models/zoo.py (its index.json names each model)
   --references DIR  the zoo's reference folder (default: DIR/../reference)
   --json       print the rows as JSON: [{model, site, maxAbsError, refMax, tolerance, pass, note}]`,
-  options: {
-    root: { type: "string" },
-    zoo: { type: "string" },
-    references: { type: "string" },
-    json: { type: "boolean" },
-  },
+  options: optionTable(["root", "zoo", "references"], ["json"]),
   async run(values, io) {
     const root = path.resolve((values.root as string | undefined) ?? ".");
     const zoo = values.zoo as string | undefined;

@@ -14,7 +14,7 @@ import { loadVector } from "../engine";
 import type { ActiveVector } from "../engine";
 import { IntrospectError } from "../engine";
 import { type Command, threadsOption, UsageError, intOption, numOption, readTextOption, required } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openFromOptions } from "./model";
+import { MODEL_HELP, modelOptions, openFromOptions } from "./model";
 
 /** The largest steering strength accepted (|--alpha|). */
 export const MAX_ALPHA = 1e6;
@@ -41,21 +41,10 @@ ${MODEL_HELP}
   --seed S            with --temperature: random seed (default 0)
   --no-kv             recompute the whole sequence each step instead of using past_key_values
   --json              print {prompt: {text, ids}, steer, tokens: [{index, id, text, p, entropy}], text}`,
-  options: {
-    ...MODEL_OPTIONS,
-    text: { type: "string" },
-    "text-file": { type: "string" },
-    chat: { type: "boolean" },
-    steer: { type: "string" },
-    alpha: { type: "string" },
-    "max-tokens": { type: "string" },
-    temperature: { type: "string" },
-    "top-k": { type: "string" },
-    "top-p": { type: "string" },
-    seed: { type: "string" },
-    "no-kv": { type: "boolean" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(
+    ["text", "text-file", "steer", "alpha", "max-tokens", "temperature", "top-k", "top-p", "seed"],
+    ["chat", "no-kv", "json"],
+  ),
   async run(values, io) {
     const cmd = "generate";
     const modelPath = required(values, "model", cmd);

@@ -3,7 +3,7 @@
 import { describeProvider } from "../engine";
 import { describeCheck, openModel } from "../engine";
 import { type Command, EXIT, required, table } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, layerMap, parseConfigOverrides } from "./model";
+import { MODEL_HELP, modelOptions, layerMap, parseConfigOverrides } from "./model";
 
 export const infoCommand: Command = {
   name: "info",
@@ -19,7 +19,7 @@ confirmed (the other commands then refuse the model with the same sentence).
 
 ${MODEL_HELP}
   --json            print {info, checks, verdict, refusal?} as JSON`,
-  options: { ...MODEL_OPTIONS, json: { type: "boolean" } },
+  options: modelOptions([], ["json"]),
   async run(values, io) {
     const modelPath = required(values, "model", "info");
     const model = await openModel(modelPath, {

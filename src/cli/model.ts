@@ -4,15 +4,15 @@ import { openModel, type LoadedModel } from "../engine";
 import { checkTokenizerFits } from "../engine";
 import { loadTokenizer, type TextTokenizer } from "../engine";
 import { parseHookName } from "../engine";
-import { UsageError, type Options } from "./common";
+import { UsageError, optionTable, type Options } from "./common";
 
-export const MODEL_OPTIONS: Options = {
-  model: { type: "string" },
-  variant: { type: "string" },
-  threads: { type: "string" },
-  config: { type: "string" },
-  provider: { type: "string" },
-};
+/** --model, --variant, --threads, --config and --provider (MODEL_HELP). */
+export const MODEL_OPTIONS: Options = optionTable(["model", "variant", "threads", "config", "provider"]);
+
+/** The option table of a command that opens a model: MODEL_OPTIONS and its own (optionTable). */
+export function modelOptions(values: string[], flags: string[] = []): Options {
+  return { ...MODEL_OPTIONS, ...optionTable(values, flags) };
+}
 
 export const MODEL_HELP = `  --model PATH      model folder (Transformers.js / Optimum layout) or a .onnx file with
                     tokenizer.json beside it
@@ -28,11 +28,6 @@ export interface Opened {
   tok: TextTokenizer;
 }
 
-/**
- * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded and
- * checked before the first session is created, because creating it writes the edited graph beside
- * the model: a folder whose tokenizer or graph is unusable is left as it was.
- */
 /** openWithTokenizer with a command's --variant, --config and --provider. */
 export function openFromOptions(modelPath: string, values: Record<string, unknown>, threads?: number): Promise<Opened> {
   return openWithTokenizer(
@@ -44,6 +39,11 @@ export function openFromOptions(modelPath: string, values: Record<string, unknow
   );
 }
 
+/**
+ * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded and
+ * checked before the first session is created, because creating it writes the edited graph beside
+ * the model: a folder whose tokenizer or graph is unusable is left as it was.
+ */
 export async function openWithTokenizer(
   modelPath: string,
   variant?: string,

@@ -8,7 +8,7 @@ import { writeSafetensors, type WritableTensor } from "../engine";
 import type { TextTokenizer } from "../engine";
 import { IntrospectError, RESIDUAL_SHORT_NAMES, SITE_SHORT_NAMES } from "../engine";
 import { type Command, threadsOption, UsageError, checkOutPath, clip, intOption, quoteToken, required, table } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openFromOptions } from "./model";
+import { MODEL_HELP, modelOptions, openFromOptions } from "./model";
 
 const KINDS: Record<string, PatchSiteKind> = Object.fromEntries(RESIDUAL_SHORT_NAMES.map((n) => [n, SITE_SHORT_NAMES[n]]));
 
@@ -33,17 +33,7 @@ ${MODEL_HELP}
   --out FILE       write each site's [layers, positions] grid (normalised, logit_diff) to a
                    safetensors file
   --json           print {layers, positions, cleanPositions, baselines, grids: {site: [[...]]}}`,
-  options: {
-    ...MODEL_OPTIONS,
-    clean: { type: "string" },
-    corrupt: { type: "string" },
-    answer: { type: "string" },
-    wrong: { type: "string" },
-    sites: { type: "string" },
-    batch: { type: "string" },
-    out: { type: "string" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(["clean", "corrupt", "answer", "wrong", "sites", "batch", "out"], ["json"]),
   async run(values, io) {
     const cmd = "patch";
     const modelPath = required(values, "model", cmd);

@@ -17,7 +17,7 @@ import {
   required,
   table,
 } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, layerMap, openFromOptions, rowTop1 } from "./model";
+import { MODEL_HELP, modelOptions, layerMap, openFromOptions, rowTop1 } from "./model";
 import { tokensJson } from "./tokenize";
 
 const SHOWN_POSITIONS = 8;
@@ -48,16 +48,7 @@ ${MODEL_HELP}
   --json            print JSON: model, tokens (ids, strings, offsets), layerMap, captured,
                     logitLens {sites, k, layers: [{layer, site, top: [[{id, text, p}] per position]}]},
                     prediction (the model's own top-1 per position)`,
-  options: {
-    ...MODEL_OPTIONS,
-    text: { type: "string" },
-    "text-file": { type: "string" },
-    sites: { type: "string" },
-    top: { type: "string" },
-    out: { type: "string" },
-    "all-positions": { type: "boolean" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(["text", "text-file", "sites", "top", "out"], ["all-positions", "json"]),
   async run(values, io) {
     const modelPath = required(values, "model", "probe");
     const text = await readTextOption(values, io, "probe");

@@ -6,7 +6,7 @@ import { parsePromptFile } from "../engine";
 import { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis } from "../engine";
 import { IntrospectError } from "../engine";
 import { type Command, UsageError, intOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+import { MODEL_HELP, modelOptions, openWithTokenizer } from "./model";
 
 export interface LabelledPrompt {
   text: string;
@@ -62,14 +62,7 @@ ${MODEL_HELP}
   --text TEXT       a text to score at every layer (or at --layer)
   --layer N         the layer for --text (default: the best layer with --labelled, else the last)
   --json            print JSON: layers [{layer, threshold, shrinkage, auroc}], best, scores`,
-  options: {
-    ...MODEL_OPTIONS,
-    reference: { type: "string" },
-    labelled: { type: "string" },
-    text: { type: "string" },
-    layer: { type: "string" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(["reference", "labelled", "text", "layer"], ["json"]),
   async run(values, io) {
     const modelPath = required(values, "model", "shift");
     const benign = readPrompts(required(values, "reference", "shift"), "--reference").filter((p) => !p.injection);

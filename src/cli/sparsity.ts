@@ -4,7 +4,7 @@
 import { FIDELITY_TEXTS } from "../engine";
 import { pplSparsity, sparsityPerLayer, type PplSparsity } from "../engine";
 import { type Command, intOption, numOption, readTextOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, MODEL_OPTIONS, openWithTokenizer } from "./model";
+import { MODEL_HELP, modelOptions, openWithTokenizer } from "./model";
 
 export const sparsityCommand: Command = {
   name: "sparsity",
@@ -26,15 +26,7 @@ ${MODEL_HELP}
   --steps N         quantile steps of the search (default 100)
   --json            print JSON: layers [{layer, exactZero, belowThreshold, ppl: {p: share}}],
                     ppl [{p, baseline, found, next, tried}]`,
-  options: {
-    ...MODEL_OPTIONS,
-    text: { type: "string" },
-    "text-file": { type: "string" },
-    threshold: { type: "string" },
-    p: { type: "string" },
-    steps: { type: "string" },
-    json: { type: "boolean" },
-  },
+  options: modelOptions(["text", "text-file", "threshold", "p", "steps"], ["json"]),
   async run(values, io) {
     const modelPath = required(values, "model", "sparsity");
     const texts =

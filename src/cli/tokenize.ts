@@ -2,7 +2,7 @@
 
 import { loadTokenizer } from "../engine";
 import type { Token } from "../engine";
-import { type Command, quoteToken, readTextOption, required, table } from "./common";
+import { type Command, optionTable, quoteToken, readTextOption, required, table } from "./common";
 
 export function tokenRows(tokens: Token[]): string[][] {
   return [
@@ -29,13 +29,7 @@ count). Tokens added by the tokenizer (BOS, [CLS]) have empty offsets.
   --text-file FILE  read the text from FILE instead
   --no-special      do not add BOS/EOS-style tokens
   --json            print {"tokens": [{index, id, piece, text, start, end}], ...} instead of a table`,
-  options: {
-    model: { type: "string" },
-    text: { type: "string" },
-    "text-file": { type: "string" },
-    "no-special": { type: "boolean" },
-    json: { type: "boolean" },
-  },
+  options: optionTable(["model", "text", "text-file"], ["no-special", "json"]),
   async run(values, io) {
     const model = required(values, "model", "tokenize");
     const text = await readTextOption(values, io, "tokenize");

@@ -19,6 +19,8 @@ export type {
   ProbeToken,
   ProbeView,
 } from "../engine/shapes";
+/** The probe panel's analysis views in the registry's order (src/engine/analysis/views.ts). */
+export { panelViews } from "../engine/shapes";
 
 /** Panel -> host: tint the probed tokens in the editor with one scalar per token. */
 export interface TintRequest {

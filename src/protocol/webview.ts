@@ -17,6 +17,7 @@ import type {
 } from "./featureData";
 import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
 import type { SteerAction, SteerGenStatus, SteerLiveInput, SteerPanelState, SteerStep, SteerSweepResult } from "./steerData";
+import type { CompareFromWebview, CompareToWebview } from "./compareModels";
 import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
 
 /** Requests a webview may send to the extension, by method: params and result types. */
@@ -101,6 +102,8 @@ export type ToWebview =
   | { type: "introspect/steerGen"; genId: number; status: SteerGenStatus }
   /** Extension -> steering view: a sweep's grid of scores and continuations (null clears it). */
   | { type: "introspect/steerSweep"; sweep: SteerSweepResult | null }
+  /** Extension -> probe panel: a comparison with a second model ("Compare with…", src/protocol/compareModels.ts). */
+  | CompareToWebview
   /** Extension -> webview: the answer to a FromWebview request. */
   | ResponseMessage;
 
@@ -126,6 +129,8 @@ export type FromWebview =
   | { type: "introspect/showBlock"; key: string }
   /** Any panel -> extension: a button under a failure sentence (Select Model, Open Settings, Show Log, Restart Model Host). */
   | { type: "introspect/failureAction"; action: FailureAction }
+  /** Probe panel -> extension: "Compare with…" on the shown probe, or close its comparison. */
+  | CompareFromWebview
   /** Webview -> extension: a typed request; answered with a ResponseMessage. */
   | RequestMessage;
 

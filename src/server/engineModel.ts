@@ -98,3 +98,6 @@ function threads(): number | undefined {
   const n = Number(process.env.INTROSPECT_THREADS);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
+
+/** The same thread count, for other models the host opens (a comparison's second model). */
+export const engineThreads = threads;

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { loadTokenizer } from "../../src/engine/tokenizer";
+import { loadTokenizer } from "../../src/engine";
 import { REPO } from "./harness/codeServer";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";

@@ -4,7 +4,7 @@
 import { assembleProbeResult } from "../../src/engine/analysis/assemble";
 import { logitLensLayer, nextTokenIds } from "../../src/engine/analysis/layerMetrics";
 import type { ProbeResult } from "../../src/protocol/probeData";
-import type { ActivationTensor } from "../../src/engine/types";
+import type { ActivationTensor } from "../../src/engine";
 
 export interface FixtureOptions {
   texts: string[];

@@ -2,7 +2,7 @@
 // `saes/` folder or a dialog; a feature x token heatmap of its strongest features over the
 // selection; per token its top features, L0 and reconstruction error; a click on a feature tints
 // the editor and opens its card (logit-lens tokens, density, top snippets from a corpus, steering).
-import type { FeatureCardResult, FeatureReadResult } from "../../src/protocol/featureData";
+import type { FeatureReadResult } from "../../src/protocol/featureData";
 import { reviveFloat, reviveInt } from "../../src/protocol/probeData";
 import { legend, scaleFor } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
@@ -10,6 +10,7 @@ import { toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { exportFile } from "./exporting";
+import { openCard } from "./featureCard";
 import type { PanelContext } from "./model";
 
 export function featureView(ctx: PanelContext): HTMLElement {
@@ -26,7 +27,7 @@ export function featureView(ctx: PanelContext): HTMLElement {
     ctx.client
       .request("introspect/featureRead", { path, ids: r.tokens.map((t) => t.id), start: r.selection.start, end: r.selection.end })
       .then(
-        (res) => render(revive(res)),
+        (res) => render(ctx, body, revive(res)),
         (e: Error) => body.replaceChildren(el("p", { class: "error", attrs: { role: "alert" }, text: e.message })),
       );
   };
@@ -50,172 +51,88 @@ export function featureView(ctx: PanelContext): HTMLElement {
   );
   body.append(el("p", { class: "muted", text: "Choose a dictionary to see which of its features fire on each selected token." }));
 
-  function render(res: FeatureReadResult): void {
-    const { reading: rd, dictionary: d } = res;
-    const n = ctx.sel.length;
-    const k = rd.features.length;
-    const all = ctx.result.tokens.length;
-    const notes = d.notes.map((t) => el("p", { class: "note", text: t }));
-    if (!k) {
-      body.replaceChildren(...notes, el("p", { class: "muted", text: `No feature of ${d.name} fires on the selection.` }));
-      return;
-    }
-    const scale = scaleFor(rd.matrix, "viridis");
-    const card = el("div", { class: "feature-card", data: { featureCard: "" } });
-    const heatmap = new Heatmap({
-      name: "features",
-      label: `Top ${k} features of ${d.name} at ${d.site}, features by tokens`,
-      rows: k,
-      cols: n,
-      pixels: pixelsFromValues(rd.matrix, scale),
-      rowLabel: (i) => `#${rd.features[i]}`,
-      colLabel: (c) => tokenLabel(ctx.sel[c]),
-      describe: (i, c) => `feature ${rd.features[i]}, token ${quoted(ctx.sel[c].text)}: ${fmt(rd.matrix[i * n + c])}`,
-      tooltip: (i, c) => [
-        el("div", { class: "tip-title" }, `feature #${rd.features[i]} · `, el("code", { text: quoted(ctx.sel[c].text) })),
-        el("div", { text: `activation ${fmt(rd.matrix[i * n + c])}` }),
-        el("div", { class: "tip-sub", text: "Click: tint the editor and open the feature's card" }),
-      ],
-      onSelect: (i) => {
-        const f = rd.features[i];
-        const values = res.full.slice(i * all, (i + 1) * all);
-        ctx.post({ type: "introspect/tint", tint: { label: `${d.name} feature ${f}`, values, signed: false } });
-        openCard(card, d.path, f, rd.max[i]);
-      },
-    });
-    const rows = ctx.sel.map((t, c) =>
-      el(
-        "tr",
-        {},
-        el("td", {}, el("code", { text: quoted(t.text) })),
-        el("td", { class: "num", text: String(rd.l0[c]) }),
-        el("td", { class: "num", text: fmt(rd.relError[c]) }),
-        el("td", { text: rd.top[c].map((x) => `#${x.feature} ${fmt(x.value)}`).join("  ") }),
-      ),
-    );
-    const table = el(
-      "table",
-      { class: "feature-tokens", data: { table: "feature-tokens" } },
-      el("thead", {}, el("tr", {}, ...["token", "L0", "rel. error", "top features"].map((h) => el("th", { text: h })))),
-      el("tbody", {}, ...rows),
-    );
-    const meanErr = rd.relError.reduce((a, v) => a + v, 0) / Math.max(1, rd.relError.length);
-    const meanL0 = rd.l0.reduce((a, v) => a + v, 0) / Math.max(1, rd.l0.length);
-    body.replaceChildren(
-      ...notes,
-      el("p", {
-        class: "muted explain",
-        text: `${d.name}: ${d.architecture}, ${d.dSae} features on ${d.site}${d.outSite ? ` → ${d.outSite}` : ""}. Mean L0 ${fmt(meanL0)}, mean relative reconstruction error ${fmt(meanErr)}${meanErr > 0.5 ? " (the dictionary explains little of these tokens)" : ""}.`,
-        data: { featureSummary: "" },
-      }),
-      el(
-        "div",
-        { class: "toolbar" },
-        button("CSV", () =>
-          exportFile(
-            ctx,
-            "csv",
-            "features.csv",
-            toCsv(
-              ["feature", ...ctx.sel.map((t, i) => `${i}:${t.text}`)],
-              rd.features.map((f, i) => [f, ...Array.from(rd.matrix.subarray(i * n, (i + 1) * n))]),
-            ),
-          ),
-        ),
-      ),
-      legend(scale, "Activation", (v) => fmt(v)),
-      heatmap.root,
-      card,
-      table,
-    );
-  }
-
-  function openCard(card: HTMLElement, path: string, feature: number, maxHere: number): void {
-    card.replaceChildren(el("p", { class: "muted", text: `Feature #${feature}…` }));
-    const draw = (c: FeatureCardResult) => {
-      const status = el("span", { class: "muted", attrs: { role: "status" }, data: { featureStatus: "" } });
-      const tokens = (list: FeatureCardResult["promotes"]) =>
-        el(
-          "div",
-          { class: "token-strip" },
-          ...list.map((t) => el("span", { class: "token", text: visible(t.token), attrs: { title: `logit ${fmt(t.logit)}` } })),
-        );
-      const density =
-        c.density === undefined
-          ? "unknown (scan a corpus)"
-          : `${(100 * c.density).toPrecision(2)} % of tokens (${c.densitySource === "corpus" ? "over the corpus" : "from the dictionary's sparsity file"})`;
-      const snippets = c.snippets?.length
-        ? el(
-            "ol",
-            { class: "snippets", data: { snippets: "" } },
-            ...c.snippets.map((s) =>
-              el("li", {}, el("span", { class: "muted", text: fmt(s.value) + "  " }), s.before, el("mark", { text: s.token }), s.after),
-            ),
-          )
-        : el("p", { class: "muted", text: c.corpus ? "It never fires on the corpus." : "No corpus scanned yet." });
-      const clampValue = el("input", {
-        attrs: { type: "number", step: "any", value: fmt(2 * (c.meanActive ?? maxHere)), "aria-label": "Clamp value" },
-      });
-      const clampOut = el("div", { class: "muted", data: { clampResult: "" } });
-      card.replaceChildren(
-        el("h3", { text: `Feature #${feature}` }),
-        el("p", { text: `Activation density: ${density}${c.meanActive ? `; mean activation when firing ${fmt(c.meanActive)}` : ""}.` }),
-        el("p", { class: "muted", text: "Decoder direction through the model's unembedding, promotes:" }),
-        tokens(c.promotes),
-        el("p", { class: "muted", text: "suppresses:" }),
-        tokens(c.suppresses),
-        el("h4", { text: c.corpus ? `Top-activating snippets (${c.corpus.split(/[\\/]/).pop()})` : "Top-activating snippets" }),
-        snippets,
-        el(
-          "div",
-          { class: "toolbar" },
-          button(c.corpus ? "Scan another corpus…" : "Find top snippets…", () => scan(!!c.corpus)),
-          button("Add to steering panel", () => {
-            status.textContent = "Adding…";
-            ctx.client.request("introspect/featureAddToSteering", { path, feature, fallbackTypical: maxHere }).then(
-              (r) => (status.textContent = `Added “${r.name}” (scaled by ${fmt(r.typical)}, the ${r.typicalSource}).`),
-              (e: Error) => (status.textContent = e.message),
-            );
-          }),
-          el("label", { class: "control" }, "Clamp to ", clampValue),
-          button("Generate clamped", () => {
-            clampOut.textContent = "Generating…";
-            ctx.client
-              .request("introspect/featureClamp", {
-                path,
-                feature,
-                value: Number(clampValue.value),
-                text: ctx.result.tokens.map((t) => t.text).join(""),
-              })
-              .then(
-                (r) => clampOut.replaceChildren(el("div", { text: `model: …${r.plain}` }), el("div", { text: `clamped: …${r.clamped}` })),
-                (e: Error) => (clampOut.textContent = e.message),
-              );
-          }),
-          status,
-        ),
-        clampOut,
-      );
-    };
-    const scan = (choose: boolean) => {
-      card.querySelector("[data-feature-status]")!.textContent = "Scanning the corpus (progress in the notification)…";
-      ctx.client.request("introspect/featureScan", { path, choose }).then(
-        (r) => (r ? refresh() : undefined),
-        (e: Error) => (card.querySelector("[data-feature-status]")!.textContent = e.message),
-      );
-    };
-    const refresh = () =>
-      ctx.client
-        .request("introspect/featureCard", { path, feature })
-        .then(draw, (e: Error) => card.replaceChildren(el("p", { class: "error", text: e.message })));
-    void refresh();
-  }
-
   return root;
 }
 
-function visible(s: string): string {
-  return s.replace(/\n/g, "⏎").replace(/^ /, "␣");
+/** The dictionary's reading: feature x token heatmap, per-token table, and the card of a clicked feature. */
+function render(ctx: PanelContext, body: HTMLElement, res: FeatureReadResult): void {
+  const { reading: rd, dictionary: d } = res;
+  const n = ctx.sel.length;
+  const k = rd.features.length;
+  const all = ctx.result.tokens.length;
+  const notes = d.notes.map((t) => el("p", { class: "note", text: t }));
+  if (!k) {
+    body.replaceChildren(...notes, el("p", { class: "muted", text: `No feature of ${d.name} fires on the selection.` }));
+    return;
+  }
+  const scale = scaleFor(rd.matrix, "viridis");
+  const card = el("div", { class: "feature-card", data: { featureCard: "" } });
+  const heatmap = new Heatmap({
+    name: "features",
+    label: `Top ${k} features of ${d.name} at ${d.site}, features by tokens`,
+    rows: k,
+    cols: n,
+    pixels: pixelsFromValues(rd.matrix, scale),
+    rowLabel: (i) => `#${rd.features[i]}`,
+    colLabel: (c) => tokenLabel(ctx.sel[c]),
+    describe: (i, c) => `feature ${rd.features[i]}, token ${quoted(ctx.sel[c].text)}: ${fmt(rd.matrix[i * n + c])}`,
+    tooltip: (i, c) => [
+      el("div", { class: "tip-title" }, `feature #${rd.features[i]} · `, el("code", { text: quoted(ctx.sel[c].text) })),
+      el("div", { text: `activation ${fmt(rd.matrix[i * n + c])}` }),
+      el("div", { class: "tip-sub", text: "Click: tint the editor and open the feature's card" }),
+    ],
+    onSelect: (i) => {
+      const f = rd.features[i];
+      const values = res.full.slice(i * all, (i + 1) * all);
+      ctx.post({ type: "introspect/tint", tint: { label: `${d.name} feature ${f}`, values, signed: false } });
+      openCard(ctx, card, d.path, f, rd.max[i]);
+    },
+  });
+  const rows = ctx.sel.map((t, c) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, el("code", { text: quoted(t.text) })),
+      el("td", { class: "num", text: String(rd.l0[c]) }),
+      el("td", { class: "num", text: fmt(rd.relError[c]) }),
+      el("td", { text: rd.top[c].map((x) => `#${x.feature} ${fmt(x.value)}`).join("  ") }),
+    ),
+  );
+  const table = el(
+    "table",
+    { class: "feature-tokens", data: { table: "feature-tokens" } },
+    el("thead", {}, el("tr", {}, ...["token", "L0", "rel. error", "top features"].map((h) => el("th", { text: h })))),
+    el("tbody", {}, ...rows),
+  );
+  const meanErr = rd.relError.reduce((a, v) => a + v, 0) / Math.max(1, rd.relError.length);
+  const meanL0 = rd.l0.reduce((a, v) => a + v, 0) / Math.max(1, rd.l0.length);
+  body.replaceChildren(
+    ...notes,
+    el("p", {
+      class: "muted explain",
+      text: `${d.name}: ${d.architecture}, ${d.dSae} features on ${d.site}${d.outSite ? ` → ${d.outSite}` : ""}. Mean L0 ${fmt(meanL0)}, mean relative reconstruction error ${fmt(meanErr)}${meanErr > 0.5 ? " (the dictionary explains little of these tokens)" : ""}.`,
+      data: { featureSummary: "" },
+    }),
+    el(
+      "div",
+      { class: "toolbar" },
+      button("CSV", () =>
+        exportFile(
+          ctx,
+          "csv",
+          "features.csv",
+          toCsv(
+            ["feature", ...ctx.sel.map((t, i) => `${i}:${t.text}`)],
+            rd.features.map((f, i) => [f, ...Array.from(rd.matrix.subarray(i * n, (i + 1) * n))]),
+          ),
+        ),
+      ),
+    ),
+    legend(scale, "Activation", (v) => fmt(v)),
+    heatmap.root,
+    card,
+    table,
+  );
 }
 
 function revive(r: FeatureReadResult): FeatureReadResult {

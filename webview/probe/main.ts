@@ -1,7 +1,8 @@
 // Probe panel entry (bundled to dist/webview/probe.js). Receives a ProbeResult from the extension
-// and lays out the views: token strip, layer heatmap, logit lens, neurons, attention, experts.
+// and lays out the views: token strip, then each analysis's view in the registry's order (layer
+// heatmap, logit lens, neurons, attention, experts; ./views.ts), then feature dictionaries.
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
-import type { ProbeResult } from "../../src/protocol/probeData";
+import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ProbePin, type ToWebview } from "../../src/protocol/webview";
 import { button, el, select } from "../shared/dom";
 import { toJson } from "../shared/export";
@@ -9,17 +10,13 @@ import { failureBox, showRunning } from "../shared/failure";
 import { hideTooltip } from "../shared/tooltip";
 import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
-import { attentionView } from "./attentionView";
 import { compareView } from "./compareView";
 import { exportFile } from "./exporting";
 import { featureView } from "./featureView";
-import { headsView } from "./headsView";
-import { layerView } from "./layerView";
-import { lensView } from "./lensView";
 import { reviveResult, type PanelContext, type UiState } from "./model";
-import { moeView } from "./moeView";
-import { neuronView } from "./neuronView";
+import { compareWithButton, modelDiffView, reviveComparison, type ComparisonState } from "./modelDiffView";
 import { sparsityView } from "./sparsityView";
+import { VIEWS } from "./views";
 
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
@@ -33,6 +30,8 @@ root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor a
 
 type ResultMessage = Extract<ToWebview, { type: "introspect/probeResult" }>;
 let lastMessage: ResultMessage | undefined;
+/** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
+let comparison: ComparisonState = {};
 
 function show(msg: ResultMessage): void {
   lastMessage = msg;
@@ -94,6 +93,7 @@ function show(msg: ResultMessage): void {
     ),
     pinButton(isPinned, currentLabel),
     blockPicker(msg.blocks ?? []),
+    compareWithButton(ctx),
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
   const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
@@ -108,21 +108,10 @@ function show(msg: ResultMessage): void {
     el("h2", { text: "Selection", attrs: { id: "tokens-title" } }),
     tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => follow.show?.(i) }),
   );
-  const lens = lensView(ctx);
-  follow.show = lens.show;
-  const views: HTMLElement[] = [
-    header,
-    ...notes,
-    ...(compare ? [compare.root] : []),
-    strip,
-    layerView(ctx),
-    lens.root,
-    neuronView(ctx),
-    attentionView(ctx),
-    headsView(ctx),
-  ];
-  if (result.moe) views.push(moeView(ctx, result.moe));
-  views.push(featureView(ctx));
+  // The analyses' sections, in the registry's order (src/engine/analysis/views.ts, ./views.ts).
+  const analyses = panelViews().flatMap((v) => VIEWS[v](ctx, { follow }));
+  const diff = comparison.probeId && comparison.probeId === result.id ? [modelDiffView(ctx, comparison)] : [];
+  const views: HTMLElement[] = [header, ...notes, ...(compare ? [compare.root] : []), ...diff, strip, ...analyses, featureView(ctx)];
   if (result.neurons) views.push(sparsityView(ctx));
   root.replaceChildren(...views);
   root.classList.remove("stale");
@@ -168,10 +157,21 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
     case "introspect/probeResult":
       show(msg);
       break;
+    case "introspect/modelComparison":
+    case "introspect/modelComparisonStatus":
+      comparison =
+        msg.type === "introspect/modelComparison"
+          ? msg.comparison
+            ? { probeId: msg.comparison.probeId, comparison: reviveComparison(msg.comparison) }
+            : {}
+          : { probeId: msg.probeId, status: msg.status };
+      if (lastMessage) show(lastMessage);
+      break;
     case "introspect/probeStatus":
       if (msg.status.kind === "failed") {
         // In place of the old result: it is not what this probe asked for.
         hideTooltip();
+        lastMessage = undefined;
         root.classList.remove("stale");
         delete root.dataset.probeId;
         root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));

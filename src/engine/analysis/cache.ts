@@ -23,6 +23,11 @@ export interface LensLayer {
   entropy: Float32Array;
 }
 
+/** A zero-filled lens layer for `n` tokens and `k` candidates each. */
+export function emptyLensLayer(n: number, k: number): LensLayer {
+  return { k, ids: new Int32Array(n * k), probs: new Float32Array(n * k), nextProb: new Float32Array(n), entropy: new Float32Array(n) };
+}
+
 /** A site held by the cache and its shape (one prompt: [seq, ...], as the graph gives it). */
 export interface CachedSite {
   site: string;

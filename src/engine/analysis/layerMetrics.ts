@@ -2,7 +2,7 @@
 // LAYER_METRIC_DEFS, the one list of the heatmap's metrics (name, sites read, computation). A new
 // metric is an entry here plus its description in webview/probe/metrics.ts (see ARCHITECTURE.md).
 import { hookName, type ActivationTensor } from "../types";
-import type { ActivationCache, LensLayer, RowRange } from "./cache";
+import { emptyLensLayer, type ActivationCache, type LensLayer, type RowRange } from "./cache";
 import { asMatrix, cosineDistance, entropy, l2Norm, row, softmax, topK } from "./tensorMath";
 
 export type { LensLayer, RowRange } from "./cache";
@@ -47,13 +47,7 @@ export function logitLensLayer(logits: ActivationTensor, range: RowRange, nextId
   const n = range.end - range.start;
   if (nextIds.length !== n) throw new Error(`${nextIds.length} next-token ids for ${n} tokens`);
   const kk = Math.min(k, m.cols);
-  const out: LensLayer = {
-    k: kk,
-    ids: new Int32Array(n * kk),
-    probs: new Float32Array(n * kk),
-    nextProb: new Float32Array(n),
-    entropy: new Float32Array(n),
-  };
+  const out = emptyLensLayer(n, kk);
   for (let i = 0; i < n; i++) {
     const p = softmax(row(m, range.start + i));
     const top = topK(p, kk);

@@ -1,11 +1,12 @@
 // Every analysis of a probe, registered once: the ProbeResult field it fills (its result type),
-// the view of the probe panel that draws it, the sites it reads from the activation cache, and
-// the function from that cache to its result. probe.ts captures the union of the sites and runs
+// the sites it reads from the activation cache, and the function from that cache to its result;
+// the view of the probe panel that draws it is its entry in ANALYSIS_VIEWS (views.ts). probe.ts captures the union of the sites and runs
 // the list; assemble.ts runs it on synthetic captures. Per-layer heatmap metrics are one entry
 // ("metrics") whose own list is LAYER_METRIC_DEFS in layerMetrics.ts.
 import { hookName, type ActivationTensor } from "../types";
 import type { ActivationCache, RowRange } from "./cache";
-import type { AttentionData, LogitLensData, ProbeResult, ProbeTensor, ProbeView } from "./result";
+import type { AttentionData, LogitLensData, ProbeResult, ProbeTensor } from "./result";
+import { ANALYSIS_VIEWS, type AnalysisField } from "./views";
 import { LAYER_METRIC_DEFS, LAYER_METRICS } from "./layerMetrics";
 import { topNeurons } from "./neurons";
 import { expertUsage, routeTopK } from "./moe";
@@ -34,14 +35,13 @@ export interface ProbePlan {
   nextIds: Int32Array;
 }
 
-/** The ProbeResult fields analyses fill. */
-export type AnalysisField = "metrics" | "logitLens" | "massive" | "neurons" | "attention" | "moe";
+export type { AnalysisField } from "./views";
 
 export interface Analysis<K extends AnalysisField = AnalysisField> {
   /** The ProbeResult field it fills; its result type is ProbeResult[K]. */
   name: K;
-  /** The probe panel's view that draws it. */
-  view: ProbeView;
+  /** The probe panel's view that draws it (ANALYSIS_VIEWS). */
+  view: (typeof ANALYSIS_VIEWS)[K];
   /** Sites it reads (some may be missing from a graph: run then degrades or returns undefined). */
   sites(plan: ProbePlan): string[];
   run(cache: ActivationCache, plan: ProbePlan): ProbeResult[K];
@@ -51,7 +51,7 @@ const layers = (plan: ProbePlan) => Array.from({ length: plan.numLayers }, (_, l
 
 const metrics: Analysis<"metrics"> = {
   name: "metrics",
-  view: "layers",
+  view: ANALYSIS_VIEWS.metrics,
   sites: (plan) => [...new Set(layers(plan).flatMap((l) => LAYER_METRICS.flatMap((m) => LAYER_METRIC_DEFS[m].sites(l))))],
   run(cache, plan) {
     const n = cache.selected;
@@ -68,7 +68,7 @@ const metrics: Analysis<"metrics"> = {
 
 const logitLens: Analysis<"logitLens"> = {
   name: "logitLens",
-  view: "lens",
+  view: ANALYSIS_VIEWS.logitLens,
   sites: () => [],
   run(cache, plan) {
     const L = plan.numLayers;
@@ -99,7 +99,7 @@ const logitLens: Analysis<"logitLens"> = {
 
 const massive: Analysis<"massive"> = {
   name: "massive",
-  view: "layers",
+  view: ANALYSIS_VIEWS.massive,
   sites: (plan) => layers(plan).map((l) => hookName(l, "hook_resid_post")),
   run: (cache, plan) =>
     layers(plan).flatMap((l) => {
@@ -110,7 +110,7 @@ const massive: Analysis<"massive"> = {
 
 const neurons: Analysis<"neurons"> = {
   name: "neurons",
-  view: "neurons",
+  view: ANALYSIS_VIEWS.neurons,
   sites: (plan) => (plan.neuronLayer === undefined ? [] : [hookName(plan.neuronLayer, "mlp.hook_post")]),
   run(cache, plan) {
     const t = plan.neuronLayer === undefined ? undefined : cache.at(plan.neuronLayer, "mlp.hook_post");
@@ -127,7 +127,7 @@ const neurons: Analysis<"neurons"> = {
 
 const attention: Analysis<"attention"> = {
   name: "attention",
-  view: "attention",
+  view: ANALYSIS_VIEWS.attention,
   sites: (plan) => (plan.attention ? [hookName(plan.attention.layer, "attn.hook_pattern")] : []),
   run(cache, plan) {
     const a = plan.attention;
@@ -138,7 +138,7 @@ const attention: Analysis<"attention"> = {
 
 const moe: Analysis<"moe"> = {
   name: "moe",
-  view: "moe",
+  view: ANALYSIS_VIEWS.moe,
   sites: (plan) => (plan.numExperts ? layers(plan).map((l) => hookName(l, "moe.hook_router_logits")) : []),
   run(cache, plan) {
     const router = layers(plan).map((l) => cache.at(l, "moe.hook_router_logits"));
@@ -147,8 +147,10 @@ const moe: Analysis<"moe"> = {
   },
 };
 
-/** Every analysis, in the order its field appears in a ProbeResult. */
-export const ANALYSES: readonly Analysis[] = [metrics, logitLens, massive, neurons, attention, moe] as Analysis[];
+const ENTRIES: { [K in AnalysisField]: Analysis<K> } = { metrics, logitLens, massive, neurons, attention, moe };
+
+/** Every analysis, in the order of ANALYSIS_VIEWS (the probe panel's order of their views). */
+export const ANALYSES: readonly Analysis[] = (Object.keys(ANALYSIS_VIEWS) as AnalysisField[]).map((k) => ENTRIES[k] as Analysis);
 
 /** The sites a probe with this plan should capture (those the graph lacks are filtered by the caller). */
 export function sitesFor(plan: ProbePlan): string[] {

@@ -12,6 +12,7 @@ import type { CancelToken } from "../types";
 import { hookName, IntrospectError, throwIfCancelled } from "../types";
 import { expertRouting } from "./routing";
 import type { ExpertIntervention } from "./interventions";
+import { logSoftmax } from "../generate/readout";
 
 export interface ExpertStat {
   layer: number;
@@ -192,15 +193,4 @@ export async function metricEffect(
   if (n === 0)
     throw new IntrospectError("bad-input", "The metric needs at least one prompt (of two tokens or more for log-probabilities).");
   return { before: before / n, after: after / n, change: (after - before) / n };
-}
-
-function logSoftmax(row: Float32Array): Float64Array {
-  let m = -Infinity;
-  for (const v of row) if (v > m) m = v;
-  let s = 0;
-  for (const v of row) s += Math.exp(v - m);
-  const lse = m + Math.log(s);
-  const out = new Float64Array(row.length);
-  for (let i = 0; i < row.length; i++) out[i] = row[i] - lse;
-  return out;
 }

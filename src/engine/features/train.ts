@@ -90,6 +90,42 @@ function topIndices(v: Float32Array, k: number): number[] {
   return top;
 }
 
+/** Starting weights: b_dec the data mean, unit decoder rows at random, the encoder their transpose over the data scale. */
+function initialWeights(x: Float32Array, n: number, d: number, m: number, rand: () => number) {
+  // Data statistics: mean (b_dec's start) and mean squared distance from it (the loss scale).
+  const mean = new Float32Array(d);
+  for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) mean[i] += x[r * d + i] / n;
+  let variance = 0;
+  for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) variance += (x[r * d + i] - mean[i]) ** 2 / n;
+  const wDec = new Float32Array(m * d);
+  for (let j = 0; j < m; j++) {
+    for (let i = 0; i < d; i++) wDec[j * d + i] = gaussian(rand);
+    normaliseRow(wDec, j, d);
+  }
+  const encScale = 1 / Math.sqrt(variance || 1);
+  const wEnc = new Float32Array(d * m);
+  for (let j = 0; j < m; j++) for (let i = 0; i < d; i++) wEnc[i * m + j] = wDec[j * d + i] * encScale;
+  return { variance, wDec, encScale, wEnc, bEnc: new Float32Array(m), bDec: Float32Array.from(mean) };
+}
+
+/** Feature j's decoder row toward `row` (minus b_dec, plus noise), its encoder column to match, its optimiser state cleared. */
+function reseed(
+  w: { wDec: Float32Array; wEnc: Float32Array; bEnc: Float32Array; bDec: Float32Array; encScale: number; variance: number },
+  opt: { wDec: Adam; bEnc: Adam },
+  j: number,
+  row: Float32Array,
+  rand: () => number,
+): void {
+  const d = w.bDec.length;
+  const m = w.bEnc.length;
+  for (let i = 0; i < d; i++) w.wDec[j * d + i] = row[i] - w.bDec[i] + 0.2 * gaussian(rand) * Math.sqrt(w.variance / d);
+  normaliseRow(w.wDec, j, d);
+  for (let i = 0; i < d; i++) w.wEnc[i * m + j] = w.wDec[j * d + i] * w.encScale;
+  w.bEnc[j] = 0;
+  opt.wDec.reset(j * d, (j + 1) * d);
+  opt.bEnc.reset(j, j + 1);
+}
+
 /** Trains on rows of x [n, d] (row-major). Yields to the event loop between steps so it can be cancelled. */
 export async function trainSae(
   x: Float32Array,
@@ -107,22 +143,8 @@ export async function trainSae(
   const steps = o.steps ?? 2000;
   const B = Math.min(o.batchSize ?? 256, n);
   const rand = seededRandom(o.seed ?? 1);
-  // Data statistics: mean (b_dec's start) and mean squared distance from it (the loss scale).
-  const mean = new Float32Array(d);
-  for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) mean[i] += x[r * d + i] / n;
-  let variance = 0;
-  for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) variance += (x[r * d + i] - mean[i]) ** 2 / n;
+  const { variance, wDec, encScale, wEnc, bEnc, bDec } = initialWeights(x, n, d, m, rand);
   const l1 = (o.l1 ?? 1e-3) * variance;
-  const wDec = new Float32Array(m * d);
-  for (let j = 0; j < m; j++) {
-    for (let i = 0; i < d; i++) wDec[j * d + i] = gaussian(rand);
-    normaliseRow(wDec, j, d);
-  }
-  const encScale = 1 / Math.sqrt(variance || 1);
-  const wEnc = new Float32Array(d * m);
-  for (let j = 0; j < m; j++) for (let i = 0; i < d; i++) wEnc[i * m + j] = wDec[j * d + i] * encScale;
-  const bEnc = new Float32Array(m);
-  const bDec = Float32Array.from(mean);
   const lr = o.lr ?? 1e-3;
   const opt = { wEnc: new Adam(wEnc, lr), bEnc: new Adam(bEnc, lr), wDec: new Adam(wDec, lr), bDec: new Adam(bDec, lr) };
   const g = { wEnc: new Float32Array(d * m), bEnc: new Float32Array(m), wDec: new Float32Array(m * d), bDec: new Float32Array(d) };
@@ -199,15 +221,11 @@ export async function trainSae(
     if (step % resampleEvery === 0 && step < steps * 0.8 && dead > 0) {
       // Re-seed features silent for a whole period toward the worst-reconstructed token of the period.
       const row = x.subarray(worst.row * d, (worst.row + 1) * d);
+      const w = { wDec, wEnc, bEnc, bDec, encScale, variance };
       for (let j = 0; j < m; j++) {
         if (step - lastFired[j] <= resampleEvery) continue;
-        for (let i = 0; i < d; i++) wDec[j * d + i] = row[i] - bDec[i] + 0.2 * gaussian(rand) * Math.sqrt(variance / d);
-        normaliseRow(wDec, j, d);
-        for (let i = 0; i < d; i++) wEnc[i * m + j] = wDec[j * d + i] * encScale;
-        bEnc[j] = 0;
+        reseed(w, opt, j, row, rand);
         lastFired[j] = step;
-        opt.wDec.reset(j * d, (j + 1) * d);
-        opt.bEnc.reset(j, j + 1);
       }
       worst = { row: 0, err: -1 };
     }

@@ -9,7 +9,7 @@ import { NodeProtoSchema, type NodeProto } from "onnx-buf";
 import type { ActivationTensor, CancelToken } from "../types";
 import { throwIfCancelled } from "../types";
 import { elemType } from "../onnx/modelFile";
-import type { LensLayer } from "../analysis/layerMetrics";
+import { emptyLensLayer, type LensLayer } from "../analysis/cache";
 import type { LoadedModel } from "./loaded";
 import { buildTailPlan, residTensor, subgraphSession } from "./lens";
 import { int64Tensor } from "./tensors";
@@ -101,13 +101,7 @@ export async function lensTopK(
   const d = resid.dims[resid.dims.length - 1];
   const n = resid.data.length / d;
   const kk = Math.min(k, model.info.vocabSize);
-  const out: LensLayer = {
-    k: kk,
-    ids: new Int32Array(n * kk),
-    probs: new Float32Array(n * kk),
-    nextProb: new Float32Array(n),
-    entropy: new Float32Array(n),
-  };
+  const out = emptyLensLayer(n, kk);
   for (let r0 = 0; r0 < n; r0 += LENS_CHUNK_ROWS) {
     throwIfCancelled(cancel);
     const rows = Math.min(LENS_CHUNK_ROWS, n - r0);

@@ -124,29 +124,26 @@ export function encodeVarint(v: number): Uint8Array {
 
 /** Tag + length prefix of a LEN field whose payload is `length` bytes. */
 export function lenPrefix(field: number, length: number): Uint8Array {
-  const t = encodeVarint(field * 8 + WIRE_LEN);
-  const l = encodeVarint(length);
-  const out = new Uint8Array(t.length + l.length);
-  out.set(t, 0);
-  out.set(l, t.length);
-  return out;
+  return concat([encodeVarint(field * 8 + WIRE_LEN), encodeVarint(length)]);
 }
 
 /** A whole LEN field (tag, length, payload). */
 export function lenField(field: number, payload: Uint8Array): Uint8Array {
-  const p = lenPrefix(field, payload.length);
-  const out = new Uint8Array(p.length + payload.length);
-  out.set(p, 0);
-  out.set(payload, p.length);
-  return out;
+  return concat([lenPrefix(field, payload.length), payload]);
 }
 
 export function varintField(field: number, v: number): Uint8Array {
-  const t = encodeVarint(field * 8 + WIRE_VARINT);
-  const b = encodeVarint(v);
-  const out = new Uint8Array(t.length + b.length);
-  out.set(t, 0);
-  out.set(b, t.length);
+  return concat([encodeVarint(field * 8 + WIRE_VARINT), encodeVarint(v)]);
+}
+
+/** The parts one after another in one new array. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 

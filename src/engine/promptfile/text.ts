@@ -29,7 +29,7 @@ export function readLineValue(lineText: string, line: number, start: number, mod
     const q = readQuoted(lineText, line, start);
     const after = lineText.slice(q.end).trim();
     const wholeString = q.closed && (after === "" || after.startsWith("#"));
-    if (wholeString) {
+    const quoted = (): LinePiece => {
       diags.push(...q.diags);
       return {
         text: q.text,
@@ -37,7 +37,8 @@ export function readLineValue(lineText: string, line: number, start: number, mod
         range: rng(line, start, q.end),
         quoted: true,
       };
-    }
+    };
+    if (wholeString) return quoted();
     if (mode === "token") {
       diags.push(
         q.closed
@@ -54,15 +55,7 @@ export function readLineValue(lineText: string, line: number, start: number, mod
               code: "unterminated-string",
             },
       );
-      if (q.closed) {
-        diags.push(...q.diags);
-        return {
-          text: q.text,
-          segment: { line, startCharacter: start + 1, columns: q.columns },
-          range: rng(line, start, q.end),
-          quoted: true,
-        };
-      }
+      if (q.closed) return quoted();
     }
   }
   return {

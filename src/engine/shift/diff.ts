@@ -7,25 +7,13 @@ import type { TextTokenizer } from "../tokenizer";
 import type { CancelToken, HookName } from "../types";
 import { IntrospectError, hookName } from "../types";
 import { driftLayer, mean, nextTokenDiff, rowDiff } from "./diffMath";
+import type { DiffSummary } from "./shapes";
+
+export type { DiffSummary } from "./shapes";
 
 export interface DiffSide {
   model: LoadedModel;
   tok: TextTokenizer;
-}
-
-export interface DiffSummary {
-  /** Share of positions whose top-1 next token is the same in both models. */
-  top1Agreement: number;
-  /** Mean and largest KL(P_a || P_b) over positions, in nats. */
-  meanKL: number;
-  maxKL: number;
-  /** Layer whose output widens the gap most (see driftLayer), and the position where it is widest there. */
-  driftLayer: number;
-  driftPosition: number;
-  driftToken: string;
-  tokens: number;
-  /** "q4 vs fp32: top-1 agreement 97.1%, mean KL 0.012, largest drift at layer 11, token ' the'". */
-  text: string;
 }
 
 export interface ModelDiff {
@@ -44,6 +32,8 @@ export interface ModelDiff {
   meanRelative: Float32Array;
   /** Mean relative difference of the residual entering layer 0 (the embeddings). */
   embedRelative: number;
+  /** The same per token ([tokens]; zeros where the graph has no hook_resid_pre of layer 0). */
+  embedRelativeByToken: Float32Array;
   kl: Float32Array;
   top1A: Int32Array;
   top1B: Int32Array;
@@ -71,6 +61,13 @@ export function checkComparable(a: DiffSide, b: DiffSide, text: string): { idsA:
   const idsB = b.tok.encode(text).map((t) => t.id);
   if (differ.length === 0 && (idsA.length !== idsB.length || idsA.some((x, i) => x !== idsB[i])))
     differ.push(`tokenizers that split the text differently (${idsA.length} and ${idsB.length} tokens)`);
+  else if (differ.length === 0) {
+    const at = idsA.findIndex((id) => a.tok.tokenText(id) !== b.tok.tokenText(id));
+    if (at >= 0)
+      differ.push(
+        `tokenizers that read token ${idsA[at]} as ${JSON.stringify(a.tok.tokenText(idsA[at]))} and ${JSON.stringify(b.tok.tokenText(idsA[at]))}`,
+      );
+  }
   if (differ.length)
     throw new IntrospectError(
       "bad-input",
@@ -104,11 +101,60 @@ export async function diffModels(a: DiffSide, b: DiffSide, text: string, cancel?
     relative.set(d.relative, l * T);
     meanRelative[l] = mean(d.relative);
   });
-  const embedRelative = capture.includes(before) ? mean(rowDiff(ra.captures.get(before)!, rb.captures.get(before)!).relative) : 0;
+  const embedRelativeByToken = capture.includes(before)
+    ? rowDiff(ra.captures.get(before)!, rb.captures.get(before)!).relative
+    : new Float32Array(idsA.length);
+  const embedRelative = mean(embedRelativeByToken);
   const nt = nextTokenDiff(ra.logits, rb.logits);
   const [la, lb] = sideLabels(a.model, b.model);
   const tokens = idsA.map((id) => ({ id, text: a.tok.tokenText(id) }));
-  const partial = { a: la, b: lb, tokens, layers: L, sites, norm, cosine, relative, meanRelative, embedRelative, ...nt };
+  const partial = {
+    a: la,
+    b: lb,
+    tokens,
+    layers: L,
+    sites,
+    norm,
+    cosine,
+    relative,
+    meanRelative,
+    embedRelative,
+    embedRelativeByToken,
+    ...nt,
+  };
+  return { ...partial, summary: summarise([partial]) };
+}
+
+/**
+ * The diff of positions [start, end) only (e.g. a probe's selected tokens, the rest of the text
+ * being their context): every per-token array cut, the per-layer means and the summary taken over
+ * those positions.
+ */
+export function sliceDiff(d: ModelDiff, start: number, end: number): ModelDiff {
+  const T = d.tokens.length;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= T))
+    throw new IntrospectError("bad-input", `Positions ${start} to ${end} are not within the ${T} tokens of the text.`);
+  const n = end - start;
+  const cut = (x: Float32Array) => {
+    const out = new Float32Array(d.layers * n);
+    for (let l = 0; l < d.layers; l++) out.set(x.subarray(l * T + start, l * T + end), l * n);
+    return out;
+  };
+  const relative = cut(d.relative);
+  const embedRelativeByToken = d.embedRelativeByToken.slice(start, end);
+  const partial: DiffParts = {
+    ...d,
+    tokens: d.tokens.slice(start, end),
+    norm: cut(d.norm),
+    cosine: cut(d.cosine),
+    relative,
+    meanRelative: Float32Array.from({ length: d.layers }, (_, l) => mean(relative.subarray(l * n, (l + 1) * n))),
+    embedRelative: mean(embedRelativeByToken),
+    embedRelativeByToken,
+    kl: d.kl.slice(start, end),
+    top1A: d.top1A.slice(start, end),
+    top1B: d.top1B.slice(start, end),
+  };
   return { ...partial, summary: summarise([partial]) };
 }
 

@@ -1,7 +1,8 @@
 // The numbers of a two-model diff, from captured tensors: pure functions over [tokens, d] rows and
 // [tokens, vocab] logits, accumulated in float64.
 import type { ActivationTensor } from "../types";
-import { asMatrix, cosineDistance, row } from "../analysis/tensorMath";
+import { asMatrix, cosineDistance, row, type Matrix } from "../analysis/tensorMath";
+import { argmax, klFromLog, logSoftmax } from "../generate/readout";
 
 /** Per token: |a - b|, cos(a, b) and |a - b| / |a| (a is the reference side). */
 export interface RowDiff {
@@ -10,11 +11,16 @@ export interface RowDiff {
   relative: Float32Array;
 }
 
-export function rowDiff(a: ActivationTensor, b: ActivationTensor): RowDiff {
+/** Both tensors as matrices of one shape; `mismatch` says why they cannot be compared. */
+function sameShape(a: ActivationTensor, b: ActivationTensor, mismatch: (A: Matrix, B: Matrix) => string): [Matrix, Matrix] {
   const A = asMatrix(a);
   const B = asMatrix(b);
-  if (A.rows !== B.rows || A.cols !== B.cols)
-    throw new Error(`cannot compare a [${A.rows}, ${A.cols}] activation with a [${B.rows}, ${B.cols}] one`);
+  if (A.rows !== B.rows || A.cols !== B.cols) throw new Error(mismatch(A, B));
+  return [A, B];
+}
+
+export function rowDiff(a: ActivationTensor, b: ActivationTensor): RowDiff {
+  const [A, B] = sameShape(a, b, (A, B) => `cannot compare a [${A.rows}, ${A.cols}] activation with a [${B.rows}, ${B.cols}] one`);
   const norm = new Float32Array(A.rows);
   const cosine = new Float32Array(A.rows);
   const relative = new Float32Array(A.rows);
@@ -35,24 +41,6 @@ export function rowDiff(a: ActivationTensor, b: ActivationTensor): RowDiff {
   return { norm, cosine, relative };
 }
 
-/** Log-softmax of one row, in float64. */
-function logSoftmax(x: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
-  let z = 0;
-  for (let i = 0; i < x.length; i++) z += Math.exp(x[i] - max);
-  const lz = max + Math.log(z);
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] - lz;
-  return out;
-}
-
-function argmax(x: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
-}
-
 /** Per token: KL(P_a || P_b) of the next-token distributions (nats) and both top-1 ids. */
 export interface NextTokenDiff {
   kl: Float32Array;
@@ -61,18 +49,12 @@ export interface NextTokenDiff {
 }
 
 export function nextTokenDiff(a: ActivationTensor, b: ActivationTensor): NextTokenDiff {
-  const A = asMatrix(a);
-  const B = asMatrix(b);
-  if (A.rows !== B.rows || A.cols !== B.cols) throw new Error(`cannot compare logits [${A.rows}, ${A.cols}] with [${B.rows}, ${B.cols}]`);
+  const [A, B] = sameShape(a, b, (A, B) => `cannot compare logits [${A.rows}, ${A.cols}] with [${B.rows}, ${B.cols}]`);
   const kl = new Float32Array(A.rows);
   const top1A = new Int32Array(A.rows);
   const top1B = new Int32Array(A.rows);
   for (let t = 0; t < A.rows; t++) {
-    const la = logSoftmax(row(A, t));
-    const lb = logSoftmax(row(B, t));
-    let s = 0;
-    for (let i = 0; i < la.length; i++) s += Math.exp(la[i]) * (la[i] - lb[i]);
-    kl[t] = Math.max(0, s);
+    kl[t] = klFromLog(logSoftmax(row(A, t)), logSoftmax(row(B, t)));
     top1A[t] = argmax(row(A, t));
     top1B[t] = argmax(row(B, t));
   }

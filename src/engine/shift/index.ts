@@ -1,5 +1,15 @@
 // Activation shift: two-model diff and fidelity badge, shift detector, activation sparsity.
-export { diffModels, checkComparable, sideLabels, summarise, summaryText, type DiffSide, type DiffSummary, type ModelDiff } from "./diff";
+export {
+  diffModels,
+  checkComparable,
+  sideLabels,
+  sliceDiff,
+  summarise,
+  summaryText,
+  type DiffSide,
+  type DiffSummary,
+  type ModelDiff,
+} from "./diff";
 export { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable, type FidelityBadge } from "./fidelity";
 export {
   auroc,

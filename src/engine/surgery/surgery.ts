@@ -9,13 +9,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { NodeProtoSchema, ValueInfoProtoSchema, type NodeProto } from "onnx-buf";
 import type { HookName } from "../types";
-import { IntrospectError } from "../types";
 import type { ArchMap } from "../arch/archMap";
 import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F, shapeOf } from "../onnx/modelFile";
-import { FileBytes, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { FileBytes, concat, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 import { planExpertEdit } from "../experts/edit";
+import { EditPlanner } from "./sitePlan";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
 export const INLINE_LIMIT = 4096;
@@ -40,171 +40,32 @@ export interface EditResult {
   outputs: Map<HookName, string>;
 }
 
-export const steerInput = (site: HookName) => `introspect/steer/${site}`;
-export const patchMaskInput = (site: HookName) => `introspect/patch_mask/${site}`;
-export const patchValueInput = (site: HookName) => `introspect/patch_value/${site}`;
-export const zeroBelowInput = (site: HookName) => `introspect/zero_below/${site}`;
+export { patchMaskInput, patchValueInput, steerInput, zeroBelowInput } from "./sitePlan";
 
 /** Plans the edit: which nodes change, which are added. Pure; nothing is written. */
 export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
-  const changed = new Map<number, NodeProto>();
-  const added: NodeProto[] = [];
-  const newInputs: Array<{ name: string; elemType: number }> = [];
-  const outputs = new Map<HookName, string>();
-  const mutable = (i: number) => {
-    let n = changed.get(i);
-    if (!n) {
-      n = create(NodeProtoSchema, { ...g.node(i), input: [...g.node(i).input], output: [...g.node(i).output] });
-      changed.set(i, n);
-    }
-    return n;
-  };
+  const plan = new EditPlanner(g, map);
   for (const s of map.addSumOutputs) {
-    const n = mutable(s.node);
+    const n = plan.mutable(s.node);
     while (n.output.length < 3) n.output.push("");
     n.output[3] = s.name;
   }
-  const dtype = map.residDtype;
-  const castIfNeeded = (name: string) => {
-    if (dtype === 1) return name;
-    const out = `${name}/cast`;
-    added.push(
-      create(NodeProtoSchema, {
-        opType: "Cast",
-        name: out,
-        input: [name],
-        output: [out],
-        attribute: [{ name: "to", type: 2, i: BigInt(dtype) }],
-      }),
-    );
-    return out;
-  };
-  const ref = (site: HookName) => {
-    const r = map.sites.get(site);
-    if (!r) throw new IntrospectError("bad-input", `The site ${site} does not exist in this model.`);
-    return r;
-  };
-  const current = new Map<HookName, string>();
   // Plain sites first, so a fused norm's edit reads already-edited inputs.
   const zero = edit.zeroBelow ?? [];
   const editSites = [...new Set([...edit.steer, ...edit.patch, ...zero])].sort(
-    (a, b) => Number(ref(a).fusedSkipNode !== undefined) - Number(ref(b).fusedSkipNode !== undefined),
+    (a, b) => Number(plan.ref(a).fusedSkipNode !== undefined) - Number(plan.ref(b).fusedSkipNode !== undefined),
   );
   for (const site of editSites) {
-    const r = ref(site);
-    const before = added.length;
-    const steer = edit.steer.includes(site);
-    const patch = edit.patch.includes(site);
-    if (r.fusedSkipNode !== undefined && zero.includes(site))
-      throw new IntrospectError("bad-input", `${site} is the sum inside a fused norm: activations cannot be zeroed there.`);
-    if (r.fusedSkipNode !== undefined) {
-      // Change the fused norm's branch input so both its outputs (sum and normalised) see the edit.
-      const step = map.steps.find((s) => s.node === r.fusedSkipNode)!;
-      const slot = g.node(r.fusedSkipNode).input.indexOf(step.branch);
-      const node = mutable(r.fusedSkipNode);
-      let b = node.input[slot];
-      if (steer) {
-        const v = castIfNeeded(steerInput(site));
-        newInputs.push({ name: steerInput(site), elemType: 1 });
-        const out = `introspect/steered/${site}/skip`;
-        added.push(create(NodeProtoSchema, { opType: "Add", name: out, input: [b, v], output: [out] }));
-        b = out;
-      }
-      if (patch) {
-        newInputs.push({ name: patchMaskInput(site), elemType: 9 }, { name: patchValueInput(site), elemType: 1 });
-        const v = castIfNeeded(patchValueInput(site));
-        let need = `introspect/patched/${site}/need`;
-        added.push(create(NodeProtoSchema, { opType: "Sub", name: need, input: [v, step.input], output: [need] }));
-        const bias = node.opType === "SkipLayerNormalization" ? node.input[4] : undefined;
-        if (bias) {
-          const nb = `${need}/nobias`;
-          added.push(create(NodeProtoSchema, { opType: "Sub", name: nb, input: [need, bias], output: [nb] }));
-          need = nb;
-        }
-        const out = `introspect/patched/${site}/skip`;
-        added.push(create(NodeProtoSchema, { opType: "Where", name: out, input: [patchMaskInput(site), need, b], output: [out] }));
-        b = out;
-      }
-      node.input[slot] = b;
-      current.set(site, r.tensor);
-      continue;
-    }
-    let t = r.tensor;
-    const orig = t;
-    if (zero.includes(site)) {
-      // x * (|x| >= threshold): entries below the threshold in magnitude become 0.
-      newInputs.push({ name: zeroBelowInput(site), elemType: 1 });
-      const thr = castIfNeeded(zeroBelowInput(site));
-      const p = `introspect/zeroed/${site}/`;
-      added.push(
-        create(NodeProtoSchema, { opType: "Abs", name: `${p}abs`, input: [t], output: [`${p}abs`] }),
-        create(NodeProtoSchema, { opType: "Less", name: `${p}small`, input: [`${p}abs`, thr], output: [`${p}small`] }),
-        create(NodeProtoSchema, { opType: "Not", name: `${p}keep`, input: [`${p}small`], output: [`${p}keep`] }),
-        create(NodeProtoSchema, {
-          opType: "Cast",
-          name: `${p}keepf`,
-          input: [`${p}keep`],
-          output: [`${p}keepf`],
-          attribute: [{ name: "to", type: 2, i: BigInt(dtype) }],
-        }),
-        create(NodeProtoSchema, { opType: "Mul", name: `${p}out`, input: [t, `${p}keepf`], output: [`${p}out`] }),
-      );
-      t = `${p}out`;
-    }
-    if (steer) {
-      const v = castIfNeeded(steerInput(site));
-      newInputs.push({ name: steerInput(site), elemType: 1 });
-      const out = `introspect/steered/${site}`;
-      added.push(create(NodeProtoSchema, { opType: "Add", name: out, input: [t, v], output: [out] }));
-      t = out;
-    }
-    if (patch) {
-      newInputs.push({ name: patchMaskInput(site), elemType: 9 }, { name: patchValueInput(site), elemType: 1 });
-      const v = castIfNeeded(patchValueInput(site));
-      const out = `introspect/patched/${site}`;
-      // Seen as [batch, seq, -1] so the [batch, seq, 1] mask and [1, seq, d] value broadcast even where
-      // the exporter flattened the tokens ([batch*seq, d], OPT's MLP); the result takes the site's shape back.
-      const p = `introspect/patched/${site}/`;
-      const k = (name: string, ints: bigint[]) =>
-        create(NodeProtoSchema, {
-          opType: "Constant",
-          name: p + name,
-          output: [p + name],
-          attribute: [{ name: "value_ints", type: 7, ints }],
-        });
-      added.push(
-        create(NodeProtoSchema, { opType: "Shape", name: `${p}shape`, input: [t], output: [`${p}shape`] }),
-        create(NodeProtoSchema, { opType: "Shape", name: `${p}mshape`, input: [patchMaskInput(site)], output: [`${p}mshape`] }),
-        k("zero", [0n]),
-        k("two", [2n]),
-        k("rest", [-1n]),
-        create(NodeProtoSchema, { opType: "Slice", name: `${p}bt`, input: [`${p}mshape`, `${p}zero`, `${p}two`], output: [`${p}bt`] }),
-        create(NodeProtoSchema, {
-          opType: "Concat",
-          name: `${p}target`,
-          input: [`${p}bt`, `${p}rest`],
-          output: [`${p}target`],
-          attribute: [{ name: "axis", type: 2, i: 0n }],
-        }),
-        create(NodeProtoSchema, { opType: "Reshape", name: `${p}view`, input: [t, `${p}target`], output: [`${p}view`] }),
-        create(NodeProtoSchema, {
-          opType: "Where",
-          name: `${p}where`,
-          input: [patchMaskInput(site), v, `${p}view`],
-          output: [`${p}where`],
-        }),
-        create(NodeProtoSchema, { opType: "Reshape", name: out, input: [`${p}where`, `${p}shape`], output: [out] }),
-      );
-      t = out;
-    }
-    // Consumers of the original tensor now read the edited one; this site's new nodes keep the original.
-    for (const u of g.users(orig)) mutable(u.node).input[u.slot] = t;
-    for (const n of added.slice(0, before)) n.input = n.input.map((x) => (x === orig ? t : x));
-    current.set(site, t);
+    const how = { steer: edit.steer.includes(site), patch: edit.patch.includes(site), zero: zero.includes(site) };
+    if (plan.ref(site).fusedSkipNode !== undefined) plan.editFusedSite(site, how);
+    else plan.editSite(site, how);
   }
-  if (edit.experts?.length) planExpertEdit(g, map, edit.experts, { mutable, added, newInputs, current, edited: new Set(editSites) });
-  for (const site of edit.capture) outputs.set(site, current.get(site) ?? ref(site).tensor);
-  if (edit.lastLogits) lastPositionOnly(g, map, mutable, added);
+  const { changed, added, newInputs, current } = plan;
+  if (edit.experts?.length)
+    planExpertEdit(g, map, edit.experts, { mutable: (i) => plan.mutable(i), added, newInputs, current, edited: new Set(editSites) });
+  const outputs = new Map<HookName, string>();
+  for (const site of edit.capture) outputs.set(site, current.get(site) ?? plan.ref(site).tensor);
+  if (edit.lastLogits) lastPositionOnly(g, map, (i) => plan.mutable(i), added);
   return { changed, added, newInputs, outputs };
 }
 
@@ -302,14 +163,4 @@ function externalTensorHeader(src: FileBytes, init: InitializerRef, location: st
   parts.push(entry("location", location), entry("offset", String(raw.offset)), entry("length", String(raw.length)));
   parts.push(varintField(F.tensor.dataLocation, 1));
   return concat(parts);
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -135,180 +135,230 @@ const RESYNC_WINDOW = 16;
 
 /** Character spans (UTF-16 code units of `text`) for each segment, in order. */
 export function alignSegments(text: string, segments: Segment[], opts: AlignOptions): CharSpan[] {
-  const nTok = segments.length;
-  const starts = new Int32Array(nTok).fill(-1);
-  const ends = new Int32Array(nTok).fill(-1);
-  const anchors = new Int32Array(nTok).fill(-1);
-  const s = buildStream(segments);
-  const L = text.length;
-  let p = 0;
-  let i = 0;
-  let lastP = -1;
-  let lastA = -1;
-  let lastB = -1;
+  return new Walk(text, segments, opts).run();
+}
 
-  const give = (q: number, a: number, b: number): void => {
-    for (let t = s.first[q]; t <= s.last[q]; t++) {
-      if (starts[t] < 0 || a < starts[t]) starts[t] = a;
-      if (b > ends[t]) ends[t] = b;
+const width = (c: number): number => (c > 0xffff ? 2 : 1);
+
+/**
+ * The walk over both sides: `p` indexes the tokens' code-point stream, `i` the text. Each step
+ * matches, folds, skips or resyncs and moves at least one of them on.
+ */
+class Walk {
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly anchors: Int32Array;
+  private readonly s: Stream;
+  private readonly L: number;
+  private p = 0;
+  private i = 0;
+  private lastP = -1;
+  private lastA = -1;
+  private lastB = -1;
+
+  constructor(
+    private readonly text: string,
+    segments: Segment[],
+    private readonly opts: AlignOptions,
+  ) {
+    const nTok = segments.length;
+    this.starts = new Int32Array(nTok).fill(-1);
+    this.ends = new Int32Array(nTok).fill(-1);
+    this.anchors = new Int32Array(nTok).fill(-1);
+    this.s = buildStream(segments);
+    this.L = text.length;
+  }
+
+  run(): CharSpan[] {
+    while (this.p < this.s.length && this.i < this.L) this.step();
+    this.trailingMarks();
+    for (; this.p < this.s.length; this.p++) this.anchor(this.p, this.L);
+    return this.spans();
+  }
+
+  /** Gives text [a, b) to the tokens of stream code point q. */
+  private give(q: number, a: number, b: number): void {
+    for (let t = this.s.first[q]; t <= this.s.last[q]; t++) {
+      if (this.starts[t] < 0 || a < this.starts[t]) this.starts[t] = a;
+      if (b > this.ends[t]) this.ends[t] = b;
     }
-    lastP = q;
-    lastA = a;
-    lastB = b;
-  };
-  const cpAt = (k: number): number => text.codePointAt(k)!;
-  const width = (c: number): number => (c > 0xffff ? 2 : 1);
-  const matches = (q: number, k: number): boolean => {
-    if (q >= s.length || k >= L) return false;
-    const c = cpAt(k);
+    this.lastP = q;
+    this.lastA = a;
+    this.lastB = b;
+  }
+
+  /** Where the tokens of stream code point q stand when they get no characters. */
+  private anchor(q: number, at: number): void {
+    for (let t = this.s.first[q]; t <= this.s.last[q]; t++) if (this.anchors[t] < 0) this.anchors[t] = at;
+  }
+
+  private cpAt(k: number): number {
+    return this.text.codePointAt(k)!;
+  }
+
+  private matches(q: number, k: number): boolean {
+    const { s } = this;
+    if (q >= s.length || k >= this.L) return false;
+    const c = this.cpAt(k);
     return s.cp[q] === c || (s.cp[q] !== UNK && fold(s.cp[q]) !== "" && fold(s.cp[q]) === fold(c));
-  };
+  }
 
-  while (p < s.length && i < L) {
-    for (let t = s.first[p]; t <= s.last[p]; t++) if (anchors[t] < 0) anchors[t] = i;
+  /** Both sides agree on one code point of width w. */
+  private take(w: number): void {
+    this.give(this.p, this.i, this.i + w);
+    this.p++;
+    this.i += w;
+  }
+
+  private step(): void {
+    const { s, opts, p, i } = this;
+    this.anchor(p, i);
     const cs = s.cp[p];
-    const ci = cpAt(i);
+    const ci = this.cpAt(i);
     const wi = width(ci);
-    if (cs === UNK) {
-      // Skip what separates it from the previous token; marks still belong to that token.
-      while (i < L) {
-        const c = cpAt(i);
-        if (fold(c) === " ") i += width(c);
-        else if (fold(c) === "") {
-          if (lastP >= 0 && i === lastB) give(lastP, i, i + width(c));
-          i += width(c);
-        } else break;
-      }
-      const a = i;
-      if (opts.unkPiece && text.startsWith(opts.unkPiece, i)) i += opts.unkPiece.length;
-      else if (i < L) {
-        const c0 = cpAt(i);
-        i += width(c0);
-        const oneChar = opts.unkIsWord && isWordBreak(c0);
-        while (!oneChar && i < L) {
-          const c = cpAt(i);
-          if (fold(c) === " ") break;
-          if (opts.unkIsWord ? isWordBreak(c) : matches(p + 1, i)) break;
-          i += width(c);
-        }
-      }
-      if (i > a) give(p, a, i);
-      p++;
-      continue;
-    }
+    if (cs === UNK) return this.unknown();
     if (s.sectionStart[p] && fold(cs) === " ") {
       // The space a normaliser or pre-tokenizer put in front of this section.
       const missing = opts.prependsMissingSpace && cs !== ci && !opts.spaceMarks?.includes(ci);
       if (opts.alwaysPrependsSpace || missing) {
-        p++;
-        continue;
+        this.p++;
+        return;
       }
     }
-    if (cs === ci) {
-      give(p, i, i + wi);
-      p++;
-      i += wi;
-      continue;
-    }
+    if (cs === ci) return this.take(wi);
     const fs = fold(cs);
     const fi = fold(ci);
     if (fs === "") {
       // A mark or format character only the tokens have (NFD output): it belongs to the character
       // just matched, when the input is right after it.
-      if (lastA >= 0 && lastB === i) give(p, lastA, lastB);
-      p++;
-      continue;
+      if (this.lastA >= 0 && this.lastB === i) this.give(p, this.lastA, this.lastB);
+      this.p++;
+      return;
     }
     if (fi === "") {
       // Removed by the normaliser (combining accent, zero-width joiner): part of the token right
       // before it; after a gap (a space) no token stands for it.
-      if (lastP >= 0 && i === lastB) give(lastP, i, i + wi);
-      i += wi;
-      continue;
+      if (this.lastP >= 0 && i === this.lastB) this.give(this.lastP, i, i + wi);
+      this.i += wi;
+      return;
     }
-    if (fs === fi) {
-      give(p, i, i + wi);
-      p++;
-      i += wi;
-      continue;
-    }
-    if (fs === " " && opts.spaceMarks?.includes(ci)) {
-      give(p, i, i + wi); // a "▁" typed in the text, which the vocabulary spells as a space
-      p++;
-      i += wi;
-      continue;
-    }
+    if (fs === fi) return this.take(wi);
+    if (fs === " " && opts.spaceMarks?.includes(ci)) return this.take(wi); // a "▁" typed in the text, which the vocabulary spells as a space
     if (fi === " ") {
-      i += wi; // whitespace the pre-tokenizer dropped
-      continue;
+      this.i += wi; // whitespace the pre-tokenizer dropped
+      return;
     }
     if (fs === " ") {
-      p++; // whitespace the tokenizer added
-      continue;
+      this.p++; // whitespace the tokenizer added
+      return;
     }
-    if (fi.length > fs.length && fi.startsWith(fs)) {
-      // One input character became several (NFKC "ﬁ" -> "fi"): consume stream code points.
-      let rest = fi;
-      let q = p;
-      while (q < s.length && rest.length > 0 && s.cp[q] !== UNK && fold(s.cp[q]) !== "" && rest.startsWith(fold(s.cp[q]))) {
-        rest = rest.slice(fold(s.cp[q]).length);
-        give(q, i, i + wi);
-        q++;
+    if (fi.length > fs.length && fi.startsWith(fs)) return this.inputExpands(fi, wi);
+    if (fs.length > fi.length && fs.startsWith(fi)) return this.tokenExpands(fs);
+    this.resync();
+  }
+
+  /** An unknown-token piece: the characters it stands for, up to what the next token matches. */
+  private unknown(): void {
+    const { text, opts, L } = this;
+    let i = this.i;
+    // Skip what separates it from the previous token; marks still belong to that token.
+    while (i < L) {
+      const c = this.cpAt(i);
+      if (fold(c) === " ") i += width(c);
+      else if (fold(c) === "") {
+        if (this.lastP >= 0 && i === this.lastB) this.give(this.lastP, i, i + width(c));
+        i += width(c);
+      } else break;
+    }
+    const a = i;
+    if (opts.unkPiece && text.startsWith(opts.unkPiece, i)) i += opts.unkPiece.length;
+    else if (i < L) {
+      const c0 = this.cpAt(i);
+      i += width(c0);
+      const oneChar = opts.unkIsWord && isWordBreak(c0);
+      while (!oneChar && i < L) {
+        const c = this.cpAt(i);
+        if (fold(c) === " ") break;
+        if (opts.unkIsWord ? isWordBreak(c) : this.matches(this.p + 1, i)) break;
+        i += width(c);
       }
-      p = q;
-      i += wi;
-      continue;
     }
-    if (fs.length > fi.length && fs.startsWith(fi)) {
-      // One token code point stands for several input characters.
-      let rest = fs;
-      let k = i;
-      while (k < L && rest.length > 0 && fold(cpAt(k)) !== "" && rest.startsWith(fold(cpAt(k)))) {
-        rest = rest.slice(fold(cpAt(k)).length);
-        give(p, k, k + width(cpAt(k)));
-        k += width(cpAt(k));
-      }
-      i = k;
-      p++;
-      continue;
+    if (i > a) this.give(this.p, a, i);
+    this.i = i;
+    this.p++;
+  }
+
+  /** One input character became several (NFKC "ﬁ" -> "fi"): consume stream code points. */
+  private inputExpands(fi: string, wi: number): void {
+    const { s, i } = this;
+    let rest = fi;
+    let q = this.p;
+    while (q < s.length && rest.length > 0 && s.cp[q] !== UNK && fold(s.cp[q]) !== "" && rest.startsWith(fold(s.cp[q]))) {
+      rest = rest.slice(fold(s.cp[q]).length);
+      this.give(q, i, i + wi);
+      q++;
     }
-    // Mismatch: look a little ahead in the input; what lies between goes to the previous token.
+    this.p = q;
+    this.i += wi;
+  }
+
+  /** One token code point stands for several input characters. */
+  private tokenExpands(fs: string): void {
+    let rest = fs;
+    let k = this.i;
+    while (k < this.L && rest.length > 0 && fold(this.cpAt(k)) !== "" && rest.startsWith(fold(this.cpAt(k)))) {
+      rest = rest.slice(fold(this.cpAt(k)).length);
+      this.give(this.p, k, k + width(this.cpAt(k)));
+      k += width(this.cpAt(k));
+    }
+    this.i = k;
+    this.p++;
+  }
+
+  /** Mismatch: look a little ahead in the input; what lies between goes to the previous token. */
+  private resync(): void {
+    const { i, p } = this;
     let k = i;
     let found = -1;
-    for (let n = 0; n < RESYNC_WINDOW && k < L; n++) {
-      if (matches(p, k)) {
+    for (let n = 0; n < RESYNC_WINDOW && k < this.L; n++) {
+      if (this.matches(p, k)) {
         found = k;
         break;
       }
-      k += width(cpAt(k));
+      k += width(this.cpAt(k));
     }
     if (found >= 0) {
       let stop = found;
-      while (stop > i && fold(text.charCodeAt(stop - 1)) === " ") stop--;
-      if (stop > i) give(lastP >= 0 ? lastP : p, i, stop);
-      i = found;
+      while (stop > i && fold(this.text.charCodeAt(stop - 1)) === " ") stop--;
+      if (stop > i) this.give(this.lastP >= 0 ? this.lastP : p, i, stop);
+      this.i = found;
     } else {
-      p++;
+      this.p++;
     }
   }
-  // Marks after the last matched character (a final "e" + U+0301 under NFC) belong to its token.
-  while (i < L && lastP >= 0 && i === lastB && fold(cpAt(i)) === "") {
-    give(lastP, i, i + width(cpAt(i)));
-    i += width(cpAt(i));
-  }
-  for (; p < s.length; p++) {
-    for (let t = s.first[p]; t <= s.last[p]; t++) if (anchors[t] < 0) anchors[t] = L;
-  }
-  const spans: CharSpan[] = new Array(nTok);
-  let prevEnd = 0;
-  for (let t = 0; t < nTok; t++) {
-    if (starts[t] >= 0) {
-      spans[t] = { start: starts[t], end: ends[t] };
-      prevEnd = ends[t];
-    } else {
-      const at = anchors[t] >= 0 ? anchors[t] : prevEnd;
-      spans[t] = { start: at, end: at };
+
+  /** Marks after the last matched character (a final "e" + U+0301 under NFC) belong to its token. */
+  private trailingMarks(): void {
+    while (this.i < this.L && this.lastP >= 0 && this.i === this.lastB && fold(this.cpAt(this.i)) === "") {
+      this.give(this.lastP, this.i, this.i + width(this.cpAt(this.i)));
+      this.i += width(this.cpAt(this.i));
     }
   }
-  return spans;
+
+  /** Each token's span; one that got no characters is empty at its anchor (or after the previous token). */
+  private spans(): CharSpan[] {
+    const nTok = this.starts.length;
+    const spans: CharSpan[] = new Array(nTok);
+    let prevEnd = 0;
+    for (let t = 0; t < nTok; t++) {
+      if (this.starts[t] >= 0) {
+        spans[t] = { start: this.starts[t], end: this.ends[t] };
+        prevEnd = this.ends[t];
+      } else {
+        const at = this.anchors[t] >= 0 ? this.anchors[t] : prevEnd;
+        spans[t] = { start: at, end: at };
+      }
+    }
+    return spans;
+  }
 }

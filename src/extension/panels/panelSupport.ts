@@ -13,7 +13,7 @@ import { WebviewPanel, type PanelOptions } from "./webviewPanel";
 /**
  * The one panel of a kind: `open()` reveals it when it is showing and creates it otherwise. After
  * a window reload VS Code hands back the panel it restored (a serializer for `viewType`); it is
- * adopted and sent what `restore` returns (e.g. the last result).
+ * adopted and sent what `restore` returns (e.g. the last result), in order.
  */
 export class ReusedPanel implements vscode.Disposable {
   private panel: WebviewPanel | undefined;
@@ -22,15 +22,14 @@ export class ReusedPanel implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly options: Omit<PanelOptions, "existing">,
-    restore: () => ToWebview | undefined,
+    restore: () => ToWebview | ToWebview[] | undefined,
   ) {
     this.serializer = vscode.window.registerWebviewPanelSerializer(options.viewType, {
       // Resolves at once: VS Code keeps the restored panel loading until this promise settles, so
       // waiting here for the page's "ready" (inside post) would never end.
       deserializeWebviewPanel: async (existing) => {
         const panel = this.open(existing);
-        const msg = restore();
-        if (msg) void panel.post(msg);
+        for (const msg of [restore() ?? []].flat()) void panel.post(msg);
       },
     });
   }

@@ -52,6 +52,7 @@ export function registerProbeCommands(context: vscode.ExtensionContext, host: Ho
   });
 
   reg("introspect.clearTokenTint", () => panel.clearTint());
+  reg("introspect.compareWith", () => panel.compareWith());
   return panel;
 }
 

@@ -13,6 +13,7 @@ import { featureHandlers } from "../features/handlers";
 import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
 import { blockIdentity } from "./blockIdentity";
+import { ModelCompare } from "./compareWith";
 import { ProbeStore } from "./pins";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
@@ -46,6 +47,8 @@ export class ProbePanel implements vscode.Disposable {
   private readonly store: ProbeStore;
   private readonly shownStore: LastResult<Shown>;
   private shown: Shown | undefined;
+  /** "Compare with…": the shown probe through a second model (compareWith.ts). */
+  private readonly compare: ModelCompare;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -78,9 +81,10 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && this.resultMessage(last);
+        return last && [this.resultMessage(last), ...this.compare.restoreFor(last.id)];
       },
     );
+    this.compare = new ModelCompare(context, host, this.panel, () => this.current?.result ?? this.last.read());
     this.disposables.push(this.panel);
   }
 
@@ -129,10 +133,17 @@ export class ProbePanel implements vscode.Disposable {
     await panel.post(this.resultMessage(result));
     timing.postedAt = performance.now();
     this.last.save(result);
+    this.compare.probed(result, target.text, uri);
     this.recorder?.result(params, result);
   }
 
+  /** "Compare with…" on the probe shown (the palette command; the panel's button posts introspect/compareWith). */
+  compareWith(): Promise<void> {
+    return this.compare.run();
+  }
+
   private onMessage(msg: FromWebview): void {
+    if (this.compare.onMessage(msg)) return;
     if (msg.type === "introspect/pin") {
       const shown = this.current?.result ?? this.last.read();
       if (msg.pin && shown) this.store.pin({ key: this.shown?.key ?? "probe", label: this.shown?.label ?? "probe", result: shown });

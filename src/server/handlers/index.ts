@@ -2,6 +2,7 @@
 // `register(ctx: HostContext)` and list it here; the bundler needs static imports.
 import type { HostContext } from "../context";
 import * as model from "./model";
+import * as compare from "./compareModels";
 import * as features from "./features";
 import * as headPatch from "./headPatch";
 import * as models from "./models";
@@ -21,4 +22,5 @@ export const handlerModules: { register(ctx: HostContext): void }[] = [
   shift,
   features,
   headPatch,
+  compare,
 ];

@@ -4,6 +4,8 @@ import { topNeurons } from "../../../src/engine/analysis/neurons";
 import { expertUsage, routeTopK } from "../../../src/engine/analysis/moe";
 import { massiveActivations } from "../../../src/engine/analysis/massive";
 import { headPattern } from "../../../src/engine/analysis/attention";
+import { ANALYSES } from "../../../src/engine";
+import { ANALYSIS_VIEWS, panelViews } from "../../../src/engine/analysis/views";
 
 const t = (dims: number[], ...v: number[]) => ({ dims, data: Float32Array.from(v) });
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
@@ -85,5 +87,16 @@ describe("analysis/attention", () => {
     assert.deepStrictEqual(p.dims, [2, 3]);
     assert.deepStrictEqual(Array.from(p.data), [12, 13, 14, 15, 16, 17]);
     assert.throws(() => headPattern(t([1, 2, 3, 3], ...data), 2, { start: 0, end: 1 }), /2 heads/);
+  });
+});
+
+describe("analysis/registry and the panel's views", () => {
+  it("runs the analyses in the order of ANALYSIS_VIEWS, each with its view, and the panel lays out each view once", () => {
+    assert.deepStrictEqual(
+      ANALYSES.map((a) => a.name),
+      Object.keys(ANALYSIS_VIEWS),
+    );
+    for (const a of ANALYSES) assert.strictEqual(a.view, ANALYSIS_VIEWS[a.name], a.name);
+    assert.deepStrictEqual(panelViews(), ["layers", "lens", "neurons", "attention", "moe"]);
   });
 });

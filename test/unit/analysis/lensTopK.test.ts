@@ -4,10 +4,10 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { openModel } from "../../../src/engine";
-import { unembedResidual } from "../../../src/engine/model/lens";
+import { unembedResidual } from "../../../src/engine";
 import { LENS_CHUNK_ROWS, lensTopK } from "../../../src/engine/model/lensTopK";
 import { logitLensLayer, type LensLayer } from "../../../src/engine/analysis/layerMetrics";
-import { mulberry32 } from "../../../src/engine/generate/sample";
+import { mulberry32 } from "../../../src/engine";
 
 const ZOO = path.join(__dirname, "..", "..", "fixtures", "zoo");
 

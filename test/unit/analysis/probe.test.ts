@@ -3,8 +3,8 @@
 import * as assert from "assert";
 import * as path from "path";
 import { openModel, IntrospectError, type LoadedModel } from "../../../src/engine";
-import { ProbeSession, ProbeSessions, buildProbeResult } from "../../../src/engine/analysis/probe";
-import { loadTokenizer } from "../../../src/engine/tokenizer";
+import { ProbeSession, ProbeSessions, buildProbeResult } from "../../../src/engine";
+import { loadTokenizer } from "../../../src/engine";
 
 const LOCAL = path.resolve(__dirname, "../../fixtures/local");
 // The tiny fixtures use a word-level vocabulary t0..t63.

@@ -6,11 +6,11 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { openModel } from "../../../src/engine";
-import { buildProbeResult } from "../../../src/engine/analysis/probe";
-import { loadTokenizer } from "../../../src/engine/tokenizer";
-import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
-import { ActivationCache } from "../../../src/engine/analysis/cache";
-import { LAYER_METRIC_DEFS } from "../../../src/engine/analysis/layerMetrics";
+import { buildProbeResult } from "../../../src/engine";
+import { loadTokenizer } from "../../../src/engine";
+import { readSafetensors, toFloat32 } from "../../../src/engine";
+import { ActivationCache } from "../../../src/engine";
+import { LAYER_METRIC_DEFS } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

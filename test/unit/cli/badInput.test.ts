@@ -11,9 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Io } from "../../../src/cli/common";
 import { main } from "../../../src/cli/main";
-import { GgufType, writeGguf } from "../../../src/engine/steer/gguf";
-import { encodeIvec } from "../../../src/engine/steer/ivec";
-import { makeVector } from "../../../src/engine/steer/vector";
+import { GgufType, writeGguf } from "../../../src/engine";
+import { encodeIvec } from "../../../src/engine";
+import { makeVector } from "../../../src/engine";
 import { craftExternalModel, craftModelWithNodes, hiddenExternalNodes, TINY_LLAMA } from "../helpers/craftedModels";
 
 const TINY = TINY_LLAMA;

@@ -5,9 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../../src/cli/main";
 import type { Io } from "../../../src/cli/common";
-import { readSafetensors } from "../../../src/engine/safetensors";
-import { saveVector } from "../../../src/engine/steer/ivec";
-import { makeVector } from "../../../src/engine/steer/vector";
+import { readSafetensors } from "../../../src/engine";
+import { saveVector } from "../../../src/engine";
+import { makeVector } from "../../../src/engine";
 import { waitFor } from "../../waitFor";
 
 const ROOT = path.join(__dirname, "..", "..", "..");

@@ -3,9 +3,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { IntrospectError } from "../../../src/engine/types";
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../../src/engine/safetensors";
-import { f16ToF32 } from "../../../src/engine/half";
+import { IntrospectError } from "../../../src/engine";
+import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../../src/engine";
+import { f16ToF32 } from "../../../src/engine";
 
 const PY = "/usr/bin/python3";
 const SCRIPT = path.join(__dirname, "safetensors_py.py");

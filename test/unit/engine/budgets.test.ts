@@ -5,8 +5,8 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { runCli as cli } from "../helpers/host";
 import { openModel, IntrospectError } from "../../../src/engine";
-import { generate } from "../../../src/engine/generate/generate";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
+import { generate } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const DEMO = path.join(ROOT, "models", "demo-llama");

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { cacheMaxBytes, DEFAULT_CACHE_MAX_BYTES, ownBytes, pruneModels } from "../../../src/engine/model/editCache";
-import { openModel } from "../../../src/engine/model/open";
+import { openModel } from "../../../src/engine";
 
 const ZOO = path.join(__dirname, "../../fixtures/zoo");
 

@@ -4,8 +4,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { describeModelFolder, hubCacheDir, listCandidateModels, modelName } from "../../../src/engine/model/candidates";
-import { openModel } from "../../../src/engine/model/open";
+import { describeModelFolder, hubCacheDir, listCandidateModels, modelName } from "../../../src/engine";
+import { openModel } from "../../../src/engine";
 import { resolveOnnxFile } from "../../../src/server/handlers/model";
 import { addHubRepo } from "../helpers/fakeHub";
 

@@ -2,7 +2,7 @@
 // tensors: logits, every captured site, and the steering and patching cases, within tolerance.
 import * as assert from "assert";
 import * as path from "path";
-import { findFaithCases, faithfulnessOf, formatFaithTable, type FaithRow } from "../../../src/engine/model/faithfulness";
+import { findFaithCases, faithfulnessOf, formatFaithTable, type FaithRow } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

@@ -8,10 +8,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { openModel, unembedResidual, IntrospectError, type LoadedModel } from "../../../src/engine";
-import { findFaithCases, faithfulnessOf, formatFaithTable } from "../../../src/engine/model/faithfulness";
-import { generate, modelDecoderFactory } from "../../../src/engine/generate";
-import { parseSafetensors, toFloat32, type SafeTensor } from "../../../src/engine/safetensors";
-import type { HookName } from "../../../src/engine/types";
+import { findFaithCases, faithfulnessOf, formatFaithTable } from "../../../src/engine";
+import { generate, modelDecoderFactory } from "../../../src/engine";
+import { parseSafetensors, toFloat32, type SafeTensor } from "../../../src/engine";
+import type { HookName } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const GENAI = path.join(ROOT, "test", "fixtures", "genai");

@@ -7,12 +7,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import { logitLens } from "../../../src/engine/model/lens";
-import { generate, modelDecoderFactory } from "../../../src/engine/generate";
-import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
-import { patchingSweep } from "../../../src/engine/patch/sweep";
-import type { HookName } from "../../../src/engine/types";
+import { openModel } from "../../../src/engine";
+import { logitLens } from "../../../src/engine";
+import { generate, modelDecoderFactory } from "../../../src/engine";
+import { modelPatchRunner } from "../../../src/engine";
+import { patchingSweep } from "../../../src/engine";
+import type { HookName } from "../../../src/engine";
 import { addHubRepo } from "../helpers/fakeHub";
 
 const ROOT = path.resolve(__dirname, "../../..");

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openModel, IntrospectError } from "../../../src/engine";
-import { zooCases } from "../../../src/engine/model/faithfulness";
+import { zooCases } from "../../../src/engine";
 import { runCli as cli } from "../helpers/host";
 
 const ROOT = path.join(__dirname, "..", "..", "..");

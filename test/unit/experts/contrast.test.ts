@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
-import { parsePromptFile, type ContrastBlock } from "../../../src/engine/promptfile";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
+import { parsePromptFile, type ContrastBlock } from "../../../src/engine";
 import { expertContrast, metricEffect, normalCdf, rankExperts, topOff } from "../../../src/engine/experts/contrast";
 
 const ROOT = path.resolve(__dirname, "../../..");

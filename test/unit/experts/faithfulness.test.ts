@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
-import type { ExpertIntervention } from "../../../src/engine/experts/interventions";
+import { readSafetensors, toFloat32 } from "../../../src/engine";
+import type { ExpertIntervention } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const REF = path.join(ROOT, "test/fixtures/reference");

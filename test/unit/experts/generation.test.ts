@@ -7,10 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
-import { generate, generatePaired } from "../../../src/engine/generate/generate";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
-import type { ExpertIntervention } from "../../../src/engine/experts/interventions";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
+import { generate, generatePaired } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
+import type { ExpertIntervention } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

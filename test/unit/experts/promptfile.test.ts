@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { openModel } from "../../../src/engine";
-import { parsePromptFile } from "../../../src/engine/promptfile";
-import { interventionsFromFile } from "../../../src/engine/experts/fromFile";
+import { parsePromptFile } from "../../../src/engine";
+import { interventionsFromFile } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

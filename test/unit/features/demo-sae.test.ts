@@ -17,10 +17,10 @@ import {
   readFeatures,
   scanCorpus,
   type Dictionary,
-} from "../../../src/engine/features";
-import { buildFromContrast } from "../../../src/engine/steer/from-model";
-import { toContrastSpec } from "../../../src/engine/promptfile";
-import type { ContrastBlock, PromptBlock } from "../../../src/engine/promptfile/model";
+} from "../../../src/engine";
+import { buildFromContrast } from "../../../src/engine";
+import { toContrastSpec } from "../../../src/engine";
+import type { ContrastBlock, PromptBlock } from "../../../src/engine";
 import { ROOT, demoBlock, useDemoModel } from "../helpers/demoModel";
 
 const SAE = path.join(ROOT, "models/demo-llama/saes/blocks.2.hook_resid_post");

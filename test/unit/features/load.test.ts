@@ -4,9 +4,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { decode, encode, fitToModel, loadDictionary, read, siteForHook, type Dictionary } from "../../../src/engine/features";
-import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
-import { IntrospectError } from "../../../src/engine/types";
+import { decode, encode, fitToModel, loadDictionary, read, siteForHook, type Dictionary } from "../../../src/engine";
+import { readSafetensors, toFloat32 } from "../../../src/engine";
+import { IntrospectError } from "../../../src/engine";
 import { ROOT, useDemoModel } from "../helpers/demoModel";
 
 const FIX = path.join(ROOT, "test/fixtures/features");

@@ -15,8 +15,8 @@ import {
   saveSaeLens,
   snmf,
   trainSae,
-} from "../../../src/engine/features";
-import { IntrospectError } from "../../../src/engine/types";
+} from "../../../src/engine";
+import { IntrospectError } from "../../../src/engine";
 import { ROOT, useDemoModel } from "../helpers/demoModel";
 
 const CORPUS = path.join(ROOT, "models/data/feature-corpus.jsonl");

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { resolveOnnxFile } from "../../../src/server/handlers/model";
 import { describe as statusText } from "../../../src/extension/statusText";
-import type { ModelInfo } from "../../../src/engine/types";
+import type { ModelInfo } from "../../../src/engine";
 
 describe("model host: resolving the configured model", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "introspect-resolve-"));

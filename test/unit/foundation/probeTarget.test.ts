@@ -2,7 +2,7 @@
 // blocks in .introspect files, located by the host's PromptTargetRequest answer) and the way back
 // from text offsets to document positions.
 import * as assert from "assert";
-import { parsePromptFile } from "../../../src/engine/promptfile";
+import { parsePromptFile } from "../../../src/engine";
 import { probeTarget, promptTextTarget, type DocumentLike } from "../../../src/extension/probe/target";
 import { promptTarget, promptTexts } from "../../../src/server/language/promptQueries";
 

@@ -1,11 +1,11 @@
 import * as assert from "assert";
-import { Decoder, DecoderFactory } from "../../../src/engine/generate/decoder";
-import { generate, generatePaired, PairedStep } from "../../../src/engine/generate/generate";
-import { entropy, klDivergence, logSoftmax, probabilityMass, softmax, topK } from "../../../src/engine/generate/readout";
-import { makeSampler, mulberry32 } from "../../../src/engine/generate/sample";
-import { steeringSweep } from "../../../src/engine/generate/sweep";
-import { makeVector } from "../../../src/engine/steer/vector";
-import { IntrospectError } from "../../../src/engine/types";
+import { Decoder, DecoderFactory } from "../../../src/engine";
+import { generate, generatePaired, PairedStep } from "../../../src/engine";
+import { entropy, klDivergence, logSoftmax, probabilityMass, softmax, topK } from "../../../src/engine";
+import { makeSampler, mulberry32 } from "../../../src/engine";
+import { steeringSweep } from "../../../src/engine";
+import { makeVector } from "../../../src/engine";
+import { IntrospectError } from "../../../src/engine";
 
 const V = 6;
 const SITE = "blocks.0.hook_resid_post";

@@ -3,12 +3,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import type { LoadedModel } from "../../../src/engine/model/loaded";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
-import { generate, generatePaired } from "../../../src/engine/generate/generate";
-import { steeringSweep } from "../../../src/engine/generate/sweep";
-import { makeVector } from "../../../src/engine/steer/vector";
+import { openModel } from "../../../src/engine";
+import type { LoadedModel } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
+import { generate, generatePaired } from "../../../src/engine";
+import { steeringSweep } from "../../../src/engine";
+import { makeVector } from "../../../src/engine";
 
 const DIR = path.resolve(__dirname, "../../fixtures/local/tiny-llama");
 

@@ -2,12 +2,12 @@
 // slider move): taking steps from it changes no number, and cancelled or failed generations
 // never leave it holding steps that a fresh run would not compute.
 import * as assert from "assert";
-import type { Decoder, DecoderFactory } from "../../../src/engine/generate/decoder";
-import { generate, generatePaired, type GeneratedToken, type PairedOptions, type PairedStep } from "../../../src/engine/generate/generate";
-import type { SamplingOptions } from "../../../src/engine/generate/sample";
-import { UnsteeredCache, UnsteeredRun } from "../../../src/engine/generate/unsteered";
-import { makeVector } from "../../../src/engine/steer/vector";
-import { IntrospectError, throwIfCancelled, type CancelToken } from "../../../src/engine/types";
+import type { Decoder, DecoderFactory } from "../../../src/engine";
+import { generate, generatePaired, type GeneratedToken, type PairedOptions, type PairedStep } from "../../../src/engine";
+import type { SamplingOptions } from "../../../src/engine";
+import { UnsteeredCache, UnsteeredRun } from "../../../src/engine";
+import { makeVector } from "../../../src/engine";
+import { IntrospectError, throwIfCancelled, type CancelToken } from "../../../src/engine";
 
 const V = 7;
 const SITE = "blocks.0.hook_resid_post";

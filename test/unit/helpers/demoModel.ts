@@ -3,10 +3,10 @@
 // demo workspace's prompt files.
 import * as fs from "fs";
 import * as path from "path";
-import type { LoadedModel } from "../../../src/engine/model/loaded";
-import { openModel } from "../../../src/engine/model/open";
-import { findBlock, parsePromptFile, type Block } from "../../../src/engine/promptfile";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import type { LoadedModel } from "../../../src/engine";
+import { openModel } from "../../../src/engine";
+import { findBlock, parsePromptFile, type Block } from "../../../src/engine";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 export const DEMO_LLAMA = path.join(ROOT, "models/demo-llama");

@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
-import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
+import { readSafetensors, toFloat32 } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const REF = path.join(ROOT, "test/fixtures/reference");

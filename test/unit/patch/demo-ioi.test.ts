@@ -2,10 +2,10 @@
 // the corrupted run restores the answer from the changed name's position in early layers and
 // from the final position in late layers.
 import * as assert from "assert";
-import { toPatchSpec } from "../../../src/engine/promptfile";
-import type { PatchBlock } from "../../../src/engine/promptfile/model";
-import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
-import { patchingSweep } from "../../../src/engine/patch/sweep";
+import { toPatchSpec } from "../../../src/engine";
+import type { PatchBlock } from "../../../src/engine";
+import { modelPatchRunner } from "../../../src/engine";
+import { patchingSweep } from "../../../src/engine";
 import { demoBlock, useDemoModel } from "../helpers/demoModel";
 
 function argmax(a: ArrayLike<number>, from: number, n: number): number {

@@ -3,10 +3,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
-import { patchingSweep } from "../../../src/engine/patch/sweep";
-import type { PatchSiteKind } from "../../../src/engine/patch/spec";
+import { openModel } from "../../../src/engine";
+import { modelPatchRunner } from "../../../src/engine";
+import { patchingSweep } from "../../../src/engine";
+import type { PatchSiteKind } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const MODELS = [

@@ -4,7 +4,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { readSafetensors, toFloat32 } from "../../../src/engine/safetensors";
+import { readSafetensors, toFloat32 } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 

@@ -1,10 +1,10 @@
 // Patched logits against the PyTorch reference patching case of every model that has one.
 import * as assert from "assert";
-import { openModel } from "../../../src/engine/model/open";
-import { toleranceFor } from "../../../src/engine/model/faithfulness";
-import { modelPatchRunner } from "../../../src/engine/patch/model-runner";
-import { patchingSweep } from "../../../src/engine/patch/sweep";
-import { parseHookName } from "../../../src/engine/types";
+import { openModel } from "../../../src/engine";
+import { toleranceFor } from "../../../src/engine";
+import { modelPatchRunner } from "../../../src/engine";
+import { patchingSweep } from "../../../src/engine";
+import { parseHookName } from "../../../src/engine";
 import { findReferenceCases, patchingCase } from "./reference-files";
 
 describe("patch/reference", () => {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import { ToyModel } from "./toy-model";
-import { patchingSweep, defaultAnswers, PatchProgress } from "../../../src/engine/patch/sweep";
-import { alignPositions } from "../../../src/engine/patch/spec";
-import { IntrospectError } from "../../../src/engine/types";
+import { patchingSweep, defaultAnswers, PatchProgress } from "../../../src/engine";
+import { alignPositions } from "../../../src/engine";
+import { IntrospectError } from "../../../src/engine";
 
 const clean = [1, 2, 3, 4, 5];
 const corrupt = [1, 2, 7, 4, 5];

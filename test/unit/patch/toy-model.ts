@@ -1,8 +1,8 @@
 // A tiny deterministic transformer-shaped model in plain TypeScript, so the patching sweep's
 // bookkeeping (alignment, masks, batching, skipping) can be checked against brute force.
 
-import { HookName } from "../../../src/engine/types";
-import { BatchPatch, PatchRunner } from "../../../src/engine/patch/sweep";
+import { HookName } from "../../../src/engine";
+import { BatchPatch, PatchRunner } from "../../../src/engine";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -4,8 +4,8 @@
 import { existsSync } from "fs";
 import * as path from "path";
 import type { LanguageModelFacade } from "../../../src/server/language/facade";
-import type { ModelInfo, Token } from "../../../src/engine/types";
-import { loadTokenizer } from "../../../src/engine/tokenizer";
+import type { ModelInfo, Token } from "../../../src/engine";
+import { loadTokenizer } from "../../../src/engine";
 
 const ROOT = path.join(__dirname, "../../..");
 // INTROSPECT_TEST_TOKENIZER=<folder> runs the tests against another tokenizer.

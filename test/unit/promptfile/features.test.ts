@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { CompletionItemKind, DiagnosticSeverity, SymbolKind, type Diagnostic } from "vscode-languageserver";
-import { parsePromptFile, type PromptFile, type Range } from "../../../src/engine/promptfile";
+import { parsePromptFile, type PromptFile, type Range } from "../../../src/engine";
 import { PromptFileCommands, type BuildVectorArgs, type ProbeTextArgs, type RunPatchingArgs } from "../../../src/protocol/promptFile";
 import { computeCodeLenses } from "../../../src/server/language/codeLens";
 import { computeCompletions } from "../../../src/server/language/completion";

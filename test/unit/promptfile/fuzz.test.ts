@@ -13,7 +13,7 @@ import {
   type Position,
   type PromptFile,
   type Range,
-} from "../../../src/engine/promptfile";
+} from "../../../src/engine";
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

@@ -3,9 +3,9 @@
 import * as assert from "assert";
 import { existsSync } from "fs";
 import * as path from "path";
-import { buildProbeResult } from "../../../src/engine/analysis/probe";
-import { parsePromptFile } from "../../../src/engine/promptfile";
-import type { ModelState } from "../../../src/engine/types";
+import { buildProbeResult } from "../../../src/engine";
+import { parsePromptFile } from "../../../src/engine";
+import type { ModelState } from "../../../src/engine";
 import type { LoadedModel as HostModel } from "../../../src/server/context";
 import { createEngineModelAccess } from "../../../src/server/engineModel";
 import { ProbeValueStore } from "../../../src/server/language/engineFacade";

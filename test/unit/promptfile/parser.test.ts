@@ -12,7 +12,7 @@ import {
   type PatchBlock,
   type PromptBlock,
   type Range,
-} from "../../../src/engine/promptfile";
+} from "../../../src/engine";
 
 const r = (l: number, a: number, b: number, l2 = l): Range => ({ start: { line: l, character: a }, end: { line: l2, character: b } });
 const codes = (src: string) => parsePromptFile(src).diagnostics.map((d) => d.code);

@@ -2,7 +2,7 @@
 // information below, one lens per scored prompt, the reference's error on the option's line.
 import { strict as assert } from "assert";
 import { DiagnosticSeverity } from "vscode-languageserver";
-import { parsePromptFile } from "../../../src/engine/promptfile";
+import { parsePromptFile } from "../../../src/engine";
 import { shiftDiagnostics, shiftLenses, type ShiftScore } from "../../../src/server/language/shift";
 
 const FILE = [

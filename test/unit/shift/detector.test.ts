@@ -6,17 +6,9 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { parsePromptFile } from "../../../src/engine/promptfile";
-import {
-  auroc,
-  evaluateDetectors,
-  fitDetectors,
-  fitReference,
-  layerFeatures,
-  mahalanobis,
-  quantile,
-} from "../../../src/engine/shift/detector";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { parsePromptFile } from "../../../src/engine";
+import { auroc, evaluateDetectors, fitDetectors, fitReference, layerFeatures, mahalanobis, quantile } from "../../../src/engine";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
 import { readPrompts } from "../../../src/cli/shift";
 
 const ROOT = path.resolve(__dirname, "../../..");

@@ -7,9 +7,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { IntrospectError, openModel, type LoadedModel } from "../../../src/engine";
-import { diffModels, summarise, type ModelDiff } from "../../../src/engine/shift/diff";
-import { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable } from "../../../src/engine/shift/fidelity";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { diffModels, summarise, type ModelDiff } from "../../../src/engine";
+import { FIDELITY_TEXTS, fidelityBadge, fidelityUnavailable } from "../../../src/engine";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const LLAMA = path.join(ROOT, "models/demo-llama");

@@ -6,8 +6,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { mlpSites, pplSparsity, sparsityPerLayer } from "../../../src/engine/shift/sparsity";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { mlpSites, pplSparsity, sparsityPerLayer } from "../../../src/engine";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const TEXTS = fs

@@ -6,8 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ProtocolConnection } from "vscode-languageserver-protocol/node";
 import { startHost, type StartedHost } from "../helpers/host";
-import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine/promptfile";
-import type { ContrastBlock } from "../../../src/engine/promptfile/model";
+import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine";
+import type { ContrastBlock } from "../../../src/engine";
 import { ConfigureRequest, ProbeRequest, SteerBuildRequest, SteerGenerateRequest } from "../../../src/protocol/lsp";
 
 const ROOT = path.join(__dirname, "../../..");

@@ -13,9 +13,9 @@ import {
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
 import { CancellationTokenSource } from "vscode-languageserver-protocol";
-import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine/promptfile";
-import type { ContrastBlock } from "../../../src/engine/promptfile/model";
-import { GgufType, writeGguf } from "../../../src/engine/steer";
+import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine";
+import type { ContrastBlock } from "../../../src/engine";
+import { GgufType, writeGguf } from "../../../src/engine";
 import {
   ConfigureRequest,
   SteerBuildRequest,

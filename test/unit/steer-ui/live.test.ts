@@ -3,11 +3,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { openModel } from "../../../src/engine/model/open";
-import { loadTokenizer } from "../../../src/engine/tokenizer";
-import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine/promptfile";
-import type { ContrastBlock } from "../../../src/engine/promptfile/model";
-import { buildFromContrast } from "../../../src/engine/steer";
+import { openModel } from "../../../src/engine";
+import { loadTokenizer } from "../../../src/engine";
+import { findBlock, parsePromptFile, toContrastSpec } from "../../../src/engine";
+import type { ContrastBlock } from "../../../src/engine";
+import { buildFromContrast } from "../../../src/engine";
 import { LiveSteering, PassGate } from "../../../src/server/handlers/steerLive";
 import type { SteerStep } from "../../../src/protocol/lsp";
 

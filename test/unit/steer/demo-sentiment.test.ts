@@ -2,12 +2,12 @@
 // probability of positive words on the next token monotonically with the strength, and
 // negative strengths lower it (raising the negative words).
 import * as assert from "assert";
-import { toContrastSpec } from "../../../src/engine/promptfile";
-import type { ContrastBlock } from "../../../src/engine/promptfile/model";
-import { buildFromContrast, wordTokenIds } from "../../../src/engine/steer/from-model";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
-import { steeringSweep } from "../../../src/engine/generate/sweep";
-import { probabilityMass } from "../../../src/engine/generate/readout";
+import { toContrastSpec } from "../../../src/engine";
+import type { ContrastBlock } from "../../../src/engine";
+import { buildFromContrast, wordTokenIds } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
+import { steeringSweep } from "../../../src/engine";
+import { probabilityMass } from "../../../src/engine";
 import { demoBlock, useDemoModel } from "../helpers/demoModel";
 
 const POSITIVE = ["wonderful", "great", "good", "lovely", "excellent", "amazing", "fantastic", "perfect", "delightful", "enjoyable"];

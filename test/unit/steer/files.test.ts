@@ -2,12 +2,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { makeVector, withLayerWeights } from "../../../src/engine/steer/vector";
-import { decodeIvec, encodeIvec, loadVector, saveVector } from "../../../src/engine/steer/ivec";
-import { GgufType, readGguf, writeGguf } from "../../../src/engine/steer/gguf";
-import { f16ToF32 } from "../../../src/engine/half";
-import { exportControlVector, importControlVector } from "../../../src/engine/steer/controlvector";
-import { ModelInfo } from "../../../src/engine/types";
+import { makeVector, withLayerWeights } from "../../../src/engine";
+import { decodeIvec, encodeIvec, loadVector, saveVector } from "../../../src/engine";
+import { GgufType, readGguf, writeGguf } from "../../../src/engine";
+import { f16ToF32 } from "../../../src/engine";
+import { exportControlVector, importControlVector } from "../../../src/engine";
+import { ModelInfo } from "../../../src/engine";
 
 const info: ModelInfo = {
   id: "toy",

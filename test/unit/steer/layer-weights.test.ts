@@ -6,11 +6,11 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { PYTHON, ROOT } from "../../../bench/lib/models";
-import { generate } from "../../../src/engine/generate/generate";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
-import { toleranceFor } from "../../../src/engine/model/faithfulness";
-import { openModel } from "../../../src/engine/model/open";
-import { makeVector, steerAdditions, withLayerWeights } from "../../../src/engine/steer/vector";
+import { generate } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
+import { toleranceFor } from "../../../src/engine";
+import { openModel } from "../../../src/engine";
+import { makeVector, steerAdditions, withLayerWeights } from "../../../src/engine";
 import { findReferenceCases, steeringCase } from "../patch/reference-files";
 
 describe("steer/per-layer weights against PyTorch", function () {

@@ -1,10 +1,10 @@
 // Steered logits and greedy generation against the PyTorch reference steering case.
 import * as assert from "assert";
-import { openModel } from "../../../src/engine/model/open";
-import { toleranceFor } from "../../../src/engine/model/faithfulness";
-import { modelDecoderFactory } from "../../../src/engine/generate/model-decoder";
-import { generate } from "../../../src/engine/generate/generate";
-import { makeVector, steerAdditions } from "../../../src/engine/steer/vector";
+import { openModel } from "../../../src/engine";
+import { toleranceFor } from "../../../src/engine";
+import { modelDecoderFactory } from "../../../src/engine";
+import { generate } from "../../../src/engine";
+import { makeVector, steerAdditions } from "../../../src/engine";
 import { findReferenceCases, steeringCase } from "../patch/reference-files";
 
 describe("steer/reference", () => {

@@ -11,9 +11,9 @@ import {
   checkVectorFits,
   atLayer,
   l2norm,
-} from "../../../src/engine/steer/vector";
-import { diffOfMeans, fromPair, pcaOfPairs, pool } from "../../../src/engine/steer/build";
-import { ModelInfo } from "../../../src/engine/types";
+} from "../../../src/engine";
+import { diffOfMeans, fromPair, pcaOfPairs, pool } from "../../../src/engine";
+import { ModelInfo } from "../../../src/engine";
 
 const f = (...x: number[]) => Float32Array.from(x);
 const info: ModelInfo = {

@@ -2,7 +2,7 @@
 
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { loadTokenizer, tokensInRange, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { loadTokenizer, tokensInRange, type TextTokenizer } from "../../../src/engine";
 import { FIXTURES, assertExactTiling, assertMonotone, q, uncovered } from "./helpers";
 
 const PIECES = [

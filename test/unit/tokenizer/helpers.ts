@@ -2,8 +2,8 @@
 
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import type { Token } from "../../../src/engine/types";
-import type { TextTokenizer } from "../../../src/engine/tokenizer";
+import type { Token } from "../../../src/engine";
+import type { TextTokenizer } from "../../../src/engine";
 
 export const FIXTURES = path.join(__dirname, "..", "..", "fixtures", "tokenizers");
 export const DEMO_LLAMA = path.join(__dirname, "..", "..", "..", "models", "demo-llama");

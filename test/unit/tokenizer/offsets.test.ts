@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadTokenizer, type TextTokenizer } from "../../../src/engine/tokenizer";
+import { loadTokenizer, type TextTokenizer } from "../../../src/engine";
 import { DEMO_LLAMA, FIXTURES, HARD_TEXTS, assertExactTiling, assertMonotone, q, spanGroups, uncovered } from "./helpers";
 
 const show = (text: string, toks: { id: number; span: { start: number; end: number } }[]): string[] =>

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { IntrospectError } from "../../../src/engine/types";
-import { TOKENIZER_MISSING, loadTokenizer, spanOfTokens, tokensInRange } from "../../../src/engine/tokenizer";
+import { IntrospectError } from "../../../src/engine";
+import { TOKENIZER_MISSING, loadTokenizer, spanOfTokens, tokensInRange } from "../../../src/engine";
 import { FIXTURES } from "./helpers";
 
 describe("tokensInRange / spanOfTokens", () => {

@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { answer, outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
 import { makeFixture, sampleTexts } from "../../webview/fixture";
 import { assembleProbeResult } from "../../../src/engine/analysis/assemble";
-import { buildProbeResult } from "../../../src/engine/analysis/probe";
+import { buildProbeResult } from "../../../src/engine";
 import { openModel } from "../../../src/engine";
 import { eventually, waitFor } from "../../waitFor";
 

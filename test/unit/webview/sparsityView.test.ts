@@ -7,7 +7,7 @@ import * as path from "path";
 import { answer, outputDir, postToPage, startHarness, type Harness } from "../../webview/harness";
 import { makeFixture, sampleTexts } from "../../webview/fixture";
 import { openModel } from "../../../src/engine";
-import { pplSparsityOfRows, sparsityOfRows } from "../../../src/engine/shift/sparsity";
+import { pplSparsityOfRows, sparsityOfRows } from "../../../src/engine";
 import type { SparsityResult } from "../../../src/protocol/lsp";
 import { eventually } from "../../waitFor";
 
