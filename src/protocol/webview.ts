@@ -36,6 +36,8 @@ export interface WebviewRequests {
   "introspect/export": { params: ExportRequest; result: { path: string } };
   /** Patching panel -> extension: top next tokens of the shown run's corrupted prompt with one cell patched. */
   "introspect/patchCell": { params: { site: PatchSiteKind; layer: number; position: number }; result: PatchCellResult };
+  /** Patching panel -> extension: the shown run's layer x head grid, each head's attn.hook_z patched from clean. */
+  "introspect/patchHeads": { params: Record<string, never>; result: import("./headPatch").HeadPatchData };
   /** Probe panel -> extension: act on an expert from the expert view (listed in the steering panel). */
   "introspect/expertIntervene": { params: { intervention: ExpertIntervention }; result: { label: string } };
   /** Expert ranking panel -> extension: the metric effect of switching the top-n experts off (src/protocol/expertRanking.ts). */
@@ -61,6 +63,13 @@ export interface WebviewRequests {
 
 export type RequestMethod = keyof WebviewRequests;
 
+/** A pinned probe and what it was of: a prompt block ("demo.introspect · clean") or a selection. */
+export interface ProbePin {
+  key: string;
+  label: string;
+  result: ProbeResult;
+}
+
 /** Extension -> webview. */
 export type ToWebview =
   /** Extension -> info panel: what the model host said about itself and the model. */
@@ -68,7 +77,14 @@ export type ToWebview =
   /** Extension -> any panel: the host's model state changed (same payload as introspect/status). */
   | { type: "introspect/state"; state: ModelInfoResult["state"] }
   /** Extension -> probe panel: a probe finished; the panel draws it (also re-sent after a reload). */
-  | { type: "introspect/probeResult"; result: ProbeResult; pinned?: ProbeResult }
+  | {
+      type: "introspect/probeResult";
+      result: ProbeResult;
+      pinned?: ProbeResult;
+      /** Every pin (the first is `pinned`), each labelled by its prompt block or selection; and the blocks with a saved result. */
+      pins?: ProbePin[];
+      blocks?: { key: string; label: string; current: boolean }[];
+    }
   /** Extension -> probe panel: a probe started (message) or failed (error sentence). */
   | {
       type: "introspect/probeStatus";
@@ -112,7 +128,9 @@ export type FromWebview =
   /** Steering view -> extension: a button (save, negate, sweep, load, export GGUF, ...). */
   | { type: "introspect/steerAction"; action: SteerAction }
   /** Probe panel -> extension: pin the result shown (kept for comparison, across reloads), or unpin. */
-  | { type: "introspect/pin"; pin: boolean }
+  | { type: "introspect/pin"; pin: boolean; probeId?: string }
+  /** Probe panel -> extension: show the saved result of another prompt block (ProbePin.key). */
+  | { type: "introspect/showBlock"; key: string }
   /** Any panel -> extension: a button under a failure sentence (Select Model, Open Settings, Show Log, Restart Model Host). */
   | { type: "introspect/failureAction"; action: FailureAction }
   /** Probe panel -> extension: "Compare with…" on the shown probe, or close its comparison. */

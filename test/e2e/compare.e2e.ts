@@ -63,13 +63,9 @@ describe("Introspect: two pinned probes side by side (code-server)", function ()
     await eventually("the pair after a reload", () => again.locator('[data-view="compare"] .compare-side').count(), 2, {
       timeoutMs: 120000,
     });
-    // Unpin: the current probe's button pins it in place of the old pin, then Unpin drops the pin, and
-    // the comparison goes away (later specs, which share this session, see no pin).
-    await again.locator('button[data-control="pin"]', { hasText: /^Pin$/ }).first().click();
-    await again
-      .locator('button[data-control="pin"]', { hasText: /^Unpin$/ })
-      .first()
-      .click();
+    // Unpin the pinned probe from its side's ×: the comparison goes away (later specs, which share
+    // this session, see no pin).
+    await again.locator('[data-view="compare"] button[data-control="unpin-one"]').click();
     await again.locator('button[data-control="pin"]', { hasText: /^Pin$/ }).first().waitFor({ timeout: 30000 });
     await eventually("no comparison after Unpin", () => again.locator('[data-view="compare"]').count(), 0, { timeoutMs: 30000 });
   });

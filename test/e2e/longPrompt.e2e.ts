@@ -72,6 +72,13 @@ describe("Introspect: a 1,000-token probe (code-server)", function () {
     console.log(`      full width: every ${step}th label, ${shown} labels for ${N} columns`);
     assert.ok(step > 1, "labels are thinned at 1,000 columns");
     assert.ok(shown >= 10, `labels do not vanish: ${shown}`);
+    // More columns than pixels: drawn binned (each pixel the strongest of its columns), not scrolled.
+    const perPixel = Number(await heat.getAttribute("data-cols-per-pixel"));
+    console.log(
+      `      ${perPixel} columns per pixel; minimap of ${await heat.locator("img.zoom-minimap").getAttribute("data-cols")} columns`,
+    );
+    assert.ok(perPixel > 1, `binned: ${perPixel} columns per pixel`);
+    assert.strictEqual(await heat.locator("img.zoom-minimap").getAttribute("data-cols"), String(N), "the minimap holds every column");
     await heat.scrollIntoViewIfNeeded();
     await shotBothThemes(session(), "long prompt 1000 tokens full width", [frame]);
 

@@ -14,6 +14,10 @@ export interface GridContext {
   onSelect(site: PatchSiteKind, li: number, pi: number): void;
   /** Cell to keep selected across redraws while cells stream in. */
   selected?: { site: PatchSiteKind; li: number; pi: number };
+  /** The colour scale's half-width, held while cells stream in (scaleLock.ts); undefined fits the data. */
+  span?: number;
+  /** Extra controls beside the legend (the rescale button). */
+  legendExtra?: HTMLElement | null;
 }
 
 export function formatValue(m: PatchMetricName, v: number): string {
@@ -21,12 +25,23 @@ export function formatValue(m: PatchMetricName, v: number): string {
   return m === "pCorrect" ? pct(v) : fmt(v, 3);
 }
 
-/** One scale for every site: symmetric around zero; normalised at least [-1, 1], p(correct) fixed [-1, 1]. */
-export function sharedScale(run: PatchRun, m: PatchMetricName): ColorScale {
-  if (m === "pCorrect") return scaleFor(new Float32Array(0), "rdbu", [-1, 1]);
-  let a =
-    m === "normalised" ? 1 : Math.max(Math.abs(run.header.baselines.clean.logitDiff), Math.abs(run.header.baselines.corrupt.logitDiff));
+/** The scale's half-width before any cell is known: 1 for normalised and p(correct), the larger baseline otherwise. */
+export function startSpan(run: PatchRun, m: PatchMetricName): number {
+  if (m !== "logitDiff") return 1;
+  return Math.max(Math.abs(run.header.baselines.clean.logitDiff), Math.abs(run.header.baselines.corrupt.logitDiff)) || 1;
+}
+
+/** The largest |value| of metric m over every site's cells so far (at least the start span). */
+export function dataSpan(run: PatchRun, m: PatchMetricName): number {
+  let a = startSpan(run, m);
+  if (m === "pCorrect") return a;
   for (const g of Object.values(run.grids)) for (const v of g![m]) if (Number.isFinite(v)) a = Math.max(a, Math.abs(v));
+  return a;
+}
+
+/** One scale for every site, symmetric around zero: `span` when held, else fitted to the cells. */
+export function sharedScale(run: PatchRun, m: PatchMetricName, span?: number): ColorScale {
+  const a = span ?? dataSpan(run, m);
   return scaleFor(new Float32Array(0), "rdbu", [-a, a]);
 }
 
@@ -45,13 +60,22 @@ export function positionLabel(run: PatchRun, pi: number): string {
 export function gridViews(ctx: GridContext): HTMLElement {
   const { run, metric } = ctx;
   const h = run.header;
-  const scale = sharedScale(run, metric);
+  const scale = sharedScale(run, metric, ctx.span);
   const info = PATCH_METRICS.find((x) => x.name === metric)!;
   const wrap = el(
     "div",
-    { class: "grids" },
+    { class: "grids", data: { scaleSpan: scale.hi } },
     el("p", { class: "muted explain", text: info.explain }),
-    legend(scale, info.label, (v) => formatValue(metric, v)),
+    el(
+      "div",
+      { class: "legend-row" },
+      legend(scale, info.label, (v) => formatValue(metric, v)),
+      ctx.legendExtra ?? null,
+    ),
+    el("p", {
+      class: "muted small axis-note",
+      text: "Columns are positions of the corrupted prompt (its tokens label them); the clean token patched in is in each cell's tooltip.",
+    }),
   );
   for (const site of h.runSites) {
     const g = run.grids[site];
@@ -61,7 +85,7 @@ export function gridViews(ctx: GridContext): HTMLElement {
     const short = shortSite(site);
     const hm = new Heatmap({
       name: `patch-${short}`,
-      label: `${short}: ${info.label}, layers by positions`,
+      label: `${short}: ${info.label}, layers by corrupted-prompt positions`,
       rows: h.layers.length,
       cols: P,
       pixels: pixelsFromValues(values, scale),
@@ -78,7 +102,12 @@ export function gridViews(ctx: GridContext): HTMLElement {
     const section = el(
       "section",
       { class: "site", data: { site: short, finished, cells: h.layers.length * P } },
-      el("h3", {}, short, el("span", { class: "muted small", text: `  ${site} · ${finished} / ${h.layers.length * P} cells` })),
+      el(
+        "h3",
+        {},
+        short,
+        el("span", { class: "muted small", text: `  ${site} · columns: corrupted prompt · ${finished} / ${h.layers.length * P} cells` }),
+      ),
       hm.root,
     );
     wrap.append(section);

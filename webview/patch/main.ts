@@ -22,7 +22,9 @@ import { tokenStrip } from "../shared/tokens";
 import { vscodeApi } from "../shared/vscodeApi";
 import { exportCsv, exportJson, exportPng } from "./exporting";
 import { gridViews, formatValue } from "./grids";
+import { HeadsSection } from "./heads";
 import { optionsForm } from "./options";
+import { ScaleLock } from "./scaleLock";
 
 interface UiState {
   metric?: PatchMetricName;
@@ -43,6 +45,8 @@ root.replaceChildren(
 );
 
 let run: PatchRun | undefined;
+const scaleLock = new ScaleLock();
+const heads = new HeadsSection(client);
 let selected: { site: PatchSiteKind; li: number; pi: number } | undefined;
 const gridsHost = el("div", { class: "grid-host" });
 const statusLine = el("span", { class: "status", attrs: { id: "patch-status", role: "status" } });
@@ -82,7 +86,17 @@ onThemeChange(() => renderGrids());
 function renderGrids(): void {
   if (!run) return;
   hideTooltip();
-  gridsHost.replaceChildren(gridViews({ run, metric: metricOf(), selected, onSelect: (site, li, pi) => void showCell(site, li, pi) }));
+  const m = metricOf();
+  gridsHost.replaceChildren(
+    gridViews({
+      run,
+      metric: m,
+      selected,
+      onSelect: (site, li, pi) => void showCell(site, li, pi),
+      span: scaleLock.span(run, m),
+      legendExtra: scaleLock.control(run, m, renderGrids),
+    }),
+  );
   root.dataset.done = String(run.done);
 }
 
@@ -199,6 +213,7 @@ function render(): void {
     toolbar,
     gridsHost,
     detail,
+    heads.render(run),
     optionsForm(run, (exp) => post({ type: "introspect/patchRerun", experiment: exp })),
   );
   renderGrids();

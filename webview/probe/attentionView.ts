@@ -1,4 +1,4 @@
-// Attention of one layer and head: selected query tokens down, key tokens across.
+// Attention of one layer and head: query tokens down (the selection, or the whole prompt), key tokens across.
 import type { AttentionData } from "../../src/protocol/probeData";
 import { legend, scaleFor } from "../shared/colors";
 import { button, el, fmt, select } from "../shared/dom";
@@ -22,9 +22,10 @@ export function attentionView(ctx: PanelContext): HTMLElement {
   const numHeads = Math.max(1, att.numHeads);
   let layer = att.layer;
   let head = att.head;
+  let queries: "selection" | "all" = "selection";
   const request = (): void => {
     body.replaceChildren(el("p", { class: "muted", text: `Loading layer ${layer}, head ${head}…` }));
-    ctx.client.request("introspect/probeAttention", { layer, head }).then(
+    ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(
       (a) => {
         att = reviveAttention(a);
         render();
@@ -50,6 +51,19 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       request();
     },
   );
+  const querySel = select(
+    "Queries",
+    [
+      { value: "selection", label: "selection" },
+      { value: "all", label: "whole prompt" },
+    ],
+    queries,
+    (v) => {
+      queries = v === "all" ? "all" : "selection";
+      request();
+    },
+  );
+  querySel.select.dataset.control = "attn-queries";
   layerSel.select.dataset.control = "attn-layer";
   headSel.select.dataset.control = "attn-head";
   root.append(
@@ -58,6 +72,7 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       { class: "toolbar" },
       layerSel.root,
       headSel.root,
+      querySel.root,
       button(
         "PNG",
         () => heatmap && void canvasPng(heatmap.canvas).then((png) => exportFile(ctx, "png", `attention-L${layer}-H${head}.png`, png)),
@@ -77,21 +92,23 @@ export function attentionView(ctx: PanelContext): HTMLElement {
     const values = att.pattern.data;
     const scale = scaleFor(values, "magma", [0, Math.max(1e-6, maxOf(values))]);
     const a = att;
+    const q0 = a.queryStart ?? r.selection.start;
+    const query = (i: number) => r.tokens[q0 + i];
     heatmap = new Heatmap({
       name: "attention",
       label: `Attention of layer ${a.layer} head ${a.head}, query tokens by key tokens`,
       rows: q,
       cols: keys,
-      pixels: pixelsFromValues(causal(values, q, keys, r.selection.start), scale),
-      rowLabel: (i) => tokenLabel(ctx.sel[i]).slice(0, 12),
+      pixels: pixelsFromValues(causal(values, q, keys, q0), scale),
+      rowLabel: (i) => tokenLabel(query(i)).slice(0, 12),
       colLabel: (k) => tokenLabel(r.tokens[k]),
-      describe: (i, k) => `${quoted(ctx.sel[i].text)} attends to ${quoted(r.tokens[k].text)}: ${fmt(values[i * keys + k])}`,
+      describe: (i, k) => `${quoted(query(i).text)} attends to ${quoted(r.tokens[k].text)}: ${fmt(values[i * keys + k])}`,
       tooltip: (i, k) => [
         el(
           "div",
           { class: "tip-title" },
           "query ",
-          el("code", { text: quoted(ctx.sel[i].text) }),
+          el("code", { text: quoted(query(i).text) }),
           " → key ",
           el("code", { text: quoted(r.tokens[k].text) }),
         ),

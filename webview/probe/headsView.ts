@@ -18,10 +18,25 @@ type SummaryMetric = keyof typeof SUMMARY_METRICS;
 type Pattern = Extract<AttentionData, { kind: "pattern" }>;
 
 /** The one place pattern data is fetched from (the probe's own layer/head comes with the result). */
-export function fetchHead(ctx: PanelContext, layer: number, head: number): Promise<AttentionData> {
+export function fetchHead(
+  ctx: PanelContext,
+  layer: number,
+  head: number,
+  queries: "selection" | "all" = "selection",
+): Promise<AttentionData> {
   const a = ctx.result.attention;
-  if (a && a.kind === "pattern" && a.layer === layer && a.head === head) return Promise.resolve(a);
-  return ctx.client.request("introspect/probeAttention", { layer, head }).then(reviveAttention);
+  if (queries === "selection" && a && a.kind === "pattern" && a.layer === layer && a.head === head) return Promise.resolve(a);
+  return ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(reviveAttention);
+}
+
+/** Marks head `h` of layer `l` in the grid and in the summary (linked hover); undefined clears. */
+function link(root: HTMLElement, at?: { l: number; h: number }): void {
+  root.querySelectorAll(".linked").forEach((e) => e.classList.remove("linked"));
+  root.dataset.linked = at ? `${at.l},${at.h}` : "";
+  if (!at) return;
+  const grid = root.querySelector<HTMLElement>("[data-heads-grid]");
+  if (grid?.dataset.layer === String(at.l)) grid.querySelector(`.head-tile[data-head="${at.h}"]`)?.classList.add("linked");
+  root.querySelector(`td.score[data-layer="${at.l}"][data-head="${at.h}"]`)?.classList.add("linked");
 }
 
 export function headsView(ctx: PanelContext): HTMLElement {
@@ -47,15 +62,47 @@ export function headsView(ctx: PanelContext): HTMLElement {
     },
   );
   layerSel.select.dataset.control = "heads-layer";
+  let queries: "selection" | "all" = "selection";
+  const querySel = select(
+    "Queries",
+    [
+      { value: "selection", label: "selection" },
+      { value: "all", label: "whole prompt" },
+    ],
+    queries,
+    (v) => {
+      queries = v === "all" ? "all" : "selection";
+      void drawLayer();
+    },
+  );
+  querySel.select.dataset.control = "heads-queries";
   const summary = el("div", { class: "heads-summary", data: { headsSummary: "" } });
-  root.append(el("div", { class: "toolbar" }, layerSel.root), grid, el("h3", { text: "Head × layer summary" }), summary);
+  root.append(el("div", { class: "toolbar" }, layerSel.root, querySel.root), grid, el("h3", { text: "Head × layer summary" }), summary);
+  // Linked hover: a head in the grid marks its summary cell and back; clicking a summary cell shows its layer.
+  grid.addEventListener("mouseover", (ev) => {
+    const tile = (ev.target as HTMLElement).closest<HTMLElement>(".head-tile");
+    if (tile) link(root, { l: Number(grid.dataset.layer), h: Number(tile.dataset.head) });
+  });
+  summary.addEventListener("mouseover", (ev) => {
+    const td = (ev.target as HTMLElement).closest<HTMLElement>("td.score");
+    if (td) link(root, { l: Number(td.dataset.layer), h: Number(td.dataset.head) });
+  });
+  summary.addEventListener("click", (ev) => {
+    const td = (ev.target as HTMLElement).closest<HTMLElement>("td.score");
+    if (!td || td.dataset.layer === grid.dataset.layer) return;
+    layer = Number(td.dataset.layer);
+    layerSel.select.value = String(layer);
+    void drawLayer().then(() => link(root, { l: layer, h: Number(td.dataset.head) }));
+  });
+  root.addEventListener("mouseleave", () => link(root));
 
   async function drawLayer(): Promise<void> {
     const want = layer;
+    const rows = queries;
     grid.replaceChildren(el("p", { class: "muted", text: `Loading the ${H} heads of layer ${want}…` }));
     try {
-      const heads = await Promise.all(Array.from({ length: H }, (_, h) => fetchHead(ctx, want, h)));
-      if (want !== layer) return;
+      const heads = await Promise.all(Array.from({ length: H }, (_, h) => fetchHead(ctx, want, h, rows)));
+      if (want !== layer || rows !== queries) return;
       const patterns = heads.filter((a): a is Pattern => a.kind === "pattern");
       if (patterns.length !== H) {
         grid.replaceChildren(el("p", { class: "note", text: "This layer's attention patterns are not available." }));
@@ -63,6 +110,7 @@ export function headsView(ctx: PanelContext): HTMLElement {
       }
       grid.replaceChildren(...smallMultiples(ctx, patterns, grid));
       grid.dataset.layer = String(want);
+      grid.dataset.queries = rows;
     } catch (e) {
       grid.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
     }
@@ -122,6 +170,7 @@ export function headsView(ctx: PanelContext): HTMLElement {
 /** One canvas per head, linked: the hovered query/key is marked in every head. */
 function smallMultiples(ctx: PanelContext, heads: Pattern[], host: HTMLElement): HTMLElement[] {
   const [q, keys] = heads[0].pattern.dims;
+  const q0 = heads[0].queryStart ?? ctx.result.selection.start;
   const scale = scaleFor(new Float32Array([0, 1]), "magma", [0, 1]);
   const cell = Math.max(1, Math.min(8, Math.floor(220 / Math.max(q, keys))));
   const canvases: HTMLCanvasElement[] = [];
@@ -134,7 +183,7 @@ function smallMultiples(ctx: PanelContext, heads: Pattern[], host: HTMLElement):
       for (let k = 0; k < keys; k++) {
         const o = (i * keys + k) * 4;
         // Keys after the query are masked by causality: left empty.
-        if (k > ctx.result.selection.start + i) px[o + 3] = 0;
+        if (k > q0 + i) px[o + 3] = 0;
         else writeColor(scale, a.pattern.data[i * keys + k], px, o);
       }
     src.getContext("2d")!.putImageData(new ImageData(px, keys, q), 0, 0);
@@ -170,7 +219,7 @@ function smallMultiples(ctx: PanelContext, heads: Pattern[], host: HTMLElement):
       if (!p) return;
       host.dataset.hover = `${p.i},${p.k}`;
       draw(p);
-      const qt = ctx.result.tokens[ctx.result.selection.start + p.i];
+      const qt = ctx.result.tokens[q0 + p.i];
       const kt = ctx.result.tokens[p.k];
       showTooltip(ev.clientX, ev.clientY, [
         el(

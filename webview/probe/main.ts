@@ -3,9 +3,9 @@
 // heatmap, logit lens, neurons, attention, experts; ./views.ts), then feature dictionaries.
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
 import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
-import { RequestClient, type FromWebview, type ToWebview } from "../../src/protocol/webview";
+import { RequestClient, type FromWebview, type ProbePin, type ToWebview } from "../../src/protocol/webview";
 import { onThemeChange } from "../shared/colors";
-import { button, el } from "../shared/dom";
+import { button, el, select } from "../shared/dom";
 import { toJson } from "../shared/export";
 import { failureBox, showRunning } from "../shared/failure";
 import { hideTooltip } from "../shared/tooltip";
@@ -29,14 +29,14 @@ const root = document.getElementById("root") ?? document.body.appendChild(el("ma
 root.removeAttribute("aria-live");
 root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor and run “Introspect: Probe Selection”." }));
 
+type ResultMessage = Extract<ToWebview, { type: "introspect/probeResult" }>;
+let lastMessage: ResultMessage | undefined;
 /** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
 let comparison: ComparisonState = {};
-let shown: { raw: ProbeResult; pinned?: ProbeResult } | undefined;
-// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown.
-onThemeChange(() => shown && show(shown.raw, shown.pinned));
 
-function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
-  shown = { raw, pinned: rawPinned };
+function show(msg: ResultMessage): void {
+  lastMessage = msg;
+  const raw = msg.result;
   const started = performance.now();
   let result: ProbeResult;
   try {
@@ -45,13 +45,18 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     root.replaceChildren(el("p", { class: "error", text: e instanceof Error ? e.message : String(e) }));
     return;
   }
-  let pinned: ProbeResult | undefined;
-  try {
-    pinned = rawPinned ? reviveResult(rawPinned) : undefined;
-  } catch {
-    pinned = undefined;
+  // Pins (several, each labelled by its block); a page given only `pinned` has one unlabelled pin.
+  const pins: ProbePin[] = [];
+  for (const p of msg.pins ?? (msg.pinned ? [{ key: "pinned", label: "pinned probe", result: msg.pinned }] : [])) {
+    try {
+      pins.push({ ...p, result: reviveResult(p.result) });
+    } catch {
+      // A pin saved by an older version: left out.
+    }
   }
-  const isPinned = !!pinned && pinned.id === result.id;
+  const isPinned = pins.some((p) => p.result.id === result.id);
+  const others = pins.filter((p) => p.result.id !== result.id);
+  const currentLabel = msg.blocks?.find((b) => b.current)?.label ?? "current probe";
   hideTooltip();
   const sel = result.tokens.slice(result.selection.start, result.selection.end);
   if (state.lensStart >= sel.length) state.lensStart = 0;
@@ -65,7 +70,9 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     state,
     saveState: () => api.setState(state),
     onTokenFocus: (col) => follow.show?.(col),
+    rerender: () => lastMessage && show(lastMessage),
   };
+  const compare = others.length ? compareView(ctx, pins, currentLabel) : undefined;
   const header = el(
     "header",
     { class: "probe-header" },
@@ -76,25 +83,36 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
     }),
     button(
       "Export JSON",
-      () => exportFile(ctx, "json", "probe.json", toJson(pinned && !isPinned ? { result, pinned } : result)),
-      pinned && !isPinned ? "Save this probe and the pinned one (the comparison) as JSON" : "Save the whole probe result as JSON",
+      () =>
+        exportFile(
+          ctx,
+          "json",
+          "probe.json",
+          toJson(compare ? { result, pinned: others[others.length - 1].result, pins: others, comparison: compare.comparison } : result),
+        ),
+      compare ? "Save this probe, the pinned ones and the comparison as JSON" : "Save the whole probe result as JSON",
     ),
-    pinButton(isPinned),
+    pinButton(isPinned, currentLabel),
+    blockPicker(msg.blocks ?? []),
     compareWithButton(ctx),
     el("span", { class: "muted", attrs: { id: "export-status", role: "status" } }),
   );
   const notes = result.notes.map((n) => el("p", { class: "note", text: n }));
+  // A prompt past the model's positions: what was left out, above everything else.
+  if (result.cut)
+    notes.unshift(
+      el("p", { class: "note warning", attrs: { role: "status" }, data: { warning: "context" }, text: `⚠ ${result.cut.message}` }),
+    );
   const strip = el(
     "section",
     { class: "view", attrs: { "aria-labelledby": "tokens-title" }, data: { view: "tokens" } },
     el("h2", { text: "Selection", attrs: { id: "tokens-title" } }),
     tokenStrip(sel, { label: "Selected tokens", offset: result.selection.start, onClick: (i) => follow.show?.(i) }),
   );
-  const compare = pinned && !isPinned ? [compareView(ctx, pinned)] : [];
   // The analyses' sections, in the registry's order (src/engine/analysis/views.ts, ./views.ts).
   const analyses = panelViews().flatMap((v) => VIEWS[v](ctx, { follow }));
   const diff = comparison.probeId && comparison.probeId === result.id ? [modelDiffView(ctx, comparison)] : [];
-  const views: HTMLElement[] = [header, ...notes, ...compare, ...diff, strip, ...analyses, featureView(ctx)];
+  const views: HTMLElement[] = [header, ...notes, ...(compare ? [compare.root] : []), ...diff, strip, ...analyses, featureView(ctx)];
   if (result.neurons) views.push(sparsityView(ctx));
   root.replaceChildren(...views);
   root.classList.remove("stale");
@@ -109,15 +127,28 @@ function show(raw: ProbeResult, rawPinned?: ProbeResult): void {
   });
 }
 
-/** Pin keeps this result for comparison with the next probes; Unpin drops it. */
-function pinButton(isPinned: boolean): HTMLButtonElement {
+/** Pin keeps this result (labelled by its block) for comparison with the next probes; Unpin drops it. */
+function pinButton(isPinned: boolean, label: string): HTMLButtonElement {
   const b = button(
     isPinned ? "Unpin" : "Pin",
     () => post({ type: "introspect/pin", pin: !isPinned }),
-    isPinned ? "Stop comparing with this probe" : "Keep this probe to compare the next ones with it",
+    isPinned ? `Stop comparing with ${label}` : `Keep ${label} to compare the next probes with it (up to 4 pins)`,
   );
   b.dataset.control = "pin";
   return b;
+}
+
+/** The prompt blocks with a saved result: choosing one shows it again (kept across reloads). */
+function blockPicker(blocks: { key: string; label: string; current: boolean }[]): HTMLElement | null {
+  if (blocks.length < 2) return null;
+  const s = select(
+    "Results of",
+    blocks.map((b) => ({ value: b.key, label: b.label })),
+    blocks.find((b) => b.current)?.key ?? blocks[0].key,
+    (key) => post({ type: "introspect/showBlock", key }),
+  );
+  s.select.dataset.control = "blocks";
+  return s.root;
 }
 
 window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
@@ -125,7 +156,7 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
   if (client.handleResponse(msg)) return;
   switch (msg?.type) {
     case "introspect/probeResult":
-      show(msg.result, msg.pinned);
+      show(msg);
       break;
     case "introspect/modelComparison":
     case "introspect/modelComparisonStatus":
@@ -135,13 +166,13 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
             ? { probeId: msg.comparison.probeId, comparison: reviveComparison(msg.comparison) }
             : {}
           : { probeId: msg.probeId, status: msg.status };
-      if (shown) show(shown.raw, shown.pinned);
+      if (lastMessage) show(lastMessage);
       break;
     case "introspect/probeStatus":
       if (msg.status.kind === "failed") {
         // In place of the old result: it is not what this probe asked for.
         hideTooltip();
-        shown = undefined;
+        lastMessage = undefined;
         root.classList.remove("stale");
         delete root.dataset.probeId;
         root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));

@@ -25,6 +25,8 @@ export interface UiState {
   moeToken?: number;
   /** Clip the layer heatmap's colours at Tukey fences, quartiles -/+ 3 IQR (massive activations saturate). */
   clip: boolean;
+  /** Probe id of the pin the compare view's difference is taken against. */
+  compareWith?: string;
 }
 
 export interface PanelContext {
@@ -37,6 +39,8 @@ export interface PanelContext {
   saveState(): void;
   /** Called when a token column is selected anywhere, so other views can follow it. */
   onTokenFocus(col: number): void;
+  /** Draws the panel again (after a UI choice that changes several views). */
+  rerender?(): void;
 }
 
 export { METRICS, type MetricInfo } from "./metrics";

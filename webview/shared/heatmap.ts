@@ -5,6 +5,7 @@
 import { el, themeColor } from "./dom";
 import { type ColorScale, writeColor } from "./colors";
 import { hideTooltip, showTooltip } from "./tooltip";
+import { binColumns } from "./virtual";
 import { ZoomBar } from "./zoomBar";
 
 export interface HeatmapSpec {
@@ -82,6 +83,7 @@ export class Heatmap {
         .getContext("2d")!
         .putImageData(new ImageData(spec.pixels.data as Uint8ClampedArray<ArrayBuffer>, spec.cols, spec.rows * spec.pixels.sub), 0, 0);
     }
+    this.zoomBar.overview(this.source);
     this.bindEvents();
     // Laid out after insertion (needs the container width); the hidden table is built when idle.
     requestAnimationFrame(() => this.draw());
@@ -129,10 +131,17 @@ export class Heatmap {
     this.labelW = Math.ceil(longest) + 8;
     const avail = Math.max(200, (this.root.clientWidth || window.innerWidth - 40) - this.labelW - 4);
     const maxByCanvas = Math.floor(30000 / (dpr * Math.max(1, cols)));
-    this.cellW = Math.max(1, Math.min(this.spec.maxCellW ?? 40, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
+    // More columns than pixels: each pixel column stands for several columns (virtual.ts bins them).
+    const fit = Math.floor(avail);
+    const virtual = cols > fit;
+    this.cellW = virtual
+      ? fit / cols
+      : Math.max(1, Math.min(this.spec.maxCellW ?? 40, maxByCanvas, Math.max(2, Math.floor(avail / Math.max(1, cols)))));
+    this.root.dataset.colsPerPixel = virtual ? (cols / fit).toFixed(2) : "1";
     this.cellH = this.spec.cellH ?? (rows <= 16 ? 22 : 16);
-    // Column labels thin out (every k-th, k so that labels sit at least 12 px apart) but never vanish.
-    const labelStep = Math.max(1, Math.ceil(12 / this.cellW));
+    // Column labels thin out but never vanish: every k-th, k so that the labels (11 px text rotated by
+    // 60 degrees, so 15 px apart along the axis puts 13 px between their lines) never overlap.
+    const labelStep = Math.max(1, Math.ceil(15 / this.cellW));
     this.topH = 64;
     const w = this.labelW + cols * this.cellW + 4;
     const h = this.topH + rows * this.cellH + 4;
@@ -144,7 +153,8 @@ export class Heatmap {
     ctx.clearRect(0, 0, w, h);
     ctx.imageSmoothingEnabled = false;
     // Only the columns in view are drawn (a 1,000-column grid zoomed to 50 costs 50 columns).
-    ctx.drawImage(this.source, c0, 0, cols, this.source.height, this.labelW, this.topH, cols * this.cellW, rows * this.cellH);
+    if (virtual) ctx.drawImage(this.binned(c0, c1, fit), this.labelW, this.topH, fit, rows * this.cellH);
+    else ctx.drawImage(this.source, c0, 0, cols, this.source.height, this.labelW, this.topH, cols * this.cellW, rows * this.cellH);
     const fg = getComputedStyle(this.canvas).color || "#888";
     const bg = themeColor("--vscode-editor-background", "#1e1e1e");
     // Thin separators in the page colour make individual cells readable when they are wide enough.
@@ -186,6 +196,21 @@ export class Heatmap {
     // Two-tone rings (page colour outside, text or focus colour inside) stay visible on any cell colour.
     this.ring(ctx, this.selected, bg, fg);
     this.ring(ctx, this.focus, bg, themeColor("--vscode-focusBorder", "#0090f1"));
+  }
+
+  private binCache: { key: string; canvas: HTMLCanvasElement } | undefined;
+  /** Columns [c0, c1) binned into `width` pixel columns (kept for the last window and width). */
+  private binned(c0: number, c1: number, width: number): HTMLCanvasElement {
+    const key = `${c0},${c1},${width}`;
+    if (this.binCache?.key === key) return this.binCache.canvas;
+    const h = this.source.height;
+    const c = document.createElement("canvas");
+    c.width = width;
+    c.height = h;
+    const data = binColumns(this.spec.pixels.data, this.spec.cols, h, c0, c1, width);
+    c.getContext("2d")!.putImageData(new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, h), 0, 0);
+    this.binCache = { key, canvas: c };
+    return c;
   }
 
   private ring(ctx: CanvasRenderingContext2D, cell: { r: number; c: number } | undefined, outer: string, inner: string): void {

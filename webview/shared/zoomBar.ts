@@ -42,6 +42,24 @@ export class ZoomBar {
     this.show(0, cols);
   }
 
+  /**
+   * The minimap: the whole grid (`source`, one pixel per cell) squeezed into the track under the
+   * window, so the strip shows where the strong columns are and which part is in view.
+   */
+  overview(source: HTMLCanvasElement): void {
+    if (this.root.hidden) return;
+    // An image, not a canvas: "[data-heatmap] canvas" keeps naming the heatmap itself.
+    const c = document.createElement("canvas");
+    c.width = Math.min(source.width, 1024);
+    c.height = Math.min(source.height, 32);
+    const ctx = c.getContext("2d");
+    if (!ctx) return;
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(source, 0, 0, c.width, c.height);
+    const map = el("img", { class: "zoom-minimap", attrs: { alt: "", src: c.toDataURL("image/png") }, data: { cols: this.cols } });
+    this.track.prepend(map);
+  }
+
   show(start: number, end: number): void {
     this.start = start;
     this.end = end;

@@ -9,6 +9,7 @@ import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, typ
 import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
 import { probeResultOf } from "./assemble";
 import { ActivationCache, type LensLayer, type RowRange } from "./cache";
+import { fitContext } from "./contextWindow";
 import { LENS_K, buildAttention, sitesFor, type ProbePlan } from "./registry";
 import { logitLensLayer, nextTokenIds } from "./layerMetrics";
 import { topNeurons } from "./neurons";
@@ -70,10 +71,12 @@ export class ProbeSession {
   static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
     const t0 = performance.now();
     const tok = await tokenizerOf(model, opts.tokenizer);
-    const tokens = tok.encode(text);
-    const inSel = tokensInRange(tokens, selection);
+    const all = tok.encode(text);
+    const inSel = tokensInRange(all, selection);
     if (!inSel.length) throw new IntrospectError("bad-input", "The selection covers no tokens: select some text and probe again.");
-    const sel = { start: inSel[0], end: inSel[inSel.length - 1] + 1 };
+    // Past the model's positions: a window that holds the selection, and a warning saying what was cut.
+    const fit = fitContext(text, all, { start: inSel[0], end: inSel[inSel.length - 1] + 1 }, model.contextLength, model.info.id);
+    const { tokens, selection: sel } = fit;
     const n = sel.end - sel.start;
     if (opts.maxTokens !== undefined && n > opts.maxTokens) {
       throw new IntrospectError(
@@ -133,6 +136,7 @@ export class ProbeSession {
       tokens.map((t) => ({ id: t.id, text: t.text, piece: t.piece, span: t.span })),
       notes,
     );
+    if (fit.cut) result.cut = fit.cut;
     result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
     return new ProbeSession(model, tokens, sel, result, opts.cancel, experts);
   }
@@ -151,9 +155,11 @@ export class ProbeSession {
   async attention(req: AttentionRequest): Promise<AttentionData> {
     const site = hookName(this.layer(req.layer), "attn.hook_pattern");
     const numHeads = this.model.info.numHeads ?? 0;
+    const rows = req.queries === "all" ? { start: 0, end: this.tokens.length } : this.selection;
+    const a = { layer: req.layer, head: req.head };
     if (!this.model.info.sites.includes(site))
-      return buildAttention({ ...req, reason: attentionReason(this.model.info.notes) }, numHeads, this.selection);
-    return buildAttention({ ...req, tensor: await this.capture(site) }, numHeads, this.selection);
+      return buildAttention({ ...a, reason: attentionReason(this.model.info.notes) }, numHeads, rows);
+    return buildAttention({ ...a, tensor: await this.capture(site) }, numHeads, rows);
   }
 
   private layer(l: number): number {

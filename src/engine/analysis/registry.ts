@@ -188,7 +188,7 @@ export function buildAttention(
   }
   const p = headPattern(a.tensor, a.head, sel);
   const heads = a.tensor.dims.length >= 3 ? a.tensor.dims[a.tensor.dims.length - 3] : numHeads;
-  return { kind: "pattern", layer: a.layer, head: a.head, numHeads: heads, pattern: p };
+  return { kind: "pattern", layer: a.layer, head: a.head, numHeads: heads, pattern: p, queryStart: sel.start };
 }
 
 function buildMoe(router: ActivationTensor[], sel: RowRange, k: number): ProbeResult["moe"] {

@@ -68,8 +68,10 @@ export type AttentionData =
       layer: number;
       head: number;
       numHeads: number;
-      /** [selectedTokens, keys]: row q is the attention of selected token q over tokens 0..keys-1. */
+      /** [queries, keys]: row q is the attention of token queryStart + q over tokens 0..keys-1. */
       pattern: ProbeTensor;
+      /** Token index of the first query row (the selection's start unless every token was asked for). */
+      queryStart?: number;
     }
   | { kind: "unavailable"; layer: number; head: number; numHeads: number; reason: string };
 
@@ -97,6 +99,20 @@ export interface MassiveActivation {
   layerMedianAbs: number;
   /** Indices into ProbeResult.tokens where |value| exceeds the threshold. */
   tokens: number[];
+}
+
+/** What a probe left out of a prompt longer than the model's positions (contextWindow.ts). */
+export interface ContextCut {
+  totalTokens: number;
+  positions: number;
+  /** Token indices of the original prompt that were probed: [keptFrom, keptTo), after a kept start token. */
+  keptFrom: number;
+  keptTo: number;
+  droppedBefore: number;
+  droppedAfter: number;
+  keptBos: boolean;
+  /** One sentence for the panel's warning. */
+  message: string;
 }
 
 export interface ProbeResult {
@@ -131,6 +147,8 @@ export interface ProbeResult {
   massive: MassiveActivation[];
   /** Sentences for the user, e.g. "attention is fused in this graph: patterns are not available". */
   notes: string[];
+  /** Set when the prompt was longer than the model's positions and only a window of it was probed. */
+  cut?: ContextCut;
   /** Milliseconds spent in the forward pass and in the analyses (for the benchmark). */
   timing?: { forwardMs: number; analysisMs: number };
 }
@@ -146,4 +164,6 @@ export interface NeuronRequest {
 export interface AttentionRequest {
   layer: number;
   head: number;
+  /** Query rows: the selected tokens (default) or every token of the prompt. */
+  queries?: "selection" | "all";
 }

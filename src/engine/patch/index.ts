@@ -22,4 +22,5 @@ export {
   type ExtraMetric,
 } from "./sweep";
 export { modelPatchRunner } from "./model-runner";
-export { runPatching, patchCell } from "./run";
+export { runPatching, runHeadPatching, patchCell } from "./run";
+export { headPatchingSweep, zSite, type HeadPatchSpec, type HeadPatchCell, type HeadPatchOptions, type HeadPatchResult } from "./heads";

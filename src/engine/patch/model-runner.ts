@@ -111,13 +111,16 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
         feeds[patchValueInput(site)] = float32Tensor(new Float32Array(1), [1]);
         continue;
       }
+      // A mask one value per position ([rows x T], broadcast over the site) or per element ([rows x T x width]).
+      const w = p.width ?? d;
+      const mw = p.width ? p.width : 1;
       let mask = p.mask;
       if (from > 0 || R !== rows) {
-        mask = new Uint8Array(R * n);
-        members.forEach((b, k) => mask.set(p.mask.subarray(b * S + from, (b + 1) * S), k * n));
+        mask = new Uint8Array(R * n * mw);
+        members.forEach((b, k) => mask.set(p.mask.subarray((b * S + from) * mw, (b + 1) * S * mw), k * n * mw));
       }
-      feeds[patchMaskInput(site)] = new ort.Tensor("bool", mask, [R, n, 1]);
-      feeds[patchValueInput(site)] = float32Tensor(from > 0 ? p.values.subarray(from * d) : p.values, [1, n, d]);
+      feeds[patchMaskInput(site)] = new ort.Tensor("bool", mask, [R, n, mw]);
+      feeds[patchValueInput(site)] = float32Tensor(from > 0 ? p.values.subarray(from * w) : p.values, [1, n, w]);
     }
     if (routings.length)
       Object.assign(feeds, routingFeeds(routings, patches, routerActs.get(ids.join(",")) ?? new Map(), members, S, from));
@@ -183,7 +186,7 @@ export function modelPatchRunner(model: LoadedModel, sites: HookName[], opts: Pa
       const S = ids.length;
       for (const [site, p] of patches) {
         if (!allSites.includes(site)) throw new IntrospectError("internal", `The site ${site} was not prepared for patching.`);
-        if (p.mask.length !== rows * S || p.values.length !== S * width(site))
+        if (p.mask.length !== rows * S * (p.width ?? 1) || p.values.length !== S * (p.width ?? width(site)))
           throw new IntrospectError("internal", `Patch inputs for ${site} have the wrong size.`);
       }
       const key = ids.join(",");
@@ -233,7 +236,13 @@ function remember<T>(m: Map<string, T>, key: string, value: T): void {
 /** The earliest position row `b` patches (S - 1 when it patches nothing: only the last position is read). */
 function firstPatched(patches: Map<HookName, BatchPatch>, b: number, S: number): number {
   let first = S - 1;
-  for (const p of patches.values()) for (let i = 0; i < first; i++) if (p.mask[b * S + i]) first = i;
+  for (const p of patches.values()) {
+    const mw = p.width ?? 1;
+    for (let i = 0; i < first; i++) {
+      const at = (b * S + i) * mw;
+      for (let j = 0; j < mw; j++) if (p.mask[at + j]) first = i;
+    }
+  }
   return first;
 }
 
@@ -243,11 +252,9 @@ function startLayer(patches: Map<HookName, BatchPatch>, b: number, S: number): n
   for (const [site, p] of patches) {
     const l = siteLayer(site);
     if (!(l < low)) continue;
-    for (let i = 0; i < S; i++)
-      if (p.mask[b * S + i]) {
-        low = Number.isNaN(l) ? 0 : l;
-        break;
-      }
+    const mw = p.width ?? 1;
+    const row = p.mask.subarray(b * S * mw, (b + 1) * S * mw);
+    if (row.some((m) => m !== 0)) low = Number.isNaN(l) ? 0 : l;
   }
   return Number.isFinite(low) ? low : Number.MAX_SAFE_INTEGER;
 }

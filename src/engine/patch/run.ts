@@ -7,6 +7,7 @@ import { IntrospectError, LayerIndex } from "../types";
 import { modelPatchRunner } from "./model-runner";
 import { DEFAULT_PATCH_SITE_KINDS, PatchSiteKind, PatchSweepSpec, alignPositions, siteName } from "./spec";
 import { PatchOptions, PatchResult, patchingSweep } from "./sweep";
+import { headPatchingSweep, zSite, type HeadPatchOptions, type HeadPatchResult, type HeadPatchSpec } from "./heads";
 
 function siteNames(model: LoadedModel, spec: PatchSweepSpec): string[] {
   const layers = spec.layers ?? Array.from({ length: model.info.numLayers }, (_, i) => i);
@@ -48,4 +49,17 @@ export async function patchCell(
   mask[al.corruptPositions[0]] = 1;
   const logits = await runner.runPatched(spec.corruptIds, 1, new Map([[name, { mask, values }]]));
   return { logits, top: topK(logits, k) };
+}
+
+/** The layer x head sweep on a model (per-head patching of attn.hook_z); refuses where the map found no z site. */
+export function runHeadPatching(model: LoadedModel, spec: HeadPatchSpec, opts: HeadPatchOptions = {}): Promise<HeadPatchResult> {
+  const layers = spec.layers ?? Array.from({ length: model.info.numLayers }, (_, i) => i);
+  const names = layers.map(zSite);
+  const missing = names.filter((n) => !model.info.sites.includes(n));
+  if (missing.length)
+    throw new IntrospectError(
+      "bad-input",
+      `This model's graph does not expose the per-head outputs (${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ""}), so single heads cannot be patched; patch whole sites instead.`,
+    );
+  return headPatchingSweep(modelPatchRunner(model, names), { ...spec, layers }, model.info.numHeads ?? 0, opts);
 }

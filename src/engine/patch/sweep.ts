@@ -14,10 +14,15 @@ import { logSoftmax } from "../generate/readout";
  * nearby layers share a run. */
 export const POSITION_BLOCK = 4;
 
-/** One site's replacement in a batched run: mask [rows x T] (1 = replace) and values [T x d], shared by all rows. */
+/**
+ * One site's replacement in a batched run: mask [rows x T] (1 = replace) and values [T x d], shared by
+ * all rows. With `width`, the site is `width` wide and the mask is per element, [rows x T x width]
+ * (one head's slice of attn.hook_z, heads.ts), values [T x width].
+ */
 export interface BatchPatch {
   mask: Uint8Array;
   values: Float32Array;
+  width?: number;
 }
 
 /** What the sweep needs from a model; the adapter over the engine's LoadedModel is in model-runner.ts. */

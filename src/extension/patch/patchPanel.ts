@@ -3,6 +3,7 @@
 // and cancel, the host's streamed cells forwarded to the page, and the page's requests (a cell's
 // top tokens, exports, rerun, cancel). The page is webview/patch.
 import * as vscode from "vscode";
+import { HeadPatchRequest } from "../../protocol/headPatch";
 import { PatchCellRequest, PatchProgressNotification, PatchRunRequest } from "../../protocol/lsp";
 import {
   gridsToWebview,
@@ -67,6 +68,19 @@ export class PatchPanel implements vscode.Disposable {
               ...p,
               k: 10,
             });
+          },
+          "introspect/patchHeads": async () => {
+            const h = this.current?.header;
+            if (!h) throw new Error("No patching run is shown: run the experiment again.");
+            return await vscode.window.withProgress(
+              { location: vscode.ProgressLocation.Notification, title: "Introspect: patching each head", cancellable: true },
+              (_p, token) =>
+                this.host.client.sendRequest(
+                  HeadPatchRequest.type,
+                  { experiment: h.experiment, correct: h.correct.id, wrong: h.wrong.id },
+                  token,
+                ),
+            );
           },
           "introspect/export": saveExport,
         },

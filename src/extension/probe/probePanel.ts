@@ -7,13 +7,15 @@ import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityReque
 import { type ProbeResult } from "../../protocol/probeData";
 import { fromWire } from "../../protocol/wire";
 import { ExpertLinesRequest } from "../../protocol/expertLines";
-import type { FromWebview } from "../../protocol/webview";
+import type { FromWebview, ToWebview } from "../../protocol/webview";
 import { ensureModelFor } from "../fileModel";
 import type { HostClient } from "../hostClient";
 import { featureHandlers } from "../features/handlers";
 import { describeFailure, runFailureAction, showFailure } from "../userErrors";
 import { LastResult, messageOf, ReusedPanel, saveExport } from "../panels/panelSupport";
+import { blockIdentity } from "./blockIdentity";
 import { ModelCompare } from "./compareWith";
+import { ProbeStore } from "./pins";
 import { ProbeRecorder, type ProbeTiming } from "./record";
 import type { ProbeTarget } from "./target";
 import { EditorTint } from "./tint";
@@ -27,6 +29,12 @@ interface Current {
   uri: string;
 }
 
+/** The block (or selection) the shown result is of. */
+interface Shown {
+  key: string;
+  label: string;
+}
+
 export class ProbePanel implements vscode.Disposable {
   private readonly panel: ReusedPanel;
   private current: Current | undefined;
@@ -36,9 +44,10 @@ export class ProbePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
-  /** The pinned result, compared with each new one (kept across reloads). */
-  private readonly pinnedStore: LastResult<ProbeResult>;
-  private pinned: ProbeResult | undefined;
+  /** Pins (compared with each new result) and each prompt block's last result, kept across reloads (pins.ts). */
+  private readonly store: ProbeStore;
+  private readonly shownStore: LastResult<Shown>;
+  private shown: Shown | undefined;
   /** "Compare with…": the shown probe through a second model (compareWith.ts). */
   private readonly compare: ModelCompare;
 
@@ -47,8 +56,9 @@ export class ProbePanel implements vscode.Disposable {
     private readonly host: HostClient,
   ) {
     this.last = new LastResult(context, "last-probe.json");
-    this.pinnedStore = new LastResult(context, "pinned-probe.json");
-    this.pinned = this.pinnedStore.read();
+    this.store = new ProbeStore(context);
+    this.shownStore = new LastResult(context, "last-probe-block.json");
+    this.shown = this.shownStore.read();
     this.panel = new ReusedPanel(
       context.extensionUri,
       {
@@ -72,7 +82,7 @@ export class ProbePanel implements vscode.Disposable {
       },
       () => {
         const last = this.current?.result ?? this.last.read();
-        return last && [{ type: "introspect/probeResult", result: last, pinned: this.pinned }, ...this.compare.restoreFor(last.id)];
+        return last && [this.resultMessage(last), ...this.compare.restoreFor(last.id)];
       },
     );
     this.compare = new ModelCompare(context, host, this.panel, () => this.current?.result ?? this.last.read());
@@ -119,7 +129,11 @@ export class ProbePanel implements vscode.Disposable {
     timing.tokens = result.selection.end - result.selection.start;
     timing.forwardMs = result.timing?.forwardMs;
     timing.analysisMs = result.timing?.analysisMs;
-    await panel.post({ type: "introspect/probeResult", result, pinned: this.pinned });
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+    this.shown = blockIdentity(target, uri, doc?.getText());
+    this.store.saveBlock(this.shown.key, this.shown.label, result);
+    this.shownStore.save(this.shown);
+    await panel.post(this.resultMessage(result));
     timing.postedAt = performance.now();
     this.last.save(result);
     this.compare.probed(result, target.text, uri);
@@ -134,11 +148,20 @@ export class ProbePanel implements vscode.Disposable {
   private onMessage(msg: FromWebview): void {
     if (this.compare.onMessage(msg)) return;
     if (msg.type === "introspect/pin") {
-      this.pinned = msg.pin ? (this.current?.result ?? this.last.read()) : undefined;
-      if (this.pinned) this.pinnedStore.save(this.pinned);
-      else this.pinnedStore.clear();
       const shown = this.current?.result ?? this.last.read();
-      if (shown) void this.panel.post({ type: "introspect/probeResult", result: shown, pinned: this.pinned });
+      if (msg.pin && shown) this.store.pin({ key: this.shown?.key ?? "probe", label: this.shown?.label ?? "probe", result: shown });
+      else if (!msg.pin) this.store.unpin(msg.probeId ?? shown?.id);
+      if (shown) void this.panel.post(this.resultMessage(shown));
+    } else if (msg.type === "introspect/showBlock") {
+      const b = this.store.block(msg.key);
+      if (!b) return void vscode.window.showInformationMessage("That block's result is no longer saved: probe it again.");
+      // A saved result has no live session on the host: follow-ups (other layers) need a new probe.
+      this.current = undefined;
+      this.tint.clear();
+      this.shown = { key: msg.key, label: b.label };
+      this.shownStore.save(this.shown);
+      this.last.save(b.result);
+      void this.panel.post(this.resultMessage(b.result));
     } else if (msg.type === "introspect/failureAction") {
       void runFailureAction(msg.action);
     } else if (msg.type === "introspect/tint") {
@@ -154,6 +177,13 @@ export class ProbePanel implements vscode.Disposable {
       t.renderMs = msg.renderMs;
       this.recorder?.timing(t);
     }
+  }
+
+  private resultMessage(result: ProbeResult): ToWebview {
+    const pins = this.store.pins;
+    // `pinned`: the latest pin that is not the result itself (what a single-pin page compares with).
+    const pinned = [...pins].reverse().find((p) => p.result.id !== result.id)?.result ?? pins[pins.length - 1]?.result;
+    return { type: "introspect/probeResult", result, pinned, pins, blocks: this.store.blocks(this.shown?.key) };
   }
 
   private probeId(): string {

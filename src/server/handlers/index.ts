@@ -6,6 +6,7 @@ import * as expertRank from "./expertRank";
 import * as model from "./model";
 import * as compare from "./compareModels";
 import * as features from "./features";
+import * as headPatch from "./headPatch";
 import * as models from "./models";
 import * as patch from "./patch";
 import * as probe from "./probe";
@@ -24,5 +25,6 @@ export const handlerModules: { register(ctx: HostContext): void }[] = [
   features,
   experts,
   expertRank,
+  headPatch,
   compare,
 ];

@@ -34,7 +34,7 @@ export function tokenizerOf(model: LoadedModel): Promise<TextTokenizer> {
 }
 
 const SITES_NOTE =
-  "Single attention heads are not offered: the patching engine patches whole sites (per-head outputs are not separate tensors in the graph). " +
+  "Single attention heads: “Patch each head” under the grids patches one head's attn.hook_z slice at a time (where the graph has it). " +
   "On mixture-of-experts models `router_logits` patches a layer's routing decision; one expert's output alone is not offered (the experts' outputs are summed inside the layer).";
 /** Minimum time between progress notifications; the last batch is always sent. */
 const PROGRESS_EVERY_MS = 80;
@@ -63,7 +63,7 @@ export function patchableSites(model: LoadedModel): PatchSiteKind[] {
   );
 }
 
-function encode(tok: TextTokenizer, text: string, label: string): number[] {
+export function encode(tok: TextTokenizer, text: string, label: string): number[] {
   const ids = tok.encode(text).map((t) => t.id);
   if (!text.trim() || ids.length === 0) throw new IntrospectError("bad-input", `The ${label} prompt is empty: type or select some text.`);
   return ids;

@@ -70,7 +70,7 @@ export function register(ctx: HostContext): void {
   ctx.connection.onRequest(ProbeAttentionRequest.type, async (p, token) => {
     try {
       const model = await engineModel();
-      return toWire(await sessions.get(p.probeId, model).attention({ layer: p.layer, head: p.head }));
+      return toWire(await sessions.get(p.probeId, model).attention({ layer: p.layer, head: p.head, queries: p.queries }));
     } catch (e) {
       throw userError(e, "The probe", token);
     }

@@ -12,6 +12,7 @@ import {
 } from "../../../webview/shared/colors";
 import { csvField, toCsv, toJson } from "../../../webview/shared/export";
 import { isByteToken, tokenLabel, visibleText } from "../../../webview/shared/tokens";
+import { binColumns } from "../../../webview/shared/virtual";
 
 describe("webview/shared", () => {
   it("parses d3's colour strings", () => {
@@ -75,5 +76,23 @@ describe("webview/shared", () => {
     assert.ok(isByteToken({ id: 1, text: "\uFFFD", piece: "<0xE2>" }));
     assert.strictEqual(tokenLabel({ id: 1, text: "\uFFFD", piece: "<0xE2>" }), "<0xE2>");
     assert.strictEqual(tokenLabel({ id: 2, text: "", piece: "<s>" }), "<s>");
+  });
+
+  it("bins more columns than pixels keeping the strongest cell of each bin", () => {
+    // 1 row, 1,000 grey columns with one red at 637; binned into 100 pixels.
+    const cols = 1000;
+    const data = new Uint8ClampedArray(cols * 4);
+    for (let c = 0; c < cols; c++) data.set([128, 128, 128, 255], c * 4);
+    data.set([200, 20, 20, 255], 637 * 4);
+    const out = binColumns(data, cols, 1, 0, cols, 100);
+    assert.strictEqual(out.length, 100 * 4);
+    assert.deepStrictEqual(Array.from(out.slice(63 * 4, 64 * 4)), [200, 20, 20, 255], "the red column's bin shows red");
+    for (let x = 0; x < 100; x++) if (x !== 63) assert.strictEqual(out[x * 4], 128, `bin ${x} stays grey`);
+    // A window [600, 700) into 10 pixels: bin 3 holds column 637; two rows are binned separately.
+    const two = new Uint8ClampedArray(cols * 2 * 4).fill(128);
+    two.set(data, cols * 4);
+    const w = binColumns(two, cols, 2, 600, 700, 10);
+    assert.strictEqual(w[3 * 4], 128, "row 0 has no red");
+    assert.deepStrictEqual(Array.from(w.slice((10 + 3) * 4, (10 + 4) * 4)), [200, 20, 20, 255]);
   });
 });
