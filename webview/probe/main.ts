@@ -31,6 +31,8 @@ root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor a
 
 type ResultMessage = Extract<ToWebview, { type: "introspect/probeResult" }>;
 let lastMessage: ResultMessage | undefined;
+// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown.
+onThemeChange(() => lastMessage && show(lastMessage));
 /** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
 let comparison: ComparisonState = {};
 
