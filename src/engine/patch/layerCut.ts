@@ -17,6 +17,7 @@ import { elemType } from "../onnx/modelFile";
 import { planEdit, type EditPlan } from "../surgery/surgery";
 import type { LoadedModel } from "../model/loaded";
 import { subgraphSession } from "../model/lens";
+import { MergedDecoder } from "../model/merged";
 
 export interface LayerCut {
   layer: number;
@@ -123,6 +124,9 @@ export function planLayerCut(
 
 /** The cut session at `layer` for this edit (built once per model, layer and edit, in the edit cache); undefined where refused. */
 export function layerCut(model: LoadedModel, layer: number, edit: CutEdit): Promise<LayerCut | undefined> {
+  // A merged decoder runs one of two branches depending on the past: a cut of one graph would not
+  // follow it, so its passes run whole.
+  if (model instanceof MergedDecoder) return Promise.resolve(undefined);
   let mine = cuts.get(model);
   if (!mine) cuts.set(model, (mine = new Map()));
   const key = JSON.stringify([

@@ -98,7 +98,8 @@ describe("expert ranking requests (through the host, demo-moe)", function () {
     const cts = new CancellationTokenSource();
     progress.length = 0;
     const pending = conn.sendRequest(ExpertRankRequest.type, { source: SOURCE, block: BLOCK }, cts.token);
-    await waitUntil(() => progress.length >= 1);
+    // Cancelled as soon as it is sent: on a fast machine a ranking of a few prompts can finish
+    // between its first progress report and a cancel sent then.
     cts.cancel();
     await assert.rejects(pending, (e: Error) => /Cancel/i.test(e.message));
     assert.ok(progress.length < 15, `stopped early (${progress.length} prompts)`);

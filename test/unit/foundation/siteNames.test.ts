@@ -7,7 +7,8 @@ import { PATCH_SITES, shortSite, siteKindOf } from "../../../src/protocol/patchD
 
 describe("site short names", () => {
   it("the patching UI's short names are the engine table's, for every patchable kind", () => {
-    assert.deepStrictEqual(PATCH_SITES.map((s) => s.short).sort(), [...RESIDUAL_SHORT_NAMES].sort());
+    // The residual and branch outputs, and on mixture-of-experts models the routing decision.
+    assert.deepStrictEqual(PATCH_SITES.map((s) => s.short).sort(), [...RESIDUAL_SHORT_NAMES, "router_logits"].sort());
     for (const s of PATCH_SITES) {
       assert.strictEqual(SITE_SHORT_NAMES[s.short as keyof typeof SITE_SHORT_NAMES], s.kind, s.short);
       assert.strictEqual(shortSite(s.kind), s.short);
