@@ -7,6 +7,7 @@ import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { reviveAttention, type PanelContext } from "./model";
 import { exportFile } from "./exporting";
+import { layerSelect, querySelect, type QueryRows } from "./selects";
 
 export function attentionView(ctx: PanelContext): HTMLElement {
   const r = ctx.result;
@@ -22,7 +23,7 @@ export function attentionView(ctx: PanelContext): HTMLElement {
   const numHeads = Math.max(1, att.numHeads);
   let layer = att.layer;
   let head = att.head;
-  let queries: "selection" | "all" = "selection";
+  let queries: QueryRows = "selection";
   const request = (): void => {
     body.replaceChildren(el("p", { class: "muted", text: `Loading layer ${layer}, head ${head}…` }));
     ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(
@@ -33,15 +34,10 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       (e: Error) => body.replaceChildren(el("p", { class: "error", text: e.message })),
     );
   };
-  const layerSel = select(
-    "Layer",
-    Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })),
-    String(layer),
-    (v) => {
-      layer = Number(v);
-      request();
-    },
-  );
+  const layerSel = layerSelect(r.layerCount, layer, "attn-layer", (l) => {
+    layer = l;
+    request();
+  });
   const headSel = select(
     "Head",
     Array.from({ length: numHeads }, (_, h) => ({ value: String(h), label: `H${h}` })),
@@ -51,21 +47,11 @@ export function attentionView(ctx: PanelContext): HTMLElement {
       request();
     },
   );
-  const querySel = select(
-    "Queries",
-    [
-      { value: "selection", label: "selection" },
-      { value: "all", label: "whole prompt" },
-    ],
-    queries,
-    (v) => {
-      queries = v === "all" ? "all" : "selection";
-      request();
-    },
-  );
-  querySel.select.dataset.control = "attn-queries";
-  layerSel.select.dataset.control = "attn-layer";
   headSel.select.dataset.control = "attn-head";
+  const querySel = querySelect(queries, "attn-queries", (q) => {
+    queries = q;
+    request();
+  });
   root.append(
     el(
       "div",

@@ -10,6 +10,7 @@ import { hideTooltip, showTooltip } from "../shared/tooltip";
 import { quoted } from "../shared/tokens";
 import { headScores, type HeadScores } from "./headScores";
 import { reviveAttention, type PanelContext } from "./model";
+import { layerSelect, querySelect, type QueryRows } from "./selects";
 
 /** Induction score at or above which a head is flagged. */
 export const INDUCTION_FLAG = 0.4;
@@ -18,12 +19,7 @@ type SummaryMetric = keyof typeof SUMMARY_METRICS;
 type Pattern = Extract<AttentionData, { kind: "pattern" }>;
 
 /** The one place pattern data is fetched from (the probe's own layer/head comes with the result). */
-export function fetchHead(
-  ctx: PanelContext,
-  layer: number,
-  head: number,
-  queries: "selection" | "all" = "selection",
-): Promise<AttentionData> {
+export function fetchHead(ctx: PanelContext, layer: number, head: number, queries: QueryRows = "selection"): Promise<AttentionData> {
   const a = ctx.result.attention;
   if (queries === "selection" && a && a.kind === "pattern" && a.layer === layer && a.head === head) return Promise.resolve(a);
   return ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(reviveAttention);
@@ -52,30 +48,15 @@ export function headsView(ctx: PanelContext): HTMLElement {
   }
   const grid = el("div", { class: "heads-grid", data: { headsGrid: "" } });
   let layer = r.attention.layer;
-  const layerSel = select(
-    "Layer",
-    Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })),
-    String(layer),
-    (v) => {
-      layer = Number(v);
-      void drawLayer();
-    },
-  );
-  layerSel.select.dataset.control = "heads-layer";
-  let queries: "selection" | "all" = "selection";
-  const querySel = select(
-    "Queries",
-    [
-      { value: "selection", label: "selection" },
-      { value: "all", label: "whole prompt" },
-    ],
-    queries,
-    (v) => {
-      queries = v === "all" ? "all" : "selection";
-      void drawLayer();
-    },
-  );
-  querySel.select.dataset.control = "heads-queries";
+  const layerSel = layerSelect(r.layerCount, layer, "heads-layer", (l) => {
+    layer = l;
+    void drawLayer();
+  });
+  let queries: QueryRows = "selection";
+  const querySel = querySelect(queries, "heads-queries", (q) => {
+    queries = q;
+    void drawLayer();
+  });
   const summary = el("div", { class: "heads-summary", data: { headsSummary: "" } });
   root.append(el("div", { class: "toolbar" }, layerSel.root, querySel.root), grid, el("h3", { text: "Head × layer summary" }), summary);
   // Linked hover: a head in the grid marks its summary cell and back; clicking a summary cell shows its layer.

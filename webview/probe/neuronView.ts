@@ -2,12 +2,13 @@
 // Clicking a neuron shows its activation over the whole probed text and tints the editor.
 import type { NeuronData } from "../../src/protocol/probeData";
 import { cssColor, legend, parseColor, scaleFor, textOn, themePalette, type ColorScale } from "../shared/colors";
-import { button, el, fmt, select } from "../shared/dom";
+import { button, el, fmt } from "../shared/dom";
 import { canvasPng, toCsv } from "../shared/export";
 import { Heatmap, pixelsFromValues } from "../shared/heatmap";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { reviveNeurons, type PanelContext } from "./model";
 import { exportFile } from "./exporting";
+import { layerSelect } from "./selects";
 
 const TEXT_LIMIT = 4096;
 
@@ -24,22 +25,16 @@ export function neuronView(ctx: PanelContext): HTMLElement {
   }
   let data: NeuronData = r.neurons;
   let heatmap: Heatmap | undefined;
-  const layerSel = select(
-    "Layer",
-    Array.from({ length: r.layerCount }, (_, l) => ({ value: String(l), label: `L${l}` })),
-    String(data.layer),
-    (v) => {
-      body.replaceChildren(el("p", { class: "muted", text: `Ranking the neurons of layer ${v}…` }));
-      ctx.client.request("introspect/probeNeurons", { layer: Number(v), k: data.neurons.length }).then(
-        (n) => {
-          data = reviveNeurons(n);
-          render();
-        },
-        (e: Error) => body.replaceChildren(el("p", { class: "error", text: e.message })),
-      );
-    },
-  );
-  layerSel.select.dataset.control = "neuron-layer";
+  const layerSel = layerSelect(r.layerCount, data.layer, "neuron-layer", (l) => {
+    body.replaceChildren(el("p", { class: "muted", text: `Ranking the neurons of layer ${l}…` }));
+    ctx.client.request("introspect/probeNeurons", { layer: l, k: data.neurons.length }).then(
+      (n) => {
+        data = reviveNeurons(n);
+        render();
+      },
+      (e: Error) => body.replaceChildren(el("p", { class: "error", text: e.message })),
+    );
+  });
   root.append(
     el(
       "div",

@@ -5,9 +5,10 @@
 // Heads whose clean and corrupted slices are identical cannot change anything and are not run.
 
 import { CancelToken, HookName, IntrospectError, LayerIndex, throwIfCancelled } from "../types";
+import { runBatches } from "./batches";
 import { Baseline, baseline, logitDiff, normaliser } from "./metric";
 import { alignPositions, checkSpec } from "./spec";
-import type { BatchPatch, PatchRunner } from "./sweep";
+import type { PatchRunner } from "./sweep";
 
 export interface HeadPatchSpec {
   cleanIds: number[];
@@ -130,32 +131,23 @@ export async function headPatchingSweep(
   });
   // Earliest patched position first, so a runner that reuses the unchanged prefix groups rows well.
   toRun.sort((a, b) => a.at[0] - b.at[0]);
-  const total = toRun.length + skipped.length;
-  let done = skipped.length;
-  if (skipped.length) opts.onProgress?.({ done, total, cells: skipped });
-  let passes = 2;
-  const V = runner.vocabSize;
-  for (let start = 0; start < toRun.length; start += batchSize) {
-    throwIfCancelled(opts.cancel);
-    const batch = toRun.slice(start, start + batchSize);
-    const rows = batch.length;
-    const patches = new Map<HookName, BatchPatch>();
-    batch.forEach((cell, r) => {
-      const n = zSite(layers[cell.li]);
-      let bp = patches.get(n);
-      if (!bp) patches.set(n, (bp = { mask: new Uint8Array(rows * T * width), values: values.get(n)!, width }));
-      for (const p of cell.at) bp.mask.fill(1, (r * T + p) * width + cell.h * dh, (r * T + p) * width + (cell.h + 1) * dh);
-    });
-    const logits = await runner.runPatched(spec.corruptIds, rows, patches);
-    passes++;
-    if (logits.length !== rows * V)
-      throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${rows} x ${V}.`);
-    const cells = batch.map((cell, r) =>
-      put(cell.li, cell.h, logitDiff(logits.subarray(r * V, (r + 1) * V), spec.correct, spec.wrong), false),
-    );
-    done += rows;
-    opts.onProgress?.({ done, total, cells });
-  }
+  const passes =
+    2 +
+    (await runBatches(toRun, {
+      runner,
+      ids: spec.corruptIds,
+      batchSize,
+      values,
+      width,
+      skipped,
+      cancel: opts.cancel,
+      onProgress: opts.onProgress,
+      mark: (cell, r, patch) => {
+        const bp = patch(zSite(layers[cell.li]));
+        for (const p of cell.at) bp.mask.fill(1, (r * T + p) * width + cell.h * dh, (r * T + p) * width + (cell.h + 1) * dh);
+      },
+      read: (cell, row) => put(cell.li, cell.h, logitDiff(row, spec.correct, spec.wrong), false),
+    }));
   return {
     layers,
     numHeads: H,

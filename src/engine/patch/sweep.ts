@@ -5,6 +5,7 @@
 // the first differing token, by causality) cannot change anything and are not run.
 
 import { CancelToken, HookName, IntrospectError, LayerIndex, throwIfCancelled } from "../types";
+import { runBatches } from "./batches";
 import { Baseline, baseline, logitDiff, normaliser } from "./metric";
 import { DEFAULT_PATCH_SITE_KINDS, PatchSiteKind, PatchSweepSpec, alignPositions, checkSpec, siteName } from "./spec";
 import { logSoftmax } from "../generate/readout";
@@ -174,35 +175,22 @@ export async function patchingSweep(runner: PatchRunner, spec: PatchSweepSpec, o
   // prefix and starts at the patched layer (model-runner.ts) recomputes only what comes after both.
   const block = (c: Cell) => Math.floor(al.corruptPositions[c.pi] / POSITION_BLOCK);
   toRun.sort((a, b) => block(a) - block(b) || a.li - b.li || a.pi - b.pi);
-  const total = toRun.length + skippedCells.length;
-  let done = skippedCells.length;
-  if (skippedCells.length) opts.onProgress?.({ done, total, cells: skippedCells });
-
-  for (let start = 0; start < toRun.length; start += batchSize) {
-    throwIfCancelled(opts.cancel);
-    const batch = toRun.slice(start, start + batchSize);
-    const rows = batch.length;
-    const patches = new Map<HookName, BatchPatch>();
-    batch.forEach((cell, r) => {
-      const n = siteName(layers[cell.li], cell.site);
-      let bp = patches.get(n);
-      if (!bp) patches.set(n, (bp = { mask: new Uint8Array(rows * T), values: values.get(n)! }));
-      bp.mask[r * T + al.corruptPositions[cell.pi]] = 1;
-    });
-    const logits = await runner.runPatched(spec.corruptIds, rows, patches);
-    passes++;
-    const V = runner.vocabSize;
-    if (logits.length !== rows * V) {
-      throw new IntrospectError("internal", `A patched run returned ${logits.length} logits, expected ${rows} x ${V}.`);
-    }
-    const cells = batch.map((cell, r) => {
-      const row = logits.subarray(r * V, (r + 1) * V);
+  passes += await runBatches(toRun, {
+    runner,
+    ids: spec.corruptIds,
+    batchSize,
+    values,
+    skipped: skippedCells,
+    cancel: opts.cancel,
+    onProgress: opts.onProgress,
+    mark: (cell, r, patch) => {
+      patch(siteName(layers[cell.li], cell.site)).mask[r * T + al.corruptPositions[cell.pi]] = 1;
+    },
+    read: (cell, row) => {
       const pc = extra.has("p-correct") ? Math.exp(logSoftmax(row)[spec.correct]) : NaN;
       return put(cell, logitDiff(row, spec.correct, spec.wrong), pc, false);
-    });
-    done += rows;
-    opts.onProgress?.({ done, total, cells });
-  }
+    },
+  });
   return {
     layers,
     positions: al.corruptPositions,

@@ -187,6 +187,23 @@ const posted = (p: Page) =>
     assert.strictEqual(await attr(p, "[data-heatmap=attention]", "data-rows"), "8");
     assert.strictEqual(await attr(p, "[data-heatmap=attention]", "data-cols"), "12");
     await p.locator("[data-view=attention]").screenshot({ path: path.join(out, "probe-attention.png") });
+    // The query and layer drop-downs ask the host for the pattern they name and draw its answer.
+    const wholePrompt = (layer: number) => ({
+      kind: "pattern",
+      layer,
+      head: 0,
+      numHeads: small.attention!.numHeads,
+      queryStart: 0,
+      pattern: { dims: [12, 12], data: new Float32Array(144).fill(1 / 12) },
+    });
+    await answer(p, "introspect/probeAttention", { layer: 0, head: 0, queries: "all" }, wholePrompt(0));
+    await answer(p, "introspect/probeAttention", { layer: 2, head: 0, queries: "all" }, wholePrompt(2));
+    await p.selectOption("[data-control=attn-queries]", "all");
+    await p.waitForFunction(() => document.querySelector("[data-heatmap=attention]")?.getAttribute("data-rows") === "12");
+    await p.selectOption("[data-control=attn-layer]", "2");
+    await p.waitForFunction(() =>
+      document.querySelector("[data-heatmap=attention] canvas")?.getAttribute("aria-label")?.startsWith("Attention of layer 2 head 0,"),
+    );
     await rendered(p, { type: "introspect/probeResult", result: makeFixture({ texts: sampleTexts(5), layers: 2, attention: "fused" }) });
     assert.match((await p.textContent("[data-attention-note]"))!, /fused attention/);
     await p.close();
