@@ -2,7 +2,7 @@
 
 import { diffModels, type ModelDiff } from "../engine";
 import { type Command, clip, quoteToken, readTextOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, modelOptions, openWithTokenizer, type Opened } from "./model";
+import { MODEL_HELP, modelOptions, openFromOptions, type Opened } from "./model";
 
 export const diffCommand: Command = {
   name: "diff",
@@ -31,11 +31,13 @@ ${MODEL_HELP}
     const variantB = (values["variant-b"] as string | undefined) ?? variantA;
     const text = await readTextOption(values, io, "diff");
     const threads = threadsOption(values, "diff");
-    const config = values.config as string | undefined;
-    const a = await openWithTokenizer(pathA, variantA, threads, config);
+    // Both models run on one provider: a fallback is said once.
+    const said = new Set<string>();
+    const warn = (line: string) => void (said.has(line) || (said.add(line), io.err(line)));
+    const a = await openFromOptions(pathA, values, threads, warn);
     let b: Opened | undefined;
     try {
-      b = await openWithTokenizer(pathB, variantB, threads, config);
+      b = await openFromOptions(pathB, { ...values, variant: variantB }, threads, warn);
       const d = await diffModels(a, b, text, io.cancel);
       io.out(values.json ? JSON.stringify(diffJson(d)) + "\n" : diffTable(d) + "\n");
       return 0;

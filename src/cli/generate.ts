@@ -54,7 +54,7 @@ ${MODEL_HELP}
     const threads = threadsOption(values, cmd);
     if (values.alpha !== undefined && values.steer === undefined) throw new UsageError("--alpha needs --steer FILE", cmd);
     const sampling = samplingOf(values, cmd);
-    const { model, tok } = await openFromOptions(modelPath, values, threads);
+    const { model, tok } = await openFromOptions(modelPath, values, threads, io.err);
     try {
       const steer = values.steer ? loadSteer(values.steer as string, model, alpha) : [];
       const prompt = values.chat ? tok.applyChatTemplate([{ role: "user", content: text }], { addGenerationPrompt: true }) : text;

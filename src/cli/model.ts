@@ -28,23 +28,35 @@ export interface Opened {
   tok: TextTokenizer;
 }
 
-/** openWithTokenizer with a command's --variant, --config and --provider. */
-export function openFromOptions(modelPath: string, values: Record<string, unknown>, threads?: number): Promise<Opened> {
-  return openWithTokenizer(
+/**
+ * Opens a command's --model with its --variant, --config and --provider (every command that runs a
+ * model comes through here). With `warn` (stderr), a provider that fell back to CPU is said there,
+ * in the sentence probe prints in its "execution provider" line.
+ */
+export async function openFromOptions(
+  modelPath: string,
+  values: Record<string, unknown>,
+  threads?: number,
+  warn?: (line: string) => void,
+): Promise<Opened> {
+  const opened = await openWithTokenizer(
     modelPath,
     values.variant as string | undefined,
     threads,
     values.config as string | undefined,
     values.provider as string | undefined,
   );
+  const fallback = opened.model.provider.fallback;
+  if (warn && fallback) warn(`introspect: ${fallback}\n`);
+  return opened;
 }
 
 /**
  * Opens the model and its tokenizer. The graph is scanned and mapped and the tokenizer loaded and
- * checked before the first session is created, because creating it writes the edited graph beside
- * the model: a folder whose tokenizer or graph is unusable is left as it was.
+ * checked before the first session is created, because creating it writes the edited graph (to the
+ * edit cache, editCache.ts): a model whose tokenizer or graph is unusable leaves nothing behind.
  */
-export async function openWithTokenizer(
+async function openWithTokenizer(
   modelPath: string,
   variant?: string,
   threads?: number,

@@ -53,7 +53,7 @@ ${MODEL_HELP}
           return k;
         })
       : DEFAULT_PATCH_SITE_KINDS;
-    const { model, tok } = await openFromOptions(modelPath, values, threads);
+    const { model, tok } = await openFromOptions(modelPath, values, threads, io.err);
     try {
       const cleanIds = tok.encode(clean).map((t) => t.id);
       const corruptIds = tok.encode(corrupt).map((t) => t.id);

@@ -6,7 +6,7 @@ import { parsePromptFile } from "../engine";
 import { evaluateDetectors, fitDetectors, layerFeatures, mahalanobis } from "../engine";
 import { IntrospectError } from "../engine";
 import { type Command, UsageError, intOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, modelOptions, openWithTokenizer } from "./model";
+import { MODEL_HELP, modelOptions, openFromOptions } from "./model";
 
 export interface LabelledPrompt {
   text: string;
@@ -70,7 +70,7 @@ ${MODEL_HELP}
     if (labelled && (!labelled.some((p) => p.injection) || labelled.every((p) => p.injection)))
       throw new IntrospectError("bad-input", "--labelled needs both benign and injection rows for an AUROC.");
     if (!labelled && typeof values.text !== "string") throw new UsageError("give --labelled FILE, --text TEXT or both", "shift");
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threadsOption(values, "shift"));
+    const { model, tok } = await openFromOptions(modelPath, values, threadsOption(values, "shift"), io.err);
     try {
       const L = model.info.numLayers;
       const detectors = await fitDetectors(

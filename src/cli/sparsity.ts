@@ -4,7 +4,7 @@
 import { FIDELITY_TEXTS } from "../engine";
 import { pplSparsity, sparsityPerLayer, type PplSparsity } from "../engine";
 import { type Command, intOption, numOption, readTextOption, required, table, threadsOption } from "./common";
-import { MODEL_HELP, modelOptions, openWithTokenizer } from "./model";
+import { MODEL_HELP, modelOptions, openFromOptions } from "./model";
 
 export const sparsityCommand: Command = {
   name: "sparsity",
@@ -42,7 +42,7 @@ ${MODEL_HELP}
       .map((x) => Number(x.trim()))
       .filter((x) => x > 0);
     const steps = intOption(values, "steps", "sparsity", 100, 2, 10000);
-    const { model, tok } = await openWithTokenizer(modelPath, values.variant as string | undefined, threadsOption(values, "sparsity"));
+    const { model, tok } = await openFromOptions(modelPath, values, threadsOption(values, "sparsity"), io.err);
     try {
       const layers = await sparsityPerLayer(model, tok, texts, threshold, io.cancel);
       const ppl: PplSparsity[] = [];
