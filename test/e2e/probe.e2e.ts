@@ -76,16 +76,51 @@ async function panelFor(id: string): Promise<FrameLocator> {
   return frame;
 }
 
-/** The number a table cell ends with ("layer 2, token ' John': 1.23", "… 45.6%", "… n/a (no next token)"). */
-function cellValue(text: string): number {
-  const v = text.slice(text.lastIndexOf(": ") + 2).trim();
-  if (v.startsWith("n/a")) return NaN;
-  if (v === "inf" || v === "-inf") return v === "inf" ? Infinity : -Infinity;
-  return v.endsWith("%") ? Number(v.slice(0, -1)) / 100 : Number(v);
+/** What a table cell ends with ("layer 2, token ' John': 1.23", "… 45.6%", "… <0.01%", "… n/a (no next token)"). */
+function cellText(text: string): string {
+  return text.slice(text.lastIndexOf(": ") + 2).trim();
 }
 
-/** A heatmap's visually hidden table (built when the page is idle), as its caption and numbers. */
-async function hiddenTable(frame: FrameLocator, name: string, caption: string): Promise<{ rows: string[]; values: number[][] }> {
+/**
+ * The interval of values a printed number stands for: "42.3%" is [0.42295, 0.42305], "<0.01%" is
+ * [0, 1e-4], ">99.9%" is [0.9995, 1], "1.23e-5" is [1.225e-5, 1.235e-5]. NaN for "n/a".
+ */
+function shownRange(shown: string): [number, number] {
+  const t = shown.trim();
+  if (t.startsWith("n/a")) return [NaN, NaN];
+  if (t === "inf" || t === "-inf") return t === "inf" ? [Infinity, Infinity] : [-Infinity, -Infinity];
+  const percent = t.endsWith("%");
+  const body = percent ? t.slice(0, -1) : t;
+  const scale = percent ? 0.01 : 1;
+  if (body.startsWith("<")) return [0, Number(body.slice(1)) * scale];
+  if (body.startsWith(">")) return [Number(body.slice(1)) * scale, 1];
+  const m = /^(-?)(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?$/.exec(body);
+  assert.ok(m, `a printed number: ${JSON.stringify(shown)}`);
+  const v = Number(body) * scale;
+  const half = 0.5 * 10 ** (-(m[3]?.length ?? 0) + Number(m[4] ?? 0)) * scale;
+  return [v - half, v + half];
+}
+
+/**
+ * The panel printed `shown` for the engine's `exact`: `exact` lies in the interval the printed
+ * digits stand for. The host and this process may add in another order, so the interval is
+ * widened by 1e-5 absolute and 1e-4 relative.
+ */
+function assertShown(shown: string, exact: number, what: string): void {
+  const [lo, hi] = shownRange(shown);
+  if (Number.isNaN(exact)) return assert.ok(Number.isNaN(lo), `${what}: panel ${shown}, engine NaN`);
+  const slack = 1e-5 + Math.abs(exact) * 1e-4;
+  assert.ok(exact >= lo - slack && exact <= hi + slack, `${what}: panel shows ${shown}, engine ${exact}`);
+}
+
+/** A file's number (CSV, JSON) against the engine's: within 1e-5 absolute or 1e-4 relative. */
+function assertClose(v: number, exact: number, what: string): void {
+  if (Number.isNaN(exact)) return assert.ok(Number.isNaN(v), `${what}: file ${v}, engine NaN`);
+  assert.ok(Math.abs(v - exact) <= Math.max(1e-5, Math.abs(exact) * 1e-4), `${what}: file has ${v}, engine ${exact}`);
+}
+
+/** A heatmap's visually hidden table (built when the page is idle), as its caption and printed numbers. */
+async function hiddenTable(frame: FrameLocator, name: string, caption: string): Promise<{ rows: string[]; values: string[][] }> {
   const table = frame.locator(`table[data-alt="${name}"]`);
   await eventually(`the hidden table of the ${name} heatmap`, () => table.locator("caption").innerText({ timeout: 2000 }), caption);
   const rows = await table.locator("tbody tr").evaluateAll((trs) =>
@@ -94,17 +129,7 @@ async function hiddenTable(frame: FrameLocator, name: string, caption: string): 
       cells: Array.from(tr.querySelectorAll("td"), (td) => td.textContent ?? ""),
     })),
   );
-  return { rows: rows.map((r) => r.head), values: rows.map((r) => r.cells.map(cellValue)) };
-}
-
-/**
- * `shown` is `exact` as printed with `digits` significant digits (the panel: 3, the lens: 2). The
- * host and this process may add in another order, so values agree to about 1e-5 absolute too.
- */
-function assertShown(shown: number, exact: number, what: string, digits = 3): void {
-  if (Number.isNaN(exact)) return assert.ok(Number.isNaN(shown), `${what}: panel ${shown}, engine NaN`);
-  const tol = Math.max(Math.abs(exact) * 0.6 * 10 ** (1 - digits), 1e-5);
-  assert.ok(Math.abs(shown - exact) <= tol, `${what}: panel shows ${shown}, engine ${exact}`);
+  return { rows: rows.map((r) => r.head), values: rows.map((r) => r.cells.map(cellText)) };
 }
 
 /** The engine's own result for the probe of the first test, computed in this process. */
@@ -166,6 +191,8 @@ describe("Probe Selection (code-server)", function () {
     let top = 0;
     for (let i = 1; i < V; i++) if (row[i] > row[top]) top = i;
     const L = model.info.numLayers;
+    // The lens opens as a grid of top-1 tokens; its table has the top 5 with probabilities.
+    await frame.locator('[data-view="lens"] button[data-lens-mode="table"]').click();
     const cell = frame.locator(`[data-lens] td[data-layer="${L - 1}"][data-token="0"] .lens-entry code`).first();
     const shown = (await cell.innerText()).trim();
     assert.strictEqual(shown, tokenLabel({ id: top, text: tok.tokenText(top), piece: "" }), `last-layer lens names top-1 id ${top}`);
@@ -231,7 +258,7 @@ describe("Probe Selection (code-server)", function () {
           want.map((w) => tokenLabel({ id: w.id, text: direct.logitLens.vocab[w.id] ?? `<${w.id}>`, piece: "" })),
           `lens L${l} token ${c}`,
         );
-        entries.forEach((e, j) => assertShown(cellValue(`: ${e.p.trim()}`), want[j].p, `lens L${l} token ${c} #${j + 1}`, 2));
+        entries.forEach((e, j) => assertShown(e.p, want[j].p, `lens L${l} token ${c} #${j + 1}`));
       }
     // The top neurons of layer 0 over the selected tokens.
     assert.ok(direct.neurons, "the engine ranks neurons");
@@ -296,8 +323,7 @@ describe("Probe Selection (code-server)", function () {
     assert.strictEqual(csv.length, 1 + direct.layerCount, "a row per layer");
     for (let l = 0; l < direct.layerCount; l++) {
       assert.strictEqual(csv[1 + l][0], String(l));
-      for (let c = 0; c < n; c++)
-        assertShown(Number(csv[1 + l][1 + c]), direct.metrics.residNorm.data[l * n + c], `CSV L${l} token ${c}`, 4);
+      for (let c = 0; c < n; c++) assertClose(Number(csv[1 + l][1 + c]), direct.metrics.residNorm.data[l * n + c], `CSV L${l} token ${c}`);
     }
     // PNG of the heatmap: the canvas as drawn, at its size.
     const size = await frame
@@ -320,7 +346,7 @@ describe("Probe Selection (code-server)", function () {
     assert.deepStrictEqual(json.selection, direct.selection);
     for (const m of LAYER_METRICS) {
       assert.deepStrictEqual(json.metrics[m].dims, direct.metrics[m].dims, m);
-      json.metrics[m].data.forEach((v, i) => assertShown(v === null ? NaN : v, direct.metrics[m].data[i], `JSON ${m}[${i}]`, 4));
+      json.metrics[m].data.forEach((v, i) => assertClose(v === null ? NaN : v, direct.metrics[m].data[i], `JSON ${m}[${i}]`));
     }
   });
 

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO } from "./harness/codeServer";
 import { usesBundledModel } from "./harness/session";
-import { waitFor } from "../waitFor";
+import { eventually, waitFor } from "../waitFor";
 import { session } from "./hooks";
 
 const FILE = "injection.introspect";
@@ -50,15 +50,17 @@ const FILE = "injection.introspect";
     // Lenses show each prompt's score against the threshold. VS Code re-asks for lenses after a
     // debounce it adapts to how long the last answers took (250 ms up to 62.5 s): on a loaded
     // machine the refreshed lenses can come a minute after the diagnostics.
-    const lens = await waitFor(
+    const diagnosed = Date.now();
+    // Up to two such delays (the one before the first request, the one after the scores' refresh)
+    // plus the answers: 200 s. A timeout shows the lenses last seen.
+    const lens = await eventually(
       "a shift lens",
-      async () => {
-        const t = await wb.activeEditor().locator(".codelens-decoration").allInnerTexts();
-        return t.some((x) => /Shift \d+\.\d \/ \d+\.\d \(layer 5\)/.test(x)) ? t : undefined;
-      },
-      { timeoutMs: 150000 },
+      async () =>
+        (await wb.activeEditor().locator(".codelens-decoration").allInnerTexts()).map((x) => x.replace(/\s+/g, " ").trim()).join(" | "),
+      /Shift \d+\.\d \/ \d+\.\d \(layer 5\)/,
+      { timeoutMs: 200000 },
     );
-    console.log(`      lenses: ${lens.join(" | ")}`);
+    console.log(`      lenses (${((Date.now() - diagnosed) / 1000).toFixed(1)} s after the problems): ${lens}`);
     // Hover the warning squiggle so the screenshot shows the message beside the prompt.
     await wb.activeEditor().locator(".view-line", { hasText: "Ignore the previous instructions" }).locator("span span").first().hover();
     await wb.page.locator(".monaco-hover", { hasText: "Activation shift" }).first().waitFor({ timeout: 30000 });

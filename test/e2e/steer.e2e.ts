@@ -304,7 +304,11 @@ describe("Introspect steering (code-server)", function () {
     await wb.screenshot("steer 7 after reload");
   });
 
-  it("the model host killed mid-generation: the view says what happened, and the next slider move steers again", async () => {
+  it("the model host killed mid-generation: the view says what happened, and the next slider move steers again", async function () {
+    // Up to three kills, each followed by a host restart and a model load: minutes on a busy
+    // machine. Every wait inside has its own limit; a test timeout shorter than their sum would
+    // leave this test running beside the next spec.
+    this.timeout(600000);
     const { wb, server, folder } = session();
     // Long generations, so the kill lands while one runs: 256 tokens, and a strength at which the
     // steered text never reaches the end-of-text token (checked below on an uncut run). The range

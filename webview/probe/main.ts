@@ -5,6 +5,7 @@
 import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ProbePin, type ToWebview } from "../../src/protocol/webview";
 import { onThemeChange } from "../shared/colors";
+import { heatmapViews, restoreHeatmapViews } from "../shared/heatmap";
 import { button, el, select } from "../shared/dom";
 import { toJson } from "../shared/export";
 import { failureBox, showRunning } from "../shared/failure";
@@ -31,8 +32,17 @@ root.replaceChildren(el("p", { class: "muted", text: "Select text in an editor a
 
 type ResultMessage = Extract<ToWebview, { type: "introspect/probeResult" }>;
 let lastMessage: ResultMessage | undefined;
-// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown.
-onThemeChange(() => lastMessage && show(lastMessage));
+// Heatmap colours are made of the theme's colours: a theme switch repaints the probe shown,
+// keeping each heatmap's zoom and focused cell.
+onThemeChange(() => repaint());
+
+/** Draws the probe shown again (theme, pins), keeping what the reader did to its heatmaps. */
+function repaint(): void {
+  if (!lastMessage) return;
+  const views = heatmapViews();
+  show(lastMessage);
+  restoreHeatmapViews(views);
+}
 /** The comparison with a second model ("Compare with…") of probe `comparison.probeId`, shown while that probe is. */
 let comparison: ComparisonState = {};
 
@@ -72,7 +82,7 @@ function show(msg: ResultMessage): void {
     state,
     saveState: () => api.setState(state),
     onTokenFocus: (col) => follow.show?.(col),
-    rerender: () => lastMessage && show(lastMessage),
+    rerender: () => repaint(),
   };
   const compare = others.length ? compareView(ctx, pins, currentLabel) : undefined;
   const header = el(

@@ -36,6 +36,46 @@ export function pixelsFromValues(values: Float32Array, scale: ColorScale): { sub
   return { sub: 1, data };
 }
 
+/** What a reader did to a heatmap (zoom, focused and selected cell), kept across a repaint of its panel. */
+export interface HeatmapView {
+  rows: number;
+  cols: number;
+  start: number;
+  end: number;
+  focus?: { r: number; c: number };
+  selected?: { r: number; c: number };
+}
+
+/** The heatmaps built, to read their views before a panel repaints; dropped once off the page. */
+const built = new Set<Heatmap>();
+
+/** The views of the heatmaps on the page, by name (the first of a name). */
+export function heatmapViews(): Map<string, HeatmapView> {
+  const views = new Map<string, HeatmapView>();
+  for (const h of built) {
+    if (!h.root.isConnected) built.delete(h);
+    else if (!views.has(h.name)) views.set(h.name, h.currentView());
+  }
+  return views;
+}
+
+/**
+ * Gives the heatmaps now on the page the views read before a repaint (same name and shape only:
+ * another probe's grid starts unzoomed).
+ */
+export function restoreHeatmapViews(views: Map<string, HeatmapView>): void {
+  const seen = new Set<string>();
+  for (const h of built) {
+    if (!h.root.isConnected) {
+      built.delete(h);
+      continue;
+    }
+    const v = views.get(h.name);
+    if (v && !seen.has(h.name)) h.restoreView(v);
+    seen.add(h.name);
+  }
+}
+
 export class Heatmap {
   readonly root: HTMLDivElement;
   readonly canvas: HTMLCanvasElement;
@@ -85,6 +125,7 @@ export class Heatmap {
     }
     this.zoomBar.overview(this.source);
     this.bindEvents();
+    built.add(this);
     // Laid out after insertion (needs the container width); the hidden table is built when idle.
     requestAnimationFrame(() => this.draw());
     let width = 0;
@@ -102,6 +143,29 @@ export class Heatmap {
 
   /** The column labels drawn, for screen readers and tests (text only: token strings are untrusted). */
   private readonly axis = el("ol", { class: "visually-hidden heatmap-axis" });
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  currentView(): HeatmapView {
+    return { rows: this.spec.rows, cols: this.spec.cols, ...this.view, focus: this.focus, selected: this.selected };
+  }
+
+  /** Takes a view read from the heatmap this one replaces (ignored when the shape differs). */
+  restoreView(v: HeatmapView): void {
+    if (v.rows !== this.spec.rows || v.cols !== this.spec.cols) return;
+    if (v.start !== 0 || v.end !== this.spec.cols) this.zoomTo(v.start, v.end);
+    if (v.selected) {
+      this.selected = v.selected;
+      this.root.dataset.selected = `${v.selected.r},${v.selected.c}`;
+    }
+    if (v.focus) {
+      this.focus = v.focus;
+      this.root.dataset.focus = `${v.focus.r},${v.focus.c}`;
+    }
+    this.draw();
+  }
 
   /** Shows columns [start, end) only (clamped; at least one). */
   zoomTo(start: number, end: number): void {

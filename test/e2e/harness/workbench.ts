@@ -52,6 +52,16 @@ export class Workbench {
    * first (which would drop an editor's extra cursors and selections).
    */
   async runCommand(title: string, { waitClosed = true, escape = true } = {}): Promise<void> {
+    await this.typeCommand(title, { escape });
+    await this.page.keyboard.press("Enter");
+    if (waitClosed) await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
+  }
+
+  /**
+   * Opens the command palette with the row labelled `title` focused, without accepting it: the
+   * caller presses Enter at the moment it chooses (e.g. while a run it cancels is still going).
+   */
+  async typeCommand(title: string, { escape = true } = {}): Promise<void> {
     if (escape) await this.page.keyboard.press("Escape");
     await this.page.keyboard.press("F1");
     const input = this.page.locator(".quick-input-widget input");
@@ -78,8 +88,6 @@ export class Workbench {
       },
       { timeoutMs: 15000, intervalMs: 100 },
     );
-    await this.page.keyboard.press("Enter");
-    if (waitClosed) await this.page.locator(".quick-input-widget").waitFor({ state: "hidden" });
   }
 
   /**

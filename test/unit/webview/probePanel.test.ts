@@ -99,6 +99,31 @@ const posted = (p: Page) =>
     await p.close();
   });
 
+  it("a theme switch repaints the panel but keeps each heatmap's zoom and focused cell", async () => {
+    const p = await h.open("dark");
+    await rendered(p, { type: "introspect/probeResult", result: makeFixture({ texts: sampleTexts(400), layers: 4 }) });
+    const heat = "[data-heatmap=layers]";
+    for (let i = 0; i < 3; i++) {
+      const before = await attr(p, heat, "data-view-end");
+      await p.click(`${heat} button[data-zoom="in"]`);
+      await eventually("the zoomed view", async () => (await attr(p, heat, "data-view-end")) !== before, true);
+    }
+    await p.focus(`${heat} canvas`);
+    await p.keyboard.press("ArrowDown");
+    await p.keyboard.press("End");
+    const zoomed = [await attr(p, heat, "data-view-start"), await attr(p, heat, "data-view-end"), await attr(p, heat, "data-focus")];
+    assert.strictEqual(zoomed[1], "400", "End panned the zoomed view to the last column");
+    assert.strictEqual(zoomed[2], "1,399");
+    const old = await p.$(`${heat}`);
+    await p.evaluate(() => document.body.classList.replace("vscode-dark", "vscode-light"));
+    await waitFor("the panel repainted", async () => !(await old!.evaluate((e) => e.isConnected)));
+    assert.deepStrictEqual(
+      [await attr(p, heat, "data-view-start"), await attr(p, heat, "data-view-end"), await attr(p, heat, "data-focus")],
+      zoomed,
+      "the new heatmap shows the same columns and focused cell",
+    );
+    await p.close();
+  });
   it("renders token strings literally, never as HTML", async () => {
     const p = await h.open("dark");
     let dialog = false;
