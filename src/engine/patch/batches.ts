@@ -4,7 +4,7 @@
 // Progress is reported for the skipped cells first, then after every batch.
 
 import { CancelToken, HookName, IntrospectError, throwIfCancelled } from "../types";
-import type { BatchPatch, PatchRunner } from "./sweep";
+import type { BatchPatch, PatchRunner } from "./runner";
 
 export interface BatchLoop<C, R> {
   runner: PatchRunner;

@@ -15,29 +15,8 @@ import { logSoftmax } from "../generate/readout";
  * nearby layers share a run. */
 export const POSITION_BLOCK = 4;
 
-/**
- * One site's replacement in a batched run: mask [rows x T] (1 = replace) and values [T x d], shared by
- * all rows. With `width`, the site is `width` wide and the mask is per element, [rows x T x width]
- * (one head's slice of attn.hook_z, heads.ts), values [T x width].
- */
-export interface BatchPatch {
-  mask: Uint8Array;
-  values: Float32Array;
-  width?: number;
-}
-
-/** What the sweep needs from a model; the adapter over the engine's LoadedModel is in model-runner.ts. */
-export interface PatchRunner {
-  numLayers: number;
-  dModel: number;
-  vocabSize: number;
-  /** Values per position of a site (default dModel; a router's logits have one per expert). */
-  width?(site: HookName): number;
-  /** One prompt: last-position logits [vocab] and each site's activation [T x d]. */
-  capture(ids: number[], sites: HookName[]): Promise<{ logits: Float32Array; acts: Map<HookName, Float32Array> }>;
-  /** `rows` copies of `ids` in one batch with the given patches; last-position logits [rows x vocab]. */
-  runPatched(ids: number[], rows: number, patches: Map<HookName, BatchPatch>): Promise<Float32Array>;
-}
+import type { PatchRunner } from "./runner";
+export type { BatchPatch, PatchRunner } from "./runner";
 
 export type ExtraMetric = "logit-diff" | "p-correct";
 
