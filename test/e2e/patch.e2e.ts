@@ -61,7 +61,9 @@ async function acceptQuickInput(wb: ReturnType<typeof session>["wb"], step: stri
 async function startLongSweep(): Promise<FrameLocator> {
   const { wb } = session();
   // A long prompt whose first word changes: every later position differs, so nothing is skipped.
-  const tail = " and then they walked along the river and talked about the weather for a long time".repeat(6);
+  // About 250 of the model's 256 positions: long enough that, on a busy machine, the panel has
+  // shown its first cells well before the host is through.
+  const tail = " and then they walked along the river and talked about the weather for a long time".repeat(9);
   await wb.closeAllEditors();
   await wb.runCommand("Introspect: Run Activation Patching", { waitClosed: false });
   await acceptQuickInput(wb, "1/6", `Yesterday Mary and John went to the store${tail}`);

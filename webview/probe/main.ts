@@ -5,7 +5,7 @@
 import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ProbePin, type ToWebview } from "../../src/protocol/webview";
 import { onThemeChange } from "../shared/colors";
-import { heatmapViews, restoreHeatmapViews } from "../shared/heatmap";
+import { heatmapViews, restoreHeatmapViews } from "../shared/heatmapViews";
 import { button, el, select } from "../shared/dom";
 import { toJson } from "../shared/export";
 import { failureBox, showRunning } from "../shared/failure";

@@ -7,6 +7,7 @@ import { type ColorScale, writeColor } from "./colors";
 import { hideTooltip, showTooltip } from "./tooltip";
 import { binColumns } from "./virtual";
 import { ZoomBar } from "./zoomBar";
+import { rememberHeatmap, type HeatmapView } from "./heatmapViews";
 
 export interface HeatmapSpec {
   /** Stable name, exposed as data-heatmap (e.g. "layers", "neurons"). */
@@ -34,46 +35,6 @@ export function pixelsFromValues(values: Float32Array, scale: ColorScale): { sub
   const data = new Uint8ClampedArray(values.length * 4);
   for (let i = 0; i < values.length; i++) writeColor(scale, values[i], data, i * 4);
   return { sub: 1, data };
-}
-
-/** What a reader did to a heatmap (zoom, focused and selected cell), kept across a repaint of its panel. */
-export interface HeatmapView {
-  rows: number;
-  cols: number;
-  start: number;
-  end: number;
-  focus?: { r: number; c: number };
-  selected?: { r: number; c: number };
-}
-
-/** The heatmaps built, to read their views before a panel repaints; dropped once off the page. */
-const built = new Set<Heatmap>();
-
-/** The views of the heatmaps on the page, by name (the first of a name). */
-export function heatmapViews(): Map<string, HeatmapView> {
-  const views = new Map<string, HeatmapView>();
-  for (const h of built) {
-    if (!h.root.isConnected) built.delete(h);
-    else if (!views.has(h.name)) views.set(h.name, h.currentView());
-  }
-  return views;
-}
-
-/**
- * Gives the heatmaps now on the page the views read before a repaint (same name and shape only:
- * another probe's grid starts unzoomed).
- */
-export function restoreHeatmapViews(views: Map<string, HeatmapView>): void {
-  const seen = new Set<string>();
-  for (const h of built) {
-    if (!h.root.isConnected) {
-      built.delete(h);
-      continue;
-    }
-    const v = views.get(h.name);
-    if (v && !seen.has(h.name)) h.restoreView(v);
-    seen.add(h.name);
-  }
 }
 
 export class Heatmap {
@@ -125,7 +86,7 @@ export class Heatmap {
     }
     this.zoomBar.overview(this.source);
     this.bindEvents();
-    built.add(this);
+    rememberHeatmap(this);
     // Laid out after insertion (needs the container width); the hidden table is built when idle.
     requestAnimationFrame(() => this.draw());
     let width = 0;
