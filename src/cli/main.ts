@@ -7,6 +7,7 @@ import { mallocTuned, withMallocTuning } from "../launch/mallocTuning";
 import { disableOrtTelemetry, withoutOrtTelemetry } from "../launch/ortTelemetry";
 import { IntrospectError } from "../engine";
 import { type Command, EXIT, type Io, UsageError, parse } from "./common";
+import { dictionaryCommand } from "./dictionary";
 import { diffCommand } from "./diff";
 import { faithfulnessCommand } from "./faithfulness";
 import { generateCommand } from "./generate";
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   diffCommand,
   shiftCommand,
   sparsityCommand,
+  dictionaryCommand,
 ];
 
 export const MAIN_HELP = `introspect: look inside a local ONNX language model from the command line

@@ -10,6 +10,7 @@ import { InfoPanel } from "./panels/infoPanel";
 import { registerPatchCommands } from "./patch/commands";
 import { registerExpertRanking } from "./experts/rankPanel";
 import { registerProbeCommands } from "./probe/commands";
+import { registerFeatureCommands } from "./features/buildCommand";
 import { StatusBar } from "./statusBar";
 import { registerSteerCommands } from "./steer/commands";
 import { runExthostSuiteIfAsked } from "./testHook";
@@ -29,6 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Intros
   context.subscriptions.push(output, host, new StatusBar(host), { dispose: () => info.dispose() });
   registerCommands(context, host, info);
   registerProbeCommands(context, host);
+  registerFeatureCommands(context, host);
   setFeatureSteerView(registerSteerCommands(context, host));
   registerPatchCommands(context, host);
   registerExpertRanking(context, host);

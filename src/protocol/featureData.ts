@@ -100,3 +100,32 @@ export interface FeatureClampResult {
   plain: string;
   clamped: string;
 }
+
+/** Make a dictionary from a corpus on this machine (introspect/featureBuild). */
+export interface FeatureBuildParams {
+  method: "snmf" | "topk" | "relu-l1";
+  layer: number;
+  features: number;
+  /** A JSONL file, a .txt file or a folder of text files. */
+  corpus: string;
+  /** New or empty folder the SAELens files go into. */
+  out: string;
+  maxTexts?: number;
+  iterations?: number;
+  /** LSP work-done token: the host reports progress on it (the extension's notification). */
+  workDoneToken?: string;
+}
+
+export interface FeatureBuildResult {
+  folder: string;
+  site: string;
+  dIn: number;
+  dSae: number;
+  texts: number;
+  heldOutTexts: number;
+  rows: number;
+  heldOutRows: number;
+  quality: { explainedVariance: number; l0: number; dead: number };
+  qualityOn: string;
+  seconds: number;
+}

@@ -39,3 +39,9 @@ export namespace FeatureClampRequest {
   export const method = "introspect/featureClamp" as const;
   export const type = new RequestType<featureData.FeatureClampParams, featureData.FeatureClampResult, void>(method);
 }
+
+/** Client -> host request: make a dictionary (SNMF or an SAE) from a corpus and save it as a SAELens folder (progress, cancel). */
+export namespace FeatureBuildRequest {
+  export const method = "introspect/featureBuild" as const;
+  export const type = new RequestType<featureData.FeatureBuildParams, featureData.FeatureBuildResult, void>(method);
+}

@@ -10,3 +10,11 @@ export { collectActivations, readCorpus, type Collected } from "./collect";
 export { readFeatures, sitesFor, type FeatureReading, type ReadingOptions } from "./analysis";
 export { featureVector, generateClamped, type ClampOptions } from "./steer";
 export { scanCorpus, type CorpusScan, type FeatureStats, type Snippet, type ScanOptions } from "./scan";
+export {
+  buildDictionary,
+  checkOutputFolder,
+  BUILD_METHODS,
+  type DictionaryMethod,
+  type DictionaryBuildOptions,
+  type DictionaryBuildResult,
+} from "./build";

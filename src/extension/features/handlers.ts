@@ -1,6 +1,7 @@
 // The probe panel's feature requests on the extension side: dictionary chooser, readings and
 // cards from the host, corpus scans (the corpus from introspect.features.corpus or a dialog,
 // results cached in the extension's global storage), and "Add to steering panel".
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { fromWire } from "../../protocol/wire";
@@ -16,8 +17,8 @@ import {
 import type { RequestHandlers } from "../../protocol/webview";
 import type { HostClient } from "../hostClient";
 import type { SteerView } from "../steer/view";
-
-const CORPUS_KEY = "introspect.features.lastCorpus";
+import { builtDictionaries } from "./buildCommand";
+import { askCorpus, knownCorpus } from "./corpus";
 
 /** Set once the steering panel exists (it is created after the probe panel). */
 let steerView: SteerView | undefined;
@@ -25,18 +26,16 @@ export function setFeatureSteerView(v: SteerView): void {
   steerView = v;
 }
 
-function corpusSetting(): string | undefined {
-  const v = vscode.workspace.getConfiguration("introspect").get<string>("features.corpus");
-  if (!v) return undefined;
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  return path.isAbsolute(v) || !root ? v : path.join(root, v);
-}
-
 export function featureHandlers(context: vscode.ExtensionContext, host: HostClient): RequestHandlers {
   const cacheDir = context.globalStorageUri.fsPath;
-  const corpus = () => context.workspaceState.get<string>(CORPUS_KEY) ?? corpusSetting();
+  const corpus = () => knownCorpus(context);
   return {
-    "introspect/featureList": () => host.client.sendRequest(FeatureListRequest.type),
+    "introspect/featureList": async () => {
+      const beside = await host.client.sendRequest(FeatureListRequest.type);
+      const have = new Set(beside.dictionaries.map((d) => d.path));
+      const built = builtDictionaries(context).filter((d) => !have.has(d.path) && fs.existsSync(path.join(d.path, "cfg.json")));
+      return { dictionaries: [...beside.dictionaries, ...built] };
+    },
     "introspect/featureChoose": async () => {
       const picked = await vscode.window.showOpenDialog({
         canSelectFiles: true,
@@ -50,19 +49,8 @@ export function featureHandlers(context: vscode.ExtensionContext, host: HostClie
     "introspect/featureRead": async (p) => fromWire(await host.client.sendRequest(FeatureReadRequest.type, p)),
     "introspect/featureCard": (p) => host.client.sendRequest(FeatureCardRequest.type, { ...p, cacheDir, corpus: corpus() }),
     "introspect/featureScan": async (p) => {
-      let target = p.choose ? undefined : corpus();
-      if (!target) {
-        const picked = await vscode.window.showOpenDialog({
-          canSelectFiles: true,
-          canSelectFolders: true,
-          canSelectMany: false,
-          openLabel: "Scan corpus",
-          title: 'A folder of text files or a JSONL file ({"text": ...} per line)',
-        });
-        target = picked?.[0]?.fsPath;
-        if (!target) return null;
-      }
-      await context.workspaceState.update(CORPUS_KEY, target);
+      const target = (p.choose ? undefined : corpus()) ?? (await askCorpus(context, "Scan corpus"));
+      if (!target) return null;
       return host.client.sendRequest(FeatureScanRequest.type, { path: p.path, corpus: target, cacheDir });
     },
     "introspect/featureAddToSteering": async (p) => {

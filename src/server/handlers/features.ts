@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CancelToken, LoadedModel } from "../../engine";
 import {
+  buildDictionary,
   decoderDirection,
   encode,
   featureVector,
@@ -27,6 +28,7 @@ import type { Wire } from "../../protocol/wireType";
 import * as lsp from "../../protocol/lsp";
 import { toWire } from "../../protocol/wire";
 import type { HostContext } from "../context";
+import { anyCancelled } from "./errors";
 
 interface Bound {
   dict: Dictionary;
@@ -120,6 +122,7 @@ export function register(ctx: HostContext): void {
   ctx.connection.onRequest(lsp.FeatureScanRequest.type, (p, token) => scan(session, p, token));
   ctx.connection.onRequest(lsp.FeatureVectorRequest.type, (p) => vector(session, p));
   ctx.connection.onRequest(lsp.FeatureClampRequest.type, (p, token) => clamp(session, p, token));
+  ctx.connection.onRequest(lsp.FeatureBuildRequest.type, (p, token) => build(session, p, token));
 }
 
 /** Dictionaries under the model folder's saes/ (three levels deep at most). */
@@ -260,5 +263,43 @@ async function clamp(session: FeatureSession, p: data.FeatureClampParams, token:
     return { plain: tok.decode(plain), clamped: tok.decode(clamped) };
   } catch (e) {
     throw userError(e);
+  }
+}
+
+/** Makes a dictionary from a corpus (activations, then the fit), with progress and cancel; writes the folder only at the end. */
+async function build(session: FeatureSession, p: data.FeatureBuildParams, token: CancelToken): Promise<data.FeatureBuildResult> {
+  // The extension shows the progress in its own cancellable notification when it sends a token.
+  const conn = session.ctx.connection;
+  let progress: { begin(t: string, n: number, m: string, c: boolean): void; report(n: number, m: string): void; done(): void };
+  let cancel = token;
+  if (p.workDoneToken) progress = conn.window.attachWorkDoneProgress(p.workDoneToken);
+  else {
+    const own = await conn.window.createWorkDoneProgress();
+    cancel = anyCancelled(token, own.token);
+    progress = own;
+  }
+  progress.begin(`Introspect: building a ${p.features}-feature dictionary at layer ${p.layer}`, 0, "reading the corpus", true);
+  try {
+    const model = await session.ctx.engine.get("try again");
+    const tok = await session.ctx.engine.tokenizer(model);
+    const texts = readCorpus(p.corpus);
+    const { workDoneToken: _, ...options } = p;
+    const r = await buildDictionary(model, tok, {
+      ...options,
+      texts,
+      cancel,
+      // Activations are the first half of the bar, the fit the second.
+      onProgress: (q) =>
+        progress.report(
+          Math.floor((q.phase === "activations" ? 0 : 50) + (50 * q.done) / q.total),
+          `${q.phase === "activations" ? "activations" : "fitting"}: ${q.detail}`,
+        ),
+    });
+    return { ...r, quality: { ...r.quality } };
+  } catch (e) {
+    if (cancel.isCancellationRequested) throw new Error("Cancelled: nothing was written.");
+    throw userError(e);
+  } finally {
+    progress.done();
   }
 }
