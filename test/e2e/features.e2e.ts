@@ -98,4 +98,72 @@ describe("Features in the probe panel (code-server)", function () {
       .click();
     await eventually("the feature's vector removed", () => steer.locator(".vector", { hasText: `#${feature}` }).count(), 0);
   });
+
+  it("Build Feature Dictionary: SNMF from the corpus with progress, saved as SAELens, read in the probe panel; a cancel writes nothing", async () => {
+    const { wb, folder } = session();
+    const dicts = path.join(folder, "dictionaries");
+    fs.mkdirSync(dicts, { recursive: true });
+    const out = path.join(dicts, "snmf-e2e");
+    const quick = wb.page.locator(".quick-input-widget");
+    /** Waits for the quick input titled `title`, filters it to `row` and accepts that row once it is the focused one. */
+    const pick = async (title: RegExp, row: string) => {
+      await quick.locator(".quick-input-title", { hasText: title }).waitFor({ timeout: 60000 });
+      await quick.locator("input").first().fill(row);
+      await quick.locator(".quick-input-list .monaco-list-row.focused", { hasText: row }).first().waitFor({ timeout: 15000 });
+      await wb.page.keyboard.press("Enter");
+      await quick.locator(".quick-input-title", { hasText: title }).waitFor({ state: "hidden", timeout: 15000 });
+    };
+    /** The command's questions up to the output folder: method, layer 2, `features`, the corpus chosen in the first test. */
+    const ask = async (method: string, features: string) => {
+      await wb.runCommand("Introspect: Build Feature Dictionary (SNMF or Sparse Autoencoder)…", { waitClosed: false });
+      await pick(/: method$/, method);
+      await pick(/: layer of demo-llama/, "Layer 2");
+      await wb.answerInputBox(/number of features/, features);
+      await pick(/^Corpus:/, "corpus.jsonl");
+    };
+
+    await ask("SNMF of the MLP neurons", "24");
+    await wb.fileDialog(new RegExp(`^${dicts.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/demo-llama-snmf-L2-24$`), out);
+    const progress = await wb.waitForNotification(/Introspect: building 24 features at layer 2/, 60000);
+    console.log(`    progress notification: ${progress.replace(/\s+/g, " ")}`);
+    const done = await wb.waitForNotification(/24 features at blocks\.2\.mlp\.hook_post saved to/, 300000);
+    assert.match(done, /On \d+ tokens of held-out texts: explained variance 0\.\d{3}, L0 \d+\.\d, \d+ never fired/);
+    assert.deepStrictEqual(fs.readdirSync(out).sort(), ["cfg.json", "sae_weights.safetensors", "sparsity.safetensors"]);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, "cfg.json"), "utf8"));
+    assert.strictEqual(cfg.metadata.hook_name, "blocks.2.mlp.hook_post");
+    assert.strictEqual(cfg.metadata.introspect.texts, 150, "every text of the corpus");
+    await wb.screenshot("features dictionary built");
+    await wb.runCommand("Notifications: Clear All Notifications");
+
+    // The folder is in the probe panel's list, and reads the probed tokens there.
+    await wb.closeAllEditors();
+    await wb.openFile(FILE);
+    await wb.selectText(FILE, LINE);
+    await wb.editorContextMenu("Probe Selection");
+    const frame = await wb.webview(PANEL);
+    await frame.locator("#root[data-render-ms]").waitFor({ timeout: 60000 });
+    const view = frame.locator('[data-view="features"]');
+    const chooser = view.locator('select[data-control="feature-dictionary"]');
+    const label = "snmf-e2e (built here)";
+    await waitFor("the built dictionary in the chooser", async () => (await chooser.locator("option").allInnerTexts()).includes(label), {
+      timeoutMs: 60000,
+    });
+    await chooser.selectOption({ label });
+    await view.locator('[data-heatmap="features"]').waitFor({ timeout: 60000 });
+    assert.match(await view.locator("[data-feature-summary]").innerText(), /standard, 24 features on blocks\.2\.mlp\.hook_post\./);
+    await view.scrollIntoViewIfNeeded();
+    await wb.screenshot("features built dictionary in the panel");
+
+    // Cancel from the notification: no folder, no error.
+    const cancelled = path.join(dicts, "cancelled");
+    await ask("TopK sparse autoencoder", "256");
+    await wb.fileDialog(new RegExp(`/demo-llama-topk-L2-256$`), cancelled);
+    const toast = wb.page.locator(".notification-toast", { hasText: "Introspect: building 256 features at layer 2" }).first();
+    await toast.waitFor({ timeout: 60000 });
+    await toast.hover();
+    await toast.getByRole("button", { name: "Cancel" }).click();
+    await toast.waitFor({ state: "hidden", timeout: 60000 });
+    assert.strictEqual(fs.existsSync(cancelled), false, "nothing written after a cancel");
+    assert.strictEqual(await wb.page.locator(".notification-toast", { hasText: /failed|Cancel/ }).count(), 0, "no error shown");
+  });
 });

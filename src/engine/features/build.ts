@@ -66,14 +66,16 @@ export interface DictionaryBuildResult {
 /** Floats of activations held at most (256 MiB); more rows are thinned evenly, and the cfg says so. */
 const MAX_FLOATS = 64 * 2 ** 20;
 
-/** Refuses an output that exists and is not an empty folder, before any work is done. */
+/** Refuses an output that exists and is not an empty folder, or lies under a file, before any work is done. */
 export function checkOutputFolder(out: string): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(out);
   } catch {
-    const parent = path.dirname(path.resolve(out));
-    if (!fs.existsSync(parent)) throw new IntrospectError("bad-input", `${parent} does not exist: the dictionary's folder goes inside it.`);
+    // A new folder (its missing parents are made too) under the nearest folder that exists.
+    let up = path.dirname(path.resolve(out));
+    while (!fs.existsSync(up) && path.dirname(up) !== up) up = path.dirname(up);
+    if (!fs.statSync(up).isDirectory()) throw new IntrospectError("bad-input", `${up} is a file: the dictionary's folder cannot go under it.`);
     return;
   }
   if (!st.isDirectory()) throw new IntrospectError("bad-input", `${out} is a file: the dictionary needs a new or empty folder.`);

@@ -115,7 +115,8 @@ describe("introspect dictionary: a dictionary made from a corpus on demo-llama",
     { method: "topk", features: 64, iterations: 300, texts: 120, site: "blocks.1.hook_resid_post", width: 128, minEv: 0.5 },
   ]) {
     it(`${c.method}: ${c.texts} texts, progress on stderr, a SAELens folder whose saved figures hold on the held-out texts`, async () => {
-      const out = path.join(tmp, c.method);
+      // The SNMF folder's parent does not exist yet: it is made.
+      const out = c.method === "snmf" ? path.join(tmp, "new", "parent", c.method) : path.join(tmp, c.method);
       const layer = c.site.split(".")[1];
       const r = await cli([
         "dictionary",
@@ -201,6 +202,10 @@ describe("introspect dictionary: a dictionary made from a corpus on demo-llama",
       assert.match(r.err, msg, extra.join(" "));
       assert.equal(fs.existsSync(path.join(tmp, "x")), false);
     }
+    fs.writeFileSync(path.join(tmp, "a-file"), "");
+    const underFile = await cli(["dictionary", "--model", DEMO_LLAMA, "--corpus", CORPUS, "--out", path.join(tmp, "a-file", "sub", "d")]);
+    assert.equal(underFile.code, 2, underFile.err);
+    assert.match(underFile.err, /a-file is a file: the dictionary's folder cannot go under it\./);
     const missing = await cli([
       "dictionary",
       "--model",
