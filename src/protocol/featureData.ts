@@ -2,6 +2,7 @@
 // dictionary is, its reading of the probed tokens, a feature's card, corpus scans, steering.
 import type { FeatureReading } from "../engine/shapes";
 import type { Snippet } from "../engine/shapes";
+import type { DictionaryBuildResult, DictionaryMethod } from "../engine/shapes";
 
 export type { FeatureReading } from "../engine/shapes";
 export type { Snippet } from "../engine/shapes";
@@ -103,7 +104,7 @@ export interface FeatureClampResult {
 
 /** Make a dictionary from a corpus on this machine (introspect/featureBuild). */
 export interface FeatureBuildParams {
-  method: "snmf" | "topk" | "relu-l1";
+  method: DictionaryMethod;
   layer: number;
   features: number;
   /** A JSONL file, a .txt file or a folder of text files. */
@@ -116,16 +117,5 @@ export interface FeatureBuildParams {
   workDoneToken?: string;
 }
 
-export interface FeatureBuildResult {
-  folder: string;
-  site: string;
-  dIn: number;
-  dSae: number;
-  texts: number;
-  heldOutTexts: number;
-  rows: number;
-  heldOutRows: number;
-  quality: { explainedVariance: number; l0: number; dead: number };
-  qualityOn: string;
-  seconds: number;
-}
+/** What the host made: the folder, its site and widths, and the quality on held-out texts. */
+export type FeatureBuildResult = DictionaryBuildResult;

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import type { Locator } from "playwright-core";
 import { eventually, waitFor } from "../waitFor";
 import { REPO } from "./harness/codeServer";
 import { steeringView } from "./harness/views";
@@ -14,6 +15,23 @@ const PANEL = "Introspect: Probe";
 const FILE = "features.txt";
 const LINE = "When Mary and John went to the store, John gave a drink to";
 const SAE = "blocks.2.hook_resid_post";
+
+/** Probes LINE in a fresh editor and waits until the features view's chooser offers `dictionary`. */
+async function probeWithDictionary(dictionary: string): Promise<{ view: Locator; chooser: Locator }> {
+  const { wb } = session();
+  await wb.closeAllEditors();
+  await wb.openFile(FILE);
+  await wb.selectText(FILE, LINE);
+  await wb.editorContextMenu("Probe Selection");
+  const frame = await wb.webview(PANEL);
+  await frame.locator("#root[data-render-ms]").waitFor({ timeout: 60000 });
+  const view = frame.locator('[data-view="features"]');
+  const chooser = view.locator('select[data-control="feature-dictionary"]');
+  await waitFor(`${dictionary} in the chooser`, async () => (await chooser.locator("option").allInnerTexts()).includes(dictionary), {
+    timeoutMs: 60000,
+  });
+  return { view, chooser };
+}
 
 describe("Features in the probe panel (code-server)", function () {
   this.timeout(300000);
@@ -29,17 +47,7 @@ describe("Features in the probe panel (code-server)", function () {
   it("the shipped SAE's heatmap, a feature card with snippets, and the feature in the steering panel", async () => {
     const { wb, folder } = session();
     await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
-    await wb.closeAllEditors();
-    await wb.openFile(FILE);
-    await wb.selectText(FILE, LINE);
-    await wb.editorContextMenu("Probe Selection");
-    const frame = await wb.webview(PANEL);
-    await frame.locator("#root[data-render-ms]").waitFor({ timeout: 60000 });
-    const view = frame.locator('[data-view="features"]');
-    const chooser = view.locator('select[data-control="feature-dictionary"]');
-    await waitFor("the shipped dictionary in the chooser", async () => (await chooser.locator("option").allInnerTexts()).includes(SAE), {
-      timeoutMs: 60000,
-    });
+    const { view, chooser } = await probeWithDictionary(SAE);
     await chooser.selectOption({ label: SAE });
     const heatmap = view.locator('[data-heatmap="features"]');
     await heatmap.waitFor({ timeout: 60000 });
@@ -136,18 +144,8 @@ describe("Features in the probe panel (code-server)", function () {
     await wb.runCommand("Notifications: Clear All Notifications");
 
     // The folder is in the probe panel's list, and reads the probed tokens there.
-    await wb.closeAllEditors();
-    await wb.openFile(FILE);
-    await wb.selectText(FILE, LINE);
-    await wb.editorContextMenu("Probe Selection");
-    const frame = await wb.webview(PANEL);
-    await frame.locator("#root[data-render-ms]").waitFor({ timeout: 60000 });
-    const view = frame.locator('[data-view="features"]');
-    const chooser = view.locator('select[data-control="feature-dictionary"]');
     const label = "snmf-e2e (built here)";
-    await waitFor("the built dictionary in the chooser", async () => (await chooser.locator("option").allInnerTexts()).includes(label), {
-      timeoutMs: 60000,
-    });
+    const { view, chooser } = await probeWithDictionary(label);
     await chooser.selectOption({ label });
     await view.locator('[data-heatmap="features"]').waitFor({ timeout: 60000 });
     assert.match(await view.locator("[data-feature-summary]").innerText(), /standard, 24 features on blocks\.2\.mlp\.hook_post\./);

@@ -12,9 +12,10 @@ import { collectActivations } from "./collect";
 import { encode, type Dictionary } from "./dictionary";
 import { saveSaeLens } from "./save";
 import { snmf } from "./snmf";
-import { measureQuality, trainSae, type Quality } from "./train";
+import type { DictionaryBuildResult, DictionaryMethod } from "./shapes";
+import { measureQuality, trainSae } from "./train";
 
-export type DictionaryMethod = "snmf" | "topk" | "relu-l1";
+export type { DictionaryBuildResult, DictionaryMethod } from "./shapes";
 
 export const BUILD_METHODS: Record<DictionaryMethod, { label: string; site: "mlp.hook_post" | "hook_resid_post"; features: number }> = {
   snmf: { label: "SNMF of the MLP activations", site: "mlp.hook_post", features: 32 },
@@ -45,24 +46,6 @@ export interface DictionaryBuildOptions {
   cancel?: CancelToken;
 }
 
-export interface DictionaryBuildResult {
-  folder: string;
-  site: HookName;
-  method: DictionaryMethod;
-  dIn: number;
-  dSae: number;
-  texts: number;
-  /** Of those, held out for the quality figures (the last tenth; none under 10 texts). */
-  heldOutTexts: number;
-  /** Activation rows (tokens) the dictionary was made from, and held out to measure it. */
-  rows: number;
-  heldOutRows: number;
-  /** On the held-out tokens (on the training tokens when too few texts to hold any out). */
-  quality: Quality;
-  qualityOn: "held-out texts" | "training texts";
-  seconds: number;
-}
-
 /** Floats of activations held at most (256 MiB); more rows are thinned evenly, and the cfg says so. */
 const MAX_FLOATS = 64 * 2 ** 20;
 
@@ -75,7 +58,8 @@ export function checkOutputFolder(out: string): void {
     // A new folder (its missing parents are made too) under the nearest folder that exists.
     let up = path.dirname(path.resolve(out));
     while (!fs.existsSync(up) && path.dirname(up) !== up) up = path.dirname(up);
-    if (!fs.statSync(up).isDirectory()) throw new IntrospectError("bad-input", `${up} is a file: the dictionary's folder cannot go under it.`);
+    if (!fs.statSync(up).isDirectory())
+      throw new IntrospectError("bad-input", `${up} is a file: the dictionary's folder cannot go under it.`);
     return;
   }
   if (!st.isDirectory()) throw new IntrospectError("bad-input", `${out} is a file: the dictionary needs a new or empty folder.`);

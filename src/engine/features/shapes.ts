@@ -24,3 +24,34 @@ export interface Snippet {
   token: string;
   after: string;
 }
+
+/** How a dictionary is made here: SNMF of MLP neurons, or a sparse autoencoder on the residual stream. */
+export type DictionaryMethod = "snmf" | "topk" | "relu-l1";
+
+/** How well a dictionary reconstructs a set of activation rows. */
+export interface DictionaryQuality {
+  /** 1 - sum |x - x̂|² / sum |x - mean|², over the rows given. */
+  explainedVariance: number;
+  /** Mean number of active features per token. */
+  l0: number;
+  /** Features that never fired on those rows. */
+  dead: number;
+}
+
+export interface DictionaryBuildResult {
+  folder: string;
+  site: HookName;
+  method: DictionaryMethod;
+  dIn: number;
+  dSae: number;
+  texts: number;
+  /** Of those, held out for the quality figures (the last tenth; none under 10 texts). */
+  heldOutTexts: number;
+  /** Activation rows (tokens) the dictionary was made from, and held out to measure it. */
+  rows: number;
+  heldOutRows: number;
+  /** On the held-out tokens (on the training tokens when too few texts to hold any out). */
+  quality: DictionaryQuality;
+  qualityOn: "held-out texts" | "training texts";
+  seconds: number;
+}

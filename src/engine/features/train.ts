@@ -5,6 +5,7 @@
 
 import { CancelToken, IntrospectError, throwIfCancelled } from "../types";
 import type { Dictionary } from "./dictionary";
+import type { DictionaryQuality } from "./shapes";
 import { encode, decode } from "./dictionary";
 import { mulberry32 } from "../generate/sample";
 
@@ -25,14 +26,7 @@ export interface TrainOptions {
   cancel?: CancelToken;
 }
 
-export interface Quality {
-  /** 1 - sum |x - x̂|² / sum |x - mean|², over the rows given. */
-  explainedVariance: number;
-  /** Mean number of active features per token. */
-  l0: number;
-  /** Features that never fired on those rows. */
-  dead: number;
-}
+export type Quality = DictionaryQuality;
 
 /** Deterministic uniform [0, 1) generator (the sampler's mulberry32). */
 export const seededRandom = mulberry32;

@@ -295,7 +295,7 @@ async function build(session: FeatureSession, p: data.FeatureBuildParams, token:
           `${q.phase === "activations" ? "activations" : "fitting"}: ${q.detail}`,
         ),
     });
-    return { ...r, quality: { ...r.quality } };
+    return r;
   } catch (e) {
     if (cancel.isCancellationRequested) throw new Error("Cancelled: nothing was written.");
     throw userError(e);
