@@ -117,6 +117,10 @@ async function runBuild(host: HostClient, params: FeatureBuildParams): Promise<F
       });
       try {
         return await host.client.sendRequest(FeatureBuildRequest.type, { ...params, workDoneToken }, cancel);
+      } catch (e) {
+        // However the cancelled request ends (the client's own error or the host's answer), it is one quiet "Cancelled".
+        if (cancel.isCancellationRequested) throw new Error("Cancelled.");
+        throw e;
       } finally {
         sub.dispose();
       }
