@@ -84,12 +84,15 @@ function checkOptions(model: LoadedModel, o: DictionaryBuildOptions): HookName {
   return site;
 }
 
-/** Every `step`-th row, when there are more than `max`. */
+/** `max` rows spread evenly over x, when it has more. */
 function thin(x: Float32Array, d: number, max: number): Float32Array {
   const n = x.length / d;
   if (n <= max) return x;
   const out = new Float32Array(max * d);
-  for (let i = 0; i < max; i++) out.set(x.subarray(Math.floor((i * n) / max) * d, (Math.floor((i * n) / max) + 1) * d), i * d);
+  for (let i = 0; i < max; i++) {
+    const row = Math.floor((i * n) / max);
+    out.set(x.subarray(row * d, (row + 1) * d), i * d);
+  }
   return out;
 }
 

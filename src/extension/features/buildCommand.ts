@@ -8,6 +8,7 @@ import { WorkDoneProgress } from "vscode-languageclient";
 import type { FeatureBuildParams, FeatureBuildResult } from "../../protocol/featureData";
 import { FeatureBuildRequest } from "../../protocol/lsp";
 import { commandRegistrar } from "../commands";
+import { isCancellation, messageOf } from "../panels/panelSupport";
 import type { HostClient } from "../hostClient";
 import { corpusFor } from "./corpus";
 
@@ -44,10 +45,8 @@ export function builtDictionaries(context: vscode.ExtensionContext): Array<{ pat
 }
 
 export function registerFeatureCommands(context: vscode.ExtensionContext, host: HostClient): void {
-  const reg = commandRegistrar(context, (e) => {
-    const msg = e instanceof Error ? e.message : String(e);
-    return /^Cancel/.test(msg) ? undefined : msg;
-  });
+  // A cancel the user asked for shows nothing; every other failure is one sentence.
+  const reg = commandRegistrar(context, (e) => (isCancellation(e) ? undefined : messageOf(e)));
   reg("introspect.features.build", () => buildCommand(context, host));
 }
 
@@ -117,10 +116,6 @@ async function runBuild(host: HostClient, params: FeatureBuildParams): Promise<F
       });
       try {
         return await host.client.sendRequest(FeatureBuildRequest.type, { ...params, workDoneToken }, cancel);
-      } catch (e) {
-        // However the cancelled request ends (the client's own error or the host's answer), it is one quiet "Cancelled".
-        if (cancel.isCancellationRequested) throw new Error("Cancelled.");
-        throw e;
       } finally {
         sub.dispose();
       }

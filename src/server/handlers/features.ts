@@ -27,6 +27,7 @@ import type * as data from "../../protocol/featureData";
 import type { Wire } from "../../protocol/wireType";
 import * as lsp from "../../protocol/lsp";
 import { toWire } from "../../protocol/wire";
+import type { WorkDoneProgressReporter } from "vscode-languageserver";
 import type { HostContext } from "../context";
 import { anyCancelled } from "./errors";
 
@@ -270,7 +271,7 @@ async function clamp(session: FeatureSession, p: data.FeatureClampParams, token:
 async function build(session: FeatureSession, p: data.FeatureBuildParams, token: CancelToken): Promise<data.FeatureBuildResult> {
   // The extension shows the progress in its own cancellable notification when it sends a token.
   const conn = session.ctx.connection;
-  let progress: { begin(t: string, n: number, m: string, c: boolean): void; report(n: number, m: string): void; done(): void };
+  let progress: WorkDoneProgressReporter;
   let cancel = token;
   if (p.workDoneToken) progress = conn.window.attachWorkDoneProgress(p.workDoneToken);
   else {
@@ -297,7 +298,7 @@ async function build(session: FeatureSession, p: data.FeatureBuildParams, token:
     });
     return r;
   } catch (e) {
-    if (cancel.isCancellationRequested) throw new Error("Cancelled: nothing was written.");
+    if (cancel.isCancellationRequested) throw new Error("Cancelled.");
     throw userError(e);
   } finally {
     progress.done();
