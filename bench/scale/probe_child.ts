@@ -1,15 +1,19 @@
 // Child process of the 1B bench: opens the model, then times the probe the panel asks for (one
-// forward with the probe's captures, the layer heatmap and the logit lens, as the host's
-// introspect/probe does) against a plain forward of the same tokens in the same process, and
-// reports its own peak resident memory (VmHWM). A fresh process per size, because the peak never
-// goes down.
-//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [with-before]
-// with-before: the probe is timed a second time with the lens as it was before (full logits per
-// layer, reduced in JavaScript), in the same process.
+// forward with the probe's captures, the layer heatmap and the logit lens of the first
+// introspect.probe.lensTokens tokens, as the host's introspect/probe does) against a plain forward
+// of the same tokens in the same process, then the rest of the lens as the panel asks for it after
+// its first frame (chunks of 64 columns), and reports its own peak resident memory (VmHWM). A
+// fresh process per size and mode, because the peak never goes down.
+//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [now|before]
+// before: the probe as it was before the lens on demand and the output budget (every column's
+// lens with the probe, every site exposed as a graph output whatever the pass fetches).
 
 import * as fs from "fs";
 import { ProbeSession, openModel } from "../../src/engine";
 import { THREADS, passiveWaiting } from "../lib/ort";
+
+/** The host's default introspect.probe.lensTokens (package.json). */
+const LENS_TOKENS = 32;
 
 function vmKb(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));
@@ -17,7 +21,8 @@ function vmKb(field: string): number {
 }
 
 async function main(): Promise<void> {
-  const [dir, variant, n, mode] = process.argv.slice(2);
+  const [dir, variant, n, mode = "now"] = process.argv.slice(2);
+  const before = mode === "before";
   const tokens = Number(n);
   // The bench's byte-level tokenizer has no merges: one printable byte is one token.
   const text = Array.from({ length: tokens }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join("");
@@ -25,7 +30,8 @@ async function main(): Promise<void> {
   const model = await openModel(dir, {
     variant,
     intraOpThreads: THREADS,
-    maxSessions: 1,
+    maxSessions: 2,
+    ...(before ? { outputBudgetBytes: Infinity } : {}),
     ...(passiveWaiting() ? { allowSpinning: false } : {}),
   });
   const openS = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -40,19 +46,34 @@ async function main(): Promise<void> {
   await model.run({ ids: tokens > 1024 ? ids.slice(0, 128) : ids }); // warm-up (full length up to 1,024 tokens)
   const plain = await seconds(() => model.run({ ids }));
   let timing: { forwardMs: number; analysisMs: number } | undefined;
+  let session: ProbeSession | undefined;
   const probe = await seconds(async () => {
-    timing = (await ProbeSession.start(model, text, { start: 0, end: text.length })).result.timing;
+    session = await ProbeSession.start(model, text, { start: 0, end: text.length }, before ? {} : { lensTokens: LENS_TOKENS });
+    timing = session.result.timing;
   });
-  const peakRss = vmKb("VmHWM") * 1024;
-  let before: { probe: number; timing?: { forwardMs: number; analysisMs: number } } | undefined;
-  if (mode === "with-before") {
-    let t: typeof timing;
-    const p = await seconds(async () => {
-      t = (await ProbeSession.start(model, text, { start: 0, end: text.length }, { lensMode: "full" })).result.timing;
+  const probeRss = vmKb("VmHWM") * 1024;
+  // The rest of the lens, as the panel asks for it once the first frame is drawn.
+  let fill = 0;
+  const missing = session!.result.logitLens.computed ? tokens - LENS_TOKENS : 0;
+  if (missing > 0)
+    fill = await seconds(async () => {
+      for (let c = LENS_TOKENS; c < session!.result.selection.end - session!.result.selection.start; c += 64)
+        await session!.lens({ start: c, end: Math.min(c + 64, session!.result.selection.end - session!.result.selection.start) });
     });
-    before = { probe: p, timing: t };
-  }
-  const out = { tokens, variant, openS, openRss, plain, probe, timing, peakRss, before, peakRssWithBefore: vmKb("VmHWM") * 1024 };
+  const out = {
+    tokens,
+    variant,
+    mode,
+    openS,
+    openRss,
+    plain,
+    probe,
+    timing,
+    peakRss: probeRss,
+    fill,
+    fillColumns: missing,
+    peakRssWithFill: vmKb("VmHWM") * 1024,
+  };
   process.stdout.write(JSON.stringify(out) + "\n");
   await model.dispose();
 }

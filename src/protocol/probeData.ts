@@ -8,6 +8,7 @@ export type {
   AttentionData,
   AttentionRequest,
   LayerMetricName,
+  LensChunk,
   LogitLensData,
   MassiveActivation,
   MoeData,
@@ -21,6 +22,7 @@ export type {
 } from "../engine/shapes";
 /** The probe panel's analysis views in the registry's order (src/engine/analysis/views.ts). */
 export { panelViews } from "../engine/shapes";
+export { lensMissing, mergeLensChunk } from "./lensChunk";
 
 /** Panel -> host: tint the probed tokens in the editor with one scalar per token. */
 export interface TintRequest {

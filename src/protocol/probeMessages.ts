@@ -1,7 +1,7 @@
 // Host messages of the probe panel: a probe, its follow-ups (neurons, attention), sparsity.
 // Declared once, re-exported by src/protocol/lsp.ts; each message says who sends it and why.
 import { RequestType } from "vscode-languageserver-protocol";
-import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
+import type { AttentionData, AttentionRequest, LensChunk, NeuronData, NeuronRequest, ProbeResult } from "./probeData";
 import type { ExpertIntervention } from "../engine/shapes";
 import type { Wire } from "./wireType";
 
@@ -39,6 +39,9 @@ export interface ProbeParams {
   neuronLayer?: number;
   neuronCount?: number;
   attention?: AttentionRequest;
+  /** Selected tokens whose logit lens comes with the result (default all); the panel asks for the
+   * rest with ProbeLensRequest (introspect.probe.lensTokens). */
+  lensTokens?: number;
   /** Expert interventions for the probed pass (a prompt file's `experts` lines, src/protocol/expertLines.ts). */
   experts?: ExpertIntervention[];
 }
@@ -63,4 +66,11 @@ export namespace ProbeNeuronsRequest {
 export namespace ProbeAttentionRequest {
   export const method = "introspect/probeAttention" as const;
   export const type = new RequestType<AttentionRequest & { probeId: string }, Wire<AttentionData>, void>(method);
+}
+
+/** Client -> host request: the logit lens of selected-token columns [start, end) of probe `probeId`,
+ * for a probe made with fewer lensTokens than it selected; result toWire(LensChunk). */
+export namespace ProbeLensRequest {
+  export const method = "introspect/probeLens" as const;
+  export const type = new RequestType<{ probeId: string; start: number; end: number }, Wire<LensChunk>, void>(method);
 }

@@ -15,7 +15,16 @@ import type {
   FeatureReadResult,
   FeatureScanResult,
 } from "./featureData";
-import type { AttentionData, AttentionRequest, ExportRequest, NeuronData, NeuronRequest, ProbeResult, TintRequest } from "./probeData";
+import type {
+  AttentionData,
+  AttentionRequest,
+  ExportRequest,
+  LensChunk,
+  NeuronData,
+  NeuronRequest,
+  ProbeResult,
+  TintRequest,
+} from "./probeData";
 import type { SteerAction, SteerGenStatus, SteerLiveInput, SteerPanelState, SteerStep, SteerSweepResult } from "./steerData";
 import type { CompareFromWebview, CompareToWebview } from "./compareModels";
 import type { PatchCellResult, PatchExperiment, PatchSiteKind, PatchStatus, WebviewGrid, WebviewPatchRun } from "./patchData";
@@ -30,6 +39,8 @@ export interface WebviewRequests {
   "introspect/sparsity": { params: SparsityParams; result: SparsityResult };
   /** Probe panel -> extension: rank the MLP neurons of another layer of the current probe. */
   "introspect/probeNeurons": { params: NeuronRequest; result: NeuronData };
+  /** Probe panel -> extension: the logit lens of selected-token columns [start, end) of the current probe. */
+  "introspect/probeLens": { params: { start: number; end: number }; result: LensChunk };
   /** Probe panel -> extension: the attention pattern of another layer/head of the current probe. */
   "introspect/probeAttention": { params: AttentionRequest; result: AttentionData };
   /** Any panel -> extension: save exported PNG/CSV/JSON through a save dialog; resolves with the path, or "" if cancelled. */

@@ -2,13 +2,12 @@
 // selection, a webview showing what the model host said, and a host crash and restart.
 import * as assert from "assert";
 import { waitFor } from "../waitFor";
-import { findProcesses } from "./harness/codeServer";
+import { clientOf, findProcesses, MODEL_HOST } from "./harness/codeServer";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
 
 const INFO = "Introspect: Model Info";
 const PROBE = "Introspect: Probe";
-const HOST = /dist\/server\.js/;
 const modelName = () => (usesBundledModel() ? "demo-llama" : "tiny-model");
 
 describe("Introspect foundation (code-server)", () => {
@@ -55,16 +54,16 @@ describe("Introspect foundation (code-server)", () => {
 
   it("restarts the model host after it is killed, and the status bar says so", async () => {
     const { wb, server } = session();
-    const before = findProcesses(server.pgid, HOST);
-    assert.strictEqual(before.length, 1, `expected one model host, found: ${JSON.stringify(before)}`);
-    process.kill(before[0].pid, "SIGKILL");
+    const before = await windowHost(wb, server.pgid);
+    assert.strictEqual(before.siblings.length, 1, `expected one model host for this window, found: ${JSON.stringify(before.siblings)}`);
+    process.kill(before.pid, "SIGKILL");
     await wb.waitForNotification(/model host stopped unexpectedly and was restarted/);
     // Loaded again (not "loading") and marked as restarted.
     // "(host restarted)", or "(host restarted 2×)" when an earlier test killed it too.
     await wb.waitForStatus("Introspect", new RegExp(`Introspect: ${modelName()} \\(host restarted( \\d+×)?\\)`), 60000);
-    const after = findProcesses(server.pgid, HOST);
-    assert.strictEqual(after.length, 1, "exactly one host after the restart");
-    assert.notStrictEqual(after[0].pid, before[0].pid, "a new host process");
+    const after = hostsOf(server.pgid, before.client);
+    assert.strictEqual(after.length, 1, `exactly one host for this window after the restart: ${JSON.stringify(after)}`);
+    assert.notStrictEqual(after[0].pid, before.pid, "a new host process");
     // The new host answers: the info panel shows its pid.
     await wb.runCommand("Introspect: Show Model Info");
     await (await wb.webview(INFO)).locator("#host-pid", { hasText: String(after[0].pid) }).waitFor({ timeout: 30000 });
@@ -72,18 +71,40 @@ describe("Introspect foundation (code-server)", () => {
 
   it('"Restart Model Host" from the palette starts a new host that answers, and says so', async () => {
     const { wb, server } = session();
-    const before = findProcesses(server.pgid, HOST);
-    assert.strictEqual(before.length, 1, `expected one model host, found: ${JSON.stringify(before)}`);
+    const before = await windowHost(wb, server.pgid);
+    assert.strictEqual(before.siblings.length, 1, `expected one model host for this window, found: ${JSON.stringify(before.siblings)}`);
     await wb.runCommand("Introspect: Restart Model Host");
     await wb.waitForNotification("Introspect's model host was restarted.");
     await wb.waitForStatus("Introspect", new RegExp(`^Introspect: ${modelName()}$`), 60000);
     // The old process is gone and one new one runs.
     const after = await waitFor("the old host gone and one new host", () => {
-      const now = findProcesses(server.pgid, HOST);
-      return now.length === 1 && now[0].pid !== before[0].pid && now;
+      const now = hostsOf(server.pgid, before.client);
+      return now.length === 1 && now[0].pid !== before.pid && now;
     });
     await wb.runCommand("Introspect: Show Model Info");
     await (await wb.webview(INFO)).locator("#host-pid", { hasText: String(after[0].pid) }).waitFor({ timeout: 30000 });
     assert.match(await wb.webviewText(INFO, "#model-state"), /^ready$/);
   });
 });
+
+/** The model hosts started by one extension host (the language client passes its pid to the server). */
+function hostsOf(pgid: number, client: number): { pid: number; args: string }[] {
+  return findProcesses(pgid, MODEL_HOST).filter((p) => clientOf(p.args) === client);
+}
+
+/**
+ * This window's model host: the pid Model Info shows, found among code-server's processes. An
+ * earlier window's extension host (from a reload) may still be winding down with its own model
+ * host; it is not this window's, so hosts are counted per extension host.
+ */
+async function windowHost(wb: ReturnType<typeof session>["wb"], pgid: number) {
+  await wb.closeAllEditors(); // a Model Info panel left open could show an earlier host's pid
+  await wb.runCommand("Introspect: Show Model Info");
+  const pid = Number(await wb.webviewText(INFO, "#host-pid"));
+  const all = findProcesses(pgid, MODEL_HOST);
+  const mine = all.find((p) => p.pid === pid);
+  assert.ok(mine, `Model Info's host pid ${pid} is not among code-server's model hosts: ${JSON.stringify(all)}`);
+  const client = clientOf(mine.args);
+  assert.ok(client, `the model host's command line names no client process: ${mine.args}`);
+  return { pid, client, siblings: hostsOf(pgid, client) };
+}

@@ -59,6 +59,9 @@ describe("Introspect: a 1,000-token probe (code-server)", function () {
     await wb.waitForStatus("Introspect", /Introspect: tiny-llama/, 120000);
     const frame = await wb.webview(PANEL);
     await frame.locator("#root[data-probe-id][data-render-ms]").waitFor({ timeout: 180000 });
+    // The lens came for the first 32 tokens (introspect.probe.lensTokens); the panel asks for the
+    // rest after its first frame, and the "computed for N of M" line goes once it has every column.
+    await frame.locator('[data-view="lens"] [data-lens-pending]').waitFor({ state: "hidden", timeout: 120000 });
     const heat = frame.locator('[data-heatmap="layers"]').first();
     assert.strictEqual(Number(await heat.getAttribute("data-cols")), N, "one column per token");
     // Every heatmap of the panel has a zoom bar once it is this wide.
@@ -104,5 +107,20 @@ describe("Introspect: a 1,000-token probe (code-server)", function () {
     await heat.locator("canvas").focus();
     await wb.page.keyboard.press("End");
     await eventually("the view panned to the last column", async () => heat.getAttribute("data-view-end"), String(N));
+
+    // The last token's lens (far past the first 32) is there at every layer: the strip's last token moves the lens grid to it.
+    await frame
+      .locator('[data-view="tokens"] .token')
+      .nth(N - 1)
+      .click();
+    const grid = frame.locator('[data-view="lens"] table[data-lens="grid"]');
+    await eventually("the lens grid at the last tokens", async () => grid.getAttribute("data-end"), String(N));
+    const layers = await grid.locator("tbody tr:not(.lens-next)").count();
+    const filled = await grid.locator(`td.lens-cell[data-token="${N - 1}"] .lens-entry`).count();
+    console.log(`      lens at token ${N - 1}: ${filled} of ${layers} layers`);
+    assert.ok(layers >= 2, `${layers} layer rows`);
+    assert.strictEqual(filled, layers, "every layer's lens at the last token was filled in");
+    await grid.scrollIntoViewIfNeeded();
+    await shotBothThemes(session(), "long prompt 1000 tokens lens at the end", [frame]);
   });
 });

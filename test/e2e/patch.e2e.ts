@@ -8,13 +8,12 @@ import * as fs from "fs";
 import * as path from "path";
 import type { FrameLocator } from "playwright-core";
 import { eventually, waitFor } from "../waitFor";
-import { REPO, findProcesses } from "./harness/codeServer";
+import { REPO, windowModelHosts } from "./harness/codeServer";
 import { parseCsv, pngSize, written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { session } from "./hooks";
 
 const PANEL = "Introspect: Activation Patching";
-const HOST = /dist\/server\.js/;
 const CLEAN = "When Mary and John went to the store, John gave a drink to";
 const CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
 
@@ -292,14 +291,14 @@ async function assertCancelled(frame: FrameLocator): Promise<void> {
   it("the model host killed mid-sweep: a new host within 3 s, the panel says what happened, a rerun completes", async () => {
     const { wb, server } = session();
     const frame = await startLongSweep();
-    const [old] = findProcesses(server.pgid, HOST);
+    const [old] = windowModelHosts(server.pgid);
     assert.ok(old, "a model host is running");
     const killedAt = Date.now();
     process.kill(old.pid, "SIGKILL");
     const back = await waitFor(
       "a new model host process",
       () => {
-        const now = findProcesses(server.pgid, HOST).filter((p) => p.pid !== old.pid);
+        const now = windowModelHosts(server.pgid).filter((p) => p.pid !== old.pid);
         return now.length === 1 && Date.now() - killedAt;
       },
       { timeoutMs: 10000, intervalMs: 50 },

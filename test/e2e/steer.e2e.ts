@@ -11,7 +11,7 @@ import { openModel } from "../../src/engine";
 import { capturePooled, decodeIvec } from "../../src/engine";
 import { loadTokenizer } from "../../src/engine";
 import { eventually, waitFor } from "../waitFor";
-import { REPO, findProcesses } from "./harness/codeServer";
+import { REPO, windowModelHosts } from "./harness/codeServer";
 import { written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { steeringView } from "./harness/views";
@@ -359,7 +359,7 @@ describe("Introspect steering (code-server)", function () {
             }, lastGen),
           { timeoutMs: 60000, intervalMs: 10 },
         );
-        const [host] = findProcesses(server.pgid, /dist\/server\.js/);
+        const [host] = windowModelHosts(server.pgid);
         process.kill(host.pid, "SIGKILL");
         const outcome = await waitFor(
           "the view's status after the kill",
@@ -372,7 +372,7 @@ describe("Introspect steering (code-server)", function () {
         );
         if (outcome.st === "failed") failed = outcome.text;
         else console.log(`      attempt ${attempt}: the host had finished the run before the kill; again once it is back`);
-        await waitFor("a new model host", () => findProcesses(server.pgid, /dist\/server\.js/).some((p) => p.pid !== host.pid), {
+        await waitFor("a new model host", () => windowModelHosts(server.pgid).some((p) => p.pid !== host.pid), {
           timeoutMs: 60000,
         });
         await wb.waitForStatus("Introspect", /Introspect: demo-llama/, 120000);
@@ -380,7 +380,10 @@ describe("Introspect steering (code-server)", function () {
       assert.ok(failed, "in three attempts the kill never landed while the host was generating");
       assert.match(failed, /model host stopped while this was running/);
       const last = Number(await view.locator("#root").getAttribute("data-gen"));
-      await slider.press("ArrowLeft");
+      // A key that moves the slider: after an even number of attempts it is back at its minimum,
+      // where ArrowLeft changes nothing and starts no run.
+      const atMin = Number(await slider.inputValue()) <= Number(await slider.getAttribute("min"));
+      await slider.press(atMin ? "ArrowRight" : "ArrowLeft");
       const g = await waitGen(view, (x) => x.gen > last, "a generation after the restart", 180000);
       assert.ok(g.steered.length > 0 && g.unsteered.length > 0);
     } finally {

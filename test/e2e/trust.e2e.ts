@@ -7,14 +7,13 @@
 import * as assert from "assert";
 import type { Context } from "mocha";
 import * as path from "path";
-import { findProcesses, REPO } from "./harness/codeServer";
+import { REPO, windowModelHosts } from "./harness/codeServer";
 import { startSession, usesBundledModel, type Session } from "./harness/session";
 
 const INFO = "Introspect: Model Info";
 const WORKSPACE_MODEL = "models/workspace-model";
 /** A complete small model (graph, config.json, tokenizer.json) to put inside the workspace. */
 const TINY_LLAMA = path.join(REPO, "test/fixtures/local/tiny-llama");
-const HOST = /dist\/server\.js/;
 
 describe("workspace trust (code-server with trust on)", function () {
   this.timeout(300000);
@@ -63,7 +62,7 @@ describe("workspace trust (code-server with trust on)", function () {
     const file = await onnxFileShown();
     assert.match(file, /models\/demo-llama\/onnx\/model\.onnx$/);
     assert.ok(!file.startsWith(folder), `the host opened ${file}, inside the untrusted workspace`);
-    assert.strictEqual(findProcesses(server.pgid, HOST).length, 1, "the model host runs (limited support)");
+    assert.strictEqual(windowModelHosts(server.pgid).length, 1, "the model host runs (limited support)");
     await wb.closeAllEditors();
   });
 

@@ -59,6 +59,9 @@ export function lensGrid(ctx: PanelContext, s: number, e: number, scale: ColorSc
           nextId >= 0 ? `next in the text: ${quoted(r.logitLens.vocab[nextId] ?? "")}` : "end of the text",
         ].join("\n");
         cell.append(el("span", { class: "lens-entry", text: truncate(label), data: { full: label } }));
+      } else if (r.logitLens.computed) {
+        cell.title = "Not computed yet";
+        cell.append(el("span", { class: "muted", text: "…", data: { pending: "" } }));
       }
       tr.append(cell);
     }

@@ -8,6 +8,14 @@ import { GRID_WINDOW, lensGrid, lensLegend, lensScale } from "./lensGrid";
 import { quoted, tokenLabel } from "../shared/tokens";
 import { lensAt, type PanelContext } from "./model";
 import { exportFile } from "./exporting";
+import { lensMissing, type ProbeResult } from "../../src/protocol/probeData";
+
+/** "computed for N of M tokens" while the panel is still asking for lens columns. */
+export function lensPendingText(r: ProbeResult): string {
+  const n = r.selection.end - r.selection.start;
+  const left = lensMissing(r).reduce((s, m) => s + m.end - m.start, 0);
+  return `Logit lens computed for ${n - left} of ${n} tokens; the rest is on its way (until then the next-token probability and entropy heatmaps show n/a there).`;
+}
 
 const TABLE_WINDOW = 8;
 
@@ -16,6 +24,7 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
   const n = ctx.sel.length;
   const tableWrap = el("div", { class: "lens-wrap" });
   const pos = el("span", { class: "muted" });
+  const pending = el("p", { class: "muted", attrs: { role: "status" }, data: { lensPending: "" } });
   const win = () => (ctx.state.lensMode === "table" ? TABLE_WINDOW : GRID_WINDOW);
   const prev = button("◀ Previous tokens", () => go(ctx.state.lensStart - win()));
   const next = button("Next tokens ▶", () => go(ctx.state.lensStart + win()));
@@ -51,6 +60,9 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
     prev.disabled = s === 0;
     next.disabled = e >= n;
     pos.textContent = `tokens ${s + 1}-${e} of ${n}`;
+    ctx.lensWant?.(s, e);
+    pending.hidden = !lensMissing(r).length;
+    pending.textContent = pending.hidden ? "" : lensPendingText(r);
     legendHost.replaceChildren(...(mode === "grid" ? [lensLegend(scale)] : []));
     if (mode === "grid") {
       tableWrap.replaceChildren(lensGrid(ctx, s, e, scale));
@@ -116,6 +128,7 @@ export function lensView(ctx: PanelContext): { root: HTMLElement; show(col: numb
       next,
       button("CSV", () => exportFile(ctx, "csv", "logit-lens.csv", lensCsv(ctx)), "Export the top-5 of every layer and token as CSV"),
     ),
+    pending,
     legendHost,
     tableWrap,
   );

@@ -2,7 +2,15 @@
 // and lays out the views: token strip, then each analysis's view in the registry's order (layer
 // heatmap, logit lens, neurons, attention, experts; ./views.ts), then feature dictionaries.
 // Only UI choices go to getState/setState; the extension re-sends the result after a reload.
-import { panelViews, type ProbeResult } from "../../src/protocol/probeData";
+import {
+  lensMissing,
+  mergeLensChunk,
+  panelViews,
+  reviveFloat,
+  reviveInt,
+  type LensChunk,
+  type ProbeResult,
+} from "../../src/protocol/probeData";
 import { RequestClient, type FromWebview, type ProbePin, type ToWebview } from "../../src/protocol/webview";
 import { onThemeChange } from "../shared/colors";
 import { heatmapViews, restoreHeatmapViews } from "../shared/heatmapViews";
@@ -19,6 +27,7 @@ import { reviveResult, type PanelContext, type UiState } from "./model";
 import { compareWithButton, modelDiffView, reviveComparison, type ComparisonState } from "./modelDiffView";
 import { sparsityView } from "./sparsityView";
 import { VIEWS } from "./views";
+import { lensPendingText } from "./lensView";
 
 const api = vscodeApi<UiState>();
 const post = (msg: FromWebview): void => api.postMessage(msg);
@@ -69,6 +78,8 @@ function show(msg: ResultMessage): void {
   const isPinned = pins.some((p) => p.result.id === result.id);
   const others = pins.filter((p) => p.result.id !== result.id);
   const currentLabel = msg.blocks?.find((b) => b.current)?.label ?? "current probe";
+  // The revived result is what is shown and drawn again (lens chunks are merged into it).
+  lastMessage = { ...msg, result };
   hideTooltip();
   const sel = result.tokens.slice(result.selection.start, result.selection.end);
   if (state.lensStart >= sel.length) state.lensStart = 0;
@@ -83,6 +94,7 @@ function show(msg: ResultMessage): void {
     saveState: () => api.setState(state),
     onTokenFocus: (col) => follow.show?.(col),
     rerender: () => repaint(),
+    lensWant: (start, end) => lensWanted(result, start, end),
   };
   const compare = others.length ? compareView(ctx, pins, currentLabel) : undefined;
   const header = el(
@@ -137,6 +149,60 @@ function show(msg: ResultMessage): void {
     root.dataset.renderMs = renderMs.toFixed(1);
     post({ type: "introspect/rendered", probeId: result.id, renderMs });
   });
+  fillLens();
+}
+
+// A probe whose logit lens came for its first tokens only (introspect.probe.lensTokens): the rest
+// is asked for after the first frame, a chunk at a time, the columns the lens view shows first.
+const LENS_CHUNK = 64;
+let lensFill: { id: string; want?: { start: number; end: number } } | undefined;
+
+function lensWanted(result: ProbeResult, start: number, end: number): void {
+  if (lensFill && lensFill.id === result.id) lensFill.want = { start, end };
+}
+
+function fillLens(): void {
+  const result = lastMessage?.result;
+  if (!result?.id || !lensMissing(result).length || lensFill?.id === result.id) return;
+  const fill: NonNullable<typeof lensFill> = { id: result.id, want: { start: state.lensStart, end: state.lensStart + 16 } };
+  lensFill = fill;
+  const current = () => (lensFill === fill && lastMessage?.result.id === fill.id ? lastMessage.result : undefined);
+  void (async () => {
+    try {
+      for (let r = current(); r && lensMissing(r).length; r = current()) {
+        const missing = lensMissing(r);
+        const want = fill.want;
+        const shown = want && missing.find((m) => m.end > want.start && m.start < want.end);
+        const from = shown ? { start: Math.max(shown.start, want.start), end: shown.end } : missing[0];
+        const range = { start: from.start, end: Math.min(from.end, from.start + LENS_CHUNK) };
+        const chunk = reviveChunk(await client.request("introspect/probeLens", range));
+        const now = current();
+        if (!now) return;
+        mergeLensChunk(now, chunk);
+        // Drawn again when the columns shown arrive and when the lens is complete; otherwise only the count moves.
+        if (shown || !lensMissing(now).length) repaint();
+        else lensStatus(now);
+      }
+    } catch (e) {
+      const now = current();
+      if (!now) return;
+      now.notes = [
+        ...now.notes,
+        `The rest of the logit lens could not be computed (${e instanceof Error ? e.message : String(e)}): probe again.`,
+      ];
+      repaint();
+    }
+  })();
+}
+
+/** The lens view's "computed for N of M tokens" line, updated in place. */
+function lensStatus(r: ProbeResult): void {
+  const line = document.querySelector<HTMLElement>("[data-lens-pending]");
+  if (line) line.textContent = lensPendingText(r);
+}
+
+function reviveChunk(c: LensChunk): LensChunk {
+  return { ...c, ids: reviveInt(c.ids), probs: reviveFloat(c.probs), nextProb: reviveFloat(c.nextProb), entropy: reviveFloat(c.entropy) };
 }
 
 /** Pin keeps this result (labelled by its block) for comparison with the next probes; Unpin drops it. */
@@ -188,7 +254,11 @@ window.addEventListener("message", (ev: MessageEvent<ToWebview>) => {
         root.classList.remove("stale");
         delete root.dataset.probeId;
         root.replaceChildren(failureBox(msg.status.message, msg.status.actions, post));
-      } else showRunning(root, msg.status.message);
+      } else {
+        // A new probe runs: the shown one's lens fill stops (the extension cancels its chunk in flight).
+        lensFill = undefined;
+        showRunning(root, msg.status.message);
+      }
       break;
   }
 });

@@ -41,6 +41,8 @@ export interface PanelContext {
   onTokenFocus(col: number): void;
   /** Draws the panel again (after a UI choice that changes several views). */
   rerender?(): void;
+  /** The lens view shows selected-token columns [start, end): asked for first while the lens is filling. */
+  lensWant?(start: number, end: number): void;
 }
 
 export { METRICS, type MetricInfo } from "./metrics";

@@ -6,9 +6,9 @@ import { unembedResidual } from "../model/lens";
 import { lensTopK } from "../model/lensTopK";
 import { loadTokenizer, tokensInRange, type TextTokenizer } from "../tokenizer";
 import { IntrospectError, hookName, throwIfCancelled, type ActivationTensor, type CancelToken, type CharSpan, type Token } from "../types";
-import type { AttentionData, AttentionRequest, NeuronData, NeuronRequest, ProbeResult } from "./result";
+import type { AttentionData, AttentionRequest, LensChunk, NeuronData, NeuronRequest, ProbeResult } from "./result";
 import { probeResultOf } from "./assemble";
-import { ActivationCache, type LensLayer, type RowRange } from "./cache";
+import { ActivationCache, emptyLensLayer, type LensLayer, type RowRange } from "./cache";
 import { fitContext } from "./contextWindow";
 import { LENS_K, buildAttention, sitesFor, type ProbePlan } from "./registry";
 import { logitLensLayer, nextTokenIds } from "./layerMetrics";
@@ -29,6 +29,10 @@ export interface ProbeOptions {
   /** "topk" (default): softmax and top-k inside onnxruntime, in row chunks (model/lensTopK.ts);
    * "full": every layer's [tokens, vocab] logits unembedded and reduced here (the path before). */
   lensMode?: "topk" | "full";
+  /** Selected tokens whose logit lens is computed with the probe: the first `lensTokens` (default
+   * all). The rest waits for ProbeSession.lens (the panel asks for the columns it shows, then the
+   * rest): at a 128 k vocabulary the lens of every layer and token costs several forward passes. */
+  lensTokens?: number;
   /** Expert interventions (mixture-of-experts models) applied to the probed pass and its follow-ups. */
   experts?: ExpertIntervention[];
   /** A sentence added to the result's notes (the caller's description of `experts`). */
@@ -66,7 +70,13 @@ export class ProbeSession {
     readonly result: ProbeResult,
     private readonly cancel?: CancelToken,
     private readonly experts: ExpertIntervention[] = [],
+    /** Each layer's resid_post over the selection, kept while some lens columns are not computed. */
+    private lensResid?: ActivationTensor[],
+    private readonly plan?: ProbePlan,
   ) {}
+
+  /** Per selected column: 1 once its lens was computed (the first lensTokens, then each lens request). */
+  private covered = new Uint8Array(0);
 
   static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
     const t0 = performance.now();
@@ -116,7 +126,9 @@ export class ProbeSession {
     const { captures } = await model.run({ ids, capture, cancel: opts.cancel, ...expertRun(experts) });
     const forwardMs = performance.now() - tRun;
 
-    const lens = await lensOf(model, captures, plan, sel, notes, opts.lensMode, opts.cancel);
+    const lensCols = Math.max(1, Math.min(n, Math.floor(opts.lensTokens ?? n)));
+    const resid = Array.from({ length: L }, (_, l) => rows(captures.get(hookName(l, "hook_resid_post"))!, sel));
+    const lens = await lensOf(model, resid, plan, { start: 0, end: lensCols }, notes, opts.lensMode, opts.cancel);
     if (!has(hookName(0, "hook_resid_pre")))
       notes.push(
         "The embedding (blocks.0.hook_resid_pre) was not found: layer 0's activation shift is measured from a zero vector and shows as n/a.",
@@ -137,8 +149,40 @@ export class ProbeSession {
       notes,
     );
     if (fit.cut) result.cut = fit.cut;
+    const partial = lens !== undefined && lensCols < n;
+    if (partial) result.logitLens.computed = [{ start: 0, end: lensCols }];
     result.timing = { forwardMs, analysisMs: performance.now() - t0 - forwardMs };
-    return new ProbeSession(model, tokens, sel, result, opts.cancel, experts);
+    const session = new ProbeSession(model, tokens, sel, result, opts.cancel, experts, partial ? resid : undefined, plan);
+    session.covered = new Uint8Array(sel.end - sel.start);
+    session.covered.fill(1, 0, lensCols);
+    return session;
+  }
+
+  /**
+   * The logit lens of selected-token columns [start, end) at every layer, for a probe started with
+   * fewer `lensTokens` than it selected; the panel merges it with mergeLensChunk. Columns already
+   * computed are computed again (the answer is the same).
+   */
+  async lens(range: { start: number; end: number }, cancel?: CancelToken): Promise<LensChunk> {
+    const n = this.selection.end - this.selection.start;
+    const { start, end } = range;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > n || end <= start)
+      throw new IntrospectError("bad-input", `Logit-lens columns ${start}-${end} are outside this probe's ${n} selected tokens.`);
+    if (!this.lensResid || !this.plan)
+      throw new IntrospectError("bad-input", "This probe's logit lens is complete (or was not available): nothing more to compute.");
+    const notes: string[] = [];
+    const layers = await lensOf(this.model, this.lensResid, this.plan, range, notes, "topk", cancel ?? this.cancel);
+    if (!layers) throw new IntrospectError("internal", notes[0] ?? "The logit lens failed.");
+    const chunk = lensChunkOf(layers, range, this.plan);
+    // Once every column has been asked for, the kept residuals go.
+    this.covered.fill(1, start, end);
+    if (this.covered.every((c) => c === 1)) this.lensDone();
+    return chunk;
+  }
+
+  /** Drops the residuals kept for lens requests (the panel has every column). */
+  lensDone(): void {
+    this.lensResid = undefined;
   }
 
   /** Top-k neurons of another layer (one forward pass capturing that layer's MLP activations). */
@@ -176,28 +220,32 @@ export class ProbeSession {
 }
 
 /**
- * The logit lens of every layer over the selected tokens, reduced layer by layer (the [tokens,
- * vocab] logits never pile up); undefined, with a note, when this model's lens cannot be built.
+ * The logit lens of every layer over selected-token columns `cols` (the residuals are the
+ * selection's rows), reduced layer by layer (the [tokens, vocab] logits never pile up). Each layer's
+ * LensLayer spans the whole selection; columns outside `cols` hold ids -1 and NaN. Undefined, with
+ * a note, when this model's lens cannot be built.
  */
 async function lensOf(
   model: LoadedModel,
-  captures: Map<string, ActivationTensor>,
+  resid: ActivationTensor[],
   plan: ProbePlan,
-  sel: RowRange,
+  cols: RowRange,
   notes: string[],
   mode: ProbeOptions["lensMode"],
   cancel?: CancelToken,
 ): Promise<LensLayer[] | undefined> {
   const lens: LensLayer[] = [];
+  const m = cols.end - cols.start;
+  const next = plan.nextIds.subarray(cols.start, cols.end);
   try {
     for (let l = 0; l < plan.numLayers; l++) {
       throwIfCancelled(cancel);
-      const resid = rows(captures.get(hookName(l, "hook_resid_post"))!, sel);
-      lens.push(
+      const r = rows(resid[l], cols);
+      const part =
         mode === "full"
-          ? logitLensLayer(await unembedResidual(model, resid), { start: 0, end: sel.end - sel.start }, plan.nextIds, LENS_K)
-          : await lensTopK(model, resid, plan.nextIds, LENS_K, cancel),
-      );
+          ? logitLensLayer(await unembedResidual(model, r), { start: 0, end: m }, next, LENS_K)
+          : await lensTopK(model, r, next, LENS_K, cancel);
+      lens.push(m === resid[l].dims[0] ? part : widen(part, cols, resid[l].dims[0]));
     }
     return lens;
   } catch (e) {
@@ -205,6 +253,54 @@ async function lensOf(
     notes.push(`The logit lens is not available for this model: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   }
+}
+
+/** A lens layer over columns `cols` placed in one over `n` columns (ids -1, NaN elsewhere). */
+function widen(part: LensLayer, cols: RowRange, n: number): LensLayer {
+  const k = part.k;
+  const out = emptyLensLayer(n, k);
+  out.ids.fill(-1);
+  out.nextProb.fill(NaN);
+  out.entropy.fill(NaN);
+  out.ids.set(part.ids, cols.start * k);
+  out.probs.set(part.probs, cols.start * k);
+  out.nextProb.set(part.nextProb, cols.start);
+  out.entropy.set(part.entropy, cols.start);
+  return out;
+}
+
+/** The lens layers' columns `range` as a chunk for the panel (LENS_K entries per cell, padded with -1). */
+function lensChunkOf(layers: LensLayer[], range: RowRange, plan: ProbePlan): LensChunk {
+  const L = layers.length;
+  const m = range.end - range.start;
+  const ids = new Int32Array(L * m * LENS_K).fill(-1);
+  const probs = new Float32Array(L * m * LENS_K);
+  const nextProb = new Float32Array(L * m);
+  const entropy = new Float32Array(L * m);
+  const vocab: Record<number, string> = {};
+  layers.forEach((lens, l) => {
+    for (let i = 0; i < m; i++) {
+      const c = range.start + i;
+      for (let j = 0; j < Math.min(LENS_K, lens.k); j++) {
+        const id = lens.ids[c * lens.k + j];
+        ids[(l * m + i) * LENS_K + j] = id;
+        probs[(l * m + i) * LENS_K + j] = lens.probs[c * lens.k + j];
+        if (id >= 0 && !(id in vocab)) vocab[id] = plan.decode(id);
+      }
+      nextProb[l * m + i] = lens.nextProb[c];
+      entropy[l * m + i] = lens.entropy[c];
+    }
+  });
+  return {
+    start: range.start,
+    end: range.end,
+    k: LENS_K,
+    ids: { dims: [L, m, LENS_K], data: ids },
+    probs: { dims: [L, m, LENS_K], data: probs },
+    nextProb: { dims: [L, m], data: nextProb },
+    entropy: { dims: [L, m], data: entropy },
+    vocab,
+  };
 }
 
 /** The run fields of a pass with expert interventions (none: the plain pass). */

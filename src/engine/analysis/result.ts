@@ -48,6 +48,24 @@ export interface LogitLensData {
   probs: ProbeTensor;
   /** Decoded text of every id that appears in `ids` (and of the actual next tokens). */
   vocab: Record<number, string>;
+  /** Selected-token columns [start, end) whose lens is computed, when not all are: the rest hold
+   * ids -1 (and NaN in the lens metrics) until an introspect/probeLens chunk fills them
+   * (mergeLensChunk). Absent: every column. */
+  computed?: { start: number; end: number }[];
+}
+
+/** The logit lens of selected-token columns [start, end) at every layer (ProbeSession.lens). */
+export interface LensChunk {
+  start: number;
+  end: number;
+  k: number;
+  /** [layers, end - start, k] ids (-1 pads) and their probabilities. */
+  ids: ProbeIntTensor;
+  probs: ProbeTensor;
+  /** [layers, end - start]: the lens metrics of the layer heatmap. */
+  nextProb: ProbeTensor;
+  entropy: ProbeTensor;
+  vocab: Record<number, string>;
 }
 
 /** MLP neuron activations (`blocks.{L}.mlp.hook_post`) of the top-k neurons of one layer. */

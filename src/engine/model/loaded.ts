@@ -102,7 +102,8 @@ export class LoadedModel {
 
   /** The session whose graph has every mapped site as an output plus the given edit inputs. */
   async session(steer: HookName[] = [], patch: HookName[] = [], variant: SessionVariant = {}): Promise<EditedSession> {
-    const edit: EditSet = { capture: [...this.map.sites.keys()], steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
+    const capture = variant.outputs ? [...new Set(variant.outputs)].sort() : [...this.map.sites.keys()];
+    const edit: EditSet = { capture, steer: [...new Set(steer)].sort(), patch: [...new Set(patch)].sort() };
     if (variant.lastLogits) edit.lastLogits = true;
     if (variant.zeroBelow?.length) edit.zeroBelow = [...new Set(variant.zeroBelow)].sort();
     if (variant.experts?.length) edit.experts = [...new Set(variant.experts)].sort((a, b) => a - b);
@@ -112,6 +113,7 @@ export class LoadedModel {
       ...(variant.lastLogits ? ["last"] : []),
       ...(edit.zeroBelow ? [edit.zeroBelow] : []),
       ...(edit.experts ? [["experts", ...edit.experts]] : []),
+      ...(variant.outputs ? [["outputs", ...capture]] : []),
     ]);
     let s = this.sessions.get(key);
     if (s) {
@@ -173,6 +175,31 @@ export class LoadedModel {
         "too-many-tokens",
         `${total} tokens need ${(bytes / 2 ** 30).toFixed(1)} GiB for one layer's attention scores (limit ${(limit / 2 ** 30).toFixed(1)} GiB): select less text.`,
       );
+  }
+
+  /**
+   * Bytes onnxruntime would hold for every mapped site exposed as an output of a pass of `batch` rows
+   * of `tokens` new tokens after `past` (patterns heads x tokens x keys, MLP sites the MLP's width,
+   * the rest the residual's width; float32). An estimate for choosing sessions, not an allocation.
+   */
+  exposedBytes(batch: number, tokens: number, past: number): number {
+    const cfg = this.resolved.config;
+    const d = this.info.dModel || 1;
+    const dMlp = Number(cfg.intermediate_size ?? cfg.n_inner ?? cfg.ffn_dim ?? 0) || 4 * d;
+    const heads = this.info.numHeads || Number(cfg.num_attention_heads ?? cfg.n_head ?? 0) || 1;
+    let perToken = 0;
+    for (const site of this.map.sites.keys()) {
+      if (site.endsWith("hook_pattern") || site.endsWith("hook_attn_scores")) perToken += heads * (past + tokens);
+      else if (site.includes("mlp.hook_") || site.includes("hook_gate") || site.includes("hook_up")) perToken += dMlp;
+      else perToken += d;
+    }
+    return batch * tokens * perToken * 4;
+  }
+
+  /** The session variant of a pass capturing `capture`: every site exposed while that fits the output budget, else only `capture`. */
+  private outputsFor(capture: HookName[], batch: number, tokens: number, past: number): Pick<SessionVariant, "outputs"> {
+    const budget = this.options.outputBudgetBytes ?? (Number(process.env.INTROSPECT_OUTPUT_BUDGET_BYTES) || 512 * 2 ** 20);
+    return this.exposedBytes(batch, tokens, past) > budget ? { outputs: [...new Set(capture)].sort() } : {};
   }
 
   /** Expands short forms (`resid_post` = every layer) and checks names. */
@@ -282,6 +309,7 @@ export class LoadedModel {
     const edited = await this.session(steerSites, patchSites, {
       ...(zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}),
       ...(expertLayers.length ? { experts: expertLayers } : {}),
+      ...this.outputsFor(req.capture ?? [], B, S, past),
     });
     if (expertLayers.length) {
       const routings = expertRouting(this.graph, this.map).filter((r) => expertLayers.includes(r.layer));

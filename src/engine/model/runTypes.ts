@@ -24,6 +24,11 @@ export interface SessionOptions {
   allowSpinning?: boolean;
   /** Where onnxruntime runs: cpu (default), cuda, coreml, dml, webgpu; unavailable ones fall back to CPU (provider.ts). */
   executionProvider?: string;
+  /** Bytes of captured sites a pass may leave exposed as graph outputs (default 512 MiB, or
+   * $INTROSPECT_OUTPUT_BUDGET_BYTES). onnxruntime holds every graph output of a run until the run
+   * ends, fetched or not, so a pass whose every-site outputs would exceed this runs a session that
+   * exposes only the sites it captures (one more session per capture set: outputsFor in loaded.ts). */
+  outputBudgetBytes?: number;
 }
 
 /** Variants of an edited session beyond its sites. */
@@ -34,6 +39,8 @@ export interface SessionVariant {
   zeroBelow?: HookName[];
   /** MoE layers with expert-intervention inputs (EditSet.experts). */
   experts?: number[];
+  /** The only sites exposed as outputs (default: every mapped site). */
+  outputs?: HookName[];
 }
 
 /** Adds `scale * vector` to a site at every position (vector [d]) or per position (full site shape). */

@@ -3,8 +3,15 @@
 // other heads, exports, editor tint). The panel's page is webview/probe.
 import { describeIntervention } from "../../protocol/experts";
 import * as vscode from "vscode";
-import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest, SparsityRequest, type ProbeParams } from "../../protocol/lsp";
-import { type ProbeResult } from "../../protocol/probeData";
+import {
+  ProbeAttentionRequest,
+  ProbeLensRequest,
+  ProbeNeuronsRequest,
+  ProbeRequest,
+  SparsityRequest,
+  type ProbeParams,
+} from "../../protocol/lsp";
+import { mergeLensChunk, type ProbeResult } from "../../protocol/probeData";
 import { fromWire } from "../../protocol/wire";
 import { ExpertLinesRequest } from "../../protocol/expertLines";
 import type { FromWebview, ToWebview } from "../../protocol/webview";
@@ -41,6 +48,8 @@ export class ProbePanel implements vscode.Disposable {
   private readonly tint = new EditorTint();
   private readonly recorder = ProbeRecorder.fromEnv();
   private timing: ProbeTiming | undefined;
+  /** Cancels the lens chunks asked for by the page for the probe shown. */
+  private lensFill: vscode.CancellationTokenSource | undefined;
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
@@ -70,6 +79,19 @@ export class ProbePanel implements vscode.Disposable {
           "introspect/sparsity": (p) => this.host.client.sendRequest(SparsityRequest.type, p),
           "introspect/probeNeurons": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
+          "introspect/probeLens": async (p) => {
+            const probeId = this.probeId();
+            // A new probe cancels the fill (see probe()): the host stops the chunk between layers.
+            this.lensFill ??= new vscode.CancellationTokenSource();
+            const chunk = fromWire(await this.host.client.sendRequest(ProbeLensRequest.type, { ...p, probeId }, this.lensFill.token));
+            // The kept result gains the columns too, so a reload or an export of it has them.
+            const cur = this.current?.result;
+            if (cur?.id === probeId) {
+              mergeLensChunk(cur, chunk);
+              if (!cur.logitLens.computed) this.last.save(cur);
+            }
+            return chunk;
+          },
           "introspect/probeAttention": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeAttentionRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/export": saveExport,
@@ -97,11 +119,16 @@ export class ProbePanel implements vscode.Disposable {
       text: target.text,
       selection: target.selection,
       maxTokens: config.get<number>("probe.maxTokens") ?? 1024,
+      lensTokens: config.get<number>("probe.lensTokens") ?? 32,
     };
     const panel = this.panel.open();
     const timing: ProbeTiming = { startedAt, chars: target.selection.end - target.selection.start };
     this.timing = timing;
     void panel.post({ type: "introspect/probeStatus", status: { kind: "running", message: `Probing ${describeSource(target)}…` } });
+    // The shown probe's lens fill gives way (the page stops asking on this status): its chunks would share the cores with this probe.
+    this.lensFill?.cancel();
+    this.lensFill?.dispose();
+    this.lensFill = undefined;
     if (!this.host.isRunning) return this.fail('The model host is not running: run "Introspect: Restart Model Host".');
     let result: ProbeResult;
     try {

@@ -4,7 +4,7 @@
 // on first use and kept until the configured model changes.
 import type { LoadedModel } from "../../engine";
 import { ProbeSessions } from "../../engine";
-import { ProbeAttentionRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
+import { ProbeAttentionRequest, ProbeLensRequest, ProbeNeuronsRequest, ProbeRequest } from "../../protocol/lsp";
 import { toWire } from "../../protocol/wire";
 import { describeIntervention } from "../../protocol/experts";
 import type { HostContext } from "../context";
@@ -43,6 +43,7 @@ export function register(ctx: HostContext): void {
         neuronLayer: p.neuronLayer,
         neuronCount: p.neuronCount,
         attention: p.attention,
+        ...(p.lensTokens !== undefined ? { lensTokens: p.lensTokens } : {}),
         ...(p.experts?.length
           ? { experts: p.experts, expertsNote: `Probed with expert interventions: ${p.experts.map(describeIntervention).join(", ")}.` }
           : {}),
@@ -64,6 +65,15 @@ export function register(ctx: HostContext): void {
       return toWire(await sessions.get(p.probeId, model).neurons({ layer: p.layer, k: p.k }));
     } catch (e) {
       throw userError(e, "The probe", token);
+    }
+  });
+
+  ctx.connection.onRequest(ProbeLensRequest.type, async (p, token) => {
+    try {
+      const model = await engineModel();
+      return toWire(await sessions.get(p.probeId, model).lens({ start: p.start, end: p.end }, anyCancelled(token)));
+    } catch (e) {
+      throw userError(e, "The logit lens", token);
     }
   });
 

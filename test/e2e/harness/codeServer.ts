@@ -192,3 +192,40 @@ export function findProcesses(pgid: number, pattern: RegExp): { pid: number; arg
     .filter((m): m is RegExpExecArray => !!m && Number(m[2]) === pgid && pattern.test(m[3]))
     .map((m) => ({ pid: Number(m[1]), args: m[3] }));
 }
+
+/** The model host's command line: the bundled language server. */
+export const MODEL_HOST = /dist\/server\.js/;
+
+/** The extension host that started a model host (the language client passes its pid). */
+export function clientOf(args: string): number | undefined {
+  const m = /--clientProcessId=(\d+)/.exec(args);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** When a process started, in clock ticks since boot (field 22 of /proc/PID/stat); undefined once it is gone. */
+function startTicks(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ")".
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The model hosts of the window the page shows now. After a window reload, code-server may keep
+ * the earlier window's extension host (and the model host it started) alive for a while; those
+ * are not this window's. Hosts are grouped by the extension host that started them, and the
+ * group of the most recently started extension host that still runs is this window's.
+ */
+export function windowModelHosts(pgid: number): { pid: number; args: string }[] {
+  const hosts = findProcesses(pgid, MODEL_HOST);
+  let current: number | undefined;
+  let newest = -1;
+  for (const client of new Set(hosts.map((h) => clientOf(h.args)))) {
+    const t = client === undefined ? undefined : startTicks(client);
+    if (t !== undefined && t > newest) [current, newest] = [client, t];
+  }
+  return hosts.filter((h) => clientOf(h.args) === current);
+}

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { asMatrix, cosineDistance, entropy, l2Norm, medianAbs, softmax, topK } from "../../../src/engine/analysis/tensorMath";
+import { asMatrix, cosineDistance, entropy, kthSmallest, l2Norm, medianAbs, softmax, topK } from "../../../src/engine/analysis/tensorMath";
 
 const f = (...v: number[]) => Float32Array.from(v);
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
@@ -41,6 +41,33 @@ describe("analysis/tensorMath", () => {
   it("medianAbs", () => {
     close(medianAbs(f(-3, 1, 2)), 2);
     close(medianAbs(f(-4, 1, 2, 3)), 2.5);
+  });
+
+  it("medianAbs and kthSmallest equal a sort's answer: random, sorted, reversed, constant and few-valued arrays", () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const kinds: [string, (n: number) => Float32Array][] = [
+      ["random", (n) => Float32Array.from({ length: n }, rand)],
+      ["sorted", (n) => Float32Array.from({ length: n }, (_, i) => i / n)],
+      ["reversed", (n) => Float32Array.from({ length: n }, (_, i) => -i)],
+      ["constant", (n) => new Float32Array(n).fill(0.25)],
+      ["three values", (n) => Float32Array.from({ length: n }, () => [-1, 0, 2][Math.floor((rand() + 1) * 1.5)])],
+      ["one outlier", (n) => Float32Array.from({ length: n }, (_, i) => (i === n >> 1 ? 1e6 : rand() * 1e-3))],
+    ];
+    for (const [kind, make] of kinds)
+      for (const n of [1, 2, 3, 17, 100, 1001, 4096, 30001]) {
+        const v = make(n);
+        const sorted = Float32Array.from(v, Math.abs).sort();
+        const m = n >> 1;
+        const want = n % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+        assert.strictEqual(medianAbs(v), want, `${kind}, ${n} values`);
+        for (const k of [0, m, n - 1]) {
+          const a = Float32Array.from(v);
+          const got = kthSmallest(a, k);
+          assert.strictEqual(got, Float32Array.from(v).sort()[k], `${kind}, ${n} values, k=${k}`);
+          for (let i = 0; i < n; i++) assert.ok(i < k ? a[i] <= got : i > k ? a[i] >= got : true, `${kind} n=${n} k=${k}: a[${i}]`);
+        }
+      }
   });
 
   it("asMatrix drops the batch dim and rejects bad shapes", () => {
