@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   fs.rmSync(record, { recursive: true, force: true });
   const s = await startSession(
     "probe-bench",
-    { INTROSPECT_PROBE_RECORD: record },
+    { INTROSPECT_PROBE_RECORD: record, INTROSPECT_TRACE: "1" },
     { workspaceSettings: { "introspect.model": args.model, ...(args.variant ? { "introspect.variant": args.variant } : {}) } },
   );
   const rows: Record<string, number | string>[] = [];

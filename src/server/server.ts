@@ -15,6 +15,7 @@ import { builtVectors } from "./handlers/steer";
 import { LANGUAGE_CAPABILITIES, registerLanguageFeatures, type LanguageFeatures } from "./language";
 import { engineFacadeCache } from "./language/hostFacade";
 import { ShiftScoreStore } from "./shiftScores";
+import { traceRequests } from "./trace";
 
 // Before onnxruntime is loaded (ctx.ort() loads it on first use): no telemetry database in ~/.cache.
 disableOrtTelemetry();
@@ -59,6 +60,7 @@ connection.onInitialize(() => ({
 }));
 connection.onInitialized(() => ctx.setState(state));
 
+if (process.env.INTROSPECT_TRACE) traceRequests(connection, ctx.log);
 for (const m of handlerModules) m.register(ctx);
 // Prompt-file features: once the shared engine model is open, a facade over it (next-token
 // hints, probe values in hovers, built vectors on lenses); before that the tokenizer facade with

@@ -62,6 +62,7 @@ describe("Introspect: heads over the whole prompt, linked to the summary (code-s
     // Heads view: the same switch for every head of the layer.
     const view = frame.locator('[data-view="heads"]');
     const grid = view.locator("[data-heads-grid]");
+    await view.scrollIntoViewIfNeeded(); // the view loads its heads once on screen
     await grid.locator(".head-tile").first().waitFor({ timeout: 60000 });
     await view.locator('select[data-control="heads-queries"]').selectOption("all");
     await eventually("the grid over the whole prompt", () => grid.getAttribute("data-queries"), "all", { timeoutMs: 60000 });

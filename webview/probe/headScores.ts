@@ -2,6 +2,7 @@
 // query's weights, the previous-token score (weight on position i-1) and the induction score
 // (weight on the token after the previous occurrence of the current token: `A B … A -> B`).
 // Pure and browser-safe: the probe panel's head x layer summary and the unit tests use it.
+import type { ProbeResult } from "../../src/protocol/probeData";
 
 /** One head's pattern: `q` query rows (absolute positions `start` … start+q-1) over `keys` key positions. */
 export interface HeadPattern {
@@ -49,4 +50,15 @@ export function headScores(p: HeadPattern, ids: ArrayLike<number>): HeadScores {
     last.set(ids[pos], pos);
   }
   return { entropy: ent / Math.max(1, p.q), prevToken: prevN ? prev / prevN : NaN, induction: indN ? ind / indN : NaN };
+}
+
+/** Time of the probe's own forward pass times the summary's passes, above which the summary waits for a click. */
+export const AUTO_SUMMARY_MS = 5000;
+
+/** What the head x layer summary costs: one pass per layer (each gives every head of its layer). */
+export function summaryPlan(r: Pick<ProbeResult, "layerCount" | "timing">): { passes: number; estimateMs?: number; auto: boolean } {
+  const passes = r.layerCount;
+  const f = r.timing?.forwardMs;
+  const estimateMs = f === undefined ? undefined : f * passes;
+  return { passes, ...(estimateMs === undefined ? {} : { estimateMs }), auto: estimateMs !== undefined && estimateMs <= AUTO_SUMMARY_MS };
 }

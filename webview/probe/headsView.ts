@@ -5,10 +5,10 @@
 // or binary fetching without touching the drawing.
 import type { AttentionData } from "../../src/protocol/probeData";
 import { cssColor, legend, scaleFor, writeColor, type ColorScale } from "../shared/colors";
-import { el, fmt, select, themeColor } from "../shared/dom";
+import { button, el, fmt, select, themeColor } from "../shared/dom";
 import { hideTooltip, showTooltip } from "../shared/tooltip";
 import { quoted } from "../shared/tokens";
-import { headScores, type HeadScores } from "./headScores";
+import { headScores, summaryPlan, type HeadScores } from "./headScores";
 import { reviveAttention, type PanelContext } from "./model";
 import { layerSelect, querySelect, type QueryRows } from "./selects";
 
@@ -144,8 +144,42 @@ export function headsView(ctx: PanelContext): HTMLElement {
     summary.dataset.ready = "true";
   }
 
-  void drawLayer().then(drawSummary);
+  // On demand: the grid's passes run once the view is on screen, the summary's (one per layer)
+  // by themselves only when the probe's own pass says they are quick.
+  const plan = summaryPlan(r);
+  const offerSummary = () => {
+    const est = plan.estimateMs === undefined ? "" : `, about ${fmtSeconds(plan.estimateMs)}`;
+    summary.replaceChildren(
+      el("p", {
+        class: "muted",
+        text: `Scoring every head takes ${plan.passes} forward passes${est}: it runs when asked.`,
+      }),
+      button(`Score all ${r.layerCount * H} heads`, () => void drawSummary()),
+    );
+    summary.dataset.offered = "true";
+  };
+  grid.replaceChildren(el("p", { class: "muted", text: `The ${H} heads of layer ${layer} load when this view is on screen.` }));
+  grid.dataset.pending = "true";
+  whenOnScreen(root, () => {
+    delete grid.dataset.pending;
+    void drawLayer().then(() => (plan.auto ? drawSummary() : offerSummary()));
+  });
   return root;
+}
+
+function fmtSeconds(ms: number): string {
+  return ms < 60000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60000)} min`;
+}
+
+/** Runs `f` once `node` is on screen (at once where the page has no IntersectionObserver). */
+function whenOnScreen(node: HTMLElement, f: () => void): void {
+  if (typeof IntersectionObserver === "undefined") return f();
+  const io = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    io.disconnect();
+    f();
+  });
+  io.observe(node);
 }
 
 /** One canvas per head, linked: the hovered query/key is marked in every head. */

@@ -62,6 +62,9 @@ export async function buildProbeResult(
   return (await ProbeSession.start(model, text, selection, opts)).result;
 }
 
+/** Largest attention pattern (one layer, every head) a probe keeps for its follow-up requests. */
+export const PATTERN_KEEP_BYTES = 256 * 2 ** 20;
+
 export class ProbeSession {
   private constructor(
     readonly model: LoadedModel,
@@ -77,6 +80,13 @@ export class ProbeSession {
 
   /** Per selected column: 1 once its lens was computed (the first lensTokens, then each lens request). */
   private covered = new Uint8Array(0);
+
+  /**
+   * One layer's attention pattern (every head), as captured for the last attention request: the
+   * panel asks for each head of a layer in turn, and one pass answers them all. A capture in flight
+   * is shared by the requests that arrive meanwhile; a pattern over PATTERN_KEEP_BYTES is not kept.
+   */
+  private pattern?: { layer: number; tensor: Promise<ActivationTensor> };
 
   static async start(model: LoadedModel, text: string, selection: CharSpan, opts: ProbeOptions = {}): Promise<ProbeSession> {
     const t0 = performance.now();
@@ -155,6 +165,8 @@ export class ProbeSession {
     const session = new ProbeSession(model, tokens, sel, result, opts.cancel, experts, partial ? resid : undefined, plan);
     session.covered = new Uint8Array(sel.end - sel.start);
     session.covered.fill(1, 0, lensCols);
+    const pattern = captures.get(hookName(att.layer, "attn.hook_pattern"));
+    if (pattern && pattern.data.byteLength <= PATTERN_KEEP_BYTES) session.pattern = { layer: att.layer, tensor: Promise.resolve(pattern) };
     return session;
   }
 
@@ -203,7 +215,18 @@ export class ProbeSession {
     const a = { layer: req.layer, head: req.head };
     if (!this.model.info.sites.includes(site))
       return buildAttention({ ...a, reason: attentionReason(this.model.info.notes) }, numHeads, rows);
-    return buildAttention({ ...a, tensor: await this.capture(site) }, numHeads, rows);
+    return buildAttention({ ...a, tensor: await this.patternOf(req.layer, site) }, numHeads, rows);
+  }
+
+  private patternOf(layer: number, site: string): Promise<ActivationTensor> {
+    if (this.pattern?.layer === layer) return this.pattern.tensor;
+    const entry = { layer, tensor: this.capture(site) };
+    this.pattern = entry;
+    const forget = () => {
+      if (this.pattern === entry) this.pattern = undefined;
+    };
+    entry.tensor.then((t) => t.data.byteLength > PATTERN_KEEP_BYTES && forget(), forget);
+    return entry.tensor;
   }
 
   private layer(l: number): number {

@@ -9,7 +9,8 @@ import { SINGLE_ROW_CONTINUATION } from "../arch/patterns";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf, type ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
-import { planEdit, steerInput, patchMaskInput, patchValueInput, zeroBelowInput, type EditSet } from "../surgery/surgery";
+import { planEdit, zeroBelowInput, type EditSet } from "../surgery/surgery";
+import { patchFeeds, steerFeeds } from "./interventionFeeds";
 import { materialiseEdit } from "./editCache";
 import type { ResolvedModel } from "./resolve";
 import { float32Tensor, int64Tensor, toActivation, zerosTensor } from "./tensors";
@@ -317,49 +318,7 @@ export class LoadedModel {
     }
     for (const z of zero) feeds[zeroBelowInput(z.site)] = float32Tensor(Float32Array.of(z.threshold), [1]);
     const { session, outputs } = edited;
-    for (const site of new Set(steerSites)) {
-      const sp = steer.filter((s) => s.site === site);
-      if (sp.length === 0) {
-        feeds[steerInput(site)] = float32Tensor(new Float32Array(1), [1]);
-        continue;
-      }
-      const first = sp[0].vector instanceof Float32Array ? { dims: [sp[0].vector.length], data: sp[0].vector } : sp[0].vector;
-      const sum = new Float32Array(first.data.length);
-      for (const s of sp) {
-        const v = s.vector instanceof Float32Array ? s.vector : s.vector.data;
-        if (v.length !== sum.length) throw new IntrospectError("bad-input", `Steering vectors for ${site} have different sizes.`);
-        const k = s.scale ?? 1;
-        for (let i = 0; i < v.length; i++) sum[i] += k * v[i];
-      }
-      if (first.dims.length === 1 && first.dims[0] !== this.info.dModel && !site.includes("mlp.hook_post")) {
-        throw new IntrospectError(
-          "bad-input",
-          `The steering vector for ${site} has ${first.dims[0]} values; this model's residual stream has ${this.info.dModel}.`,
-        );
-      }
-      feeds[steerInput(site)] = float32Tensor(sum, first.dims);
-    }
-    for (const site of new Set(patchSites)) {
-      const p = patch.find((x) => x.site === site);
-      if (!p) {
-        feeds[patchMaskInput(site)] = new ort.Tensor("bool", new Uint8Array(1), [1]);
-        feeds[patchValueInput(site)] = float32Tensor(new Float32Array(1), [1]);
-        continue;
-      }
-      const vdims =
-        p.values.dims.length === 2 || (p.values.dims.length === 3 && site.includes("pattern")) ? [1, ...p.values.dims] : p.values.dims;
-      const posAxis = vdims.length === 4 ? 2 : 1;
-      const mdims = vdims.map((d, i) => (i === 0 || i === posAxis ? d : 1));
-      const m = new Uint8Array(mdims.reduce((a, b) => a * b, 1));
-      const Sm = mdims[posAxis];
-      for (let b = 0; b < mdims[0]; b++)
-        for (const pos of p.positions) {
-          if (pos < 0 || pos >= Sm) throw new IntrospectError("bad-input", `Patch position ${pos} is outside the prompt (0..${Sm - 1}).`);
-          m[b * Sm + pos] = 1;
-        }
-      feeds[patchMaskInput(site)] = new ort.Tensor("bool", m, mdims);
-      feeds[patchValueInput(site)] = float32Tensor(p.values.data, vdims);
-    }
+    Object.assign(feeds, steerFeeds(steerSites, steer, this.info.dModel), patchFeeds(patchSites, patch));
     const capture = req.capture ?? [];
     const fetch = [this.map.logitsOutput, ...new Set(capture.map((c) => outputs.get(c)!)), ...extraFetch];
     throwIfCancelled(req.cancel);
@@ -377,8 +336,6 @@ export class LoadedModel {
     }
     const captures = new Map<HookName, ActivationTensor>();
     for (const c of capture) captures.set(c, toActivation(raw[outputs.get(c)!] as ort.Tensor));
-    void B;
-    void S;
     return { logits: toActivation(raw[this.map.logitsOutput] as ort.Tensor), captures, raw: raw as Record<string, ort.Tensor> };
   }
 

@@ -76,6 +76,39 @@ describe("analysis/probe on tiny ONNX models", function () {
     }
   });
 
+  it("answers every head of a layer from one pass, each head equal to a direct capture", async () => {
+    const m = await open("tiny-llama");
+    const tok = await loadTokenizer(m.resolved.folder);
+    const s = await ProbeSession.start(m, TEXT, { start: 0, end: TEXT.length }, { tokenizer: tok });
+    const H = m.info.numHeads!;
+    assert.ok(H >= 2, `${H} heads`);
+    const layer = m.info.numLayers - 1;
+    assert.notStrictEqual(layer, 0, "a layer other than the probe's own (0)");
+    const run = m.run.bind(m);
+    let passes = 0;
+    m.run = (req) => (passes++, run(req));
+    try {
+      // The panel's Heads view asks for every head of a layer at once, then the probe's own layer.
+      const heads = await Promise.all(Array.from({ length: H }, (_, h) => s.attention({ layer, head: h })));
+      assert.strictEqual(passes, 1, "one forward pass for all heads of the layer");
+      await s.attention({ layer, head: 0, queries: "all" });
+      assert.strictEqual(passes, 1, "the whole-prompt queries of the same layer need no pass");
+      await s.attention({ layer: 0, head: 1 });
+      assert.strictEqual(passes, 2, "another layer is one more pass");
+      const site = `blocks.${layer}.attn.hook_pattern`;
+      const direct = (await run({ ids: tok.encode(TEXT).map((t) => t.id), capture: [site] })).captures.get(site)!;
+      const S = direct.dims[direct.dims.length - 1];
+      heads.forEach((a, h) => {
+        assert.strictEqual(a.kind, "pattern");
+        if (a.kind !== "pattern") return;
+        const want = direct.data.subarray(h * S * S, (h + 1) * S * S);
+        assert.deepStrictEqual(Array.from(a.pattern.data), Array.from(want), `head ${h}`);
+      });
+    } finally {
+      m.run = run;
+    }
+  });
+
   it("routes tokens to experts on an MoE model", async () => {
     const m = await open("tiny-moe");
     const r = await buildProbeResult(m, TEXT, { start: 0, end: TEXT.length });

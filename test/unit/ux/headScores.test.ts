@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { openModel, type LoadedModel } from "../../../src/engine";
-import { headScores } from "../../../webview/probe/headScores";
+import { AUTO_SUMMARY_MS, headScores, summaryPlan } from "../../../webview/probe/headScores";
 
 const MODEL = path.resolve(__dirname, "../../../models/demo-llama/onnx/model.onnx");
 const HALF = 40;
@@ -77,5 +77,20 @@ describe("head scores (demo-llama, repeated random tokens)", function () {
     const top = [...scores].sort((a, b) => b.prevToken - a.prevToken)[0];
     assert.deepStrictEqual([top.layer, top.head], [0, 2]);
     assert.ok(top.prevToken > 0.8, String(top.prevToken));
+  });
+});
+
+describe("head x layer summary: on its own only when quick", () => {
+  it("runs by itself when the probe's pass times the layers is within the limit, and waits for a click otherwise", () => {
+    const small = summaryPlan({ layerCount: 2, timing: { forwardMs: 20, analysisMs: 5 } });
+    assert.deepStrictEqual(small, { passes: 2, estimateMs: 40, auto: true });
+    // 1B at 1,024 tokens: 16 layers of a 28 s pass.
+    const big = summaryPlan({ layerCount: 16, timing: { forwardMs: 28000, analysisMs: 40000 } });
+    assert.strictEqual(big.auto, false);
+    assert.strictEqual(big.estimateMs, 16 * 28000);
+    const edge = summaryPlan({ layerCount: 10, timing: { forwardMs: AUTO_SUMMARY_MS / 10 + 1, analysisMs: 0 } });
+    assert.strictEqual(edge.auto, false, "just over the limit waits");
+    // A result without its pass's time (an old saved one): the cost is unknown, so it waits.
+    assert.strictEqual(summaryPlan({ layerCount: 2 }).auto, false);
   });
 });
