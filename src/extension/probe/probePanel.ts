@@ -50,6 +50,11 @@ export class ProbePanel implements vscode.Disposable {
   private timing: ProbeTiming | undefined;
   /** Cancels the lens chunks asked for by the page for the probe shown. */
   private lensFill: vscode.CancellationTokenSource | undefined;
+  /** Probes running now (from the command until their result is shown or failed). */
+  private probingCount = 0;
+  private get probing(): boolean {
+    return this.probingCount > 0;
+  }
   private readonly disposables: vscode.Disposable[] = [this.tint];
   /** The last result, so that a reloaded window can redraw it. */
   private readonly last: LastResult<ProbeResult>;
@@ -80,8 +85,10 @@ export class ProbePanel implements vscode.Disposable {
           "introspect/probeNeurons": async (p) =>
             fromWire(await this.host.client.sendRequest(ProbeNeuronsRequest.type, { ...p, probeId: this.probeId() })),
           "introspect/probeLens": async (p) => {
+            // A new probe cancels the fill (see probe()): the host stops the chunk between layers, and a
+            // chunk asked for while that probe runs (the page had not seen its status yet) is refused.
+            if (this.probing) throw new Error("A new probe is running: the lens of the one shown is no longer filled.");
             const probeId = this.probeId();
-            // A new probe cancels the fill (see probe()): the host stops the chunk between layers.
             this.lensFill ??= new vscode.CancellationTokenSource();
             const chunk = fromWire(await this.host.client.sendRequest(ProbeLensRequest.type, { ...p, probeId }, this.lensFill.token));
             // The kept result gains the columns too, so a reload or an export of it has them.
@@ -113,6 +120,15 @@ export class ProbePanel implements vscode.Disposable {
 
   /** Probes `target` (from document `uri`) and shows the result; errors are shown in the panel and as a message. */
   async probe(target: ProbeTarget, uri: string, startedAt = performance.now()): Promise<void> {
+    this.probingCount++;
+    try {
+      await this.runProbe(target, uri, startedAt);
+    } finally {
+      this.probingCount--;
+    }
+  }
+
+  private async runProbe(target: ProbeTarget, uri: string, startedAt: number): Promise<void> {
     const config = vscode.workspace.getConfiguration("introspect");
     const params: ProbeParams = {
       uri,
