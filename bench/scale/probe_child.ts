@@ -13,7 +13,7 @@ import { ProbeSession, openModel } from "../../src/engine";
 import { THREADS, passiveWaiting } from "../lib/ort";
 
 /** The host's default introspect.probe.lensTokens (package.json). */
-const LENS_TOKENS = 32;
+const LENS_TOKENS = 16;
 
 function vmKb(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));

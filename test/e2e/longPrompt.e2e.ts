@@ -59,7 +59,7 @@ describe("Introspect: a 1,000-token probe (code-server)", function () {
     await wb.waitForStatus("Introspect", /Introspect: tiny-llama/, 120000);
     const frame = await wb.webview(PANEL);
     await frame.locator("#root[data-probe-id][data-render-ms]").waitFor({ timeout: 180000 });
-    // The lens came for the first 32 tokens (introspect.probe.lensTokens); the panel asks for the
+    // The lens came for the first 16 tokens (introspect.probe.lensTokens); the panel asks for the
     // rest after its first frame, and the "computed for N of M" line goes once it has every column.
     await frame.locator('[data-view="lens"] [data-lens-pending]').waitFor({ state: "hidden", timeout: 120000 });
     const heat = frame.locator('[data-heatmap="layers"]').first();

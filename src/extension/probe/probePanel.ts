@@ -135,7 +135,7 @@ export class ProbePanel implements vscode.Disposable {
       text: target.text,
       selection: target.selection,
       maxTokens: config.get<number>("probe.maxTokens") ?? 1024,
-      lensTokens: config.get<number>("probe.lensTokens") ?? 32,
+      lensTokens: config.get<number>("probe.lensTokens") ?? 16,
     };
     const panel = this.panel.open();
     const timing: ProbeTiming = { startedAt, chars: target.selection.end - target.selection.start };
