@@ -1,4 +1,4 @@
-// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4]
+// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4] [--spinning on|off]
 // Time from "Probe Selection" to the rendered heatmap, in a real VS Code (code-server + Chromium,
 // the e2e harness) on demo-llama (or the model folder --model, e.g. .cache/bench/llama-1b with
 // --variant q4), for selections of 32, 256 and 1024 tokens, as a ratio to a plain onnxruntime
@@ -22,6 +22,8 @@ interface Args {
   sizes: number[];
   model: string;
   variant: string;
+  /** The host's onnxruntime threads spin (true) or sleep (false) between operators; unset: its default. */
+  spinning?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -31,7 +33,9 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === "--sizes") a.sizes = (argv[++i] ?? "").split(",").map(Number);
     else if (argv[i] === "--model") a.model = path.resolve(argv[++i] ?? "");
     else if (argv[i] === "--variant") a.variant = argv[++i] ?? "";
-    else throw new Error(`unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME`);
+    else if (argv[i] === "--spinning") a.spinning = (argv[++i] ?? "") !== "off";
+    else
+      throw new Error(`unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME --spinning on|off`);
   }
   if (!(a.repeats >= 1) || a.sizes.some((n) => !(n >= 1))) throw new Error("--repeats and --sizes take positive numbers");
   return a;
@@ -110,7 +114,11 @@ async function main(): Promise<void> {
   fs.rmSync(record, { recursive: true, force: true });
   const s = await startSession(
     "probe-bench",
-    { INTROSPECT_PROBE_RECORD: record, INTROSPECT_TRACE: "1" },
+    {
+      INTROSPECT_PROBE_RECORD: record,
+      INTROSPECT_TRACE: "1",
+      ...(args.spinning !== undefined ? { INTROSPECT_ALLOW_SPINNING: args.spinning ? "1" : "0" } : {}),
+    },
     { workspaceSettings: { "introspect.model": args.model, ...(args.variant ? { "introspect.variant": args.variant } : {}) } },
   );
   const rows: Record<string, number | string>[] = [];
@@ -199,7 +207,7 @@ async function main(): Promise<void> {
   }
   const m = machine();
   process.stdout.write(
-    `\nProbe Selection -> rendered heatmap, ${name}, median of ${args.repeats} (after one warm-up), ${m.cpus} CPUs, load ${m.loadAverage[0]}\n`,
+    `\nProbe Selection -> rendered heatmap, ${name}, median of ${args.repeats} (after one warm-up), host threads spinning ${args.spinning === undefined ? "onnxruntime's default" : args.spinning ? "on" : "off"}, ${m.cpus} CPUs, load ${m.loadAverage[0]}\n`,
   );
   console.table(rows);
   process.stdout.write(

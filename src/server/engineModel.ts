@@ -61,7 +61,12 @@ export function createEngineModelAccess(host: EngineModelHost): EngineModelAcces
       const old = engine;
       const entry: NonNullable<typeof engine> = {
         forModel: current,
-        model: openModel(current.onnxFile, { intraOpThreads: threads(), warm: false, executionProvider: current.executionProvider }),
+        model: openModel(current.onnxFile, {
+          intraOpThreads: threads(),
+          warm: false,
+          executionProvider: current.executionProvider,
+          ...spinning(),
+        }),
       };
       engine = entry;
       entry.model.then(
@@ -97,6 +102,15 @@ export function createEngineModelAccess(host: EngineModelHost): EngineModelAcces
 function threads(): number | undefined {
   const n = Number(process.env.INTROSPECT_THREADS);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * INTROSPECT_ALLOW_SPINNING=0 or 1: whether onnxruntime's threads spin between operators (its
+ * default) or sleep; unset leaves onnxruntime's default.
+ */
+function spinning(): { allowSpinning?: boolean } {
+  const v = process.env.INTROSPECT_ALLOW_SPINNING;
+  return v === "0" ? { allowSpinning: false } : v === "1" ? { allowSpinning: true } : {};
 }
 
 /** The same thread count, for other models the host opens (a comparison's second model). */

@@ -90,7 +90,9 @@ describe("Features in the probe panel (code-server)", function () {
       () => card.locator("[data-feature-status]").innerText(),
       /^Added “.*#\d+” \(scaled by [\d.]+, the mean activation when firing, over the corpus\)\.$/,
     );
-    // The steering view is revealed in the side bar; with the probe panel closed it is the only webview shown.
+    // The steering view is revealed in the side bar (it takes the focus as it opens: wait for it
+    // before the palette); with the probe panel closed it is the only webview shown.
+    await steeringView(wb);
     await wb.closeAllEditors();
     const steer = await steeringView(session().wb);
     await eventually(

@@ -63,10 +63,20 @@ export class Workbench {
    */
   async typeCommand(title: string, { escape = true } = {}): Promise<void> {
     if (escape) await this.page.keyboard.press("Escape");
-    await this.page.keyboard.press("F1");
     const input = this.page.locator(".quick-input-widget input");
-    await input.waitFor();
-    await input.fill(`>${title}`);
+    // A view that takes the focus as it opens (a side bar revealed by the previous action) closes
+    // the palette again: open it anew, up to three times.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press("F1");
+      try {
+        await input.waitFor({ timeout: 15000 });
+        await input.fill(`>${title}`, { timeout: 5000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await this.page.keyboard.press("Escape");
+      }
+    }
     // The list redraws while it filters and reuses its row elements, so a row clicked a moment
     // after it was found may hold another command by then. Move the list's focus to the row
     // labelled exactly `title` and accept that with Enter instead.
