@@ -160,6 +160,9 @@ export function headsView(ctx: PanelContext): HTMLElement {
   };
   grid.replaceChildren(el("p", { class: "muted", text: `The ${H} heads of layer ${layer} load when this view is on screen.` }));
   grid.dataset.pending = "true";
+  // Room for a row of tiles before they come, so that loading them shifts what is below less.
+  const q = r.selection.end - r.selection.start;
+  grid.style.minHeight = `${q * tileCell(q, r.selection.end) + 40}px`;
   whenOnScreen(root, () => {
     delete grid.dataset.pending;
     void drawLayer().then(() => (plan.auto ? drawSummary() : offerSummary()));
@@ -171,15 +174,24 @@ function fmtSeconds(ms: number): string {
   return ms < 60000 ? `${Math.max(1, Math.round(ms / 1000))} s` : `${Math.round(ms / 60000)} min`;
 }
 
-/** Runs `f` once `node` is on screen (at once where the page has no IntersectionObserver). */
+/** Runs `f` once `node` is within a screen of the viewport (at once where the page has no IntersectionObserver). */
 function whenOnScreen(node: HTMLElement, f: () => void): void {
   if (typeof IntersectionObserver === "undefined") return f();
-  const io = new IntersectionObserver((entries) => {
-    if (!entries.some((e) => e.isIntersecting)) return;
-    io.disconnect();
-    f();
-  });
+  // A screen ahead: the layer has usually loaded by the time it is scrolled to.
+  const io = new IntersectionObserver(
+    (entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      io.disconnect();
+      f();
+    },
+    { rootMargin: "100% 0px" },
+  );
   io.observe(node);
+}
+
+/** Pixels per cell of a head's tile: the tile at most 220 px on its longer side, cells 1 to 8 px. */
+function tileCell(q: number, keys: number): number {
+  return Math.max(1, Math.min(8, Math.floor(220 / Math.max(q, keys))));
 }
 
 /** One canvas per head, linked: the hovered query/key is marked in every head. */
@@ -187,7 +199,7 @@ function smallMultiples(ctx: PanelContext, heads: Pattern[], host: HTMLElement):
   const [q, keys] = heads[0].pattern.dims;
   const q0 = heads[0].queryStart ?? ctx.result.selection.start;
   const scale = scaleFor(new Float32Array([0, 1]), "magma", [0, 1]);
-  const cell = Math.max(1, Math.min(8, Math.floor(220 / Math.max(q, keys))));
+  const cell = tileCell(q, keys);
   const canvases: HTMLCanvasElement[] = [];
   const sources = heads.map((a) => {
     const src = document.createElement("canvas");

@@ -48,7 +48,10 @@ const ROOT = path.resolve(__dirname, "../../..");
     await answer(p, "introspect/sparsity", { ids, threshold: 0.01, ps: [1, 5] }, measured);
     await postToPage(p, { type: "introspect/probeResult", result });
     await p.locator("[data-view=sparsity] button", { hasText: "Measure sparsity" }).click();
-    await eventually("sparsity rows", () => p.locator(".sparsity-chart tr[data-layer]").count(), 6);
+    await eventually("sparsity rows", () => p.locator(".sparsity-chart tr[data-layer]").count(), 6).catch(async (e: Error) => {
+      // What the view shows instead (still measuring, an error, or the button again after a redraw).
+      throw new Error(`${e.message}; the view reads: ${await p.locator("[data-view=sparsity]").innerText()}`);
+    });
     for (const l of measured.layers) {
       const cell = p.locator(`.sparsity-chart tr[data-layer="${l.layer}"] td[data-series=ppl1]`);
       assert.strictEqual(await cell.locator(".bar-label").innerText(), pct(l.ppl[0]));
