@@ -1,4 +1,4 @@
-// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4] [--spinning on|off]
+// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4] [--spinning on|off] [--json FILE]
 // Time from "Probe Selection" to the rendered heatmap, in a real VS Code (code-server + Chromium,
 // the e2e harness) on demo-llama (or the model folder --model, e.g. .cache/bench/llama-1b with
 // --variant q4), for selections of 32, 256 and 1024 tokens, as a ratio to a plain onnxruntime
@@ -24,6 +24,8 @@ interface Args {
   variant: string;
   /** The host's onnxruntime threads spin (true) or sleep (false) between operators; unset: its default. */
   spinning?: boolean;
+  /** Where the results go as JSON (default bench/results/probe-latency-<time>.json). */
+  json?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -34,8 +36,11 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === "--model") a.model = path.resolve(argv[++i] ?? "");
     else if (argv[i] === "--variant") a.variant = argv[++i] ?? "";
     else if (argv[i] === "--spinning") a.spinning = (argv[++i] ?? "") !== "off";
+    else if (argv[i] === "--json") a.json = path.resolve(argv[++i] ?? "");
     else
-      throw new Error(`unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME --spinning on|off`);
+      throw new Error(
+        `unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME --spinning on|off --json FILE`,
+      );
   }
   if (!(a.repeats >= 1) || a.sizes.some((n) => !(n >= 1))) throw new Error("--repeats and --sizes take positive numbers");
   return a;
@@ -122,6 +127,8 @@ async function main(): Promise<void> {
     { workspaceSettings: { "introspect.model": args.model, ...(args.variant ? { "introspect.variant": args.variant } : {}) } },
   );
   const rows: Record<string, number | string>[] = [];
+  /** Per size, every timed run's total and plain-beside milliseconds (the JSON's spread). */
+  const samples: Record<number, { total: number[]; beside: number[]; forward: number[] }> = {};
   try {
     const { wb } = s;
     // Written before the model loads so that Quick Open's file index has them by then.
@@ -185,6 +192,11 @@ async function main(): Promise<void> {
       const transfer = median(runs.map((t) => t.decodedAt! - t.sentAt! - (t.forwardMs ?? 0) - (t.analysisMs ?? 0)));
       const panel = median(runs.map((t) => t.renderedAt! - t.decodedAt!));
       const render = median(runs.map((t) => t.renderMs ?? 0));
+      samples[n] = {
+        total: runs.map((t) => t.renderedAt! - t.startedAt),
+        beside: besideMs.get(n)!,
+        forward: runs.map((t) => t.forwardMs ?? 0),
+      };
       rows.push({
         tokens: runs[0].tokens ?? n,
         "total ms": Math.round(total),
@@ -217,8 +229,8 @@ async function main(): Promise<void> {
   );
   const dir = path.join(REPO, "bench/results");
   fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, `probe-latency-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  fs.writeFileSync(out, JSON.stringify({ machine: m, model: name, repeats: args.repeats, rows }, null, 1));
+  const out = args.json ?? path.join(dir, `probe-latency-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(out, JSON.stringify({ machine: m, model: name, repeats: args.repeats, rows, samples }, null, 1));
   process.stdout.write(`written ${path.relative(REPO, out)}\n`);
 }
 

@@ -2,6 +2,8 @@
 // this run; the alternating ones time both sides in rounds so the shared machine's load falls alike.
 
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { gaussian } from "../lib/context";
 import { EngineModel, loadEngine, SweepSpec } from "../lib/engine";
@@ -14,6 +16,7 @@ import { notMeasured, ratioRow, Row } from "../lib/table";
 import { bytes, sec, tps } from "../figures/figure";
 import { interleaved } from "../figures/capture";
 import type { Ctx1b } from "./run1b";
+import { LENS_TOKENS } from "./lensTokens";
 
 export interface Phase {
   id: string;
@@ -268,7 +271,7 @@ function probeChild(ctx: Ctx1b, variant: string, tokens: number, mode?: string):
 const split = (t?: ProbeTiming) =>
   t ? `forward ${(t.forwardMs / 1000).toFixed(1)} s, analysis ${(t.analysisMs / 1000).toFixed(1)} s` : "";
 
-/** The host's probe (forward + heatmap + the lens of the first 32 tokens) against a plain forward,
+/** The host's probe (forward + heatmap + the lens of the first LENS_TOKENS tokens) against a plain forward,
  * in a child per size; the probe as before (every column's lens, every site an output) in a child
  * of its own at 128 and 1,024 tokens (at 4,096 its attention outputs alone would be 34 GB). */
 export const probePhase: Phase = {
@@ -279,11 +282,13 @@ export const probePhase: Phase = {
     const sizes = ctx.opts.long ? [128, 1024, 4096] : [128, 1024];
     const size = ctx.fileBytes(ctx.model.q4Onnx!);
     for (const n of sizes) {
-      for (const mode of n === 4096 ? (["now"] as const) : (["now", "before"] as const)) {
+      for (const mode of n === 4096 ? (["now"] as const) : (["now", "all-logits", "before"] as const)) {
         const fig =
           mode === "now"
-            ? `probe to first frame (forward + layer heatmap + lens of 32 tokens) / plain forward, q4, ${n} tok`
-            : `probe as before (lens of every token, every site an output) / plain forward, q4, ${n} tok`;
+            ? `probe to first frame (forward + layer heatmap + lens of ${LENS_TOKENS} tokens) / plain forward, q4, ${n} tok`
+            : mode === "all-logits"
+              ? `probe as now but the head applied to every position, not the last only / plain forward, q4, ${n} tok`
+              : `probe as before (lens of every token, every site an output, head on every position) / plain forward, q4, ${n} tok`;
         const goal = n === 1024 && mode === "now" ? ({ kind: "max", value: 1.5 } as const) : report;
         try {
           const o = probeChild(ctx, "q4", n, mode);
@@ -313,3 +318,50 @@ export const probePhase: Phase = {
     return rows;
   },
 };
+
+/**
+ * Right-click to pixels through the real panel (bench/probe-latency.ts: code-server, Chromium, the
+ * packaged extension, Ctrl+K Alt+I on a selection) against onnxruntime's plain forward on the
+ * unmodified graph timed beside it, at 128 and 1,024 tokens. Packages the extension first, so the
+ * panel measured is this tree's.
+ */
+export const panelPhase: Phase = {
+  id: "panel",
+  figures: ["panel"],
+  async run(ctx) {
+    const sizes = [128, 1024];
+    const figOf = (n: number) => `right-click to pixels in the real panel / plain forward beside VS Code, q4, ${n} tok`;
+    const goalOf = (n: number) => (n === 1024 ? ({ kind: "max", value: 1.5 } as const) : report);
+    const fail = (why: string) => sizes.map((n) => notMeasured(figOf(n), goalOf(n), why));
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const pkg = spawnSync(npm, ["run", "package"], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
+    if (pkg.status !== 0) return fail(`npm run package failed: ${(pkg.stderr || pkg.stdout).trim().split("\n").pop()}`);
+    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "introspect-panel-")), "panel.json");
+    const args = ["-r", "tsx/cjs", path.join(ROOT, "bench", "probe-latency.ts"), "--model", ctx.model.dir, "--variant", "q4"];
+    args.push("--sizes", sizes.join(","), "--repeats", String(ctx.repeats(false)), "--json", json);
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
+    if (r.status !== 0) return fail(`bench:probe failed: ${(r.stderr || String(r.signal)).trim().split("\n").pop()}`);
+    const out = JSON.parse(fs.readFileSync(json, "utf8")) as {
+      rows: Record<string, number | string>[];
+      samples: Record<string, { total: number[]; beside: number[]; forward: number[] }>;
+    };
+    fs.rmSync(path.dirname(json), { recursive: true, force: true });
+    return sizes.map((n, i) => {
+      const row = out.rows[i];
+      const s = out.samples[String(n)];
+      const note =
+        `forward ${sec1(row["forward ms"])}, host analyses ${sec1(row["host analyses ms"])}, transfer ${sec1(row["transfer+decode ms"])}, ` +
+        `panel ${sec1(row["panel ms"])}; plain before VS Code ${sec1(row["plain ORT before ms"])}`;
+      ctx.log(`${figOf(n)}: ${row["total ms"]} ms vs ${row["plain ORT beside ms"]} ms; ${note}`);
+      return ratioRow(
+        figOf(n),
+        sec("Introspect", statOf(s.total.map((t) => t / 1000))),
+        sec("ORT plain", statOf(s.beside.map((t) => t / 1000))),
+        goalOf(n),
+        note,
+      );
+    });
+  },
+};
+
+const sec1 = (v: number | string | undefined) => `${(Number(v) / 1000).toFixed(1)} s`;

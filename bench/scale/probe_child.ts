@@ -4,16 +4,17 @@
 // of the same tokens in the same process, then the rest of the lens as the panel asks for it after
 // its first frame (chunks of 64 columns), and reports its own peak resident memory (VmHWM). A
 // fresh process per size and mode, because the peak never goes down.
-//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [now|before]
-// before: the probe as it was before the lens on demand and the output budget (every column's
-// lens with the probe, every site exposed as a graph output whatever the pass fetches).
+//   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [now|before|all-logits]
+// before: the probe as it was before the lens on demand, the output budget and the last-position
+// head (every column's lens with the probe, every site exposed as a graph output whatever the pass
+// fetches, the head applied to every position). all-logits: the probe as now but with the head
+// applied to every position (the last-position head's before/after).
 
 import * as fs from "fs";
 import { ProbeSession, openModel } from "../../src/engine";
 import { THREADS, passiveWaiting } from "../lib/ort";
+import { LENS_TOKENS } from "./lensTokens";
 
-/** The host's default introspect.probe.lensTokens (package.json). */
-const LENS_TOKENS = 16;
 
 function vmKb(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
   let timing: { forwardMs: number; analysisMs: number } | undefined;
   let session: ProbeSession | undefined;
   const probe = await seconds(async () => {
-    session = await ProbeSession.start(model, text, { start: 0, end: text.length }, before ? {} : { lensTokens: LENS_TOKENS });
+    const opts = before ? { logits: "all" as const } : { lensTokens: LENS_TOKENS, ...(mode === "all-logits" ? { logits: "all" as const } : {}) };
+    session = await ProbeSession.start(model, text, { start: 0, end: text.length }, opts);
     timing = session.result.timing;
   });
   const probeRss = vmKb("VmHWM") * 1024;

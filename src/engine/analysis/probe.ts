@@ -33,6 +33,9 @@ export interface ProbeOptions {
    * all). The rest waits for ProbeSession.lens (the panel asks for the columns it shows, then the
    * rest): at a 128 k vocabulary the lens of every layer and token costs several forward passes. */
   lensTokens?: number;
+  /** "last" (default): the probe's passes unembed only the last position (they read captures only);
+   * "all": every position too, as the probe did before (the bench's before/after). */
+  logits?: "last" | "all";
   /** Expert interventions (mixture-of-experts models) applied to the probed pass and its follow-ups. */
   experts?: ExpertIntervention[];
   /** A sentence added to the result's notes (the caller's description of `experts`). */
@@ -133,7 +136,9 @@ export class ProbeSession {
     const tRun = performance.now();
     const experts = opts.experts ?? [];
     if (experts.length && opts.expertsNote) notes.push(opts.expertsNote);
-    const { captures } = await model.run({ ids, capture, cancel: opts.cancel, ...expertRun(experts) });
+    // The probe reads captures only (its lens unembeds the residuals it shows): the pass applies the
+    // head to the last position alone, not to every token at a 128 k vocabulary.
+    const { captures } = await model.run({ ids, capture, logits: opts.logits ?? "last", cancel: opts.cancel, ...expertRun(experts) });
     const forwardMs = performance.now() - tRun;
 
     const lensCols = Math.max(1, Math.min(n, Math.floor(opts.lensTokens ?? n)));
@@ -237,7 +242,7 @@ export class ProbeSession {
 
   private async capture(site: string): Promise<ActivationTensor> {
     const ids = this.tokens.map((t) => t.id);
-    const { captures } = await this.model.run({ ids, capture: [site], cancel: this.cancel, ...expertRun(this.experts) });
+    const { captures } = await this.model.run({ ids, capture: [site], logits: "last", cancel: this.cancel, ...expertRun(this.experts) });
     return captures.get(site)!;
   }
 }

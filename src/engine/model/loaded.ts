@@ -310,6 +310,7 @@ export class LoadedModel {
     const edited = await this.session(steerSites, patchSites, {
       ...(zero.length ? { zeroBelow: zero.map((z) => z.site) } : {}),
       ...(expertLayers.length ? { experts: expertLayers } : {}),
+      ...(req.logits === "last" ? { lastLogits: true } : {}),
       ...this.outputsFor(req.capture ?? [], B, S, past),
     });
     if (expertLayers.length) {

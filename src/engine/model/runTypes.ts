@@ -70,6 +70,10 @@ export interface RunRequest {
   prepare?: { steer?: HookName[]; patch?: HookName[]; experts?: number[] };
   /** Entries of a site with |x| below `threshold` set to 0 (sparsity experiments); captures show the zeroed values. */
   zeroBelow?: Array<{ site: HookName; threshold: number }>;
+  /** "last": the pass unembeds only the last position (logits [1, vocab] for one prompt, [batch, 1, vocab]
+   * for a batch: its last column, which is padding for a shorter row) where the graph allows it, for callers that read captures only: at a 128 k vocabulary
+   * the head is a fifth of a forward's arithmetic. Captures are unchanged. Default "all". */
+  logits?: "all" | "last";
   cancel?: CancelToken;
 }
 

@@ -28,7 +28,8 @@ export function register(ctx: HostContext): void {
       checkTokenizerFits(engine, await ctx.engine.tokenizer(engine));
       // Only now the first session (it writes the edited graph beside the model): nothing is written
       // for a model whose graph or tokenizer was refused. onnxruntime's load errors still surface here.
-      await engine.session();
+      // It is the probe's session: every site exposed, the head applied to the last position only.
+      await engine.session([], [], { lastLogits: true });
       if (ctx.getModel()?.onnxFile !== onnxFile) return ctx.getState(); // configured again meanwhile
       ctx.setState({ kind: "ready", path: params.modelPath, info: engine.info });
       ctx.log(

@@ -56,6 +56,20 @@ describe("engine: open, map, runs", function () {
     assert.deepStrictEqual(r.logits.dims, [7, 64]);
   });
 
+  it('logits: "last" unembeds the last position only; captures and that row equal the full pass', async () => {
+    for (const m of [llama, gpt2]) {
+      const capture = m.expandSites(["resid_post", "mlp_post"]);
+      const full = await m.run({ ids: PROMPT, capture });
+      const last = await m.run({ ids: PROMPT, capture, logits: "last" });
+      const V = full.logits.dims[1];
+      assert.deepStrictEqual(last.logits.dims, [1, V], m.info.id);
+      assert.ok(maxDiff(last.logits.data, full.logits.data.subarray((PROMPT.length - 1) * V)) < 1e-5, m.info.id);
+      for (const s of capture) assert.ok(maxDiff(last.captures.get(s)!.data, full.captures.get(s)!.data) < 1e-6, `${m.info.id} ${s}`);
+      const batch = await m.run({ ids: [PROMPT, PROMPT.slice(0, 4)], logits: "last" });
+      assert.deepStrictEqual(batch.logits.dims, [2, 1, V], m.info.id);
+    }
+  });
+
   it("batched runs equal single runs (rows of different lengths are padded and masked)", async () => {
     const a = await gpt2.run({ ids: PROMPT, capture: ["blocks.1.hook_resid_post"] });
     const b = await gpt2.run({ ids: [3, 7, 11], capture: ["blocks.1.hook_resid_post"] });
