@@ -4,7 +4,9 @@ import * as fs from "fs";
 import * as path from "path";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as {
-  contributes: { configuration: { properties: Record<string, { default?: unknown }> } | { properties: Record<string, { default?: unknown }> }[] };
+  contributes: {
+    configuration: { properties: Record<string, { default?: unknown }> } | { properties: Record<string, { default?: unknown }> }[];
+  };
 };
 const sections = [pkg.contributes.configuration].flat();
 const found = sections.map((s) => s.properties["introspect.probe.lensTokens"]?.default).find((v) => typeof v === "number");

@@ -15,7 +15,6 @@ import { ProbeSession, openModel } from "../../src/engine";
 import { THREADS, passiveWaiting } from "../lib/ort";
 import { LENS_TOKENS } from "./lensTokens";
 
-
 function vmKb(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync("/proc/self/status", "utf8"));
   return m ? Number(m[1]) : NaN;
@@ -49,7 +48,9 @@ async function main(): Promise<void> {
   let timing: { forwardMs: number; analysisMs: number } | undefined;
   let session: ProbeSession | undefined;
   const probe = await seconds(async () => {
-    const opts = before ? { logits: "all" as const } : { lensTokens: LENS_TOKENS, ...(mode === "all-logits" ? { logits: "all" as const } : {}) };
+    const opts = before
+      ? { logits: "all" as const }
+      : { lensTokens: LENS_TOKENS, ...(mode === "all-logits" ? { logits: "all" as const } : {}) };
     session = await ProbeSession.start(model, text, { start: 0, end: text.length }, opts);
     timing = session.result.timing;
   });

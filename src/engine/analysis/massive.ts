@@ -18,16 +18,22 @@ export function massiveActivations(resid: ActivationTensor, factor = 100): Massi
   const med = medianAbs(m.data);
   if (!(med > 0)) return [];
   const threshold = factor * med;
+  // Row by row (the tensor's memory order): each column's max |value|, then the rows of the few
+  // columns over the threshold.
+  const colMax = new Float32Array(m.cols);
+  for (let t = 0; t < m.rows; t++) {
+    const base = t * m.cols;
+    for (let j = 0; j < m.cols; j++) {
+      const a = Math.abs(m.data[base + j]);
+      if (a > colMax[j]) colMax[j] = a;
+    }
+  }
   const out: MassiveDim[] = [];
   for (let j = 0; j < m.cols; j++) {
-    let max = 0;
+    if (!(colMax[j] > threshold)) continue;
     const tokens: number[] = [];
-    for (let t = 0; t < m.rows; t++) {
-      const a = Math.abs(m.data[t * m.cols + j]);
-      if (a > threshold) tokens.push(t);
-      if (a > max) max = a;
-    }
-    if (tokens.length) out.push({ dim: j, maxAbs: max, layerMedianAbs: med, tokens });
+    for (let t = 0; t < m.rows; t++) if (Math.abs(m.data[t * m.cols + j]) > threshold) tokens.push(t);
+    out.push({ dim: j, maxAbs: colMax[j], layerMedianAbs: med, tokens });
   }
   return out.sort((a, b) => b.maxAbs - a.maxAbs);
 }

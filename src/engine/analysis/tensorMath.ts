@@ -92,19 +92,35 @@ export function topK(values: Float32Array, k: number): { indices: Int32Array; va
   return { indices: idx.subarray(0, filled), values: val.subarray(0, filled) };
 }
 
-/** Median of |values| (average of the two middle ones for even counts), in linear time: a probe
- * takes it over every layer's [tokens, width] residual (2 M values per layer at 1,024 tokens x 2048). */
+/** Median of |values| (average of the two middle ones for even counts), in linear time without a
+ * copy: a probe takes it over every layer's [tokens, width] residual (2 M values per layer at 1,024
+ * tokens x 2048). The |x| of a float32 is its bits without the sign, and those order as unsigned
+ * integers do, so a two-level radix selection (top 15 bits, then the low 16) finds the middle
+ * values in three passes over the data. NaN counts as larger than every number. */
 export function medianAbs(values: Float32Array): number {
-  if (values.length === 0) return NaN;
-  const a = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) a[i] = Math.abs(values[i]);
-  const m = a.length >> 1;
-  const upper = kthSmallest(a, m);
-  if (a.length % 2) return upper;
-  // After selecting m, every value left of m is <= a[m]: the lower middle is their maximum.
-  let lower = -Infinity;
-  for (let i = 0; i < m; i++) if (a[i] > lower) lower = a[i];
-  return (lower + upper) / 2;
+  const n = values.length;
+  if (n === 0) return NaN;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  const high = new Uint32Array(1 << 15);
+  for (let i = 0; i < n; i++) high[(bits[i] & 0x7fffffff) >>> 16]++;
+  const m = n >> 1;
+  const upper = absKth(bits, high, m);
+  return n % 2 ? upper : (absKth(bits, high, m - 1) + upper) / 2;
+}
+
+/** The k-th smallest |value| (0-based) of the float32 `bits`, given the histogram of their top 15 bits. */
+function absKth(bits: Uint32Array, high: Uint32Array, k: number): number {
+  let bin = 0;
+  let below = 0;
+  while (below + high[bin] <= k) below += high[bin++];
+  const low = new Uint32Array(1 << 16);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i] & 0x7fffffff;
+    if (b >>> 16 === bin) low[b & 0xffff]++;
+  }
+  let v = 0;
+  while (below + low[v] <= k) below += low[v++];
+  return new Float32Array(Uint32Array.of((bin << 16) | v).buffer)[0];
 }
 
 /**

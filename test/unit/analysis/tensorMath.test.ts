@@ -41,6 +41,12 @@ describe("analysis/tensorMath", () => {
   it("medianAbs", () => {
     close(medianAbs(f(-3, 1, 2)), 2);
     close(medianAbs(f(-4, 1, 2, 3)), 2.5);
+    // A view into a larger buffer reads only its own values and leaves them as they were.
+    const big = f(100, -7, 0, -0, 5, 1e-30, 3, -200);
+    const view = big.subarray(1, 7);
+    assert.strictEqual(medianAbs(view), 1.5); // |values| 0, 0, 1e-30, 3, 5, 7
+    assert.deepStrictEqual([...big], [...f(100, -7, 0, -0, 5, 1e-30, 3, -200)]);
+    assert.strictEqual(medianAbs(f(Infinity, -Infinity, 2)), Infinity);
   });
 
   it("medianAbs and kthSmallest equal a sort's answer: random, sorted, reversed, constant and few-valued arrays", () => {
