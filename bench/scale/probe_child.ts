@@ -1,9 +1,11 @@
 // Child process of the 1B bench: opens the model, then times the probe the panel asks for (one
 // forward with the probe's captures, the layer heatmap and the logit lens of the first
-// introspect.probe.lensTokens tokens, as the host's introspect/probe does) against a plain forward
-// of the same tokens in the same process, then the rest of the lens as the panel asks for it after
-// its first frame (chunks of 64 columns), and reports its own peak resident memory (VmHWM). A
-// fresh process per size and mode, because the peak never goes down.
+// introspect.probe.lensTokens tokens, as the host's introspect/probe does; after a warm-up probe,
+// which opens the probe's session as the host does at load), then the rest of the lens as the panel
+// asks for it after its first frame (chunks of 64 columns), then a plain forward of the same tokens
+// in the same process (the engine's session with every position's logits), and reports its peak
+// resident memory (VmHWM) after the probe and after the fill. A fresh process per size and mode,
+// because the peak never goes down.
 //   node -r tsx/cjs bench/scale/probe_child.ts <model folder> <variant> <tokens> [now|before|all-logits]
 // before: the probe as it was before the lens on demand, the output budget and the last-position
 // head (every column's lens with the probe, every site exposed as a graph output whatever the pass
@@ -31,26 +33,28 @@ async function main(): Promise<void> {
     variant,
     intraOpThreads: THREADS,
     maxSessions: 2,
+    // The probe's session is opened by the warm-up probe below, as the host opens it at load.
+    warm: false,
     ...(before ? { outputBudgetBytes: Infinity } : {}),
     ...(passiveWaiting() ? { allowSpinning: false } : {}),
   });
   const openS = Number(process.hrtime.bigint() - t0) / 1e9;
   const openRss = vmKb("VmHWM") * 1024;
   const ids = Array.from(text, (c) => c.charCodeAt(0));
-  // The probe's own session (all sites as outputs) serves the plain forward too: fetch logits only.
   const seconds = async (f: () => Promise<unknown>) => {
     const t = process.hrtime.bigint();
     await f();
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
-  await model.run({ ids: tokens > 1024 ? ids.slice(0, 128) : ids }); // warm-up (full length up to 1,024 tokens)
-  const plain = await seconds(() => model.run({ ids }));
+  const opts = before
+    ? { logits: "all" as const }
+    : { lensTokens: LENS_TOKENS, ...(mode === "all-logits" ? { logits: "all" as const } : {}) };
+  // Warm-up probe (full length up to 1,024 tokens; 128 beyond, where a probe takes minutes).
+  const warmText = tokens > 1024 ? text.slice(0, 128) : text;
+  await ProbeSession.start(model, warmText, { start: 0, end: warmText.length }, opts);
   let timing: { forwardMs: number; analysisMs: number } | undefined;
   let session: ProbeSession | undefined;
   const probe = await seconds(async () => {
-    const opts = before
-      ? { logits: "all" as const }
-      : { lensTokens: LENS_TOKENS, ...(mode === "all-logits" ? { logits: "all" as const } : {}) };
     session = await ProbeSession.start(model, text, { start: 0, end: text.length }, opts);
     timing = session.result.timing;
   });
@@ -63,6 +67,11 @@ async function main(): Promise<void> {
       for (let c = LENS_TOKENS; c < session!.result.selection.end - session!.result.selection.start; c += 64)
         await session!.lens({ start: c, end: Math.min(c + 64, session!.result.selection.end - session!.result.selection.start) });
     });
+  const peakRssWithFill = vmKb("VmHWM") * 1024;
+  // The plain forward last (the engine's own session, every position's logits), so that its session
+  // is not part of the probe's peak.
+  await model.run({ ids: tokens > 1024 ? ids.slice(0, 128) : ids });
+  const plain = await seconds(() => model.run({ ids }));
   const out = {
     tokens,
     variant,
@@ -75,7 +84,7 @@ async function main(): Promise<void> {
     peakRss: probeRss,
     fill,
     fillColumns: missing,
-    peakRssWithFill: vmKb("VmHWM") * 1024,
+    peakRssWithFill,
   };
   process.stdout.write(JSON.stringify(out) + "\n");
   await model.dispose();

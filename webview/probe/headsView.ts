@@ -18,11 +18,30 @@ const SUMMARY_METRICS = { induction: "Induction score", prevToken: "Previous-tok
 type SummaryMetric = keyof typeof SUMMARY_METRICS;
 type Pattern = Extract<AttentionData, { kind: "pattern" }>;
 
+/** Layers whose fetched heads the page keeps for the probe shown: the grid's and the last one scored. */
+const KEPT_LAYERS = 2;
+/** Heads fetched for the probe shown, by "layer/queries", newest last; a repaint of the panel (lens
+ * columns arriving, a theme switch) draws them again without asking the host (at 1,024 tokens one
+ * layer's heads are 128 MB). Another probe, or a failed answer, drops them. */
+let kept: { probeId?: string; layers: Map<string, Map<number, Promise<AttentionData>>> } = { layers: new Map() };
+
 /** The one place pattern data is fetched from (the probe's own layer/head comes with the result). */
 export function fetchHead(ctx: PanelContext, layer: number, head: number, queries: QueryRows = "selection"): Promise<AttentionData> {
   const a = ctx.result.attention;
   if (queries === "selection" && a && a.kind === "pattern" && a.layer === layer && a.head === head) return Promise.resolve(a);
-  return ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(reviveAttention);
+  if (kept.probeId !== ctx.result.id || ctx.result.id === undefined) kept = { probeId: ctx.result.id, layers: new Map() };
+  const key = `${layer}/${queries}`;
+  const heads = kept.layers.get(key) ?? new Map<number, Promise<AttentionData>>();
+  kept.layers.delete(key); // re-inserted as the newest
+  kept.layers.set(key, heads);
+  while (kept.layers.size > KEPT_LAYERS) kept.layers.delete(kept.layers.keys().next().value!);
+  let p = heads.get(head);
+  if (!p) {
+    p = ctx.client.request("introspect/probeAttention", { layer, head, queries }).then(reviveAttention);
+    heads.set(head, p);
+    p.catch(() => heads.get(head) === p && heads.delete(head));
+  }
+  return p;
 }
 
 /** Marks head `h` of layer `l` in the grid and in the summary (linked hover); undefined clears. */

@@ -234,6 +234,44 @@ const posted = (p: Page) =>
     await p.close();
   });
 
+  it("heads: a repaint draws the layer's heads again from the page, without asking the host", async () => {
+    const p = await h.open("dark");
+    const r = { ...small, id: "heads-kept" };
+    const H = r.attention!.numHeads;
+    const q = r.selection.end - r.selection.start;
+    for (let head = 1; head < H; head++)
+      await answer(
+        p,
+        "introspect/probeAttention",
+        { layer: 0, head, queries: "selection" },
+        {
+          kind: "pattern",
+          layer: 0,
+          head,
+          numHeads: H,
+          queryStart: r.selection.start,
+          pattern: { dims: [q, r.selection.end], data: new Float32Array(q * r.selection.end).fill(1 / r.selection.end) },
+        },
+      );
+    const asked = async () => (await posted(p)).filter((m) => m.method === "introspect/probeAttention").length;
+    await rendered(p, { type: "introspect/probeResult", result: r });
+    await p.locator("[data-view=heads]").scrollIntoViewIfNeeded();
+    await p.waitForFunction((n) => document.querySelectorAll("[data-heads-grid] .head-tile").length === n, H);
+    assert.strictEqual(await asked(), H - 1, "the probe's own head comes with the result; the others are asked once");
+    const old = await p.$("[data-heads-grid]");
+    await p.evaluate(() => document.body.classList.replace("vscode-dark", "vscode-light"));
+    await waitFor("the panel repainted", async () => !(await old!.evaluate((e) => e.isConnected)));
+    await p.locator("[data-view=heads]").scrollIntoViewIfNeeded();
+    await p.waitForFunction((n) => document.querySelectorAll("[data-heads-grid] .head-tile").length === n, H);
+    assert.strictEqual(await asked(), H - 1, "no head asked again after the repaint");
+    // Another probe asks anew.
+    await rendered(p, { type: "introspect/probeResult", result: { ...r, id: "heads-other" } });
+    await p.locator("[data-view=heads]").scrollIntoViewIfNeeded();
+    await p.waitForFunction((n) => document.querySelectorAll("[data-heads-grid] .head-tile").length === n, H);
+    assert.strictEqual(await asked(), 2 * (H - 1));
+    await p.close();
+  });
+
   it("exports CSV, PNG and JSON through the extension", async () => {
     const p = await h.open("dark");
     await rendered(p, { type: "introspect/probeResult", result: small });
