@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama|llama-1b-tiny] [--1b]
+// npm run bench [-- --quick] [--only plain,capture,sweep,generation,slider,memory] [--model gpt2-small|demo-llama|llama-1b-tiny] [--1b] [--cuts 6,12]
 //                [--passive] [--no-reference] [--tiny] [--no-malloc-tuning]
 // Measures Introspect against onnxruntime's plain forward (the physical limit) and against a
 // PyTorch forward-hooks reference on the same weights, in one run; prints a table and writes
@@ -52,11 +52,13 @@ function parseArgs(argv: string[]): Args {
       continue; // read before parsing (see the end of this file)
     else if (k === "--only") a.only = (argv[++i] ?? "").split(",").filter(Boolean);
     else if (k === "--model") a.model = argv[++i] ?? "";
+    else if (k === "--cuts") a.cuts = (argv[++i] ?? "").split(",").filter(Boolean).map(Number);
     else
       throw new Error(
-        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama|llama-1b-tiny> --1b --no-long --passive --no-reference --tiny --no-malloc-tuning`,
+        `unknown option ${k}; options: --quick --only <figures> --model <gpt2-small|demo-llama|llama-1b-tiny> --1b --no-long --passive --no-reference --tiny --no-malloc-tuning --cuts <n,n>`,
       );
   }
+  if (a.cuts?.some((n) => !(Number.isInteger(n) && n >= 1))) throw new Error("--cuts takes layer-cut counts (whole numbers >= 1)");
   if (a.oneB) return a; // run1b checks its own figure names
   const known = FIGURES.map((f) => f.id);
   for (const f of a.only) if (!known.includes(f)) throw new Error(`unknown figure ${f}; figures: ${known.join(", ")}`);

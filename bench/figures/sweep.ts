@@ -19,12 +19,18 @@ export const sweep: Figure = {
     let ours: ReturnType<typeof sec> | undefined;
     let outcome: SweepOutcome | undefined;
     let before: ReturnType<typeof sec> | undefined;
+    const more: { cuts: number; stat: ReturnType<typeof sec> }[] = [];
     if (!("why" in e)) {
       // Before: no layer cuts (every run from the embedding, prefix reuse only), timed in the same rounds.
       const s = await time(async () => (outcome = await e.m.sweep(spec)), ctx.sizes.sweepRepeats, 1);
       const b = await time(async () => void (await e.m.sweep(spec, { layerCuts: 1 })), ctx.sizes.sweepRepeats, 1);
       ours = sec("Introspect", s);
       before = sec("without layer cuts", b);
+      // --cuts: other counts of kept start layers (each cut a session holding the layers after it).
+      for (const cuts of ctx.opts.cuts ?? []) {
+        const t = await time(async () => void (await e.m.sweep(spec, { layerCuts: cuts })), ctx.sizes.sweepRepeats, 1);
+        more.push({ cuts, stat: sec(`${cuts} cuts`, t) });
+      }
     }
     const note = outcome && `${outcome.cellsRun} cells run, ${outcome.cellsSkipped} skipped as unchanged, ${outcome.forwardPasses} passes`;
     const figA = `patching sweep ${shape}: Introspect / PyTorch hooks`;
@@ -42,6 +48,16 @@ export const sweep: Figure = {
           sec(`${cells} x ORT plain`, limit),
           { kind: "report" },
           "every run from the embedding, prefix reuse only",
+        ),
+      );
+    for (const m of more)
+      rows.push(
+        ratioRow(
+          `patching sweep ${shape} with ${m.cuts} layer cuts / (cells x plain forward) (context; default 4)`,
+          m.stat,
+          sec(`${cells} x ORT plain`, limit),
+          { kind: "report" },
+          "same run as the default",
         ),
       );
     if (!("why" in ref)) {

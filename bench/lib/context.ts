@@ -17,6 +17,8 @@ export interface Options {
   only: string[];
   /** Skip the PyTorch side (figures needing it say so). */
   noReference: boolean;
+  /** Sweep: further layer-cut counts timed in the same run as the default (--cuts 6,12). */
+  cuts?: number[];
 }
 
 export interface Sizes {

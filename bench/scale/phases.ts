@@ -74,7 +74,9 @@ export const q4Phase: Phase = {
       if (ctx.wants("generation")) {
         const n = ctx.opts.quick ? 8 : 16;
         const p = ctx.prompts.gen;
-        const [st, un] = await interleaved([() => e.generate!(p, n, steer), () => e.generate!(p, n)], ctx.repeats(true));
+        // Unsteered first: its warm-up remembers the prompt, so the steered warm-up opens the layer cut
+        // its prompt pass starts from (steeredPrefix.ts) and no timed round includes a session's creation.
+        const [un, st] = await interleaved([() => e.generate!(p, n), () => e.generate!(p, n, steer)], ctx.repeats(true));
         const toTps = (s: Stat) => mapStat(s, (t) => n / t);
         rows.push(
           ratioRow(
