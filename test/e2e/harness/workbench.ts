@@ -173,10 +173,18 @@ export class Workbench {
    */
   async editorContextMenu(label: string): Promise<void> {
     // The selection is drawn under the text layer, so click its centre by coordinates. The editor
-    // may be redrawing it (a loaded machine): wait until it is laid out.
-    const box = await waitFor("a visible selection in the editor", () =>
-      this.activeEditor().locator(".selected-text").first().boundingBox(),
-    );
+    // may be redrawing it (a loaded machine), or a code lens arriving may move its lines down: wait
+    // until it is laid out and stays where it is for two reads in a row (a click beside it would
+    // move the cursor and drop the selection).
+    let last = "";
+    const box = await waitFor("a visible selection in the editor that stays in place", async () => {
+      const b = await this.activeEditor().locator(".selected-text").first().boundingBox();
+      const key = b ? `${b.x},${b.y},${b.width},${b.height}` : "";
+      const still = b && key === last;
+      last = key;
+      if (!still) await this.page.waitForTimeout(150);
+      return still && b ? b : undefined;
+    });
     await this.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: "right" });
     const item = this.page.locator(".monaco-menu .action-item", { hasText: label }).first();
     try {
