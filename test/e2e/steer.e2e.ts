@@ -11,7 +11,7 @@ import { openModel } from "../../src/engine";
 import { capturePooled, decodeIvec } from "../../src/engine";
 import { loadTokenizer } from "../../src/engine";
 import { eventually, waitFor } from "../waitFor";
-import { REPO, windowModelHosts } from "./harness/codeServer";
+import { REPO, cpuTicks, windowModelHosts } from "./harness/codeServer";
 import { written } from "./harness/files";
 import { usesBundledModel } from "./harness/session";
 import { steeringView } from "./harness/views";
@@ -342,34 +342,34 @@ describe("Introspect steering (code-server)", function () {
         { timeoutMs: 120000, intervalMs: 100 },
       );
       console.log(`      uncut run at -5: ${full.steps} steps`);
-      // One step restarts it (as long); the kill comes as soon as the view shows the run going.
-      // On a busy machine the view lags behind the host, which may have finished the 256 steps
-      // by then: then the kill did not land mid-generation, which is not what this test is about,
-      // so it waits for the host to come back and tries again (each attempt printed; at most three).
+      // One step restarts it (as long); the kill comes as soon as the model host has spent CPU time
+      // after the move (read from /proc: the view lags behind the host on a busy machine, and by
+      // the time it shows the run going, the host may have finished the 256 steps). If the host
+      // finished before the kill anyway, that is not what this test is about, so it waits for the
+      // host to come back and tries again (each attempt printed; at most three).
       let failed = "";
       let lastGen = full.gen;
       for (let attempt = 1; attempt <= 3 && !failed; attempt++) {
+        const hosts = windowModelHosts(server.pgid);
+        const [host] = hosts;
+        const used = () => hosts.reduce((a, h) => a + cpuTicks(h.pid), 0);
+        const idle = used();
         await slider.press(attempt % 2 === 1 ? "ArrowRight" : "ArrowLeft");
-        lastGen = await waitFor(
-          "the next run going",
+        await waitFor("the model host working on the next run", () => used() >= idle + 2, { timeoutMs: 60000, intervalMs: 2 });
+        process.kill(host.pid, "SIGKILL");
+        const outcome = await waitFor(
+          "the view's status of the next run after the kill",
           () =>
             view.locator("#root").evaluate((root, g) => {
               const gen = Number(root.getAttribute("data-gen"));
-              return gen > g && root.getAttribute("data-gen-status") === "running" && gen;
-            }, lastGen),
-          { timeoutMs: 60000, intervalMs: 10 },
-        );
-        const [host] = windowModelHosts(server.pgid);
-        process.kill(host.pid, "SIGKILL");
-        const outcome = await waitFor(
-          "the view's status after the kill",
-          () =>
-            view.locator("#root").evaluate((root) => {
               const st = root.getAttribute("data-gen-status");
-              return (st === "failed" || st === "done") && { st, text: root.querySelector("#gen-status")?.textContent ?? "" };
-            }),
+              return (
+                gen > g && (st === "failed" || st === "done") && { gen, st, text: root.querySelector("#gen-status")?.textContent ?? "" }
+              );
+            }, lastGen),
           { timeoutMs: 30000, intervalMs: 50 },
         );
+        lastGen = outcome.gen;
         if (outcome.st === "failed") failed = outcome.text;
         else console.log(`      attempt ${attempt}: the host had finished the run before the kill; again once it is back`);
         await waitFor("a new model host", () => windowModelHosts(server.pgid).some((p) => p.pid !== host.pid), {

@@ -17,11 +17,12 @@ import type { ScannedModel } from "../onnx/modelFile";
 import type { FileBytes } from "../onnx/wire";
 import type { EditPlan, Subgraph } from "../surgery/surgery";
 import { writeEdited } from "../surgery/surgery";
+import { SPLIT_ABOVE } from "../surgery/splitWeights";
 import { MAX_ONNX_BYTES, checkExternalData, readExternalData, readModelFile } from "./modelFiles";
 import { removeStaleTemps, writeFileAtomic } from "./tempFiles";
 
 /** Bump when the edited-file format changes, so stale cache entries are not reused. */
-const EDIT_FORMAT = 2;
+const EDIT_FORMAT = 3;
 
 export interface EditedFile {
   path: string;
@@ -72,6 +73,7 @@ export function materialiseEdit(
   cacheDir?: string,
   sub?: Subgraph,
   forceCache = false,
+  splitAbove = SPLIT_ABOVE,
 ): EditedFile {
   // The key covers the plan itself (tensor names, new and changed nodes), not just the site names,
   // so a change in how sites are mapped never reuses a stale edited file.
@@ -81,6 +83,7 @@ export function materialiseEdit(
     plan.added.map((n) => [n.opType, n.input, n.output]),
     [...plan.changed].map(([i, n]) => [i, n.input, n.output]),
     sub ? [...sub.keep].sort((a, b) => a - b) : null,
+    splitAbove,
   ]);
   const hash = crypto.createHash("sha256").update(`${EDIT_FORMAT}|${fp}|${editKey}|${planKey}`).digest("hex").slice(0, 20);
   const base = path.basename(m.path);
@@ -97,7 +100,7 @@ export function materialiseEdit(
   if (m.inlineBytes > 0) needs.push({ name: base, real: fs.realpathSync(m.path) });
   const linked = !forceCache && needs.every((n) => linkInto(dir, n.name, n.real));
   if (!fs.existsSync(target)) {
-    writeFileAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub), { mkdir: true });
+    writeFileAtomic(target, writeEdited(m, src, plan, m.inlineBytes > 0 ? base : null, sub, splitAbove), { mkdir: true });
     written = true;
     prune(dir, stem);
     pruneModels(root, dir);

@@ -81,6 +81,7 @@ export async function subgraphSession(model: LoadedModel, plan: EditPlan, keep: 
     model.options.cacheDir,
     { keep },
     model.options.editLocation === "cache",
+    model.options.splitWeightsAbove,
   );
   if (file.written) model.writtenFiles.push(file.path);
   return model.createSession(file.path, file.externalData);

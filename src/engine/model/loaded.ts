@@ -132,6 +132,7 @@ export class LoadedModel {
       this.options.cacheDir,
       undefined,
       this.options.editLocation === "cache",
+      this.options.splitWeightsAbove,
     );
     if (file.written) this.writtenFiles.push(file.path);
     s = this.createSession(file.path, file.externalData).then((session) => ({ session, outputs: plan.outputs }));

@@ -16,6 +16,10 @@ export interface SessionOptions {
   /** onnxruntime's MatMul weight prepacking (default true): faster forwards, but session creation is
    * slower (~9 s vs ~1 s for GPT-2 small on 2 busy cores) and memory grows by the packed copies. */
   prepackWeights?: boolean;
+  /** MatMul weights larger than this many bytes are written as row blocks, so a session's start holds
+   * one block twice while onnxruntime prepacks it, not the whole matrix (surgery/splitWeights.ts;
+   * default 128 MiB; 0 turns it off). */
+  splitWeightsAbove?: number;
   /** How many edited sessions stay open (default 3). */
   maxSessions?: number;
   /** Whether onnxruntime's intra-op threads spin while waiting for work (default true, onnxruntime's own

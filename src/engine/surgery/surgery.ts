@@ -16,6 +16,7 @@ import { F, shapeOf } from "../onnx/modelFile";
 import { FileBytes, concat, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
 import { planExpertEdit } from "../experts/edit";
 import { EditPlanner } from "./sitePlan";
+import { SPLIT_ABOVE, planWeightSplits } from "./splitWeights";
 
 /** Initializers smaller than this (bytes) are copied inline; larger ones referenced in place. */
 export const INLINE_LIMIT = 4096;
@@ -111,16 +112,35 @@ export interface Subgraph {
  * Writes the edited model into `dest` bytes (returned as chunks to be written in order).
  * `dataLocation` is the path (relative to the edited file's folder) of the original .onnx, used for
  * inline initializers; null keeps them inline (copied), for when the edit cannot sit beside them.
+ * MatMul weights larger than `splitAbove` bytes are written as row blocks (splitWeights.ts).
  */
-export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dataLocation: string | null, sub?: Subgraph): Uint8Array[] {
+export function writeEdited(
+  m: ScannedModel,
+  src: FileBytes,
+  plan: EditPlan,
+  dataLocation: string | null,
+  sub?: Subgraph,
+  splitAbove = SPLIT_ABOVE,
+): Uint8Array[] {
   const graphParts: Uint8Array[] = [];
   const existingOutputs = new Set(sub ? [] : m.outputs.map((o) => o.name));
   const initAt = new Map([...m.initializers.values()].map((t) => [t.fieldStart, t]));
+  const keptNode = (f: (typeof m.graphFields)[number]) => f.field === F.graph.node && (!sub || sub.keep.has(f.index));
+  const written = [
+    ...m.graphFields.filter(keptNode).map((f) => ({ index: f.index, node: plan.changed.get(f.index) ?? m.nodes[f.index] })),
+    ...plan.added.map((node) => ({ index: -1, node })),
+  ];
+  const splits = planWeightSplits(m, written, dataLocation, splitAbove);
   for (const f of m.graphFields) {
     if (sub && (f.field === F.graph.input || f.field === F.graph.output || f.field === F.graph.valueInfo)) continue;
     if (sub && f.field === F.graph.node && !sub.keep.has(f.index)) continue;
-    if (f.field === F.graph.node && plan.changed.has(f.index)) {
+    const split = f.field === F.graph.node ? splits.nodes.get(f.index) : undefined;
+    if (split) {
+      graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, split.node)));
+    } else if (f.field === F.graph.node && plan.changed.has(f.index)) {
       graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, plan.changed.get(f.index)!)));
+    } else if (f.field === F.graph.initializer && splits.dropped.has(initAt.get(f.start)?.name ?? "")) {
+      continue;
     } else if (f.field === F.graph.initializer && dataLocation !== null) {
       const init = initAt.get(f.start);
       // Small tensors stay inline: onnxruntime's shape inference must read constants such as
@@ -133,6 +153,10 @@ export function writeEdited(m: ScannedModel, src: FileBytes, plan: EditPlan, dat
     }
   }
   for (const n of plan.added) graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, n)));
+  for (const s of splits.nodes.values()) {
+    for (const n of s.added) graphParts.push(lenField(F.graph.node, toBinary(NodeProtoSchema, n)));
+    for (const t of s.initializers) graphParts.push(lenField(F.graph.initializer, t));
+  }
   for (const i of plan.newInputs) {
     const v = create(ValueInfoProtoSchema, { name: i.name, type: { value: { case: "tensorType", value: { elemType: i.elemType } } } });
     graphParts.push(lenField(F.graph.input, toBinary(ValueInfoProtoSchema, v)));

@@ -213,6 +213,17 @@ function startTicks(pid: number): number | undefined {
   }
 }
 
+/** CPU time (user + system, clock ticks) a process has used so far; 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The model hosts of the window the page shows now. After a window reload, code-server may keep
  * the earlier window's extension host (and the model host it started) alive for a while; those
