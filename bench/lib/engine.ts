@@ -63,6 +63,8 @@ export interface SteerSpec {
 export interface EngineOpen {
   variant?: string;
   maxSessions?: number;
+  /** The engine's splitWeightsAbove (0: large weights written whole, the before of that change). */
+  splitWeightsAbove?: number;
 }
 
 export interface EngineApi {

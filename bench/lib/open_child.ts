@@ -1,6 +1,7 @@
 // Child process for the memory figure: opens one model and reports its peak resident memory.
 // A fresh process per measurement, because maxRSS never goes down.
-//   node -r tsx/cjs bench/lib/open_child.ts <ort-path|ort-buffer|engine|engine-q4> <model.onnx or folder>
+//   node -r tsx/cjs bench/lib/open_child.ts <ort-path|ort-buffer|engine|engine-q4>[-unsplit] <model.onnx or folder>
+// -unsplit: the engine with large weights written whole (splitWeightsAbove 0), the before of the split.
 
 import * as fs from "fs";
 import * as ort from "onnxruntime-node";
@@ -22,9 +23,12 @@ async function main(): Promise<void> {
     await ort.InferenceSession.create(target, sessionOptions());
   } else if (mode === "ort-buffer") {
     await ort.InferenceSession.create(fs.readFileSync(target), sessionOptions());
-  } else if (mode === "engine" || mode === "engine-q4") {
+  } else if (/^engine(-q4)?(-unsplit)?$/.test(mode)) {
     if (!engine?.api) throw new Error(`engine not available: ${engine?.reason}`);
-    await engine.api.open(target, mode === "engine-q4" ? { variant: "q4" } : {});
+    await engine.api.open(target, {
+      ...(mode.includes("-q4") ? { variant: "q4" } : {}),
+      ...(mode.endsWith("-unsplit") ? { splitWeightsAbove: 0 } : {}),
+    });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -209,16 +209,19 @@ export const openPhase: Phase = {
     ] as const) {
       const size = ctx.fileBytes(file);
       const mb = Math.round(size / 2 ** 20);
-      for (const mode of ["engine", "ort-path"] as const) {
+      for (const mode of ["engine", "unsplit", "ort-path"] as const) {
         const fig =
           mode === "engine"
             ? `open 1B ${variant} (${mb} MiB with external data; surgery + session): peak RSS / file size`
-            : `plain ORT session, 1B ${variant}: peak RSS / file size (context)`;
+            : mode === "unsplit"
+              ? `open 1B ${variant}, large weights written whole (before: splitWeightsAbove 0): peak RSS / file size (context)`
+              : `plain ORT session, 1B ${variant}: peak RSS / file size (context)`;
         const goal = mode === "engine" ? ({ kind: "max", value: 1.3 } as const) : report;
         try {
+          const q4 = variant === "q4" ? "-q4" : "";
           const r = measureOpen(
-            mode === "engine" ? (variant === "q4" ? "engine-q4" : "engine") : "ort-path",
-            mode === "engine" ? ctx.model.dir : file,
+            mode === "engine" ? `engine${q4}` : mode === "unsplit" ? `engine${q4}-unsplit` : "ort-path",
+            mode === "ort-path" ? file : ctx.model.dir,
           );
           ctx.log(`${fig}: ${Math.round(r.maxRssBytes / 2 ** 20)} MiB in ${(r.ms / 1000).toFixed(1)} s`);
           rows.push(
