@@ -8,6 +8,8 @@ import { mallocTuned } from "../../src/launch/mallocTuning";
 import { fromPython, Stat, statOf } from "../lib/stats";
 import { notMeasured, ratioRow, Row } from "../lib/table";
 import { Figure, engineWith, referenceOr, sec } from "./figure";
+import { loadEngine, type EngineModel } from "../lib/engine";
+import type { Ctx } from "../lib/context";
 
 export const capture: Figure = {
   id: "capture",
@@ -27,7 +29,14 @@ export const capture: Figure = {
       const ids = n === 64 ? ctx.prompts.p64 : ctx.prompts.p512;
       const plain = await ctx.plainModel();
       const repeats = n === 64 ? ctx.sizes.plainRepeats : ctx.sizes.longRepeats;
-      const [cap, ort, own] = await interleaved([() => e.m.captureAll(ids), () => plain.forward(ids), () => e.m.plain(ids)], repeats);
+      // The engine's plain forward with large weights written whole (before splitWeights.ts), in the same rounds.
+      const whole = await wholeWeights(ctx);
+      const fns = [() => e.m.captureAll(ids), () => plain.forward(ids), () => e.m.plain(ids)];
+      if (whole && whole.plain) {
+        const p = whole.plain.bind(whole);
+        fns.push(() => p(ids));
+      }
+      const [cap, ort, own, before] = await interleaved(fns, repeats);
       ctx.log(`capture ${ids.length} tokens: ${ms(cap)} vs plain onnxruntime ${ms(ort)}, engine plain ${ms(own)} (alternating)`);
       rows.push(ratioRow(fig, sec("Introspect", cap), sec("ORT plain", ort), goal));
       rows.push(
@@ -39,7 +48,19 @@ export const capture: Figure = {
           "context",
         ),
       );
+      if (before)
+        rows.push(
+          ratioRow(
+            `Introspect plain forward / the same with large weights written whole (before: splitWeightsAbove 0), ${ctx.len(n)} tok`,
+            sec("Introspect plain", own),
+            sec("whole weights", before),
+            { kind: "report" },
+            "context; same rounds",
+          ),
+        );
     }
+    await wholeModel?.close?.();
+    wholeModel = undefined;
     const ref = await referenceOr(ctx);
     if (!("why" in ref)) {
       for (const n of [64, 512] as const) {
@@ -72,6 +93,18 @@ export async function interleaved(fns: (() => Promise<unknown>)[], repeats: numb
     }
   }
   return samples.map(statOf);
+}
+
+let wholeModel: EngineModel | undefined;
+/** A second engine model of the bench model with splitWeightsAbove 0; undefined when it cannot be opened. */
+async function wholeWeights(ctx: Ctx): Promise<EngineModel | undefined> {
+  if (wholeModel) return wholeModel;
+  const e = await loadEngine();
+  try {
+    return (wholeModel = await e.api?.open(ctx.model.dir, { splitWeightsAbove: 0 }));
+  } catch {
+    return undefined;
+  }
 }
 
 const ms = (s: Stat) => `${(s.median * 1000).toFixed(0)} ms`;
