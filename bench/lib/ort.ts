@@ -14,8 +14,8 @@ let passive = false;
  * Passive waiting: onnxruntime's intra-op threads and PyTorch's OpenMP threads spin while idle by
  * default, which is fastest on an idle machine and ruinous on a loaded one (measured here under a
  * load of 14 on 2 cores: ORT 1.27 s -> 0.43 s, PyTorch 4.4 s -> 1.0 s for one 64-token forward).
- * With --passive the plain sessions (sessionOptions()), the engine (its allowSpinning option) and
- * the reference (OMP_WAIT_POLICY) all wait passively, so both sides are measured alike.
+ * The plain sessions (sessionOptions()) and the engine (its default) always wait passively; with
+ * --passive the reference's OpenMP threads (OMP_WAIT_POLICY) do too.
  */
 export function usePassiveWaiting(): void {
   passive = true;
@@ -33,7 +33,10 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
-    ...(passive ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
+    // Not spinning: one session's threads gain nothing from it (a decode then a 32-token forward on
+    // one GPT-2-small session: 51-57 ms either way), and the bench times this session in turn with
+    // the engine's, whose first pass would run beside this one's spinning threads.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
 }
 

@@ -105,8 +105,8 @@ function threads(): number | undefined {
 }
 
 /**
- * INTROSPECT_ALLOW_SPINNING=0 or 1: whether onnxruntime's threads spin between operators (its
- * default) or sleep; unset leaves onnxruntime's default.
+ * INTROSPECT_ALLOW_SPINNING=0 or 1: whether onnxruntime's threads spin between operators or sleep;
+ * unset leaves the engine's default (they sleep: SessionOptions.allowSpinning).
  */
 function spinning(): { allowSpinning?: boolean } {
   const v = process.env.INTROSPECT_ALLOW_SPINNING;

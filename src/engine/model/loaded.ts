@@ -367,6 +367,9 @@ export class LoadedModel {
 export function sessionExtra(o: SessionOptions): { extra?: Record<string, unknown> } {
   const session: Record<string, unknown> = {};
   if (o.prepackWeights === false) session.disable_prepacking = "1";
-  if (o.allowSpinning !== undefined) session.intra_op = { allow_spinning: o.allowSpinning ? "1" : "0" };
+  // Not onnxruntime's default (spinning): every session has its own intra-op threads, and the
+  // engine runs several in turn (a decoder's session, then a layer cut's; a forward, then the
+  // lens), so the threads of the session that just finished spin on the cores the next one needs.
+  session.intra_op = { allow_spinning: o.allowSpinning === true ? "1" : "0" };
   return Object.keys(session).length ? { extra: { session } } : {};
 }
