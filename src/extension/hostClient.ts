@@ -10,12 +10,14 @@ import {
   type CloseHandlerResult,
   type ErrorHandler,
   type ErrorHandlerResult,
+  type ForkOptions,
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
 import { withMallocTuning } from "../launch/mallocTuning";
 import { withoutOrtTelemetry } from "../launch/ortTelemetry";
 import { ConfigureRequest, StatusNotification, type ConfigureParams, type ModelState } from "../protocol/lsp";
+import { BINARY_WIRE_ARG } from "../protocol/wire";
 import { modelSettings, untrustedModelSettings } from "./settings";
 import { showFailure, UserFacingError } from "./userErrors";
 
@@ -55,9 +57,19 @@ export class HostClient implements vscode.Disposable {
       ...withoutOrtTelemetry(withMallocTuning(process.env)),
       INTROSPECT_CACHE_DIR: vscode.Uri.joinPath(context.globalStorageUri, "cache").fsPath,
     };
+    // Node's IPC channel with V8 serialisation: the host's results cross with their typed arrays as
+    // raw bytes, not base64 in JSON (src/protocol/wire.ts; about 3.5x faster through the pipe,
+    // BENCHMARKS.md "Transfer"). The client spreads these options into child_process.fork, whose
+    // `serialization` its ForkOptions type does not name. INTROSPECT_HOST_WIRE=text (benchmarks'
+    // before/after only) keeps the JSON channel.
+    const binary = process.env.INTROSPECT_HOST_WIRE !== "text";
+    const serialization = binary ? "advanced" : "json";
+    const args = binary ? [BINARY_WIRE_ARG] : [];
+    const run: ForkOptions & { serialization: string } = { env, serialization };
+    const debug: ForkOptions & { serialization: string } = { env, serialization, execArgv: ["--nolazy", "--inspect=6009"] };
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc, options: { env } },
-      debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ["--nolazy", "--inspect=6009"] } },
+      run: { module, args, transport: TransportKind.ipc, options: run },
+      debug: { module, args, transport: TransportKind.ipc, options: debug },
     };
     const clientOptions: LanguageClientOptions = {
       // Prompt-file languages are whatever this extension contributes; the host serves those documents.

@@ -2,7 +2,8 @@
 // (server, src/server). Both sides import them from here; each is declared in its family's file.
 // Each message: who sends it, and why. Large tensors are never JSON number arrays here:
 // results carrying them are typed Wire<T> and travel through toWire / fromWire
-// (src/protocol/probeData.ts: typed arrays as tagged base64), or stay in the host.
+// (src/protocol/wire.ts: typed arrays as bytes on the IPC channel, tagged base64 on a text one),
+// or stay in the host.
 //
 // One file per message family; adding a message touches the family's file only.
 export * from "./modelMessages";

@@ -1,6 +1,6 @@
 // The data of an activation-patching experiment as it travels host -> extension -> patching panel
 // (webview/patch). Browser-safe: types and pure helpers only. Over JSON-RPC the grids are encoded
-// with probeData's toWire/fromWire (typed arrays as base64); into the webview they go as
+// with toWire/fromWire (src/protocol/wire.ts: typed arrays as bytes); into the webview they go as
 // WebviewTensor (an ArrayBuffer plus dims), never as JSON number arrays.
 import type { WebviewTensor } from "./webviewTensor";
 

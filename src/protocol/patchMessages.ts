@@ -1,4 +1,4 @@
-// Host messages of activation patching. Data types: src/protocol/patchData.ts; grids cross as toWire (base64).
+// Host messages of activation patching. Data types: src/protocol/patchData.ts; grids cross as toWire (src/protocol/wire.ts).
 // Declared once, re-exported by src/protocol/lsp.ts; each message says who sends it and why.
 import { NotificationType, RequestType } from "vscode-languageserver-protocol";
 import type {

@@ -48,7 +48,8 @@ export interface ProbeParams {
 
 /**
  * Client -> host request: probe a selection (one forward pass + logit lens). The result is a
- * ProbeResult (src/protocol/probeData.ts) encoded with `toWire` (typed arrays as base64);
+ * ProbeResult (src/protocol/probeData.ts) encoded with `toWire` (typed arrays as bytes on the
+ * extension's IPC channel, as base64 on a text one);
  * decode with `fromWire<ProbeResult>` before posting it to the probe panel.
  */
 export namespace ProbeRequest {

@@ -6,6 +6,7 @@ import { disableOrtTelemetry } from "../launch/ortTelemetry";
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { StatusNotification } from "../protocol/lsp";
+import { channelIsBinary, useBinaryWire, withTextFallback } from "../protocol/wire";
 import type { ModelState } from "../engine";
 import type { HostContext, LoadedModel, OrtModule } from "./context";
 import { createEngineModelAccess } from "./engineModel";
@@ -20,6 +21,12 @@ import { traceRequests } from "./trace";
 // Before onnxruntime is loaded (ctx.ort() loads it on first use): no telemetry database in ~/.cache.
 disableOrtTelemetry();
 const connection = createConnection(ProposedFeatures.all);
+// Started by the extension over IPC with V8 serialisation (hostClient.ts): tensors cross as bytes.
+// On stdio (the tests' host) they cross as base64 text (src/protocol/wire.ts).
+if (channelIsBinary()) {
+  useBinaryWire(true);
+  process.send = withTextFallback(process.send!.bind(process)) as typeof process.send;
+}
 const documents = new TextDocuments(TextDocument);
 
 let state: ModelState = { kind: "none" };

@@ -56,6 +56,9 @@ describe("Introspect foundation (code-server)", () => {
     const { wb, server } = session();
     const before = await windowHost(wb, server.pgid);
     assert.strictEqual(before.siblings.length, 1, `expected one model host for this window, found: ${JSON.stringify(before.siblings)}`);
+    // Started on the IPC channel whose V8 serialisation carries tensors as bytes (src/protocol/wire.ts).
+    assert.match(before.siblings[0].args, /--node-ipc/);
+    assert.match(before.siblings[0].args, /--wire=binary/);
     process.kill(before.pid, "SIGKILL");
     await wb.waitForNotification(/model host stopped unexpectedly and was restarted/);
     // Loaded again (not "loading") and marked as restarted.

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
 import { type ExportRequest } from "../../protocol/probeData";
-import { fromWire, toWire } from "../../protocol/wire";
+import { fromWire, toJsonWire } from "../../protocol/wire";
 import type { ToWebview } from "../../protocol/webview";
 import { unwrapRpcMessage } from "../failureActions";
 import { WebviewPanel, type PanelOptions } from "./webviewPanel";
@@ -61,7 +61,7 @@ export class ReusedPanel implements vscode.Disposable {
 }
 
 /**
- * The last result a panel showed, as toWire JSON in a file of the extension's global storage.
+ * The last result a panel showed, as toJsonWire JSON in a file of the extension's global storage.
  * Only a convenience for reloads: a write that fails (a full disk) never fails the run, and a
  * missing or unreadable file reads as undefined. `revive` adjusts what was read (e.g. a run the
  * reload interrupted); if it throws, that too reads as undefined.
@@ -80,7 +80,7 @@ export class LastResult<T> {
   save(value: T): void {
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      fs.writeFileSync(this.file, JSON.stringify(toWire(value)));
+      fs.writeFileSync(this.file, JSON.stringify(toJsonWire(value)));
     } catch {
       // See the class comment: saving is best effort.
     }

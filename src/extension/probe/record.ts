@@ -1,12 +1,12 @@
 // For tests and the benchmark only: when INTROSPECT_PROBE_RECORD names a folder, the extension
-// writes there what it posted to the probe panel (last-result.json, the ProbeResult as toWire
+// writes there what it posted to the probe panel (last-result.json, the ProbeResult as toJsonWire
 // JSON, with the request) and, per probe, the times from command to rendered heatmap
 // (timings.jsonl). Inert in normal use.
 import * as fs from "fs";
 import * as path from "path";
 import type { ProbeParams } from "../../protocol/lsp";
 import { type ProbeResult } from "../../protocol/probeData";
-import { toWire } from "../../protocol/wire";
+import { toJsonWire } from "../../protocol/wire";
 
 /** performance.now() marks of one probe, from the command to the panel's first frame. */
 export interface ProbeTiming {
@@ -37,7 +37,7 @@ export class ProbeRecorder {
   }
 
   result(params: ProbeParams, result: ProbeResult): void {
-    this.write("last-result.json", JSON.stringify({ params, result: toWire(result) }));
+    this.write("last-result.json", JSON.stringify({ params, result: toJsonWire(result) }));
   }
 
   failure(message: string): void {

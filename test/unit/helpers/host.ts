@@ -1,13 +1,17 @@
-// Test helpers: the real model host over stdio, and the CLI run in-process.
-import { spawn, type ChildProcess } from "child_process";
+// Test helpers: the real model host over stdio (or, as the extension starts it, over IPC with V8
+// serialisation), and the CLI run in-process.
+import { fork, spawn, type ChildProcess } from "child_process";
 import * as path from "path";
 import {
   createProtocolConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
   StreamMessageReader,
   StreamMessageWriter,
   type ProtocolConnection,
 } from "vscode-languageserver-protocol/node";
 import { main } from "../../../src/cli/main";
+import { BINARY_WIRE_ARG } from "../../../src/protocol/wire";
 import type { Io } from "../../../src/cli/common";
 
 const ROOT = path.join(__dirname, "../../..");
@@ -18,13 +22,25 @@ export interface StartedHost {
   stop(): void;
 }
 
-/** Starts src/server/server.ts over stdio, answers the client requests it makes, initialises it. */
-export async function startHost(onNotification: Record<string, (p: unknown) => void> = {}): Promise<StartedHost> {
-  const host = spawn(process.execPath, ["-r", "tsx/cjs", path.join(ROOT, "src/server/server.ts"), "--stdio"], {
-    cwd: ROOT,
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
+/**
+ * Starts src/server/server.ts, answers the client requests it makes, initialises it. Channel
+ * "stdio": JSON-RPC text on its stdin/stdout; "ipc": Node's IPC channel with V8 serialisation and
+ * `--node-ipc`, as src/extension/hostClient.ts starts it.
+ */
+export async function startHost(
+  onNotification: Record<string, (p: unknown) => void> = {},
+  channel: "stdio" | "ipc" = "stdio",
+): Promise<StartedHost> {
+  const server = path.join(ROOT, "src/server/server.ts");
+  let host: ChildProcess;
+  let conn: ProtocolConnection;
+  if (channel === "ipc") {
+    host = fork(server, ["--node-ipc", BINARY_WIRE_ARG], { cwd: ROOT, execArgv: ["-r", "tsx/cjs"], serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    conn = createProtocolConnection(new IPCMessageReader(host), new IPCMessageWriter(host));
+  } else {
+    host = spawn(process.execPath, ["-r", "tsx/cjs", server, "--stdio"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+    conn = createProtocolConnection(new StreamMessageReader(host.stdout!), new StreamMessageWriter(host.stdin!));
+  }
   for (const n of ["window/logMessage", "introspect/status", "$/progress", "textDocument/publishDiagnostics", "introspect/steerStep"])
     conn.onNotification(n, onNotification[n] ?? (() => undefined));
   for (const r of ["window/workDoneProgress/create", "workspace/codeLens/refresh", "workspace/inlayHint/refresh"])
