@@ -1,4 +1,4 @@
-// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4] [--spinning on|off] [--json FILE]
+// npm run bench:probe [-- --repeats N] [--sizes 32,256,1024] [--model DIR --variant q4] [--spinning on|off] [--wire text] [--json FILE]
 // Time from "Probe Selection" to the rendered heatmap, in a real VS Code (code-server + Chromium,
 // the e2e harness) on demo-llama (or the model folder --model, e.g. .cache/bench/llama-1b with
 // --variant q4), for selections of 32, 256 and 1024 tokens, as a ratio to a plain onnxruntime
@@ -26,6 +26,8 @@ interface Args {
   spinning?: boolean;
   /** Where the results go as JSON (default bench/results/probe-latency-<time>.json). */
   json?: string;
+  /** "text": the host's tensors as base64 in JSON (INTROSPECT_HOST_WIRE=text), for a before/after; default bytes. */
+  wire?: "text";
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,9 +39,10 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === "--variant") a.variant = argv[++i] ?? "";
     else if (argv[i] === "--spinning") a.spinning = (argv[++i] ?? "") !== "off";
     else if (argv[i] === "--json") a.json = path.resolve(argv[++i] ?? "");
+    else if (argv[i] === "--wire" && argv[i + 1] === "text") a.wire = argv[++i] as "text";
     else
       throw new Error(
-        `unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME --spinning on|off --json FILE`,
+        `unknown option ${argv[i]}; options: --repeats N --sizes 32,256,1024 --model DIR --variant NAME --spinning on|off --wire text --json FILE`,
       );
   }
   if (!(a.repeats >= 1) || a.sizes.some((n) => !(n >= 1))) throw new Error("--repeats and --sizes take positive numbers");
@@ -123,6 +126,7 @@ async function main(): Promise<void> {
       INTROSPECT_PROBE_RECORD: record,
       INTROSPECT_TRACE: "1",
       ...(args.spinning !== undefined ? { INTROSPECT_ALLOW_SPINNING: args.spinning ? "1" : "0" } : {}),
+      ...(args.wire ? { INTROSPECT_HOST_WIRE: args.wire } : {}),
     },
     { workspaceSettings: { "introspect.model": args.model, ...(args.variant ? { "introspect.variant": args.variant } : {}) } },
   );
@@ -224,7 +228,8 @@ async function main(): Promise<void> {
   console.table(rows);
   process.stdout.write(
     "model = the forward pass with captures; host analyses = tokenising, logit lens (the model's own unembedding per layer), ranking;\n" +
-      "transfer+decode = JSON-RPC round trip and base64 decoding; panel = postMessage to the webview and back (through code-server and Chromium here), DOM and canvas to the first frame;\n" +
+      `transfer+decode = JSON-RPC round trip with tensors as ${args.wire === "text" ? "base64 text" : "bytes"} and decoding; ` +
+      "panel = postMessage to the webview and back (through code-server and Chromium here), DOM and canvas to the first frame;\n" +
       "DOM+canvas = the page's own time from receiving the result to the next animation frame.\n",
   );
   const dir = path.join(REPO, "bench/results");

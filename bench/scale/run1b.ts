@@ -1,4 +1,4 @@
-// npm run bench -- --1b [--quick] [--only open,plain,capture,sweep,generation,slider,probe,panel] [--no-long]
+// npm run bench -- --1b [--quick] [--only open,plain,capture,sweep,generation,slider,probe,panel,transfer] [--no-long]
 // The 1B table: Llama-3.2-1B's shape (bench/models/make_llama_1b.py), fp32 and q4, every figure a
 // ratio of two measurements of this run. Memory rules: at most one fp32 session is open at a time
 // (each holds the 6 GB of weights); the q4 phase keeps the plain and the engine session (2 GB each);
@@ -11,8 +11,9 @@ import { PlainModel } from "../lib/ort";
 import { randomIds } from "../lib/prompts";
 import { Row } from "../lib/table";
 import { fp32Phase, openPhase, panelPhase, probePhase, q4Phase, type Phase } from "./phases";
+import { transferRows } from "./transfer";
 
-export const FIGURES_1B = ["open", "plain", "capture", "sweep", "generation", "slider", "probe", "panel"];
+export const FIGURES_1B = ["open", "plain", "capture", "sweep", "generation", "slider", "probe", "panel", "transfer"];
 
 export interface Opts1b {
   quick: boolean;
@@ -67,7 +68,8 @@ export async function run1b(
   const model = ensureLlama1b(tiny, log);
   const ctx = new Ctx1b(model, opts, log);
   const rows: Row[] = [];
-  const phases: Phase[] = [q4Phase, fp32Phase, openPhase, probePhase, panelPhase];
+  const transferPhase: Phase = { id: "transfer", figures: ["transfer"], run: (c) => transferRows(c) };
+  const phases: Phase[] = [q4Phase, fp32Phase, openPhase, probePhase, panelPhase, transferPhase];
   for (const p of phases) {
     if (!p.figures.some((f) => ctx.wants(f))) continue;
     log(`1B phase ${p.id}...`);

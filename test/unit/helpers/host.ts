@@ -24,18 +24,25 @@ export interface StartedHost {
 
 /**
  * Starts src/server/server.ts, answers the client requests it makes, initialises it. Channel
- * "stdio": JSON-RPC text on its stdin/stdout; "ipc": Node's IPC channel with V8 serialisation and
- * `--node-ipc`, as src/extension/hostClient.ts starts it.
+ * "stdio": JSON-RPC text on its stdin/stdout; "ipc": Node's IPC channel with V8 serialisation,
+ * as src/extension/hostClient.ts starts it; "ipc-text": Node's IPC channel with JSON
+ * serialisation, tensors as base64 (the extension's channel before binary tensors).
  */
 export async function startHost(
   onNotification: Record<string, (p: unknown) => void> = {},
-  channel: "stdio" | "ipc" = "stdio",
+  channel: "stdio" | "ipc" | "ipc-text" = "stdio",
 ): Promise<StartedHost> {
   const server = path.join(ROOT, "src/server/server.ts");
   let host: ChildProcess;
   let conn: ProtocolConnection;
-  if (channel === "ipc") {
-    host = fork(server, ["--node-ipc", BINARY_WIRE_ARG], { cwd: ROOT, execArgv: ["-r", "tsx/cjs"], serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  if (channel !== "stdio") {
+    const binary = channel === "ipc";
+    host = fork(server, ["--node-ipc", ...(binary ? [BINARY_WIRE_ARG] : [])], {
+      cwd: ROOT,
+      execArgv: ["-r", "tsx/cjs"],
+      serialization: binary ? "advanced" : "json",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     conn = createProtocolConnection(new IPCMessageReader(host), new IPCMessageWriter(host));
   } else {
     host = spawn(process.execPath, ["-r", "tsx/cjs", server, "--stdio"], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
