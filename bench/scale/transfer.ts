@@ -14,6 +14,7 @@ import { startHost, type StartedHost } from "../../test/unit/helpers/host";
 import { sec } from "../figures/figure";
 import { statOf, type Stat } from "../lib/stats";
 import { notMeasured, ratioRow, type Row } from "../lib/table";
+import { LENS_TOKENS } from "./lensTokens";
 import type { Ctx1b } from "./run1b";
 
 const CHANNELS = ["ipc", "ipc-text"] as const;
@@ -33,7 +34,8 @@ export async function transferRows(ctx: Ctx1b, tokens = 1024, variant = "q4"): P
   const headsFig = (heads: number | string) => `one layer's ${heads} head patterns (the Heads view), ${variant}, ${tokens} tok: bytes / base64 JSON`;
   // The bench tokenizer: one printable byte is one token (plus BOS).
   const text = Array.from({ length: tokens }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join("");
-  const params: ProbeParams = { uri: "untitled:bench", text, selection: { start: 0, end: text.length } };
+  // As the panel asks: the lens of the first LENS_TOKENS selected tokens with the result.
+  const params: ProbeParams = { uri: "untitled:bench", text, selection: { start: 0, end: text.length }, lensTokens: LENS_TOKENS };
   const hosts = new Map<Channel, StartedHost>();
   try {
     for (const c of CHANNELS) {
