@@ -31,7 +31,8 @@ function tensorBytes(v: unknown): number {
 
 export async function transferRows(ctx: Ctx1b, tokens = 1024, variant = "q4"): Promise<Row[]> {
   const probeFig = `probe result host -> extension (encode, pipe, decode), ${variant}, ${tokens} tok: bytes / base64 JSON`;
-  const headsFig = (heads: number | string) => `one layer's ${heads} head patterns (the Heads view), ${variant}, ${tokens} tok: bytes / base64 JSON`;
+  const headsFig = (heads: number | string) =>
+    `one layer's ${heads} head patterns (the Heads view), ${variant}, ${tokens} tok: bytes / base64 JSON`;
   // The bench tokenizer: one printable byte is one token (plus BOS).
   const text = Array.from({ length: tokens }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join("");
   // As the panel asks: the lens of the first LENS_TOKENS selected tokens with the result.
@@ -66,10 +67,14 @@ export async function transferRows(ctx: Ctx1b, tokens = 1024, variant = "q4"): P
         t = performance.now();
         let b = 0;
         for (let h = 0; h < heads; h++)
-          b += tensorBytes(fromWire(await conn.sendRequest(ProbeAttentionRequest.type, { probeId: result.id!, layer, head: h, queries: "all" })));
+          b += tensorBytes(
+            fromWire(await conn.sendRequest(ProbeAttentionRequest.type, { probeId: result.id!, layer, head: h, queries: "all" })),
+          );
         const headsWall = performance.now() - t;
         headBytes = b;
-        ctx.log(`transfer ${c} round ${r}: probe ${wall.toFixed(0)} ms (host ${host.toFixed(0)} ms), ${heads} heads ${headsWall.toFixed(0)} ms`);
+        ctx.log(
+          `transfer ${c} round ${r}: probe ${wall.toFixed(0)} ms (host ${host.toFixed(0)} ms), ${heads} heads ${headsWall.toFixed(0)} ms`,
+        );
         if (r > 0) {
           probeMs.get(c)!.push(Math.max(0, wall - host));
           headsMs.get(c)!.push(headsWall);

@@ -67,7 +67,13 @@ describe("protocol", () => {
     const second = sent[1] as { id: number; result: Record<string, unknown> };
     assert.deepStrictEqual(Object.keys(second.result), ["data"], "the function is dropped, as JSON drops it");
     assert.deepStrictEqual([...fromWire<{ data: Float32Array }>(second.result as never).data], [1.5, 2]);
-    assert.throws(() => withTextFallback(() => { throw new Error("pipe closed"); })({}), /pipe closed/);
+    assert.throws(
+      () =>
+        withTextFallback(() => {
+          throw new Error("pipe closed");
+        })({}),
+      /pipe closed/,
+    );
   });
 
   it("matches responses to requests, errors included", async () => {
