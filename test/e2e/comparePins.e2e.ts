@@ -101,11 +101,15 @@ describe("Introspect: several labelled pins side by side (code-server)", functio
     );
     assert.ok(page.sidebar, "the side bar is open");
     for (const s of sides) assert.ok(s.width >= 280, `side ${s.label} is ${s.width} px`);
+    // data-label-step is set when a heatmap is drawn, a frame after it is built.
     for (const name of ["compare-pinned", "compare-pinned-0", "compare-current"])
-      assert.strictEqual(
-        await view.locator(`[data-heatmap="${name}"]`).getAttribute("data-label-step"),
-        "1",
+      await eventually(
         `${name}: every token labelled`,
+        () => view.locator(`[data-heatmap="${name}"]`).getAttribute("data-label-step"),
+        "1",
+        {
+          timeoutMs: 30000,
+        },
       );
 
     // The difference is against the latest pin; choosing the other pin moves it.

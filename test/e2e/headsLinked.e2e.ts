@@ -52,8 +52,11 @@ describe("Introspect: heads over the whole prompt, linked to the summary (code-s
       },
     );
     // Key labels: rotated labels need 15 px along the axis; the drawn ones are at least that far apart.
-    const step = Number(await attn.locator('[data-heatmap="attention"]').getAttribute("data-label-step"));
-    const canvasW = await attn.locator('[data-heatmap="attention"] canvas').evaluate((c) => c.getBoundingClientRect().width);
+    // data-rows is set when the heatmap is built, data-label-step when it is first drawn (a frame later).
+    const drawn = attn.locator(`[data-heatmap="attention"][data-rows="${keys}"][data-label-step]`);
+    await drawn.waitFor({ timeout: 60000 });
+    const step = Number(await drawn.getAttribute("data-label-step"));
+    const canvasW = await drawn.locator("canvas").evaluate((c) => c.getBoundingClientRect().width);
     console.log(`      ${keys} keys, every ${step}. labelled, canvas ${Math.round(canvasW)} px`);
     assert.ok(step >= 1);
     await attn.scrollIntoViewIfNeeded();
