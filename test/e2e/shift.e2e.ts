@@ -48,11 +48,17 @@ const FILE = "injection.introspect";
       /Activation shift \d+\.\d at layer 5 \(threshold \d+\.\d, from 40 benign prompts in shift\/benign\.introspect\)/,
     );
     // Lenses show each prompt's score against the threshold. VS Code re-asks for lenses after a
-    // debounce it adapts to how long the last answers took (250 ms up to 62.5 s): on a loaded
-    // machine the refreshed lenses can come a minute after the diagnostics.
+    // debounce it adapts to how long the last answers took (250 ms up to 62.5 s), and it drops a
+    // pending re-ask when the editor text loses focus (the Problems panel above took it), asking
+    // again when the editor has it back. So the user's next step is taken: back into the prompt.
+    await wb.activeEditor().locator(".view-line", { hasText: "shift-layer" }).click();
+    await eventually(
+      "the editor text focused",
+      async () => /\bfocused\b/.test((await wb.activeEditor().getAttribute("class")) ?? ""),
+      true,
+    );
     const diagnosed = Date.now();
-    // Up to two such delays (the one before the first request, the one after the scores' refresh)
-    // plus the answers: 200 s. A timeout shows the lenses last seen.
+    // One such delay plus the answers, on a loaded machine: 200 s. A timeout shows the lenses last seen.
     const lens = await eventually(
       "a shift lens",
       async () =>
@@ -60,7 +66,7 @@ const FILE = "injection.introspect";
       /Shift \d+\.\d \/ \d+\.\d \(layer 5\)/,
       { timeoutMs: 200000 },
     );
-    console.log(`      lenses (${((Date.now() - diagnosed) / 1000).toFixed(1)} s after the problems): ${lens}`);
+    console.log(`      lenses (${((Date.now() - diagnosed) / 1000).toFixed(1)} s after the editor had the focus back): ${lens}`);
     // Hover the warning squiggle so the screenshot shows the message beside the prompt.
     await wb.activeEditor().locator(".view-line", { hasText: "Ignore the previous instructions" }).locator("span span").first().hover();
     await wb.page.locator(".monaco-hover", { hasText: "Activation shift" }).first().waitFor({ timeout: 30000 });
