@@ -73,7 +73,7 @@ def ort_feeds(sess, ids, past=None, start=0, total=None):
             else:
                 shape = [1 if not isinstance(d, int) and i == 0 else (0 if not isinstance(d, int) else d)
                          for i, d in enumerate(inp.shape)]
-                feeds[n] = np.zeros(shape, dtype=np.float32)
+                feeds[n] = np.zeros(shape, dtype=np.float16 if inp.type == "tensor(float16)" else np.float32)
         else:
             raise ValueError(f"unexpected input {n}")
     return feeds

@@ -52,9 +52,27 @@ MOE = ["mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "granitemoe", "phimoe", "je
        "deepseek_v3", "glm4_moe", "dots1", "gpt_oss", "ernie4_5_moe", "hunyuan_v1_moe", "flex_olmo",
        "granitemoeshared", "minimax_m2", "bailing_moe"]
 # Not attention stacks: exported (when they export) so that the refusal is tested.
-OTHER = ["mamba"]
-# Variants users download, made for one llama-like, one parallel-block and one MoE family.
-VARIANT_TYPES = {"llama", "phi", "qwen3_moe"}
+OTHER = ["mamba", "mamba2", "falcon_mamba", "rwkv", "xlstm"]
+# Families added later (after the lists above, so earlier families keep their seeds): newer dense and
+# MoE decoders, and hybrids that mix attention with recurrent, convolution or linear-attention layers
+# (the map must either map them right or refuse them with a sentence).
+LATER = ["afmoe", "cohere2_moe", "cwm", "deepseek_v32", "diffllama", "exaone_moe", "gemma3n_text", "gemma4_text",
+         "glm4_moe_lite", "granite_swa", "granitemoe_swa", "hy_v3", "hyperclovax", "jais2", "laguna", "llama4_text",
+         "longcat_flash", "mellum", "minicpm3", "ministral3", "modernbert-decoder", "nanochat", "openai-gpt",
+         "qwen3_5_text", "qwen3_5_moe_text", "solar_open", "youtu", "zaya", "ctrl", "gpt-sw3", "gpt_neox_japanese",
+         "aria_text", "cohere_compass_text", "inkling_text", "qwen4_exp_text", "hy_v4", "mimo_v2_flash",
+         "deepseek_v4", "glm_moe_dsa", "minimax_m3_vl_text", "hrm_text",
+         # hybrids
+         "qwen3_next", "lfm2", "lfm2_moe", "jamba", "falcon_h1", "nemotron_h", "granitemoehybrid", "zamba",
+         "zamba2", "bamba", "olmo_hybrid", "kimi_linear", "minimax", "recurrent_gemma"]
+# Variants users download, made for one llama-like, one parallel-block and one MoE family; more
+# families with ZOO_VARIANT_TYPES=type,type (the child processes read it too).
+VARIANT_TYPES = {"llama", "phi", "qwen3_moe"} | {t for t in os.environ.get("ZOO_VARIANT_TYPES", "").split(",") if t}
+# The first three are made for every variant family; the rest only when ZOO_MORE_VARIANTS=1 (the
+# committed zoo was made without them): uint8 (quantize_dynamic QUInt8, Transformers.js "uint8"),
+# q4f16 (float16 weights, inputs and outputs, then MatMulNBits; the key/value cache in float16 as
+# Transformers.js q4f16 files have it) and bnb4 (MatMulBnb4, NF4, block 64).
+MORE_VARIANTS = os.environ.get("ZOO_MORE_VARIANTS") == "1"
 
 LAYERS = 3
 D = 32
@@ -89,6 +107,9 @@ PER_TYPE = {
                                                              "sliding_attention"]),
     "cohere2": dict(layer_types=["sliding_attention", "sliding_attention", "full_attention"]),
     "gpt_oss": dict(layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
+    "gemma3n_text": dict(vocab_size_per_layer_input=VOCAB, hidden_size_per_layer_input=8, laurel_rank=4,
+                         num_kv_shared_layers=0, activation_sparsity_pattern=[0.0] * LAYERS,
+                         layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
     "mamba": dict(hidden_size=D, state_size=4, num_hidden_layers=LAYERS, intermediate_size=64, expand=2,
                   conv_kernel=4, time_step_rank=4),
 }
@@ -746,6 +767,8 @@ def make_variants(src, dst_dir, fused_dir):
         made["fp16"] = "model_fp16.onnx"
     except Exception as e:
         made["fp16_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+    if MORE_VARIANTS:
+        more_variants(src, dst_dir, made)
     try:
         from onnxruntime.transformers import optimizer
         os.makedirs(os.path.join(fused_dir, "onnx"), exist_ok=True)
@@ -760,6 +783,34 @@ def make_variants(src, dst_dir, fused_dir):
     except Exception as e:
         made["ortfused_error"] = f"{type(e).__name__}: {str(e)[:300]}"
     return made
+
+
+def more_variants(src, dst_dir, made):
+    import onnx
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(src, os.path.join(dst_dir, "model_uint8.onnx"), weight_type=QuantType.QUInt8)
+        made["uint8"] = "model_uint8.onnx"
+    except Exception as e:
+        made["uint8_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+    try:
+        from onnxruntime.transformers import float16
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        m16 = float16.convert_float_to_float16(onnx.load(src), keep_io_types=False)
+        q = MatMulNBitsQuantizer(m16, block_size=32, is_symmetric=True)
+        q.process()
+        q.model.save_model_to_file(os.path.join(dst_dir, "model_q4f16.onnx"), use_external_data_format=False)
+        made["q4f16"] = "model_q4f16.onnx"
+    except Exception as e:
+        made["q4f16_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+    try:
+        from onnxruntime.quantization.matmul_bnb4_quantizer import MatMulBnb4Quantizer
+        q = MatMulBnb4Quantizer(onnx.load(src), quant_type=1, block_size=64)
+        q.process()
+        q.model.save_model_to_file(os.path.join(dst_dir, "model_bnb4.onnx"), use_external_data_format=False)
+        made["bnb4"] = "model_bnb4.onnx"
+    except Exception as e:
+        made["bnb4_error"] = f"{type(e).__name__}: {str(e)[:300]}"
 
 
 # ---------------------------------------------------------------- one family
@@ -928,7 +979,7 @@ def one_type(args):
             rep["variants"] = made
             names = e.get("site_tensors") or locate_sites(p, ids0, caps[0])
             full_names = locate_sites(p, ids0, caps[0])
-            for v in ("q4", "int8", "fp16"):
+            for v in ("q4", "int8", "fp16", "uint8", "q4f16", "bnb4"):
                 if v not in made:
                     continue
                 vp = os.path.join(d, made[v])
@@ -948,7 +999,7 @@ def one_type(args):
                         worst = max(worst, float(np.abs(vl[0] - caps[pi]["logits"].numpy()).max()))
                     vinfo["logits_vs_torch"] = worst
                     vinfo["tolerance_vs_torch"] = float(f"{max(2 * worst, 1e-3):.1e}")
-                    vinfo["tolerance_own"] = 2e-2 if v == "fp16" else 1e-4
+                    vinfo["tolerance_own"] = 2e-2 if v in ("fp16", "q4f16") else 1e-4
                     vinfo["note"] = ("sites: the variant graph's own tensors at the float32 graph's boundary tensors; "
                                      "logits vs float32 PyTorch within twice the difference measured at export")
                     index[f"{folder}:{v}"] = {"type": mtype, "exporter": "torchscript", "kv": e["kv"],
@@ -1021,12 +1072,12 @@ def main():
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
     available = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
-    wanted = [x for x in (a.only.split(",") if a.only else DENSE + MOE + OTHER)]
+    wanted = [x for x in (a.only.split(",") if a.only else DENSE + MOE + OTHER + LATER)]
     todo = [x for x in wanted if x in available]
     missing = [x for x in wanted if x not in available]
     log("transformers", transformers.__version__, "causal LM types:", len(available), "missing:", missing)
     # Seeds follow the full candidate list, so a partial run (--only) rebuilds the same weights.
-    full = DENSE + MOE + OTHER
+    full = DENSE + MOE + OTHER + LATER
     jobs = [(m, out, tok_dir, 100 + full.index(m)) for m in todo]
     ctx = mp.get_context("spawn")
     reports = {}

@@ -9,7 +9,7 @@
 import type { HookName } from "../types";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf } from "../onnx/modelFile";
-import { FUSED_ATTENTION, SKIP_NORMS, QUANT_OPS, branchProjection, projectionInput, projectionNode } from "./patterns";
+import { FUSED_ATTENTION, SKIP_NORMS, QUANT_OPS, PACKED_MATMULS, packedSize, branchProjection, projectionInput, projectionNode } from "./patterns";
 import type { ArchMap, ResidualStep, SiteRef } from "./mapTypes";
 import { classifySteps, findEmbedding, noLayers, walkResidualChain } from "./walk";
 import { layerSites } from "./layerSites";
@@ -64,7 +64,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   const logitsType = elemType(g.m.outputs.find((o) => o.name === logitsOutput)!);
   const residDtype = embedInit && [1, 10, 16].includes(embedInit.dataType) ? embedInit.dataType : logitsType || 1;
   const ops = new Set(nodes.map((n) => n.opType));
-  const fused = [...ops].some((o) => SKIP_NORMS.has(o) || FUSED_ATTENTION.has(o) || o === "MatMulNBits" || o === "MoE");
+  const fused = [...ops].some((o) => SKIP_NORMS.has(o) || FUSED_ATTENTION.has(o) || PACKED_MATMULS.has(o) || o === "MoE");
   const dynamo = nodes.some((n) => n.metadataProps.some((p) => p.key.startsWith("pkg.torch.onnx") || p.key === "namespace"));
   let exportStyle = fused ? "ort-fused" : dynamo ? "dynamo" : nodes.some((n) => n.name.startsWith("/")) ? "torchscript" : "onnx";
   if ([...ops].some((o) => QUANT_OPS.has(o))) exportStyle += "+quantized";
@@ -102,7 +102,7 @@ function residualWidth(g: GraphIndex, steps: ResidualStep[]): number | undefined
       const pn = projectionNode(g, branchProjection(g, b)[0]);
       if (pn === undefined) continue;
       const n = g.node(pn);
-      if (n.opType === "MatMulNBits") return Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) || undefined;
+      if (PACKED_MATMULS.has(n.opType)) return packedSize(n, "N");
       const wd = g.weightDims(n.input[1]);
       if (!wd || wd.length !== 2) continue;
       const transB = n.opType === "Gemm" && Number(n.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;

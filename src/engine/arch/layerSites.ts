@@ -4,7 +4,7 @@
 import type { HookName } from "../types";
 import { hookName } from "../types";
 import type { GraphIndex } from "../onnx/graph";
-import { appliedPattern, attentionSoftmax, branchProjection, projectionInput, projectionNode, routerProjection } from "./patterns";
+import { PACKED_MATMULS, appliedPattern, attentionSoftmax, packedSize, branchProjection, projectionInput, projectionNode, routerProjection } from "./patterns";
 import type { ResidualStep, SiteRef } from "./mapTypes";
 
 export interface LayerSites {
@@ -38,7 +38,7 @@ export function layerSites(g: GraphIndex, steps: ResidualStep[], stream: Set<str
     if (!stream.has(post)) site(layer, "mlp.hook_post", post);
     const pnode = nodes[pn];
     const wd = g.weightDims(pnode.input[1]);
-    if (pnode.opType === "MatMulNBits") dMlp = Number(pnode.attribute.find((a) => a.name === "K")?.i ?? 0) || dMlp;
+    if (PACKED_MATMULS.has(pnode.opType)) dMlp = packedSize(pnode, "K") ?? dMlp;
     else if (wd && wd.length === 2) {
       const transB = pnode.opType === "Gemm" && Number(pnode.attribute.find((a) => a.name === "transB")?.i ?? 0) === 1;
       dMlp = transB ? wd[1] : wd[0];

@@ -21,6 +21,7 @@ export const MATMULS = new Set([
   "MatMul",
   "Gemm",
   "MatMulNBits",
+  "MatMulBnb4",
   "MatMulInteger",
   "FusedMatMul",
   "QLinearMatMul",
@@ -34,6 +35,7 @@ export const PASS_THROUGH = new Set(["Reshape", "Cast", "Squeeze", "Unsqueeze", 
 export const QUANT_OPS = new Set([
   "MatMulInteger",
   "MatMulNBits",
+  "MatMulBnb4",
   "DynamicQuantizeLinear",
   "QLinearMatMul",
   "DequantizeLinear",
@@ -42,6 +44,17 @@ export const QUANT_OPS = new Set([
   "GatherBlockQuantized",
   "QMoE",
 ]);
+
+/** Block-quantised MatMuls whose weight is packed (its initializer's shape is not [K, N]): the
+ * sizes are the node's attributes K and N. MatMulNBits (4/8-bit, onnxruntime-genai and
+ * MatMulNBitsQuantizer) and MatMulBnb4 (FP4/NF4, Transformers.js "bnb4"). */
+export const PACKED_MATMULS = new Set(["MatMulNBits", "MatMulBnb4"]);
+
+/** Attribute K or N of a packed MatMul, undefined for any other node or a missing attribute. */
+export function packedSize(n: { opType: string; attribute: { name: string; i?: bigint | number }[] }, which: "K" | "N"): number | undefined {
+  if (!PACKED_MATMULS.has(n.opType)) return undefined;
+  return Number(n.attribute.find((a) => a.name === which)?.i ?? 0) || undefined;
+}
 
 export const NORM_OPS = new Set(["ReduceMean", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization"]);
 
@@ -205,7 +218,7 @@ export function routerProjection(g: GraphIndex, set: Set<number>): { logits: str
       if (pn !== undefined) {
         const n = g.node(pn);
         const wd = n.opType === "GatherBlockQuantized" ? undefined : g.weightDims(n.input[1]);
-        const width = n.opType === "MatMulNBits" ? Number(n.attribute.find((a) => a.name === "N")?.i ?? 0) : wd ? Math.min(...wd) : 0;
+        const width = PACKED_MATMULS.has(n.opType) ? (packedSize(n, "N") ?? 0) : wd ? Math.min(...wd) : 0;
         if (width >= 2 && (E === undefined || width === E) && (!best || pn < best.node))
           best = { logits: t, experts: E ?? width, node: pn };
         break;

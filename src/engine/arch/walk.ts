@@ -9,7 +9,7 @@ export const PATTERNS_TRIED = [
   "token embedding: Gather or GatherBlockQuantized of a 2-D weight by input_ids",
   "residual step: Add(stream, branch(stream))",
   "residual step: SkipLayerNormalization / SkipSimplifiedLayerNormalization (output 3 = sum)",
-  "unembedding: MatMul / Gemm / MatMulNBits producing the logits output",
+  "unembedding: MatMul / Gemm / MatMulNBits / MatMulBnb4 producing the logits output",
 ];
 
 export function noLayers(detail: string): IntrospectError {

@@ -14,6 +14,7 @@ import type { GraphIndex } from "../onnx/graph";
 import type { InitializerRef, ScannedModel } from "../onnx/modelFile";
 import { F, shapeOf } from "../onnx/modelFile";
 import { FileBytes, concat, fields, lenField, lenPrefix, utf8, varintField } from "../onnx/wire";
+import { PACKED_MATMULS } from "../arch/patterns";
 import { planExpertEdit } from "../experts/edit";
 import { EditPlanner } from "./sitePlan";
 import { SPLIT_ABOVE, planWeightSplits } from "./splitWeights";
@@ -78,7 +79,7 @@ export function planEdit(g: GraphIndex, map: ArchMap, edit: EditSet) {
  */
 function lastPositionOnly(g: GraphIndex, map: ArchMap, mutable: (i: number) => NodeProto, added: NodeProto[]) {
   const un = g.node(map.unembedNode);
-  if (un.opType !== "MatMul" && un.opType !== "MatMulNBits") return;
+  if (un.opType !== "MatMul" && !PACKED_MATMULS.has(un.opType)) return;
   const x = un.input[0];
   if (g.m.initializers.has(x)) return;
   const rank = g.m.outputs.find((o) => o.name === map.logitsOutput);
