@@ -25,9 +25,9 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   if (!g.inputNames.has("input_ids")) throw noLayers("the graph has no input named input_ids");
 
   // 1. Token embedding.
-  const { node: embedNode, rows: embedRows, output: embedOutput, dims: embedDims } = findEmbedding(g);
+  const { node: embedNode, rows: embedRows, output: embedOutput, dims: embedDims, quantized } = findEmbedding(g);
   // 2. Residual chain.
-  const { steps, addSumOutputs, stream, end: R } = walkResidualChain(g, embedNode, embedOutput);
+  const { steps, addSumOutputs, stream, end: R } = walkResidualChain(g, embedNode, embedOutput, quantized);
   // 3. Classify each step by its branch.
   const { branchNodes, fusedAttention } = classifySteps(g, steps, stream);
   // 4. Group into layers: attention step then MLP/MoE step.

@@ -21,7 +21,7 @@ export function noLayers(detail: string): IntrospectError {
 }
 
 /** The token-embedding Gather (a 2-D weight indexed by input_ids) with the most rows. */
-export function findEmbedding(g: GraphIndex): { node: number; rows: number; output: string; dims: number[] } {
+export function findEmbedding(g: GraphIndex): { node: number; rows: number; output: string; dims: number[]; quantized?: string } {
   const nodes = g.nodes;
   let embedNode = -1;
   let embedRows = 0;
@@ -36,10 +36,18 @@ export function findEmbedding(g: GraphIndex): { node: number; rows: number; outp
     }
   });
   if (embedNode < 0) throw noLayers("no token-embedding Gather indexed by input_ids");
-  const embedOutput = nodes[embedNode].output[0];
+  let embedOutput = nodes[embedNode].output[0];
   const embedDims = g.weightDims(nodes[embedNode].input[0])!;
-
-  return { node: embedNode, rows: embedRows, output: embedOutput, dims: embedDims };
+  // A quantised Gather (quantize_dynamic's int8 / uint8 embedding) gathers integer rows and a
+  // DequantizeLinear makes the float stream; the first layer's projections may read the integer rows.
+  let quantized: string | undefined;
+  const w = g.m.initializers.get(nodes[embedNode].input[0]);
+  const deq = g.users(embedOutput).map((u) => nodes[u.node]).find((n) => n.opType === "DequantizeLinear" && n.input[0] === embedOutput);
+  if (nodes[embedNode].opType === "Gather" && w && [2, 3].includes(w.dataType) && deq?.output[0]) {
+    quantized = embedOutput;
+    embedOutput = deq.output[0];
+  }
+  return { node: embedNode, rows: embedRows, output: embedOutput, dims: embedDims, quantized };
 }
 
 /** The residual chain from the embedding: its steps, the stream tensors and where it ends. */
@@ -47,6 +55,8 @@ export function walkResidualChain(
   g: GraphIndex,
   embedNode: number,
   embedOutput: string,
+  /** The integer rows of a quantised embedding: a stream tensor too, so branches stop there. */
+  quantizedEmbed?: string,
 ): { steps: ResidualStep[]; addSumOutputs: ArchMap["addSumOutputs"]; stream: Set<string>; end: string } {
   const nodes = g.nodes;
   const embedInit0 = g.m.initializers.get(nodes[embedNode].input[0]);
@@ -54,6 +64,7 @@ export function walkResidualChain(
   const steps: ResidualStep[] = [];
   const addSumOutputs: ArchMap["addSumOutputs"] = [];
   const stream = new Set<string>([embedOutput]);
+  if (quantizedEmbed) stream.add(quantizedEmbed);
   let R = embedOutput;
   for (let guard = 0; guard < 10000; guard++) {
     let next: { step?: ResidualStep; pre?: string; merged?: boolean } | undefined;
@@ -81,7 +92,8 @@ export function walkResidualChain(
           if (steps.length === 0) next = next ?? { pre: n.output[0] };
           continue;
         }
-        if (g.dependsOn(other, R, new Set([...stream].filter((s) => s !== R)))) {
+        const readsR = (x: string) => g.dependsOn(other, x, new Set([...stream].filter((s) => s !== x)));
+        if (readsR(R) || (steps.length === 0 && R === embedOutput && quantizedEmbed && readsR(quantizedEmbed))) {
           next = { step: { kind: "mlp", input: R, branch: other, output: n.output[0], node: u.node, fused: false } };
           break;
         }

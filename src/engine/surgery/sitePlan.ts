@@ -110,7 +110,34 @@ export class EditPlanner {
     // Consumers of the original tensor now read the edited one; this site's new nodes keep the original.
     for (const u of this.g.users(orig)) this.mutable(u.node).input[u.slot] = t;
     for (const n of this.added.slice(0, before)) n.input = n.input.map((x) => (x === orig ? t : x));
+    if (t !== orig) this.requantize(orig, t);
     this.current.set(site, t);
+  }
+
+  /**
+   * A site that is DequantizeLinear(q, scale, zero point) whose integer q other nodes read directly
+   * (quantize_dynamic's int8 embedding feeds the first layer's MatMulIntegers): those nodes read
+   * QuantizeLinear(edited, scale, zero point) instead, so the edit reaches them. Unedited values sit
+   * on the quantisation grid, so they quantise back to the same integers.
+   */
+  private requantize(orig: string, edited: string): void {
+    const g = this.g;
+    const dq = g.producerNode(orig);
+    if (!dq || dq.opType !== "DequantizeLinear") return;
+    const q = dq.input[0];
+    const others = g.users(q).filter((u) => g.node(u.node).opType !== "DequantizeLinear" || g.node(u.node).output[0] !== orig);
+    if (!others.length) return;
+    const out = `${edited}/requantized`;
+    this.added.push(
+      create(NodeProtoSchema, {
+        opType: "QuantizeLinear",
+        name: out,
+        input: [edited, ...dq.input.slice(1)],
+        output: [out],
+        attribute: dq.attribute.filter((a) => a.name === "axis" || a.name === "block_size"),
+      }),
+    );
+    for (const u of others) this.mutable(u.node).input[u.slot] = out;
   }
 
   /** x * (|x| >= threshold): entries below the threshold in magnitude become 0. */
