@@ -785,32 +785,39 @@ def make_variants(src, dst_dir, fused_dir):
     return made
 
 
+def _variant(made, key, dst_dir, make):
+    """made[key] = the file make(path) wrote, or made[key_error] = why it failed."""
+    name = f"model_{key}.onnx"
+    try:
+        make(os.path.join(dst_dir, name))
+        made[key] = name
+    except Exception as e:
+        made[f"{key}_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+
+
 def more_variants(src, dst_dir, made):
     import onnx
-    try:
+
+    def uint8(dst):
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        quantize_dynamic(src, os.path.join(dst_dir, "model_uint8.onnx"), weight_type=QuantType.QUInt8)
-        made["uint8"] = "model_uint8.onnx"
-    except Exception as e:
-        made["uint8_error"] = f"{type(e).__name__}: {str(e)[:300]}"
-    try:
+        quantize_dynamic(src, dst, weight_type=QuantType.QUInt8)
+
+    def q4f16(dst):
         from onnxruntime.transformers import float16
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-        m16 = float16.convert_float_to_float16(onnx.load(src), keep_io_types=False)
-        q = MatMulNBitsQuantizer(m16, block_size=32, is_symmetric=True)
+        q = MatMulNBitsQuantizer(float16.convert_float_to_float16(onnx.load(src), keep_io_types=False),
+                                 block_size=32, is_symmetric=True)
         q.process()
-        q.model.save_model_to_file(os.path.join(dst_dir, "model_q4f16.onnx"), use_external_data_format=False)
-        made["q4f16"] = "model_q4f16.onnx"
-    except Exception as e:
-        made["q4f16_error"] = f"{type(e).__name__}: {str(e)[:300]}"
-    try:
+        q.model.save_model_to_file(dst, use_external_data_format=False)
+
+    def bnb4(dst):
         from onnxruntime.quantization.matmul_bnb4_quantizer import MatMulBnb4Quantizer
         q = MatMulBnb4Quantizer(onnx.load(src), quant_type=1, block_size=64)
         q.process()
-        q.model.save_model_to_file(os.path.join(dst_dir, "model_bnb4.onnx"), use_external_data_format=False)
-        made["bnb4"] = "model_bnb4.onnx"
-    except Exception as e:
-        made["bnb4_error"] = f"{type(e).__name__}: {str(e)[:300]}"
+        q.model.save_model_to_file(dst, use_external_data_format=False)
+
+    for key, make in (("uint8", uint8), ("q4f16", q4f16), ("bnb4", bnb4)):
+        _variant(made, key, dst_dir, make)
 
 
 # ---------------------------------------------------------------- one family
