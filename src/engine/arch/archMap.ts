@@ -9,7 +9,16 @@
 import type { HookName } from "../types";
 import type { GraphIndex } from "../onnx/graph";
 import { elemType, shapeOf } from "../onnx/modelFile";
-import { FUSED_ATTENTION, SKIP_NORMS, QUANT_OPS, PACKED_MATMULS, packedSize, branchProjection, projectionInput, projectionNode } from "./patterns";
+import {
+  FUSED_ATTENTION,
+  SKIP_NORMS,
+  QUANT_OPS,
+  PACKED_MATMULS,
+  packedSize,
+  branchProjection,
+  projectionInput,
+  projectionNode,
+} from "./patterns";
 import type { ArchMap, ResidualStep, SiteRef } from "./mapTypes";
 import { classifySteps, findEmbedding, noLayers, walkResidualChain } from "./walk";
 import { layerSites } from "./layerSites";

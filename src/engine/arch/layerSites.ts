@@ -4,7 +4,16 @@
 import type { HookName } from "../types";
 import { hookName } from "../types";
 import type { GraphIndex } from "../onnx/graph";
-import { PACKED_MATMULS, appliedPattern, attentionSoftmax, packedSize, branchProjection, projectionInput, projectionNode, routerProjection } from "./patterns";
+import {
+  PACKED_MATMULS,
+  appliedPattern,
+  attentionSoftmax,
+  packedSize,
+  branchProjection,
+  projectionInput,
+  projectionNode,
+  routerProjection,
+} from "./patterns";
 import type { ResidualStep, SiteRef } from "./mapTypes";
 
 export interface LayerSites {

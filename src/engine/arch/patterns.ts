@@ -51,7 +51,10 @@ export const QUANT_OPS = new Set([
 export const PACKED_MATMULS = new Set(["MatMulNBits", "MatMulBnb4"]);
 
 /** Attribute K or N of a packed MatMul, undefined for any other node or a missing attribute. */
-export function packedSize(n: { opType: string; attribute: { name: string; i?: bigint | number }[] }, which: "K" | "N"): number | undefined {
+export function packedSize(
+  n: { opType: string; attribute: { name: string; i?: bigint | number }[] },
+  which: "K" | "N",
+): number | undefined {
   if (!PACKED_MATMULS.has(n.opType)) return undefined;
   return Number(n.attribute.find((a) => a.name === which)?.i ?? 0) || undefined;
 }

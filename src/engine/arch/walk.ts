@@ -42,7 +42,10 @@ export function findEmbedding(g: GraphIndex): { node: number; rows: number; outp
   // DequantizeLinear makes the float stream; the first layer's projections may read the integer rows.
   let quantized: string | undefined;
   const w = g.m.initializers.get(nodes[embedNode].input[0]);
-  const deq = g.users(embedOutput).map((u) => nodes[u.node]).find((n) => n.opType === "DequantizeLinear" && n.input[0] === embedOutput);
+  const deq = g
+    .users(embedOutput)
+    .map((u) => nodes[u.node])
+    .find((n) => n.opType === "DequantizeLinear" && n.input[0] === embedOutput);
   if (nodes[embedNode].opType === "Gather" && w && [2, 3].includes(w.dataType) && deq?.output[0]) {
     quantized = embedOutput;
     embedOutput = deq.output[0];
