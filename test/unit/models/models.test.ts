@@ -42,8 +42,25 @@ function feeds(session: ort.InferenceSession, ids: number[]): Record<string, ort
       assert.ok(meta.isTensor, `${name} should be a tensor input`);
       // [batch, kv heads, past length, head dim]: batch 1, past length 0, the rest fixed.
       const dims = meta.shape.map((d, i) => (i === 0 ? 1 : typeof d === "number" ? d : 0));
-      out[name] = new ort.Tensor("float32", new Float32Array(0), dims);
+      // Exports with float16 inputs and outputs (q4f16) take a float16 cache.
+      const half = (meta as { type?: string }).type === "float16";
+      out[name] = half ? new ort.Tensor("float16", new Uint16Array(0), dims) : new ort.Tensor("float32", new Float32Array(0), dims);
     } else assert.fail(`unexpected model input ${name}`);
+  }
+  return out;
+}
+
+/** IEEE 754 binary16 bits to numbers, written out here so the check does not lean on the engine's. */
+function halfToFloat(bits: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    if (exp === 0) out[i] = sign * frac * 2 ** -24;
+    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
+    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
   }
   return out;
 }
@@ -105,7 +122,7 @@ describe("committed ONNX models match their PyTorch references", () => {
         // References may keep only the last rows of the logits.
         const [rows, vocab] = ref.shape;
         assert.deepEqual(Array.from(logits.dims), [1, ids.length, vocab]);
-        const all = logits.data as Float32Array;
+        const all = logits.type === "float16" ? halfToFloat(logits.data as Uint16Array) : (logits.data as Float32Array);
         const got = all.subarray((ids.length - rows) * vocab);
         const want = toFloat32(ref);
         let worst = 0;
