@@ -78,7 +78,7 @@ export function buildArchMap(g: GraphIndex, config: Record<string, unknown> = {}
   let exportStyle = fused ? "ort-fused" : dynamo ? "dynamo" : nodes.some((n) => n.name.startsWith("/")) ? "torchscript" : "onnx";
   if ([...ops].some((o) => QUANT_OPS.has(o))) exportStyle += "+quantized";
   if (residDtype === 10) exportStyle += "+fp16";
-  if (steps.some((s) => s.kind === "moe"))
+  if (steps.some((s) => s.kind === "moe" || s.mlpMoe))
     numExperts = numExperts ?? (Number(config.num_local_experts ?? config.num_experts ?? 0) || undefined);
   expertsPerToken = expertsPerToken ?? (Number(config.num_experts_per_tok ?? 0) || undefined);
   checkNames(g, sites, notes);

@@ -66,6 +66,24 @@ export function layerSites(g: GraphIndex, steps: ResidualStep[], stream: Set<str
     const sm = [...set].find((k) => nodes[k].opType === "Softmax" && attentionSoftmax(g, k, set));
     if (sm !== undefined) site(layer, "attn.hook_pattern", appliedPattern(g, sm));
   };
+  // A mixture-of-experts branch: its router logits (a fused MoE op's input, or the projection before TopK).
+  const routerSites = (layer: number, set: Set<number>) => {
+    for (const k of set) {
+      const n = nodes[k];
+      if (n.opType === "MoE" || n.opType === "QMoE") {
+        site(layer, "moe.hook_router_logits", n.input[1]);
+        expertsPerToken = Number(n.attribute.find((a) => a.name === "k")?.i ?? 0) || expertsPerToken;
+      }
+      if (n.opType === "TopK") expertsPerToken = g.constInts(n.input[1])?.[0] ?? expertsPerToken;
+    }
+    if (!sites.has(hookName(layer, "moe.hook_router_logits"))) {
+      const r = routerProjection(g, set);
+      if (r) {
+        site(layer, "moe.hook_router_logits", r.logits);
+        numExperts = r.experts;
+      }
+    }
+  };
   steps.forEach((s, i) => {
     if (s.kind === "parallel") {
       layer++;
@@ -76,7 +94,8 @@ export function layerSites(g: GraphIndex, steps: ResidualStep[], stream: Set<str
       site(layer, "hook_mlp_out", s.mlpBranch!);
       site(layer, "hook_resid_post", s.output, fusedNode(s));
       patternSite(layer, branchNodes[i]);
-      mlpSites(layer, s.mlpBranch!);
+      if (s.mlpMoe) routerSites(layer, g.between(s.mlpBranch!, stream));
+      else mlpSites(layer, s.mlpBranch!);
       return;
     }
     if (s.kind === "attn" || !open) {
@@ -98,23 +117,8 @@ export function layerSites(g: GraphIndex, steps: ResidualStep[], stream: Set<str
     if (postM) postNorms = true;
     site(layer, "hook_mlp_out", mlpOut);
     site(layer, "hook_resid_post", s.output, fusedNode(s));
-    if (s.kind === "moe") {
-      for (const k of branchNodes[i]) {
-        const n = nodes[k];
-        if (n.opType === "MoE" || n.opType === "QMoE") {
-          site(layer, "moe.hook_router_logits", n.input[1]);
-          expertsPerToken = Number(n.attribute.find((a) => a.name === "k")?.i ?? 0) || expertsPerToken;
-        }
-        if (n.opType === "TopK") expertsPerToken = g.constInts(n.input[1])?.[0] ?? expertsPerToken;
-      }
-      if (!sites.has(hookName(layer, "moe.hook_router_logits"))) {
-        const r = routerProjection(g, branchNodes[i]);
-        if (r) {
-          site(layer, "moe.hook_router_logits", r.logits);
-          numExperts = r.experts;
-        }
-      }
-    } else mlpSites(layer, mlpOut);
+    if (s.kind === "moe") routerSites(layer, branchNodes[i]);
+    else mlpSites(layer, mlpOut);
   });
   return { sites, numLayers: layer + 1, open, postNorms, dMlp, numExperts, expertsPerToken };
 }

@@ -26,6 +26,8 @@ export interface ResidualStep {
   /** Parallel blocks only: the attention and MLP parts of the branch. */
   attnBranch?: string;
   mlpBranch?: string;
+  /** Parallel blocks only: the MLP part is a mixture of experts (Cohere 2 MoE). */
+  mlpMoe?: boolean;
 }
 
 export interface ArchMap {

@@ -119,7 +119,7 @@ export function checkMap(g: GraphIndex, map: ArchMap, config: Record<string, unk
     }
   }
 
-  const moeLayers = map.steps.filter((s) => s.kind === "moe").length;
+  const moeLayers = map.steps.filter((s) => s.kind === "moe" || s.mlpMoe).length;
   const ce = configValue(config, EXPERT_KEYS);
   if (ce && ce[1] > 1) {
     if (moeLayers === 0) add("experts", "no mixture-of-experts layer", `${ce[1]} experts`, `config.json ${ce[0]}`);

@@ -2,7 +2,16 @@
 // residual stream from it step by step, and classify each step by what its branch holds.
 import { IntrospectError } from "../types";
 import type { GraphIndex } from "../onnx/graph";
-import { FUSED_ATTENTION, SKIP_NORMS, STREAM_VIEWS, attentionSoftmax, castKeepsType, expertWeights, routerProjection } from "./patterns";
+import {
+  FUSED_ATTENTION,
+  MATMULS,
+  SKIP_NORMS,
+  STREAM_VIEWS,
+  attentionSoftmax,
+  castKeepsType,
+  expertWeights,
+  routerProjection,
+} from "./patterns";
 import type { ArchMap, ResidualStep, StepKind } from "./mapTypes";
 
 export const PATTERNS_TRIED = [
@@ -130,6 +139,8 @@ export function walkResidualChain(
         next = next ?? { pre: n.output[0] }; // embedding scale (Gemma)
       } else if (steps.length === 0 && u.slot === 0 && n.opType === "LayerNormalization") {
         embedNorm = embedNorm ?? n.output[0]; // embedding layer norm (BLOOM): used when no residual add reads R
+      } else if (steps.length === 0 && u.slot === 0 && (n.opType === "Mul" || n.opType === "Div") && rmsScaleOf(g, n.input[1], aliases)) {
+        embedNorm = embedNorm ?? n.output[0]; // a traced RMS norm of the embedding (nanochat): x * 1/sqrt(mean(x²) + eps)
       }
     }
     if (!next && embedNorm && steps.length === 0) next = { pre: embedNorm };
@@ -143,6 +154,38 @@ export function walkResidualChain(
   if (steps.length === 0) throw noLayers("no residual Add or Skip*LayerNormalization after the embedding");
 
   return { steps, addSumOutputs, stream, end: R };
+}
+
+/** Ops of a traced RMS norm's scale: 1/sqrt(mean(x²) + eps), with casts and broadcasts. */
+const RMS_SCALE_OPS = new Set(["Div", "Reciprocal", "Sqrt", "Add", "Cast", "Pow", "Mul", "Expand", "Unsqueeze", "ReduceMean"]);
+
+/** Whether t is computed from one of xs only through an RMS norm's scale (it passes a ReduceMean
+ * and no projection): then x * t, or x / t, normalises x. */
+function rmsScaleOf(g: GraphIndex, t: string, xs: string[]): boolean {
+  if (!t || g.isConst(t)) return false;
+  let reduced = false;
+  let reachesX = false;
+  const queue = [t];
+  const seen = new Set<string>();
+  while (queue.length) {
+    const x = queue.shift()!;
+    if (seen.has(x)) continue;
+    if (seen.size > 16) return false;
+    seen.add(x);
+    if (xs.includes(x)) {
+      reachesX = true;
+      continue;
+    }
+    const p = g.producerNode(x);
+    if (!p) {
+      if (!g.isConst(x)) return false; // a graph input other than the stream
+      continue;
+    }
+    if (!RMS_SCALE_OPS.has(p.opType)) return false;
+    if (p.opType === "ReduceMean") reduced = true;
+    for (const i of p.input) if (i && !g.isConst(i)) queue.push(i);
+  }
+  return reduced && reachesX;
 }
 
 /** Sets each step's kind (attention, MLP, MoE, parallel) and returns the nodes of each branch. */
@@ -184,10 +227,15 @@ export function classifySteps(
       const [a, b] = pair;
       const ka = kindOf(g.between(a, branchStop));
       const kb = kindOf(g.between(b, branchStop));
-      if ((ka === "attn") !== (kb === "attn")) {
+      // The other part must compute something: a bias broadcast to the stream's shape
+      // (GPT-NeoX-Japanese's last attention: dense(x) + bias.expand_as(residual)) is no MLP.
+      const other = ka === "attn" ? b : a;
+      const projects = [...g.between(other, branchStop)].some((k) => MATMULS.has(nodes[k].opType) || nodes[k].opType === "Einsum");
+      if ((ka === "attn") !== (kb === "attn") && projects) {
         s.kind = "parallel";
         s.attnBranch = ka === "attn" ? a : b;
         s.mlpBranch = ka === "attn" ? b : a;
+        s.mlpMoe = kindOf(g.between(s.mlpBranch, branchStop)) === "moe";
         branchNodes[i] = g.between(s.attnBranch, branchStop);
       }
     }

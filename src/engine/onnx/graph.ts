@@ -51,6 +51,8 @@ export class GraphIndex {
     if (!p) return false;
     if (p.opType === "Constant") return true;
     if (depth > 6) return false;
+    // A constant broadcast to a computed shape (bias.expand_as(x)) holds only the constant's values.
+    if (p.opType === "Expand") return this.isConst(p.input[0], depth + 1);
     // Cast/Transpose/DequantizeLinear/Reshape of a weight still carry a weight.
     return p.input.length > 0 && p.input.every((i) => !i || this.isConst(i, depth + 1));
   }
