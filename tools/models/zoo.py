@@ -170,7 +170,12 @@ def small_config(mtype):
             elif kinds <= {"full_attention", "sliding_attention"}:
                 kw[lk] = [cur[0]] * LAYERS
             else:
-                kw[lk] = None
+                # A hybrid (attention beside convolution, SSM or linear-attention layers): keep both
+                # kinds in the 3 layers, or the tiny model is a plain transformer and the hybrid is
+                # never exercised.
+                other = [k for k in cur if "attention" not in k or "linear" in k]
+                attn = [k for k in cur if k not in other]
+                kw[lk] = [other[0], attn[0], other[0]] if attn and other else None
     kw = {k: v for k, v in kw.items() if v is not None or k == "layer_types"}
     if kw.get("layer_types") is None:
         kw.pop("layer_types", None)
