@@ -8,6 +8,8 @@ import type { PanelContext } from "./model";
 
 const THRESHOLD = 0.01;
 const PS = [1, 5];
+/** Measurements of this panel's probes (by probe and tokens), running or done. */
+const measurements = new Map<string, Promise<SparsityResult>>();
 
 function chart(r: SparsityResult): HTMLElement {
   const series = [
@@ -52,12 +54,20 @@ export function sparsityView(ctx: PanelContext): HTMLElement {
     el("h2", { text: "Activation sparsity", attrs: { id: "sparsity-title" } }),
   );
   const ids = ctx.result.tokens.map((t) => t.id);
-  const run = () => {
+  const key = `${ctx.result.id ?? ""}:${ids.join(",")}`;
+  const show = (pending: Promise<SparsityResult>) => {
     body.replaceChildren(el("p", { class: "muted", text: "Measuring sparsity (a binary search of forward passes)…" }));
-    ctx.client.request("introspect/sparsity", { ids, threshold: THRESHOLD, ps: PS }).then(
+    pending.then(
       (r) => body.replaceChildren(chart(r)),
       (e: Error) => body.replaceChildren(el("p", { class: "error", text: e.message })),
     );
+  };
+  const run = () => {
+    const pending = ctx.client.request("introspect/sparsity", { ids, threshold: THRESHOLD, ps: PS });
+    measurements.set(key, pending);
+    if (measurements.size > 16) measurements.delete(measurements.keys().next().value!);
+    pending.catch(() => measurements.get(key) === pending && measurements.delete(key));
+    show(pending);
   };
   body.append(
     el("p", {
@@ -66,6 +76,10 @@ export function sparsityView(ctx: PanelContext): HTMLElement {
     }),
     button("Measure sparsity", run, "Runs the probed text several times with small activations zeroed"),
   );
+  // The panel is drawn again on many events (a theme change, a pin, the rest of the lens arriving):
+  // a measurement asked for, running or done, stays on screen through them.
+  const earlier = measurements.get(key);
+  if (earlier) show(earlier);
   root.append(body);
   return root;
 }

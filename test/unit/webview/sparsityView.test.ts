@@ -10,7 +10,7 @@ import { openModel } from "../../../src/engine";
 import { pplSparsityOfRows, sparsityOfRows } from "../../../src/engine";
 import { pct } from "../../../webview/shared/format";
 import type { SparsityResult } from "../../../src/protocol/lsp";
-import { eventually } from "../../waitFor";
+import { eventually, waitFor } from "../../waitFor";
 
 const hasChromium = fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
 const ROOT = path.resolve(__dirname, "../../..");
@@ -59,6 +59,11 @@ const ROOT = path.resolve(__dirname, "../../..");
       assert.strictEqual(w, `${Math.round(100 * l.ppl[0])}%`);
     }
     assert.match(await p.locator("[data-view=sparsity]").innerText(), /PPL-5%: (<)?\d+(\.\d+)?% of the MLP activations/);
+    // The panel is drawn again on a theme switch (and on pins, lens chunks): the chart stays.
+    const before = await p.$("[data-view=sparsity]");
+    await p.evaluate(() => document.body.classList.replace("vscode-dark", "vscode-light"));
+    await waitFor("the panel repainted", async () => !(await before!.evaluate((e) => e.isConnected)));
+    await eventually("sparsity rows after the repaint", () => p.locator(".sparsity-chart tr[data-layer]").count(), 6);
     assert.deepStrictEqual(await p.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations), []);
     await p.locator("[data-view=sparsity]").screenshot({ path: path.join(outputDir(), "probe-sparsity.png") });
     console.log(
